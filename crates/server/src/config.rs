@@ -1,0 +1,307 @@
+//! Configuration from the environment (or matching flags). Every setting is checked at start, and a
+//! missing or malformed one stops the server with a message naming it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use clap::Parser;
+use url::Url;
+
+use crate::secret::Secret;
+
+/// Stripe's production endpoints, the defaults.
+pub const STRIPE_AUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/authorize";
+pub const STRIPE_TOKEN_URL: &str = "https://connect.stripe.com/oauth/token";
+pub const STRIPE_DEAUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/deauthorize";
+pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "connections-server", version, about = "Connections: connect Stripe accounts to the BI product")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "CONNECTIONS_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The URL users reach the app at (default: http://ADDR). Stripe redirects back under it.
+    #[arg(long, env = "CONNECTIONS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `sqlite://path?mode=rwc` (default `sqlite://connections.db?mode=rwc`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// HS256 secret the host portal signs session tokens with (at least 32 bytes).
+    #[arg(long, env = "CONNECTIONS_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+    /// 32 random bytes, base64. Several, comma separated, to rotate: the first encrypts, all decrypt.
+    #[arg(long, env = "CONNECTIONS_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// The platform's Connect client id (`ca_…`).
+    #[arg(long, env = "STRIPE_CLIENT_ID")]
+    pub stripe_client_id: Option<String>,
+    /// The platform's secret key (`sk_…` or restricted `rk_…`).
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    #[arg(long, env = "STRIPE_AUTHORIZE_URL", default_value = STRIPE_AUTHORIZE_URL)]
+    pub stripe_authorize_url: String,
+    #[arg(long, env = "STRIPE_TOKEN_URL", default_value = STRIPE_TOKEN_URL)]
+    pub stripe_token_url: String,
+    #[arg(long, env = "STRIPE_DEAUTHORIZE_URL", default_value = STRIPE_DEAUTHORIZE_URL)]
+    pub stripe_deauthorize_url: String,
+    #[arg(long, env = "STRIPE_API_BASE", default_value = STRIPE_API_BASE)]
+    pub stripe_api_base: String,
+    /// `read_only` or `read_write`.
+    #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
+    pub stripe_scope: String,
+    /// Seconds to wait for Stripe before giving up on a request.
+    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value = "10")]
+    pub stripe_timeout_secs: String,
+    /// The built SPA (Trunk's `dist/`).
+    #[arg(long, env = "CONNECTIONS_STATIC_DIR", default_value = "dist")]
+    pub static_dir: String,
+    /// CSP `frame-ancestors`: who may frame the app, e.g. `'self' https://admin.example.com`.
+    #[arg(long, env = "CONNECTIONS_FRAME_ANCESTORS", default_value = "'self'")]
+    pub frame_ancestors: String,
+    /// Run the demo: start the local Stripe stand-in, offer a demo sign-in, fill in every setting.
+    #[arg(long, env = "CONNECTIONS_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { setting, problem: problem.into() }
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    pub client_id: String,
+    pub secret_key: Secret<String>,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub deauthorize_url: Url,
+    pub api_base: Url,
+    pub scope: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// `None`: derived from the address actually bound.
+    pub public_url: Option<Url>,
+    pub database_url: String,
+    pub session_secret: Secret<String>,
+    pub encryption_keys: Vec<Secret<[u8; 32]>>,
+    pub stripe: StripeConfig,
+    /// `None`: serve the API only.
+    pub static_dir: Option<PathBuf>,
+    pub frame_ancestors: String,
+    pub demo: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
+
+fn required(value: &Option<String>, setting: &'static str) -> Result<String, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        Some(value) if !value.is_empty() => Ok(value.to_owned()),
+        _ => Err(invalid(setting, "is required")),
+    }
+}
+
+fn http_url(value: &str, setting: &'static str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim()).map_err(|e| invalid(setting, format!("{value:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(setting, format!("{value:?} must be an http or https URL")));
+    }
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() == "http" && !local {
+        return Err(invalid(setting, format!("{value:?} must use https (plain http is only for localhost)")));
+    }
+    Ok(url)
+}
+
+/// Parses `CONNECTIONS_ENCRYPTION_KEY`: one or more base64 keys of exactly 32 bytes.
+pub fn parse_encryption_keys(value: &str) -> Result<Vec<Secret<[u8; 32]>>, ConfigError> {
+    const SETTING: &str = "CONNECTIONS_ENCRYPTION_KEY";
+    let mut keys = Vec::new();
+    for (index, part) in value.split(',').map(str::trim).enumerate() {
+        let bytes = STANDARD
+            .decode(part)
+            .map_err(|_| invalid(SETTING, format!("key {} is not valid base64", index + 1)))?;
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| invalid(SETTING, format!("key {} must be 32 bytes, got {}", index + 1, bytes.len())))?;
+        keys.push(Secret::new(key));
+    }
+    Ok(keys)
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, ConfigError> {
+        let addr = args
+            .addr
+            .trim()
+            .parse()
+            .map_err(|_| invalid("CONNECTIONS_ADDR", format!("{:?} is not an address like 127.0.0.1:8080", args.addr)))?;
+        let public_url = match &args.public_url {
+            Some(value) if !value.trim().is_empty() => {
+                let url = http_url(value, "CONNECTIONS_PUBLIC_URL")?;
+                if url.query().is_some() || url.fragment().is_some() {
+                    return Err(invalid("CONNECTIONS_PUBLIC_URL", "must not have a query or fragment"));
+                }
+                Some(url)
+            }
+            _ => None,
+        };
+        let database_url = args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(invalid("DATABASE_URL", format!("{database_url:?}: this build supports sqlite: URLs")));
+        }
+        let session_secret = required(&args.session_secret, "CONNECTIONS_SESSION_SECRET")?;
+        if session_secret.len() < 32 {
+            return Err(invalid("CONNECTIONS_SESSION_SECRET", "must be at least 32 bytes"));
+        }
+        let encryption_keys = parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)?;
+        let client_id = required(&args.stripe_client_id, "STRIPE_CLIENT_ID")?;
+        if !client_id.starts_with("ca_") {
+            return Err(invalid("STRIPE_CLIENT_ID", "must be a Connect client id starting with ca_"));
+        }
+        let secret_key = required(&args.stripe_secret_key, "STRIPE_SECRET_KEY")?;
+        if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+            return Err(invalid("STRIPE_SECRET_KEY", "must be a secret key starting with sk_ or rk_"));
+        }
+        let scope = args.stripe_scope.trim().to_owned();
+        if !matches!(scope.as_str(), "read_only" | "read_write") {
+            return Err(invalid("STRIPE_SCOPE", format!("{scope:?} must be read_only or read_write")));
+        }
+        let timeout_secs: u64 = args
+            .stripe_timeout_secs
+            .trim()
+            .parse()
+            .ok()
+            .filter(|secs| (1..=120).contains(secs))
+            .ok_or_else(|| invalid("STRIPE_TIMEOUT_SECS", format!("{:?} must be a whole number of seconds from 1 to 120", args.stripe_timeout_secs)))?;
+        let frame_ancestors = args.frame_ancestors.trim().to_owned();
+        if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
+            return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
+        }
+        let static_dir = PathBuf::from(args.static_dir.trim());
+        if !static_dir.join("index.html").is_file() {
+            return Err(invalid(
+                "CONNECTIONS_STATIC_DIR",
+                format!("{} has no index.html; build the SPA first (trunk build --release)", static_dir.display()),
+            ));
+        }
+        Ok(Config {
+            addr,
+            public_url,
+            database_url,
+            session_secret: Secret::new(session_secret),
+            encryption_keys,
+            stripe: StripeConfig {
+                client_id,
+                secret_key: Secret::new(secret_key),
+                authorize_url: http_url(&args.stripe_authorize_url, "STRIPE_AUTHORIZE_URL")?,
+                token_url: http_url(&args.stripe_token_url, "STRIPE_TOKEN_URL")?,
+                deauthorize_url: http_url(&args.stripe_deauthorize_url, "STRIPE_DEAUTHORIZE_URL")?,
+                api_base: http_url(&args.stripe_api_base, "STRIPE_API_BASE")?,
+                scope,
+                timeout: Duration::from_secs(timeout_secs),
+            },
+            static_dir: Some(static_dir),
+            frame_ancestors,
+            demo: args.demo,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_args(static_dir: &std::path::Path) -> Args {
+        Args {
+            addr: "127.0.0.1:0".into(),
+            session_secret: Some("s".repeat(32)),
+            encryption_key: Some(STANDARD.encode([7u8; 32])),
+            stripe_client_id: Some("ca_123".into()),
+            stripe_secret_key: Some("sk_test_123".into()),
+            stripe_authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
+            stripe_token_url: "https://connect.stripe.com/oauth/token".into(),
+            stripe_deauthorize_url: "https://connect.stripe.com/oauth/deauthorize".into(),
+            stripe_api_base: "https://api.stripe.com".into(),
+            stripe_scope: "read_only".into(),
+            stripe_timeout_secs: "10".into(),
+            static_dir: static_dir.display().to_string(),
+            frame_ancestors: "'self'".into(),
+            ..Args::default()
+        }
+    }
+
+    fn static_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+        dir
+    }
+
+    fn error_for(change: impl FnOnce(&mut Args)) -> String {
+        let dir = static_dir();
+        let mut args = valid_args(dir.path());
+        change(&mut args);
+        Config::try_from(args).expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn valid_settings_are_accepted_with_stripes_real_urls_by_default() {
+        let dir = static_dir();
+        let config = Config::try_from(valid_args(dir.path())).unwrap();
+        assert_eq!(config.stripe.token_url.as_str(), "https://connect.stripe.com/oauth/token");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.encryption_keys.len(), 1);
+    }
+
+    #[test]
+    fn each_bad_setting_is_named_in_the_error() {
+        assert!(error_for(|a| a.addr = "localhost".into()).starts_with("CONNECTIONS_ADDR:"));
+        assert!(error_for(|a| a.session_secret = None).starts_with("CONNECTIONS_SESSION_SECRET: is required"));
+        assert!(error_for(|a| a.session_secret = Some("short".into())).starts_with("CONNECTIONS_SESSION_SECRET:"));
+        assert!(error_for(|a| a.encryption_key = Some("not base64!".into())).contains("not valid base64"));
+        assert!(error_for(|a| a.encryption_key = Some(STANDARD.encode([1u8; 16]))).contains("must be 32 bytes, got 16"));
+        assert!(error_for(|a| a.stripe_client_id = Some("123".into())).starts_with("STRIPE_CLIENT_ID:"));
+        assert!(error_for(|a| a.stripe_secret_key = Some("pk_test_1".into())).starts_with("STRIPE_SECRET_KEY:"));
+        assert!(error_for(|a| a.stripe_token_url = "ftp://x".into()).starts_with("STRIPE_TOKEN_URL:"));
+        assert!(error_for(|a| a.stripe_api_base = "http://api.example.com".into()).contains("must use https"));
+        assert!(error_for(|a| a.stripe_scope = "admin".into()).starts_with("STRIPE_SCOPE:"));
+        assert!(error_for(|a| a.stripe_timeout_secs = "0".into()).starts_with("STRIPE_TIMEOUT_SECS:"));
+        assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
+        assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
+        assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
+    }
+
+    #[test]
+    fn several_keys_can_be_given_for_rotation() {
+        let value = format!("{},{}", STANDARD.encode([1u8; 32]), STANDARD.encode([2u8; 32]));
+        let keys = parse_encryption_keys(&value).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1].expose(), &[2u8; 32]);
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let dir = static_dir();
+        let config = Config::try_from(valid_args(dir.path())).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("sk_test_123"));
+        assert!(!printed.contains(&"s".repeat(32)));
+    }
+}

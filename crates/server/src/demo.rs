@@ -1,0 +1,92 @@
+//! `--demo`: the server with the local Stripe stand-in and a demo sign-in, every other setting filled
+//! in. Secrets the user did not give are made once and kept under `.demo/`, so a restart keeps
+//! stored connections readable.
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::RngCore;
+use stripe_standin::{Standin, StandinConfig};
+use tokio::net::TcpListener;
+
+use crate::config::{self, Args, ConfigError};
+use crate::{default_public_url, Application, Config, StartupError};
+
+pub const DEMO_CLIENT_ID: &str = "ca_DemoConnectionsPlatform";
+pub const DEMO_SECRET_KEY: &str = "sk_test_DemoConnectionsPlatformSecret";
+const DEMO_DIR: &str = ".demo";
+
+pub struct DemoApp {
+    pub app: Application,
+    /// The running stand-in, for tests to inspect.
+    pub standin: Standin,
+    pub standin_url: String,
+}
+
+fn demo_secret(file: &str, make: impl FnOnce() -> String) -> Result<String, StartupError> {
+    let path = Path::new(DEMO_DIR).join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => {
+            std::fs::create_dir_all(DEMO_DIR)?;
+            let value = make();
+            std::fs::write(&path, &value)?;
+            Ok(value)
+        }
+    }
+}
+
+fn random_base64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
+pub async fn launch(mut args: Args) -> Result<DemoApp, StartupError> {
+    args.demo = true;
+    if args.database_url.is_none() {
+        std::fs::create_dir_all(DEMO_DIR)?;
+        args.database_url = Some(format!("sqlite://{DEMO_DIR}/connections.db?mode=rwc"));
+    }
+    if args.session_secret.is_none() {
+        args.session_secret = Some(demo_secret("session.secret", || random_base64(48))?);
+    }
+    if args.encryption_key.is_none() {
+        args.encryption_key = Some(demo_secret("encryption.key", || random_base64(32))?);
+    }
+    args.stripe_client_id.get_or_insert_with(|| DEMO_CLIENT_ID.to_owned());
+    args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
+
+    let addr: std::net::SocketAddr = args.addr.trim().parse().map_err(|_| ConfigError {
+        setting: "CONNECTIONS_ADDR",
+        problem: format!("{:?} is not an address like 127.0.0.1:8080", args.addr),
+    })?;
+    let listener = TcpListener::bind(addr).await?;
+    let public_url = match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => default_public_url(listener.local_addr()?).to_string().trim_end_matches('/').to_owned(),
+    };
+    args.public_url = Some(public_url.clone());
+    let redirect_uri = format!("{public_url}{}", connections_wire::paths::callback("stripe"));
+
+    let client_id = args.stripe_client_id.clone().unwrap_or_default();
+    let secret_key = args.stripe_secret_key.clone().unwrap_or_default();
+    let standin = Standin::new(StandinConfig::demo(&client_id, &secret_key, &redirect_uri));
+    let standin_url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
+    // Every Stripe URL still at its production default goes to the stand-in; one given explicitly
+    // stays (tests point one endpoint at a failing peer this way).
+    let point = |value: &mut String, default: &str, path: &str| {
+        if value == default {
+            *value = format!("{standin_url}{path}");
+        }
+    };
+    point(&mut args.stripe_authorize_url, config::STRIPE_AUTHORIZE_URL, "/oauth/authorize");
+    point(&mut args.stripe_token_url, config::STRIPE_TOKEN_URL, "/oauth/token");
+    point(&mut args.stripe_deauthorize_url, config::STRIPE_DEAUTHORIZE_URL, "/oauth/deauthorize");
+    point(&mut args.stripe_api_base, config::STRIPE_API_BASE, "");
+
+    let config = Config::try_from(args)?;
+    let app = Application::from_listener(config, listener).await?;
+    Ok(DemoApp { app, standin, standin_url })
+}

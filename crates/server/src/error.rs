@@ -1,0 +1,109 @@
+//! The one error type of the API. Every failure leaves as RFC 9457 problem+json with a stable code.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use connections_wire::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("Connections requires administrator permissions")]
+    AdminRequired,
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("cross-site request refused")]
+    CrossSite,
+    #[error("unknown provider {0:?}")]
+    UnknownProvider(String),
+    #[error("{0}")]
+    UnknownAttempt(&'static str),
+    #[error("the connection attempt expired")]
+    AttemptExpired,
+    #[error("the PKCE code verifier does not match the challenge registered for this attempt")]
+    PkceMismatch,
+    #[error("Stripe could not be reached: {0}")]
+    ProviderUnavailable(String),
+    #[error("Stripe refused the request: {error}: {description}")]
+    ProviderRejected { error: String, description: String },
+    #[error("not found")]
+    NotFound,
+    /// Details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, ErrorCode, &'static str) {
+        use ApiError::*;
+        match self {
+            Unauthenticated(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Sign in required"),
+            AdminRequired => (StatusCode::FORBIDDEN, ErrorCode::AdminRequired, "Administrator permissions required"),
+            InvalidRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "Invalid request"),
+            CrossSite => (StatusCode::FORBIDDEN, ErrorCode::CrossSiteRequest, "Cross-site request refused"),
+            UnknownProvider(_) => (StatusCode::NOT_FOUND, ErrorCode::UnknownProvider, "Unknown data source"),
+            UnknownAttempt(_) => (StatusCode::BAD_REQUEST, ErrorCode::UnknownAttempt, "No matching connection attempt"),
+            AttemptExpired => (StatusCode::BAD_REQUEST, ErrorCode::AttemptExpired, "Connection attempt expired"),
+            PkceMismatch => (StatusCode::BAD_REQUEST, ErrorCode::PkceMismatch, "PKCE verification failed"),
+            ProviderUnavailable(_) => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable, "Stripe could not be reached"),
+            ProviderRejected { .. } => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, "Stripe refused the connection"),
+            NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = self.parts();
+        let detail = match self {
+            ApiError::Internal(_) => "Something went wrong on our side. Nothing was changed.".to_owned(),
+            other => other.to_string(),
+        };
+        Problem::new(code, status.as_u16(), title, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let problem = self.problem();
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::InvalidRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::InvalidRequest(rejection.body_text())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::internal(format!("database: {error}"))
+    }
+}
+
+/// `axum::Json`, but a malformed body answers problem+json instead of plain text.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

@@ -1,0 +1,160 @@
+//! The Connections backend: a thin, token-mediating backend for the SPA's OAuth flow.
+//!
+//! Layers: routes → services (connect flow) → storage and the Stripe client. See `shared/design.md`.
+
+pub mod config;
+pub mod crypto;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod error;
+pub mod pkce;
+mod routes;
+pub mod secret;
+pub mod session;
+pub mod storage;
+pub mod stripe;
+mod web;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::{middleware, Router};
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use url::Url;
+
+pub use config::{Args, Config, ConfigError};
+use crypto::TokenCipher;
+use session::SessionKeys;
+use storage::Db;
+use stripe::StripeClient;
+
+/// JSON bodies of this API are small; anything larger is refused before it is read.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub struct AppInner {
+    pub db: Db,
+    pub cipher: TokenCipher,
+    pub sessions: SessionKeys,
+    pub stripe: StripeClient,
+    pub public_url: Url,
+    /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
+    pub public_origin: String,
+    pub csp: String,
+    pub demo: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The only redirect URI ever sent to a provider: built from configuration, never from a request.
+    pub fn redirect_uri(&self, provider: &str) -> String {
+        let mut url = self.public_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{}", connections_wire::paths::callback(provider)));
+        url.to_string()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("DATABASE_URL: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The whole HTTP surface; tests drive it in-process.
+pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
+    let api = routes::api_router(state.demo)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site));
+    let router = match static_dir {
+        // Any app route (e.g. /connections/stripe/callback) answers with the SPA shell.
+        Some(dir) => api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => api,
+    };
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
+        .layer(
+            // Paths only: the callback's query string holds an authorization code.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| tracing::info_span!("http", method = %request.method(), path = %request.uri().path()))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .with_state(state)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.addr).await?;
+        Self::from_listener(config, listener).await
+    }
+
+    /// Uses an already bound listener, so callers can learn the port before configuring (the demo
+    /// registers the redirect URI with the stand-in first).
+    pub async fn from_listener(config: Config, listener: TcpListener) -> Result<Self, StartupError> {
+        let local_addr = listener.local_addr()?;
+        let public_url = match config.public_url.clone() {
+            Some(url) => url,
+            None => default_public_url(local_addr),
+        };
+        let public_origin = public_url.origin().ascii_serialization();
+        let csp = web::content_security_policy(config.static_dir.as_deref(), &config.frame_ancestors)?;
+        let db = Db::connect(&config.database_url).await?;
+        let state = AppState(Arc::new(AppInner {
+            db,
+            cipher: TokenCipher::new(&config.encryption_keys),
+            sessions: SessionKeys::new(&config.session_secret),
+            stripe: StripeClient::new(config.stripe.clone()),
+            public_url,
+            public_origin,
+            csp,
+            demo: config.demo,
+        }));
+        let router = app(state.clone(), config.static_dir.as_deref());
+        Ok(Application { listener, router, state })
+    }
+
+    pub fn public_url(&self) -> &Url {
+        &self.state.public_url
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+/// `http://<addr>`, with a wildcard address replaced by loopback.
+pub fn default_public_url(addr: SocketAddr) -> Url {
+    let addr = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    Url::parse(&format!("http://{addr}")).expect("an address makes a valid URL")
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

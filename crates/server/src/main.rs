@@ -1,0 +1,51 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use connections_server::{Application, Args, Config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let app = if args.demo { launch_demo(args).await } else { launch(args).await };
+    let app = match app {
+        Ok(app) => app,
+        Err(message) => {
+            eprintln!("connections-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(url = %app.public_url(), "Connections is ready");
+    match app.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("connections-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn launch(args: Args) -> Result<Application, String> {
+    let config = Config::try_from(args).map_err(|e| e.to_string())?;
+    Application::build(config).await.map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "demo")]
+async fn launch_demo(args: Args) -> Result<Application, String> {
+    let demo = connections_server::demo::launch(args).await.map_err(|e| e.to_string())?;
+    tracing::info!(stand_in = %demo.standin_url, "demo: local Stripe stand-in running");
+    println!(
+        "\n  Connections demo: open {}connections\n  Sign in as the administrator, then at the Stripe stand-in use {} / {}\n",
+        demo.app.public_url(),
+        stripe_standin::DEMO_EMAIL,
+        stripe_standin::DEMO_PASSWORD
+    );
+    Ok(demo.app)
+}
+
+#[cfg(not(feature = "demo"))]
+async fn launch_demo(_args: Args) -> Result<Application, String> {
+    Err("CONNECTIONS_DEMO: this build has no demo (built without the `demo` feature)".into())
+}

@@ -1,0 +1,33 @@
+//! The API under `/api/`. Every route but `GET /api/session` needs an administrator.
+
+mod connect;
+mod connections;
+mod providers;
+mod session;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+use connections_wire::paths;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn api_router(demo: bool) -> Router<AppState> {
+    let router = Router::new()
+        .route(paths::SESSION, get(session::current))
+        .route(paths::PROVIDERS, get(providers::list))
+        .route("/api/providers/{provider}/attempts", post(connect::start_attempt))
+        .route("/api/providers/{provider}/grants", post(connect::grant))
+        .route(paths::CONNECTIONS, get(connections::list))
+        .route("/api", any(not_found))
+        .route("/api/{*rest}", any(not_found));
+    if demo {
+        router.route(paths::DEMO_SESSION, post(session::demo_sign_in).delete(session::demo_sign_out))
+    } else {
+        router
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

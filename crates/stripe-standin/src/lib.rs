@@ -1,0 +1,126 @@
+//! A local stand-in for Stripe Connect's OAuth endpoints, written from Stripe's documentation, so the
+//! demo and the tests exercise a real HTTP peer with Stripe's rules while nothing leaves the machine:
+//!
+//! - `GET /oauth/authorize` shows a sign-in and consent page; `POST /oauth/authorize` takes the decision
+//!   and redirects to the registered `redirect_uri` with `code, scope, state` or `error=access_denied`.
+//! - `POST /oauth/token` exchanges a code (single use, valid 5 minutes; a reused code answers
+//!   `invalid_grant` and revokes every token issued from it) or a refresh token. The platform's secret
+//!   key is accepted as `client_secret`, HTTP Basic (key as user name) or Bearer.
+//! - `POST /oauth/deauthorize` disconnects an account from the platform.
+//! - `GET /v1/account` answers with the connected account for its access token.
+//!
+//! Stripe does not document PKCE; the stand-in checks it when a challenge was sent, which is stricter.
+//! It is never part of a production configuration.
+
+mod api;
+mod oauth;
+mod pages;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use store::{Account, RegisteredClient};
+use store::Store;
+
+/// How long an authorization code stays valid, as at Stripe.
+pub const CODE_LIFETIME_SECS: i64 = 5 * 60;
+
+/// Who may use the stand-in: the platforms (OAuth clients) and the Stripe accounts that can sign in.
+#[derive(Clone, Debug)]
+pub struct StandinConfig {
+    pub clients: Vec<RegisteredClient>,
+    pub accounts: Vec<Account>,
+}
+
+/// Credentials the demo and the tests sign in with at the stand-in.
+pub const DEMO_PASSWORD: &str = "stripe-demo";
+pub const DEMO_EMAIL: &str = "owner@acme.test";
+
+impl StandinConfig {
+    /// One platform with the given credentials and callback, and two accounts that can connect.
+    pub fn demo(client_id: &str, secret_key: &str, redirect_uri: &str) -> Self {
+        StandinConfig {
+            clients: vec![RegisteredClient {
+                client_id: client_id.to_owned(),
+                secret_key: secret_key.to_owned(),
+                name: "Connections (demo)".to_owned(),
+                redirect_uris: vec![redirect_uri.to_owned()],
+            }],
+            accounts: vec![
+                Account {
+                    id: "acct_1DemoAcmeBooks00".to_owned(),
+                    email: DEMO_EMAIL.to_owned(),
+                    password: DEMO_PASSWORD.to_owned(),
+                    business_name: "Acme Books Ltd".to_owned(),
+                    livemode: false,
+                },
+                Account {
+                    id: "acct_1DemoGlobexCorp0".to_owned(),
+                    email: "finance@globex.test".to_owned(),
+                    password: DEMO_PASSWORD.to_owned(),
+                    business_name: "Globex Corporation".to_owned(),
+                    livemode: true,
+                },
+            ],
+        }
+    }
+}
+
+/// A running (or ready to run) stand-in. Cloning shares its state.
+#[derive(Clone)]
+pub struct Standin {
+    pub(crate) config: Arc<StandinConfig>,
+    pub(crate) store: Arc<Mutex<Store>>,
+}
+
+impl Standin {
+    pub fn new(config: StandinConfig) -> Self {
+        Standin { config: Arc::new(config), store: Arc::new(Mutex::new(Store::default())) }
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/oauth/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
+            .route("/oauth/token", post(oauth::token))
+            .route("/oauth/deauthorize", post(oauth::deauthorize))
+            .route("/v1/account", get(api::account))
+            .with_state(self.clone())
+    }
+
+    /// How many requests reached `POST /oauth/token`, whatever their outcome.
+    pub fn token_requests(&self) -> u64 {
+        self.store.lock().expect("stand-in store poisoned").token_requests
+    }
+
+    /// Moves the stand-in's clock forward, to let tests expire codes without waiting.
+    pub fn advance_clock(&self, secs: i64) {
+        self.store.lock().expect("stand-in store poisoned").clock_offset_secs += secs;
+    }
+
+    /// Whether `access_token` is currently accepted by `GET /v1/account`.
+    pub fn token_is_active(&self, access_token: &str) -> bool {
+        self.store.lock().expect("stand-in store poisoned").active_token(access_token).is_some()
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).await
+    }
+}
+
+/// Binds `addr`, starts serving in the background and returns the base URL (`http://127.0.0.1:port`).
+pub async fn spawn(standin: Standin, addr: SocketAddr) -> std::io::Result<String> {
+    let listener = TcpListener::bind(addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(error) = standin.serve(listener).await {
+            tracing::error!(%error, "stripe stand-in stopped");
+        }
+    });
+    Ok(url)
+}

@@ -1,0 +1,81 @@
+//! Small pieces shared by pages.
+
+use connections_wire::{Role, SessionInfo};
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::messages;
+
+/// A message shown at the top of the app after a page change, e.g. "Connection successful!".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    /// The connection to mark in the table.
+    pub connection_id: Option<String>,
+}
+
+/// Shared through context.
+#[derive(Clone, Copy)]
+pub struct FlashState(pub RwSignal<Option<Flash>>);
+
+pub type SessionResource = LocalResource<Result<SessionInfo, ApiError>>;
+
+/// Shows `children` to administrators; tells everyone else why not.
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    let children = StoredValue::new(children);
+    move || match session.get() {
+        None => view! { <p class="cx-muted" role="status">"Checking your session…"</p> }.into_any(),
+        Some(Ok(info)) if info.role == Role::Admin => children.read_value()().into_any(),
+        Some(Ok(info)) => view! {
+            <div class="cx-notice cx-notice-error" role="alert">
+                <h1>{messages::ADMIN_REQUIRED}</h1>
+                <p>"You are signed in as " {info.name} ", who is not an administrator. Ask an administrator to connect data sources."</p>
+            </div>
+        }
+        .into_any(),
+        Some(Err(error)) if error.code() == Some(connections_wire::ErrorCode::Unauthenticated) => view! {
+            <div class="cx-notice" role="alert">
+                <h1>"Sign in to manage connections"</h1>
+                <p>"You are signed out. Sign in through your admin portal."</p>
+                <p><a class="cx-button" href="/sign-in">"Demo sign-in"</a></p>
+            </div>
+        }
+        .into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+    }
+}
+
+#[component]
+pub fn ErrorNotice(#[prop(into)] message: String) -> impl IntoView {
+    view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> }
+}
+
+/// The signed-in user, with a sign-out for the demo.
+#[component]
+pub fn UserBadge() -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::demo_sign_out().await;
+            session.refetch();
+        });
+    };
+    move || match session.get() {
+        Some(Ok(info)) => {
+            let role = match info.role {
+                Role::Admin => "administrator",
+                Role::Viewer => "viewer",
+            };
+            view! {
+                <span class="cx-user">
+                    {info.name} <span class="cx-muted">" (" {role} ")"</span>
+                    {info.demo.then(|| view! { <button class="cx-link-button" on:click=sign_out>"Sign out"</button> })}
+                </span>
+            }
+            .into_any()
+        }
+        _ => ().into_any(),
+    }
+}

@@ -1,0 +1,15 @@
+//! One file per page.
+
+mod authorize;
+mod callback;
+mod connections;
+mod gallery;
+mod not_found;
+mod sign_in;
+
+pub use authorize::AuthorizePage;
+pub use callback::CallbackPage;
+pub use connections::ConnectionsPage;
+pub use gallery::GalleryPage;
+pub use not_found::NotFoundPage;
+pub use sign_in::SignInPage;

@@ -1,0 +1,49 @@
+//! The demo's sign-in. A production deployment signs users in through its host portal instead.
+
+use connections_wire::Role;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+use crate::api::{self, ApiError};
+use crate::components::SessionResource;
+use crate::messages;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let sign_in = move |role: Role| {
+        let navigate = navigate.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::demo_sign_in(role).await {
+                Ok(_) => {
+                    session.refetch();
+                    navigate("/connections", NavigateOptions::default());
+                }
+                Err(ApiError::Problem(p)) if p.status == 404 => {
+                    error.set(Some("This deployment has no demo sign-in. Sign in through your admin portal.".into()))
+                }
+                Err(e) => error.set(Some(messages::api_error(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    let sign_in_viewer = sign_in.clone();
+    view! {
+        <h1>"Demo sign-in"</h1>
+        <p>"Choose who to be. In production, your admin portal signs you in."</p>
+        {move || error.get().map(|message| view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> })}
+        <div class="cx-actions">
+            <button class="cx-button cx-button-primary" disabled=move || busy.get() on:click=move |_| sign_in(Role::Admin)>
+                "Sign in as Ada Admin (administrator)"
+            </button>
+            <button class="cx-button" disabled=move || busy.get() on:click=move |_| sign_in_viewer(Role::Viewer)>
+                "Sign in as Victor Viewer (viewer)"
+            </button>
+        </div>
+    }
+}
