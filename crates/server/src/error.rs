@@ -29,6 +29,8 @@ pub enum ApiError {
     ProviderRejected { error: String, description: String },
     #[error("not found")]
     NotFound,
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -53,6 +55,7 @@ impl ApiError {
             ProviderUnavailable(_) => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable, "Stripe could not be reached"),
             ProviderRejected { .. } => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, "Stripe refused the connection"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
         }
     }

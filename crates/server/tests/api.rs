@@ -164,7 +164,7 @@ async fn malformed_bodies_answer_problem_json_not_500() {
     let bad_attempt = json!({ "state": "short", "code_challenge": "x", "code_challenge_method": "plain" });
     assert_problem(app.post("/api/providers/stripe/attempts", Some(&admin()), &bad_attempt).send().await.unwrap(), 400, "invalid_request").await;
     assert_problem(app.get("/api/nothing-here", Some(&admin())).send().await.unwrap(), 404, "not_found").await;
-    assert_problem(app.get("/api/providers/paypal/attempts", Some(&admin())).send().await.unwrap(), 404, "not_found").await;
+    assert_problem(app.get("/api/providers/paypal/attempts", Some(&admin())).send().await.unwrap(), 405, "method_not_allowed").await;
     let unknown_provider = json!({ "state": "a".repeat(43), "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256" });
     assert_problem(app.post("/api/providers/paypal/attempts", Some(&admin()), &unknown_provider).send().await.unwrap(), 404, "unknown_provider").await;
 }

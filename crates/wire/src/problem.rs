@@ -29,6 +29,7 @@ pub enum ErrorCode {
     /// Stripe answered, and refused (e.g. `invalid_grant`).
     ProviderRejected,
     NotFound,
+    MethodNotAllowed,
     RateLimited,
     Internal,
     #[serde(other)]
@@ -49,6 +50,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnavailable => "provider_unavailable",
             ErrorCode::ProviderRejected => "provider_rejected",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
@@ -104,7 +106,7 @@ mod tests {
         use ErrorCode::*;
         for code in [
             Unauthenticated, AdminRequired, InvalidRequest, CrossSiteRequest, UnknownProvider, UnknownAttempt,
-            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, RateLimited, Internal,
+            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, RateLimited, Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -20,7 +20,8 @@ pub fn api_router(demo: bool) -> Router<AppState> {
         .route("/api/providers/{provider}/grants", post(connect::grant))
         .route(paths::CONNECTIONS, get(connections::list))
         .route("/api", any(not_found))
-        .route("/api/{*rest}", any(not_found));
+        .route("/api/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed);
     if demo {
         router.route(paths::DEMO_SESSION, post(session::demo_sign_in).delete(session::demo_sign_out))
     } else {
@@ -30,4 +31,8 @@ pub fn api_router(demo: bool) -> Router<AppState> {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

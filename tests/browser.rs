@@ -1,0 +1,51 @@
+//! Runs inside headless Chromium (wasm-bindgen-test): the flow's randomness comes from the browser's
+//! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON.
+
+#![cfg(target_arch = "wasm32")]
+
+use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
+use connections_wire::ProviderInfo;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn stripe() -> ProviderInfo {
+    ProviderInfo {
+        id: "stripe".into(),
+        name: "Stripe".into(),
+        logo_path: "/public/stripe.svg".into(),
+        scope: "read_only".into(),
+        access_summary: String::new(),
+        data_synced: vec![],
+        authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
+        client_id: "ca_123".into(),
+        redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn attempts_made_in_the_browser_are_random_and_well_formed() {
+    let attempts: Vec<_> = (0..20).map(|_| flow::new_attempt(&stripe()).unwrap()).collect();
+    let mut states: Vec<_> = attempts.iter().map(|a| a.pending.state.clone()).collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(states.len(), 20, "every state is fresh");
+    for attempt in &attempts {
+        assert_eq!(attempt.pending.state.len(), 43);
+        assert_eq!(attempt.pending.code_verifier.len(), 43);
+        assert_eq!(attempt.register.code_challenge.len(), 43);
+        assert!(attempt.authorize_url.as_str().contains("code_challenge_method=S256"));
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_pending_attempt_round_trips_through_session_storage() {
+    let storage = web_sys::window().unwrap().session_storage().unwrap().unwrap();
+    let pending = PendingAttempt { provider: "stripe".into(), state: "s".repeat(43), code_verifier: "v".repeat(43) };
+    storage.set_item(PENDING_ATTEMPT_KEY, &serde_json::to_string(&pending).unwrap()).unwrap();
+    let read: PendingAttempt = serde_json::from_str(&storage.get_item(PENDING_ATTEMPT_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(read, pending);
+    let grant = flow::grant_request("ac_1".into(), pending.state.clone(), Some(read), "stripe").unwrap();
+    assert_eq!(grant.code_verifier, pending.code_verifier);
+    storage.remove_item(PENDING_ATTEMPT_KEY).unwrap();
+}

@@ -1,0 +1,232 @@
+//! End to end in headless Chromium: the built SPA (`dist/`), the real server in demo mode with a fresh
+//! SQLite database, and the Stripe stand-in. Needs `trunk build --release` first and ChromeDriver
+//! (`CHROMEDRIVER`, default /usr/bin/chromedriver) with Chromium (`CHROME`, default /usr/bin/chromium).
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use clap::Parser;
+use connections_server::demo::DemoApp;
+use connections_server::Args;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use stripe_standin::Standin;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    url: String,
+    standin: Standin,
+    state: connections_server::AppState,
+    browser: Client,
+    _driver: tokio::process::Child,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn dist_dir() -> PathBuf {
+    let dist = std::env::var_os("CONNECTIONS_STATIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no built SPA: run `trunk build --release --offline` first (scripts/test.sh does)",
+        dist.display()
+    );
+    dist
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start() -> Harness {
+    let data = tempfile::tempdir().unwrap();
+    let args = Args::try_parse_from([
+        "connections-server".to_owned(),
+        "--demo".to_owned(),
+        "--addr=127.0.0.1:0".to_owned(),
+        format!("--database-url=sqlite://{}?mode=rwc", data.path().join("e2e.db").display()),
+        format!("--static-dir={}", dist_dir().display()),
+        "--session-secret=e2e-session-secret-that-is-long-enough".to_owned(),
+        format!("--encryption-key={}", base64::engine::general_purpose::STANDARD.encode([9u8; 32])),
+    ])
+    .unwrap();
+    let DemoApp { app, standin, .. } = connections_server::demo::launch(args).await.expect("server starts");
+    let url = app.public_url().to_string().trim_end_matches('/').to_owned();
+    let state = app.state();
+    tokio::spawn(app.run());
+
+    let port = free_port();
+    let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let driver = tokio::process::Command::new(&chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (scripts/setup.sh installs it)"));
+    let profile = tempfile::tempdir().unwrap();
+    let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chrome,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
+                "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let capabilities = capabilities.as_object().unwrap().clone();
+    let started = Instant::now();
+    let browser = loop {
+        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(capabilities.clone());
+        match builder.connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(client) => break client,
+            Err(error) if started.elapsed() > Duration::from_secs(30) => panic!("ChromeDriver did not start a session: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    Harness { url, standin, state, browser, _driver: driver, _dirs: (data, profile) }
+}
+
+impl Harness {
+    async fn open(&self, path: &str) {
+        self.browser.goto(&format!("{}{path}", self.url)).await.unwrap();
+    }
+
+    /// Waits until an element matching `css` contains `text`; returns its full text.
+    async fn wait_for_text(&self, css: &str, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Ok(elements) = self.browser.find_all(Locator::Css(css)).await {
+                for element in elements {
+                    if let Ok(found) = element.text().await {
+                        if found.contains(text) {
+                            return found;
+                        }
+                    }
+                }
+            }
+            if started.elapsed() > WAIT {
+                let body = self.browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
+                panic!("no {css} containing {text:?} after {WAIT:?}; page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, xpath: &str) {
+        let element = self.browser.wait().at_most(WAIT).for_element(Locator::XPath(xpath)).await.unwrap_or_else(|e| panic!("{xpath}: {e}"));
+        element.click().await.unwrap();
+    }
+
+    async fn sign_in_as(&self, who: &str) {
+        self.open("/sign-in").await;
+        self.click(&format!("//button[contains(., '{who}')]")).await;
+    }
+
+    /// From the Data Sources table to the stand-in's sign-in page.
+    async fn go_to_stripe(&self) {
+        self.wait_for_text("h1", "Data Sources").await;
+        self.click("//a[normalize-space()='Add a Data Source']").await;
+        self.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+        let page = self.wait_for_text("main", "Data that will sync").await;
+        for kind in ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events", "Read-only access"] {
+            assert!(page.contains(kind), "authorization page lacks {kind}: {page}");
+        }
+        self.click("//button[normalize-space()='Connect with Stripe']").await;
+        self.wait_for_text("h1", "Sign in to connect").await;
+    }
+
+    async fn current_url(&self) -> url::Url {
+        self.browser.current_url().await.unwrap()
+    }
+
+    async fn pending_attempt_in_session_storage(&self) -> serde_json::Value {
+        self.browser.execute("return sessionStorage.getItem('connections.pending_attempt')", vec![]).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
+    let h = start().await;
+    h.open("/connections").await;
+    h.wait_for_text("main", "You are signed out").await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources are connected yet").await;
+
+    h.go_to_stripe().await;
+    let at_stripe = h.current_url().await;
+    let params: std::collections::HashMap<_, _> = at_stripe.query_pairs().into_owned().collect();
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["code_challenge"].len(), 43);
+    assert!(params["state"].len() >= 22);
+    assert_eq!(params["redirect_uri"], format!("{}/connections/stripe/callback", h.url));
+    assert!(h.pending_attempt_in_session_storage().await.is_null(), "sessionStorage is per origin: the stand-in can't see it");
+
+    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.click("//button[@id='allow']").await;
+
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+    assert!(row.contains("acct_1DemoAcmeBooks00") && row.contains("Test") && row.contains("Connected") && row.contains("Ada Admin"), "{row}");
+    let back = h.current_url().await;
+    assert_eq!((back.path(), back.query()), ("/connections", None), "the code is gone from the address bar");
+    assert!(h.pending_attempt_in_session_storage().await.is_null(), "the attempt is used up");
+    assert_eq!(h.standin.token_requests(), 1);
+
+    h.browser.refresh().await.unwrap();
+    h.wait_for_text("table", "Acme Books Ltd").await;
+    let flash = h.browser.find(Locator::Css(".cx-flash-region")).await.unwrap().text().await.unwrap();
+    assert!(flash.is_empty(), "the success message does not come back on reload: {flash:?}");
+    assert_eq!(h.state.db.list_connections().await.unwrap().len(), 1);
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_viewer_is_told_connections_requires_administrator_permissions() {
+    let h = start().await;
+    h.sign_in_as("Victor Viewer").await;
+    h.wait_for_text("main", "Connections requires administrator permissions").await;
+    h.open("/connections/new/stripe").await;
+    h.wait_for_text("main", "Connections requires administrator permissions").await;
+    assert!(h.browser.find(Locator::XPath("//button[normalize-space()='Connect with Stripe']")).await.is_err());
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn denying_at_stripe_says_so_and_stores_nothing() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.go_to_stripe().await;
+    h.click("//button[@id='deny']").await;
+    let message = h.wait_for_text("[role=alert]", "You cancelled at Stripe").await;
+    assert!(message.contains("nothing was connected"), "{message}");
+    assert_eq!(h.current_url().await.query(), None);
+    assert_eq!(h.standin.token_requests(), 0);
+    assert!(h.state.db.list_connections().await.unwrap().is_empty());
+    h.click("//a[normalize-space()='Back to Connections']").await;
+    h.wait_for_text(".cx-empty", "No data sources are connected yet").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_callback_this_tab_did_not_start_is_refused() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text("h1", "Data Sources").await;
+    h.open("/connections/stripe/callback?code=ac_injected&state=forged-state-value-xxxxxxxx").await;
+    h.wait_for_text("[role=alert]", "This tab did not start a Stripe connection").await;
+    assert_eq!(h.current_url().await.query(), None, "the injected code is scrubbed from the address bar");
+    assert_eq!(h.standin.token_requests(), 0);
+    assert!(h.state.db.list_connections().await.unwrap().is_empty());
+    h.browser.clone().close().await.unwrap();
+}
