@@ -135,13 +135,40 @@ impl Harness {
     async fn go_to_stripe(&self) {
         self.wait_for_text("h1", "Data Sources").await;
         self.click("//a[normalize-space()='Add a Data Source']").await;
+        self.wait_for_text(".cx-gallery", "Stripe").await;
+        self.snapshot("2-gallery").await;
         self.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
         let page = self.wait_for_text("main", "Data that will sync").await;
+        self.snapshot("3-authorize").await;
         for kind in ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events", "Read-only access"] {
             assert!(page.contains(kind), "authorization page lacks {kind}: {page}");
         }
         self.click("//button[normalize-space()='Connect with Stripe']").await;
         self.wait_for_text("h1", "Sign in to connect").await;
+    }
+
+    /// Every visible button's text colour differs from its background (a label once vanished
+    /// blue-on-blue when a link rule out-ranked the button's).
+    async fn assert_buttons_are_legible(&self) {
+        let clashes = self
+            .browser
+            .execute(
+                "return [...document.querySelectorAll('.cx-button')].filter(b => { const s = getComputedStyle(b); \
+                 return s.color === s.backgroundColor; }).map(b => b.textContent)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(clashes, json!([]), "buttons whose text is the colour of their background");
+    }
+
+    /// With `E2E_SCREENSHOTS=dir`, saves what the user sees, for review.
+    async fn snapshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") {
+            std::fs::create_dir_all(&dir).unwrap();
+            let png = self.browser.screenshot().await.unwrap();
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+        }
     }
 
     async fn current_url(&self) -> url::Url {
@@ -160,8 +187,11 @@ async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
     h.wait_for_text("main", "You are signed out").await;
     h.sign_in_as("Ada Admin").await;
     h.wait_for_text(".cx-empty", "No data sources are connected yet").await;
+    h.snapshot("1-empty").await;
+    h.assert_buttons_are_legible().await;
 
     h.go_to_stripe().await;
+    h.snapshot("4-standin").await;
     let at_stripe = h.current_url().await;
     let params: std::collections::HashMap<_, _> = at_stripe.query_pairs().into_owned().collect();
     assert_eq!(params["response_type"], "code");
@@ -177,6 +207,7 @@ async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
 
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+    h.snapshot("5-connected").await;
     assert!(row.contains("acct_1DemoAcmeBooks00") && row.contains("Test") && row.contains("Connected") && row.contains("Ada Admin"), "{row}");
     let back = h.current_url().await;
     assert_eq!((back.path(), back.query()), ("/connections", None), "the code is gone from the address bar");
@@ -196,6 +227,7 @@ async fn a_viewer_is_told_connections_requires_administrator_permissions() {
     let h = start().await;
     h.sign_in_as("Victor Viewer").await;
     h.wait_for_text("main", "Connections requires administrator permissions").await;
+    h.snapshot("7-viewer").await;
     h.open("/connections/new/stripe").await;
     h.wait_for_text("main", "Connections requires administrator permissions").await;
     assert!(h.browser.find(Locator::XPath("//button[normalize-space()='Connect with Stripe']")).await.is_err());
@@ -209,6 +241,7 @@ async fn denying_at_stripe_says_so_and_stores_nothing() {
     h.go_to_stripe().await;
     h.click("//button[@id='deny']").await;
     let message = h.wait_for_text("[role=alert]", "You cancelled at Stripe").await;
+    h.snapshot("6-denied").await;
     assert!(message.contains("nothing was connected"), "{message}");
     assert_eq!(h.current_url().await.query(), None);
     assert_eq!(h.standin.token_requests(), 0);
