@@ -240,4 +240,25 @@ mod tests {
         assert_eq!(grant_request("ac_1".into(), "s1".into(), None, "stripe"), Err(CallbackError::NoPendingAttempt));
         assert_eq!(grant_request("ac_1".into(), "s1".into(), Some(pending), "other"), Err(CallbackError::NoPendingAttempt));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_callback_never_panics(query in ".{0,600}") {
+            let _ = parse_callback(&query);
+        }
+
+        #[test]
+        fn granted_callbacks_round_trip_through_encoding(
+            code in "[ -~]{1,200}",
+            state in "[ -~]{1,200}",
+            scope in "[a-z_]{0,20}",
+        ) {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("code", &code)
+                .append_pair("scope", &scope)
+                .append_pair("state", &state)
+                .finish();
+            proptest::prop_assert_eq!(parse_callback(&format!("?{query}")), Ok(CallbackOutcome::Granted { code, state }));
+        }
+    }
 }

@@ -56,6 +56,9 @@ pub struct Args {
     /// Seconds to wait for Stripe before giving up on a request.
     #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value = "10")]
     pub stripe_timeout_secs: String,
+    /// Connect attempts started, and grants posted, per session per minute.
+    #[arg(long, env = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", default_value = "10")]
+    pub rate_limit_per_minute: String,
     /// The built SPA (Trunk's `dist/`).
     #[arg(long, env = "CONNECTIONS_STATIC_DIR", default_value = "dist")]
     pub static_dir: String,
@@ -102,6 +105,7 @@ pub struct Config {
     /// `None`: serve the API only.
     pub static_dir: Option<PathBuf>,
     pub frame_ancestors: String,
+    pub rate_limit_per_minute: u32,
     pub demo: bool,
 }
 
@@ -190,6 +194,13 @@ impl TryFrom<Args> for Config {
             .ok()
             .filter(|secs| (1..=120).contains(secs))
             .ok_or_else(|| invalid("STRIPE_TIMEOUT_SECS", format!("{:?} must be a whole number of seconds from 1 to 120", args.stripe_timeout_secs)))?;
+        let rate_limit_per_minute: u32 = args
+            .rate_limit_per_minute
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or_else(|| invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute)))?;
         let frame_ancestors = args.frame_ancestors.trim().to_owned();
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
@@ -219,6 +230,7 @@ impl TryFrom<Args> for Config {
             },
             static_dir: Some(static_dir),
             frame_ancestors,
+            rate_limit_per_minute,
             demo: args.demo,
         })
     }
@@ -243,6 +255,7 @@ mod tests {
             stripe_timeout_secs: "10".into(),
             static_dir: static_dir.display().to_string(),
             frame_ancestors: "'self'".into(),
+            rate_limit_per_minute: "10".into(),
             ..Args::default()
         }
     }
@@ -286,6 +299,7 @@ mod tests {
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
+        assert!(error_for(|a| a.rate_limit_per_minute = "many".into()).starts_with("CONNECTIONS_RATE_LIMIT_PER_MINUTE:"));
     }
 
     #[test]

@@ -43,7 +43,13 @@ fn random_base64(len: usize) -> String {
     STANDARD.encode(bytes)
 }
 
-pub async fn launch(mut args: Args) -> Result<DemoApp, StartupError> {
+pub async fn launch(args: Args) -> Result<DemoApp, StartupError> {
+    launch_with(args, None).await
+}
+
+/// Like [`launch`], with an already running stand-in and its URL: a restarted server keeps talking
+/// to the same "Stripe".
+pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> Result<DemoApp, StartupError> {
     args.demo = true;
     if args.database_url.is_none() {
         std::fs::create_dir_all(DEMO_DIR)?;
@@ -72,8 +78,17 @@ pub async fn launch(mut args: Args) -> Result<DemoApp, StartupError> {
 
     let client_id = args.stripe_client_id.clone().unwrap_or_default();
     let secret_key = args.stripe_secret_key.clone().unwrap_or_default();
-    let standin = Standin::new(StandinConfig::demo(&client_id, &secret_key, &redirect_uri));
-    let standin_url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
+    let (standin, standin_url) = match running {
+        Some((standin, url)) => {
+            standin.register_redirect_uri(&redirect_uri);
+            (standin, url)
+        }
+        None => {
+            let standin = Standin::new(StandinConfig::demo(&client_id, &secret_key, &redirect_uri));
+            let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
+            (standin, url)
+        }
+    };
     // Every Stripe URL still at its production default goes to the stand-in; one given explicitly
     // stays (tests point one endpoint at a failing peer this way).
     let point = |value: &mut String, default: &str, path: &str| {

@@ -31,6 +31,10 @@ pub enum ApiError {
     NotFound,
     #[error("this route does not take that method")]
     MethodNotAllowed,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("too many requests; try again in {0} seconds")]
+    RateLimited(u64),
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -56,6 +60,8 @@ impl ApiError {
             ProviderRejected { .. } => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, "Stripe refused the connection"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
+            PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
+            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
         }
     }
@@ -78,13 +84,21 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
+        if let ApiError::RateLimited(seconds) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        ApiError::InvalidRequest(rejection.body_text())
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES)
+        } else {
+            ApiError::InvalidRequest(rejection.body_text())
+        }
     }
 }
 

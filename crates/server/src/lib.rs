@@ -34,7 +34,7 @@ use storage::Db;
 use stripe::StripeClient;
 
 /// JSON bodies of this API are small; anything larger is refused before it is read.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub struct AppInner {
     pub db: Db,
@@ -46,6 +46,8 @@ pub struct AppInner {
     pub public_origin: String,
     pub csp: String,
     pub demo: bool,
+    /// Connect attempts and grants each allowed per session per minute.
+    pub rate_limit_per_minute: u32,
 }
 
 #[derive(Clone)]
@@ -131,6 +133,7 @@ impl Application {
             public_origin,
             csp,
             demo: config.demo,
+            rate_limit_per_minute: config.rate_limit_per_minute,
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state })
@@ -138,6 +141,11 @@ impl Application {
 
     pub fn public_url(&self) -> &Url {
         &self.state.public_url
+    }
+
+    /// Where the server actually listens (the public URL may be a proxy in front of it).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
     }
 
     pub fn state(&self) -> AppState {

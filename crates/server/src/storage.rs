@@ -114,6 +114,8 @@ impl Db {
     /// Stores a connection, or renews the existing row for the same provider account. Metadata and
     /// tokens are written by one statement, so there is never a half-written connection.
     pub async fn upsert_connection(&self, new: NewConnection<'_>) -> Result<ConnectionView, sqlx::Error> {
+        // One transaction: whatever else is written with a connection commits with it or not at all.
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at)
@@ -139,9 +141,11 @@ impl Db {
         .bind(new.connected_by_name)
         .bind(new.now)
         .bind(new.now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        view_from_row(&row)
+        let view = view_from_row(&row)?;
+        tx.commit().await?;
+        Ok(view)
     }
 
     pub async fn list_connections(&self) -> Result<Vec<ConnectionView>, sqlx::Error> {
@@ -149,6 +153,38 @@ impl Db {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(view_from_row).collect()
+    }
+
+    /// Counts one `action` by `subject`, unless `limit` were already counted in the last `window_secs`:
+    /// then answers how many seconds until one falls out of the window.
+    pub async fn count_rate_event(&self, subject: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Option<u64>, sqlx::Error> {
+        let since = now - window_secs;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM rate_events WHERE subject = ? AND action = ? AND at <= ?")
+            .bind(subject)
+            .bind(action)
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        let (count, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_events WHERE subject = ? AND action = ? AND at > ?")
+                .bind(subject)
+                .bind(action)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+        if count >= i64::from(limit) {
+            let retry_after = oldest.map_or(window_secs, |oldest| oldest + window_secs - now).max(1);
+            return Ok(Some(retry_after as u64));
+        }
+        sqlx::query("INSERT INTO rate_events (subject, action, at) VALUES (?, ?, ?)")
+            .bind(subject)
+            .bind(action)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(None)
     }
 
     /// The stored (encrypted) access token of a connection, for health checks and tests.

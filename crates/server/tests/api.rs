@@ -158,7 +158,6 @@ async fn malformed_bodies_answer_problem_json_not_500() {
     let send = |body: String| app.http.post(&url).bearer_auth(admin()).header("content-type", "application/json").body(body).send();
     assert_problem(send("{not json".into()).await.unwrap(), 400, "invalid_request").await;
     assert_problem(send("{\"code\": 1}".into()).await.unwrap(), 400, "invalid_request").await;
-    assert_problem(send(format!("{{\"code\":\"{}\"}}", "a".repeat(40_000))).await.unwrap(), 400, "invalid_request").await;
     let bad_code = json!({ "code": "<script>", "state": "a".repeat(43), "code_verifier": "v".repeat(43) });
     assert_problem(app.post("/api/providers/stripe/grants", Some(&admin()), &bad_code).send().await.unwrap(), 400, "invalid_request").await;
     let bad_attempt = json!({ "state": "short", "code_challenge": "x", "code_challenge_method": "plain" });

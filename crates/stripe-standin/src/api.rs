@@ -41,14 +41,15 @@ pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) 
         let store = standin.store.lock().expect("stand-in store poisoned");
         if let Some(token) = store.active_token(&key) {
             Some(token.account_id.clone())
-        } else if standin.config.clients.iter().any(|client| client.secret_key == key) {
+        } else if standin.config().clients.iter().any(|client| client.secret_key == key) {
             let requested = headers.get("stripe-account").and_then(|v| v.to_str().ok()).unwrap_or("");
             store.tokens.values().find(|t| !t.revoked && t.account_id == requested).map(|t| t.account_id.clone())
         } else {
             None
         }
     };
-    let Some(account) = account_id.and_then(|id| standin.config.accounts.iter().find(|a| a.id == id)) else {
+    let accounts = standin.config().accounts;
+    let Some(account) = account_id.and_then(|id| accounts.iter().find(|a| a.id == id)) else {
         return api_error(StatusCode::UNAUTHORIZED, format!("Invalid API Key provided: {}", masked(&key)));
     };
     Json(json!({

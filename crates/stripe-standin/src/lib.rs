@@ -18,7 +18,8 @@ mod pages;
 mod store;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -71,16 +72,56 @@ impl StandinConfig {
     }
 }
 
+/// A failure the token endpoint can be told to show, to exercise the client's fault handling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFault {
+    /// `500` with Stripe's API error body.
+    ServerError,
+    /// `200` with a body that is not JSON.
+    Garbage,
+    /// Answer normally, but only after this long (the code is used all the same, as at Stripe).
+    Slow(Duration),
+}
+
 /// A running (or ready to run) stand-in. Cloning shares its state.
 #[derive(Clone)]
 pub struct Standin {
-    pub(crate) config: Arc<StandinConfig>,
+    config: Arc<RwLock<StandinConfig>>,
     pub(crate) store: Arc<Mutex<Store>>,
 }
 
 impl Standin {
     pub fn new(config: StandinConfig) -> Self {
-        Standin { config: Arc::new(config), store: Arc::new(Mutex::new(Store::default())) }
+        Standin { config: Arc::new(RwLock::new(config)), store: Arc::new(Mutex::new(Store::default())) }
+    }
+
+    /// A snapshot of who may use the stand-in.
+    pub fn config(&self) -> StandinConfig {
+        self.config.read().expect("stand-in config poisoned").clone()
+    }
+
+    /// Lets another Stripe account sign in, e.g. one with a hostile name, or hundreds for a load test.
+    pub fn add_account(&self, account: Account) {
+        self.config.write().expect("stand-in config poisoned").accounts.push(account);
+    }
+
+    /// Registers one more redirect URI for every client (e.g. a restarted server on a new port).
+    pub fn register_redirect_uri(&self, uri: &str) {
+        for client in &mut self.config.write().expect("stand-in config poisoned").clients {
+            if !client.redirect_uris.iter().any(|u| u == uri) {
+                client.redirect_uris.push(uri.to_owned());
+            }
+        }
+    }
+
+    /// Makes `POST /oauth/token` fail until cleared with `None`.
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        self.store.lock().expect("stand-in store poisoned").token_fault = fault;
+    }
+
+    /// How many issued access tokens are still usable.
+    pub fn active_tokens(&self) -> usize {
+        self.store.lock().expect("stand-in store poisoned").tokens.values().filter(|t| !t.revoked).count()
     }
 
     pub fn router(&self) -> Router {

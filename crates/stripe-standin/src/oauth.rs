@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::pages::{self, ConsentForm};
 use crate::store::{random_id, IssuedCode, IssuedToken};
-use crate::{RegisteredClient, Standin, CODE_LIFETIME_SECS};
+use crate::{RegisteredClient, Standin, TokenFault, CODE_LIFETIME_SECS};
 
 const SCOPES: [&str; 2] = ["read_only", "read_write"];
 
@@ -45,7 +45,7 @@ fn validate(standin: &Standin, params: &HashMap<String, String>) -> Result<Autho
     let get = |name: &str| params.get(name).map(String::as_str).unwrap_or("");
     let client_id = get("client_id");
     let client = standin
-        .config
+        .config()
         .clients
         .iter()
         .find(|client| client.client_id == client_id)
@@ -146,8 +146,8 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Byt
     }
     let email = params.get("email").map(String::as_str).unwrap_or("");
     let password = params.get("password").map(String::as_str).unwrap_or("");
-    let Some(account) = standin.config.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email.trim()) && a.password == password)
-    else {
+    let accounts = standin.config().accounts;
+    let Some(account) = accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email.trim()) && a.password == password) else {
         let form = consent_form(&request, &params);
         return (StatusCode::UNAUTHORIZED, Html(pages::consent_page(&form, Some("Incorrect email or password.")))).into_response();
     };
@@ -174,11 +174,7 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Byt
 
 /// The platform's secret key, from `client_secret`, `Authorization: Basic` (key as user name) or
 /// `Authorization: Bearer`, and the client it belongs to.
-pub(crate) fn authenticate_platform<'a>(
-    standin: &'a Standin,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Option<&'a RegisteredClient> {
+pub(crate) fn authenticate_platform(standin: &Standin, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<RegisteredClient> {
     let from_header = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| {
         if let Some(encoded) = value.strip_prefix("Basic ") {
             let decoded = STANDARD.decode(encoded.trim()).ok()?;
@@ -189,14 +185,27 @@ pub(crate) fn authenticate_platform<'a>(
         }
     });
     let key = from_header.or_else(|| form.get("client_secret").cloned())?;
-    standin.config.clients.iter().find(|client| !key.is_empty() && client.secret_key == key)
+    standin.config().clients.into_iter().find(|client| !key.is_empty() && client.secret_key == key)
 }
 
 /// `POST /oauth/token`
 pub(crate) async fn token(State(standin): State<Standin>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault = {
+        let mut store = standin.store.lock().expect("stand-in store poisoned");
+        store.token_requests += 1;
+        store.token_fault
+    };
+    match fault {
+        Some(TokenFault::ServerError) => {
+            let body = json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } });
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+        Some(TokenFault::Garbage) => return (StatusCode::OK, "<html>upstream proxy error</html>").into_response(),
+        Some(TokenFault::Slow(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let mut store = standin.store.lock().expect("stand-in store poisoned");
-    store.token_requests += 1;
     let Some(client) = authenticate_platform(&standin, &headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "No valid API key provided.");
     };

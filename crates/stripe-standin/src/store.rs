@@ -54,6 +54,7 @@ pub struct Store {
     pub tokens: HashMap<String, IssuedToken>,
     pub token_requests: u64,
     pub clock_offset_secs: i64,
+    pub token_fault: Option<crate::TokenFault>,
 }
 
 impl Store {

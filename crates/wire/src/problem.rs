@@ -30,6 +30,7 @@ pub enum ErrorCode {
     ProviderRejected,
     NotFound,
     MethodNotAllowed,
+    PayloadTooLarge,
     RateLimited,
     Internal,
     #[serde(other)]
@@ -51,6 +52,7 @@ impl ErrorCode {
             ErrorCode::ProviderRejected => "provider_rejected",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
@@ -106,7 +108,7 @@ mod tests {
         use ErrorCode::*;
         for code in [
             Unauthenticated, AdminRequired, InvalidRequest, CrossSiteRequest, UnknownProvider, UnknownAttempt,
-            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, RateLimited, Internal,
+            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, PayloadTooLarge, RateLimited, Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

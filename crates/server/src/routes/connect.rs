@@ -10,9 +10,9 @@ use connections_wire::{ConnectionView, GrantRequest, StartAttemptRequest, StartA
 use super::providers::ensure_known;
 use crate::error::{ApiError, ApiJson};
 use crate::pkce;
-use crate::session::Admin;
+use crate::session::{Admin, CurrentUser};
 use crate::storage::{AttemptRefusal, NewConnection, ATTEMPT_LIFETIME_SECS};
-use crate::stripe::ProviderError;
+use crate::stripe::{ProviderError, TokenGrant};
 use crate::AppState;
 
 fn is_base64url(value: &str) -> bool {
@@ -48,6 +48,15 @@ fn provider_error(error: ProviderError) -> ApiError {
     }
 }
 
+/// Counts this request against the session's per-minute allowance for `action`.
+async fn rate_limit(state: &AppState, subject: &str, action: &str) -> Result<(), ApiError> {
+    let now = Utc::now().timestamp();
+    match state.db.count_rate_event(subject, action, now, state.rate_limit_per_minute, 60).await? {
+        None => Ok(()),
+        Some(retry_after) => Err(ApiError::RateLimited(retry_after)),
+    }
+}
+
 /// `POST /api/providers/{provider}/attempts`: binds `state` and the PKCE challenge to this session.
 pub async fn start_attempt(
     State(state): State<AppState>,
@@ -56,6 +65,7 @@ pub async fn start_attempt(
     ApiJson(request): ApiJson<StartAttemptRequest>,
 ) -> Result<(StatusCode, Json<StartAttemptResponse>), ApiError> {
     ensure_known(&provider)?;
+    rate_limit(&state, &user.subject, "start_attempt").await?;
     check_state(&request.state)?;
     if request.code_challenge_method != "S256" {
         return Err(ApiError::InvalidRequest("code_challenge_method must be S256".into()));
@@ -80,6 +90,7 @@ pub async fn grant(
     ApiJson(request): ApiJson<GrantRequest>,
 ) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
     ensure_known(&provider)?;
+    rate_limit(&state, &user.subject, "grant").await?;
     check_code(&request.code)?;
     check_state(&request.state)?;
     if !pkce::is_valid_verifier(&request.code_verifier) {
@@ -99,25 +110,29 @@ pub async fn grant(
     }
 
     let grant = state.stripe.exchange_code(&request.code, &request.code_verifier).await.map_err(provider_error)?;
-    let account = match state.stripe.fetch_account(&grant.access_token).await {
-        Ok(account) if account.id == grant.account_id => account,
-        outcome => {
-            // Nothing is stored, so don't leave the platform authorized at Stripe either.
-            if let Err(error) = state.stripe.deauthorize(&grant.account_id).await {
-                tracing::warn!(account = %grant.account_id, %error, "could not undo the authorization at Stripe");
-            }
-            return Err(match outcome {
-                Err(error) => provider_error(error),
-                Ok(_) => ApiError::ProviderUnavailable("Stripe returned a different account than it authorized".into()),
-            });
+    match store_grant(&state, &provider, &user, &grant, now).await {
+        Ok(view) => {
+            tracing::info!(connection = %view.id, account = %view.account_id, by = %user.subject, "connected");
+            Ok((StatusCode::CREATED, Json(view)))
         }
-    };
+        Err(error) => {
+            undo_at_stripe(&state, &provider, &grant.account_id).await;
+            Err(error)
+        }
+    }
+}
 
+/// After a successful exchange: the account's name, then one transaction that stores it all.
+async fn store_grant(state: &AppState, provider: &str, user: &CurrentUser, grant: &TokenGrant, now: i64) -> Result<ConnectionView, ApiError> {
+    let account = state.stripe.fetch_account(&grant.access_token).await.map_err(provider_error)?;
+    if account.id != grant.account_id {
+        return Err(ApiError::ProviderUnavailable("Stripe returned a different account than it authorized".into()));
+    }
     let associated_data = |kind: &str| format!("{provider}:{}:{kind}", grant.account_id);
     let view = state
         .db
         .upsert_connection(NewConnection {
-            provider: &provider,
+            provider,
             account_id: &grant.account_id,
             account_name: &account.display_name,
             livemode: grant.livemode,
@@ -130,6 +145,19 @@ pub async fn grant(
             now,
         })
         .await?;
-    tracing::info!(connection = %view.id, account = %view.account_id, by = %user.subject, "connected");
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok(view)
+}
+
+/// Nothing was stored, so don't leave the platform authorized at Stripe either. Not when the account
+/// was already connected: deauthorizing would cut the connection that still works.
+async fn undo_at_stripe(state: &AppState, provider: &str, account_id: &str) {
+    match state.db.encrypted_access_token(provider, account_id).await {
+        Ok(None) => {
+            if let Err(error) = state.stripe.deauthorize(account_id).await {
+                tracing::warn!(account = %account_id, %error, "could not undo the authorization at Stripe");
+            }
+        }
+        Ok(Some(_)) => {}
+        Err(error) => tracing::warn!(account = %account_id, %error, "could not check for an existing connection"),
+    }
 }

@@ -16,6 +16,8 @@ use stripe_standin::Standin;
 pub const SESSION_SECRET: &str = "test-session-secret-that-is-long-enough";
 
 pub struct TestApp {
+    pub args: Args,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub url: String,
     pub standin: Standin,
     pub standin_url: String,
@@ -60,12 +62,16 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let args = base_args(dir.path(), extra);
-    let DemoApp { app, standin, standin_url } = connections_server::demo::launch(args).await.expect("app starts");
-    let url = app.public_url().to_string().trim_end_matches('/').to_owned();
+    start(args, None, dir).await
+}
+
+async fn start(args: Args, running: Option<(Standin, String)>, dir: tempfile::TempDir) -> TestApp {
+    let DemoApp { app, standin, standin_url } = connections_server::demo::launch_with(args.clone(), running).await.expect("app starts");
+    let url = format!("http://{}", app.local_addr().unwrap());
     let state = app.state();
-    tokio::spawn(app.run());
+    let server = tokio::spawn(app.run());
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { url, standin, standin_url, state, http, db_path: dir.path().join("connections.db"), _dir: dir }
+    TestApp { args, server, url, standin, standin_url, state, http, db_path: dir.path().join("connections.db"), _dir: dir }
 }
 
 pub fn token(role: &str, subject: &str) -> String {
@@ -82,6 +88,17 @@ pub fn admin() -> String {
 }
 
 impl TestApp {
+    /// Stops the server and starts a new one on the same address, database and stand-in, with
+    /// `change` applied to its settings (e.g. a rotated key). Nothing is carried over in memory.
+    pub async fn restart(self, change: impl FnOnce(&mut Args)) -> TestApp {
+        let TestApp { mut args, server, url, standin, standin_url, _dir, .. } = self;
+        server.abort();
+        let _ = server.await;
+        args.addr = url.trim_start_matches("http://").to_owned();
+        change(&mut args);
+        start(args, Some((standin, standin_url)), _dir).await
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
         let request = self.http.get(format!("{}{path}", self.url));
         match token {
@@ -117,7 +134,7 @@ impl TestApp {
 
     /// What the user does at Stripe: sign in and allow. Returns the code from the redirect.
     pub async fn consent_at_stripe(&self, attempt: &Attempt, email: &str) -> String {
-        let redirect_uri = format!("{}/connections/stripe/callback", self.url);
+        let redirect_uri = self.state.redirect_uri("stripe");
         let response = self
             .http
             .post(format!("{}/oauth/authorize", self.standin_url))

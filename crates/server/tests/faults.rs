@@ -1,0 +1,127 @@
+//! Faults survived: Stripe down, broken or slow; the server restarted mid-flow; a failing database
+//! write; a rotated key. Each time the admin gets a clear answer and nothing half-done is stored.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use stripe_standin::TokenFault;
+use support::{admin, assert_problem, spawn_app, spawn_app_with};
+
+/// Starts an attempt and consents at Stripe; returns what the callback page would post.
+async fn grant_with_fault(app: &support::TestApp, fault: TokenFault) -> reqwest::Response {
+    let attempt = app.start_attempt(&admin()).await;
+    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    app.standin.set_token_fault(Some(fault));
+    let response = app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
+    app.standin.set_token_fault(None);
+    response
+}
+
+#[tokio::test]
+async fn stripe_answering_500_or_garbage_is_reported_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    for fault in [TokenFault::ServerError, TokenFault::Garbage] {
+        let problem = assert_problem(grant_with_fault(&app, fault).await, 502, "provider_unavailable").await;
+        assert_eq!(problem["title"], "Stripe could not be reached", "{fault:?}");
+        assert!(app.connections().await.is_empty());
+    }
+    // Starting again works straight away.
+    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(app.connections().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_stripe_times_out_after_the_configured_bound() {
+    let app = spawn_app_with(&["--stripe-timeout-secs=1"]).await;
+    let started = Instant::now();
+    let response = grant_with_fault(&app, TokenFault::Slow(Duration::from_secs(4))).await;
+    let elapsed = started.elapsed();
+    let problem = assert_problem(response, 502, "provider_unavailable").await;
+    assert!(problem["detail"].as_str().unwrap().contains("did not answer in time"), "{problem}");
+    assert!(elapsed < Duration::from_secs(3), "gave up after {elapsed:?}");
+    assert!(app.connections().await.is_empty());
+    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+}
+
+#[tokio::test]
+async fn a_restart_between_leaving_for_stripe_and_coming_back_does_not_break_the_flow() {
+    let app = spawn_app().await;
+    let attempt = app.start_attempt(&admin()).await;
+    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let app = app.restart(|_| {}).await;
+    let response = app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(app.connections().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_database_write_leaves_no_connection_and_undoes_the_authorization() {
+    let app = spawn_app().await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
+    sqlx::query("CREATE TRIGGER refuse_connections BEFORE INSERT ON connections BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let attempt = app.start_attempt(&admin()).await;
+    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let problem = assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
+    assert!(!problem.to_string().contains("disk full"), "internal details stay in the log");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections").fetch_one(&pool).await.unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(app.standin.active_tokens(), 0, "the fresh authorization was revoked at Stripe");
+
+    sqlx::query("DROP TRIGGER refuse_connections").execute(&pool).await.unwrap();
+    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+}
+
+#[tokio::test]
+async fn a_failed_reconnect_keeps_the_existing_connection_working() {
+    let app = spawn_app().await;
+    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(app.standin.active_tokens(), 1);
+    // The write fails after a successful exchange: the old authorization must survive.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
+    sqlx::query("CREATE TRIGGER refuse_updates BEFORE UPDATE ON connections BEGIN SELECT RAISE(ABORT, 'locked'); END")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let attempt = app.start_attempt(&admin()).await;
+    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
+    assert_eq!(app.standin.active_tokens(), 2, "nothing was deauthorized");
+    assert_eq!(app.connections().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
+    let app = spawn_app().await;
+    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let old_key = STANDARD.encode([42u8; 32]);
+    let new_key = STANDARD.encode([43u8; 32]);
+    let rotated = format!("{new_key},{old_key}");
+    let app = app.restart(|args| args.encryption_key = Some(rotated)).await;
+    let read = |account: &'static str| {
+        let state = app.state.clone();
+        async move {
+            let stored = state.db.encrypted_access_token("stripe", account).await.unwrap().unwrap();
+            state.cipher.decrypt(&stored, &format!("stripe:{account}:access")).map(|t| t.expose().clone())
+        }
+    };
+    let old_row = read("acct_1DemoAcmeBooks00").await.expect("an old row decrypts after rotation");
+    assert!(app.standin.token_is_active(&old_row));
+    app.connect(&admin(), "finance@globex.test").await;
+    assert!(read("acct_1DemoGlobexCorp0").await.is_ok());
+
+    // With only the new key, the new row decrypts and the old one is refused (not garbled).
+    let app = app.restart(|args| args.encryption_key = Some(new_key)).await;
+    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoGlobexCorp0").await.unwrap().unwrap();
+    assert!(app.state.cipher.decrypt(&stored, "stripe:acct_1DemoGlobexCorp0:access").is_ok());
+    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    assert_eq!(
+        app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap_err(),
+        connections_server::crypto::CryptoError::UnknownKey
+    );
+}
