@@ -263,3 +263,69 @@ async fn a_callback_this_tab_did_not_start_is_refused() {
     assert!(h.state.db.list_connections().await.unwrap().is_empty());
     h.browser.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn markup_from_stripe_is_shown_as_text_never_run() {
+    let h = start().await;
+    h.standin.add_account(stripe_standin::Account {
+        id: "acct_1Hostile0000000".into(),
+        email: "mallory@evil.test".into(),
+        password: stripe_standin::DEMO_PASSWORD.into(),
+        business_name: "<img src=x id=injected-name onerror=\"document.title='pwned'\"> Evil Ltd".into(),
+        livemode: false,
+    });
+    h.sign_in_as("Ada Admin").await;
+    h.go_to_stripe().await;
+    h.browser.find(Locator::Id("email")).await.unwrap().send_keys("mallory@evil.test").await.unwrap();
+    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.click("//button[@id='allow']").await;
+    let row = h.wait_for_text("tr.cx-row-new", "Evil Ltd").await;
+    assert!(row.contains("<img src=x id=injected-name"), "the name is shown literally: {row}");
+    assert!(h.browser.find(Locator::Id("injected-name")).await.is_err(), "no element was created from the name");
+
+    let description = "<script>document.title='pwned'</script><b id=injected-bold>bold</b>";
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "invalid_scope")
+        .append_pair("error_description", description)
+        .finish();
+    h.open(&format!("/connections/stripe/callback?{query}")).await;
+    let alert = h.wait_for_text("[role=alert]", "invalid_scope").await;
+    assert!(alert.contains(description), "{alert}");
+    assert!(h.browser.find(Locator::Id("injected-bold")).await.is_err());
+    assert_ne!(h.browser.title().await.unwrap(), "pwned");
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.go_to_stripe().await;
+    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.click("//button[@id='allow']").await;
+    h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+
+    let stored = h.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    let access_token = h.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
+    let page = h.browser.source().await.unwrap();
+    let storage: serde_json::Value = h
+        .browser
+        .execute("return JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage}) + document.cookie", vec![])
+        .await
+        .unwrap();
+    let mut built = Vec::new();
+    for entry in std::fs::read_dir(dist_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            built.extend(std::fs::read(path).unwrap());
+        }
+    }
+    for secret in [access_token.as_str(), connections_server::demo::DEMO_SECRET_KEY, "sk_test_", "sk_live_"] {
+        assert!(!page.contains(secret), "{secret} in the page");
+        assert!(!storage.to_string().contains(secret), "{secret} in browser storage or a readable cookie");
+        assert!(!built.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in dist/");
+    }
+    assert!(!storage.to_string().contains("connections_session"), "the session cookie is HttpOnly");
+    h.browser.clone().close().await.unwrap();
+}

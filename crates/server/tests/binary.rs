@@ -1,0 +1,155 @@
+//! The real `connections-server` binary as a process: bad configuration stops it with a message naming
+//! the setting, and a whole connect flow logged at debug level leaves no secret in the log.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use connections_server::config::parse_encryption_keys;
+use connections_server::crypto::TokenCipher;
+use serde_json::{json, Value};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_connections-server");
+
+fn static_dir(dir: &Path) -> String {
+    std::fs::write(dir.join("index.html"), "<!DOCTYPE html><title>Connections</title>").unwrap();
+    dir.display().to_string()
+}
+
+fn run_with(env: &[(&str, String)]) -> (Option<i32>, String) {
+    let mut command = Command::new(BINARY);
+    command.env_clear().stdout(Stdio::null()).stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = vec![
+        ("CONNECTIONS_ADDR", "127.0.0.1:0".to_owned()),
+        ("CONNECTIONS_STATIC_DIR", static_dir(dir.path())),
+        ("CONNECTIONS_SESSION_SECRET", "x".repeat(32)),
+        ("CONNECTIONS_ENCRYPTION_KEY", base64::engine::general_purpose::STANDARD.encode([1u8; 32])),
+        ("STRIPE_CLIENT_ID", "ca_1".to_owned()),
+        ("STRIPE_SECRET_KEY", "sk_test_1".to_owned()),
+        ("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())),
+    ];
+    let without = |name: &str| good.iter().filter(|(n, _)| *n != name).cloned().collect::<Vec<_>>();
+    let with = |name: &'static str, value: &str| {
+        let mut env = without(name);
+        env.push((name, value.to_owned()));
+        env
+    };
+    for (env, expected) in [
+        (without("CONNECTIONS_SESSION_SECRET"), "CONNECTIONS_SESSION_SECRET: is required"),
+        (without("STRIPE_SECRET_KEY"), "STRIPE_SECRET_KEY: is required"),
+        (with("CONNECTIONS_ENCRYPTION_KEY", "abc"), "CONNECTIONS_ENCRYPTION_KEY: key 1 is not valid base64"),
+        (with("STRIPE_TOKEN_URL", "not a url"), "STRIPE_TOKEN_URL:"),
+        (with("CONNECTIONS_ADDR", "everywhere"), "CONNECTIONS_ADDR:"),
+    ] {
+        let (code, stderr) = run_with(&env);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "expected {expected:?} in {stderr:?}");
+        assert!(!stderr.contains("sk_test_1") && !stderr.contains(&"x".repeat(32)), "a secret in the error: {stderr}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = tokio::process::Command::new(BINARY)
+        .arg("--demo")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("CONNECTIONS_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONNECTIONS_STATIC_DIR", static_dir(dir.path()))
+        .env("RUST_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let started = Instant::now();
+    while http.get(format!("{base}/api/session")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let signed_in = http.post(format!("{base}/api/demo/session")).json(&json!({ "role": "admin" })).send().await.unwrap();
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let providers: Value = http.get(format!("{base}/api/providers")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let stripe = &providers["providers"][0];
+
+    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let challenge = connections_server::pkce::s256_challenge(&verifier);
+    let attempt = json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
+    let response = http.post(format!("{base}/api/providers/stripe/attempts")).header("cookie", &cookie).json(&attempt).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let consent = http
+        .post(stripe["authorize_url"].as_str().unwrap())
+        .form(&[
+            ("client_id", stripe["client_id"].as_str().unwrap()),
+            ("redirect_uri", stripe["redirect_uri"].as_str().unwrap()),
+            ("state", &state),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("email", stripe_standin::DEMO_EMAIL),
+            ("password", stripe_standin::DEMO_PASSWORD),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+    let params: HashMap<String, String> = url::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
+    let code = params["code"].clone();
+    // The browser loads the callback page with the code in its query string.
+    assert_eq!(http.get(&callback).send().await.unwrap().status(), 200);
+    let grant = json!({ "code": code, "state": state, "code_verifier": verifier });
+    let response = http.post(format!("{base}/api/providers/stripe/grants")).header("cookie", &cookie).json(&grant).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    server.kill().await.unwrap();
+
+    // The tokens as stored, decrypted with the demo's key.
+    let demo = dir.path().join(".demo");
+    let cipher = TokenCipher::new(&parse_encryption_keys(std::fs::read_to_string(demo.join("encryption.key")).unwrap().trim()).unwrap());
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", demo.join("connections.db").display())).await.unwrap();
+    let (access, refresh): (Vec<u8>, Vec<u8>) =
+        sqlx::query_as("SELECT access_token, refresh_token FROM connections").fetch_one(&pool).await.unwrap();
+    let account = "stripe:acct_1DemoAcmeBooks00";
+    let access = cipher.decrypt(&access, &format!("{account}:access")).unwrap().expose().clone();
+    let refresh = cipher.decrypt(&refresh, &format!("{account}:refresh")).unwrap().expose().clone();
+    let session_secret = std::fs::read_to_string(demo.join("session.secret")).unwrap();
+    let jwt = cookie.trim_start_matches("connections_session=").to_owned();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("connected"), "the flow was logged at all:\n{log}");
+    for (what, secret) in [
+        ("access token", access.as_str()),
+        ("refresh token", refresh.as_str()),
+        ("authorization code", code.as_str()),
+        ("PKCE verifier", verifier.as_str()),
+        ("platform secret key", connections_server::demo::DEMO_SECRET_KEY),
+        ("session secret", session_secret.trim()),
+        ("session token", jwt.as_str()),
+    ] {
+        assert!(!log.contains(secret), "the {what} is in the log");
+    }
+}
