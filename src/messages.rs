@@ -28,7 +28,7 @@ pub fn api_error(error: &ApiError) -> String {
             ErrorCode::ProviderUnavailable => format!("{PROVIDER_UNAVAILABLE} {NOTHING_CONNECTED}"),
             ErrorCode::ProviderRejected => format!("Stripe did not accept the connection: {}. {NOTHING_CONNECTED}", problem.detail),
             ErrorCode::RateLimited => "Too many attempts. Wait a minute, then try again.".into(),
-            ErrorCode::PayloadTooLarge => "The request was too large.".into(),
+            ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature => "The request was not accepted.".into(),
             ErrorCode::NotFound | ErrorCode::MethodNotAllowed => "That could not be found.".into(),
             ErrorCode::Internal | ErrorCode::Unknown => "Something went wrong on our side. Try again.".into(),
         },

@@ -50,6 +50,12 @@ pub struct Args {
     pub stripe_deauthorize_url: String,
     #[arg(long, env = "STRIPE_API_BASE", default_value = STRIPE_API_BASE)]
     pub stripe_api_base: String,
+    /// Signing secret of the webhook endpoint (`whsec_…`); without it the webhook route is off.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+    /// Seconds between background health checks of every connection; 0 turns them off.
+    #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
+    pub health_check_secs: String,
     /// `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
@@ -106,6 +112,9 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     pub frame_ancestors: String,
     pub rate_limit_per_minute: u32,
+    pub webhook_secret: Option<Secret<String>>,
+    /// `None`: no background health checks.
+    pub health_check_interval: Option<Duration>,
     pub demo: bool,
 }
 
@@ -201,6 +210,16 @@ impl TryFrom<Args> for Config {
             .ok()
             .filter(|n| (1..=100_000).contains(n))
             .ok_or_else(|| invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute)))?;
+        let webhook_secret = match args.stripe_webhook_secret.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(secret) if secret.starts_with("whsec_") && secret.len() > 10 => Some(Secret::new(secret.to_owned())),
+            Some(_) => return Err(invalid("STRIPE_WEBHOOK_SECRET", "must be a webhook signing secret starting with whsec_")),
+        };
+        let health_check_secs: u64 = args
+            .health_check_secs
+            .trim()
+            .parse()
+            .map_err(|_| invalid("CONNECTIONS_HEALTH_CHECK_SECS", format!("{:?} must be a whole number of seconds (0 turns checks off)", args.health_check_secs)))?;
         let frame_ancestors = args.frame_ancestors.trim().to_owned();
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
@@ -231,6 +250,8 @@ impl TryFrom<Args> for Config {
             static_dir: Some(static_dir),
             frame_ancestors,
             rate_limit_per_minute,
+            webhook_secret,
+            health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
             demo: args.demo,
         })
     }
@@ -256,6 +277,7 @@ mod tests {
             static_dir: static_dir.display().to_string(),
             frame_ancestors: "'self'".into(),
             rate_limit_per_minute: "10".into(),
+            health_check_secs: "3600".into(),
             ..Args::default()
         }
     }
@@ -300,6 +322,8 @@ mod tests {
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
         assert!(error_for(|a| a.rate_limit_per_minute = "many".into()).starts_with("CONNECTIONS_RATE_LIMIT_PER_MINUTE:"));
+        assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
+        assert!(error_for(|a| a.health_check_secs = "-1".into()).starts_with("CONNECTIONS_HEALTH_CHECK_SECS:"));
     }
 
     #[test]

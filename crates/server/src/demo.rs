@@ -24,7 +24,12 @@ pub struct DemoApp {
     pub standin_url: String,
 }
 
-fn demo_secret(file: &str, make: impl FnOnce() -> String) -> Result<String, StartupError> {
+/// A secret the user did not give: kept under `.demo/` when the demo owns its data there, so a
+/// restart can still read what it stored; otherwise (a database given) made fresh for this run.
+fn demo_secret(persist: bool, file: &str, make: impl FnOnce() -> String) -> Result<String, StartupError> {
+    if !persist {
+        return Ok(make());
+    }
     let path = Path::new(DEMO_DIR).join(file);
     match std::fs::read_to_string(&path) {
         Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
@@ -51,15 +56,19 @@ pub async fn launch(args: Args) -> Result<DemoApp, StartupError> {
 /// to the same "Stripe".
 pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> Result<DemoApp, StartupError> {
     args.demo = true;
+    let persist = args.database_url.is_none();
     if args.database_url.is_none() {
         std::fs::create_dir_all(DEMO_DIR)?;
         args.database_url = Some(format!("sqlite://{DEMO_DIR}/connections.db?mode=rwc"));
     }
     if args.session_secret.is_none() {
-        args.session_secret = Some(demo_secret("session.secret", || random_base64(48))?);
+        args.session_secret = Some(demo_secret(persist, "session.secret", || random_base64(48))?);
     }
     if args.encryption_key.is_none() {
-        args.encryption_key = Some(demo_secret("encryption.key", || random_base64(32))?);
+        args.encryption_key = Some(demo_secret(persist, "encryption.key", || random_base64(32))?);
+    }
+    if args.stripe_webhook_secret.is_none() {
+        args.stripe_webhook_secret = Some(demo_secret(persist, "webhook.secret", || format!("whsec_{}", random_base64(24).replace(['+', '/', '='], "x")))?);
     }
     args.stripe_client_id.get_or_insert_with(|| DEMO_CLIENT_ID.to_owned());
     args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
@@ -101,6 +110,10 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     point(&mut args.stripe_deauthorize_url, config::STRIPE_DEAUTHORIZE_URL, "/oauth/deauthorize");
     point(&mut args.stripe_api_base, config::STRIPE_API_BASE, "");
 
+    // The stand-in signs and sends `account.application.deauthorized` to our webhook, as Stripe would.
+    if let Some(secret) = &args.stripe_webhook_secret {
+        standin.set_webhook(&format!("{public_url}{}", connections_wire::paths::STRIPE_WEBHOOK), secret);
+    }
     let config = Config::try_from(args)?;
     let app = Application::from_listener(config, listener).await?;
     Ok(DemoApp { app, standin, standin_url })

@@ -35,6 +35,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("too many requests; try again in {0} seconds")]
     RateLimited(u64),
+    #[error("webhook signature refused: {0}")]
+    InvalidSignature(String),
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -62,6 +64,7 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
+            InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
         }
     }

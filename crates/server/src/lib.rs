@@ -7,6 +7,7 @@ pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod health;
 pub mod pkce;
 mod routes;
 pub mod secret;
@@ -14,6 +15,7 @@ pub mod session;
 pub mod storage;
 pub mod stripe;
 mod web;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -48,6 +50,7 @@ pub struct AppInner {
     pub demo: bool,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
+    pub webhook_secret: Option<secret::Secret<String>>,
 }
 
 #[derive(Clone)]
@@ -105,6 +108,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    health_check_interval: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -134,9 +138,10 @@ impl Application {
             csp,
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
+            webhook_secret: config.webhook_secret.clone(),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
-        Ok(Application { listener, router, state })
+        Ok(Application { listener, router, state, health_check_interval: config.health_check_interval })
     }
 
     pub fn public_url(&self) -> &Url {
@@ -152,8 +157,30 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves until stopped, with the background health checks alongside (stopped with it).
     pub async fn run(self) -> std::io::Result<()> {
+        let checks = self.health_check_interval.map(|every| {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks.tick().await; // the first tick is immediate; start one interval after start-up
+                loop {
+                    ticks.tick().await;
+                    health::check_all(&state).await;
+                }
+            })
+        });
+        let _stop_checks = checks.map(AbortOnDrop);
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

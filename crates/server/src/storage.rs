@@ -4,12 +4,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use connections_wire::{ConnectionStatus, ConnectionView};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use connections_wire::{AuditAction, AuditEvent, ConnectionStatus, ConnectionView, PendingInstall};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, SqlitePool};
 
 /// How long a connect attempt may take, from "Connect with Stripe" to the grant.
 pub const ATTEMPT_LIFETIME_SECS: i64 = 10 * 60;
+/// How long a provider-started install waits for an administrator's confirmation.
+pub const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
 
 #[derive(Clone)]
 pub struct Db {
@@ -25,7 +27,7 @@ pub enum AttemptRefusal {
     Expired,
 }
 
-/// Everything stored about a new or renewed connection; tokens already encrypted.
+/// Tokens and account data from a successful exchange, tokens already encrypted.
 pub struct NewConnection<'a> {
     pub provider: &'a str,
     pub account_id: &'a str,
@@ -40,7 +42,29 @@ pub struct NewConnection<'a> {
     pub now: i64,
 }
 
-const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, livemode, scope, status, connected_by_name, connected_at";
+/// One line of the audit trail, to be written.
+pub struct NewEvent<'a> {
+    pub provider: &'a str,
+    pub account_id: &'a str,
+    pub action: AuditAction,
+    pub success: bool,
+    pub actor_subject: &'a str,
+    pub actor_name: &'a str,
+    pub detail: &'a str,
+    pub at: i64,
+}
+
+/// A connection as the server works with it: the row, and its tokens still encrypted.
+pub struct ConnectionRecord {
+    pub view: ConnectionView,
+    pub access_token: Option<Vec<u8>>,
+    pub refresh_token: Option<Vec<u8>>,
+}
+
+const VIEW_COLUMNS: &str =
+    "id, provider, account_id, account_name, livemode, scope, status, connected_by_name, connected_at, last_checked_at";
+const RECORD_COLUMNS: &str =
+    "id, provider, account_id, account_name, livemode, scope, status, connected_by_name, connected_at, last_checked_at, access_token, refresh_token";
 
 impl Db {
     pub async fn connect(database_url: &str) -> Result<Self, sqlx::Error> {
@@ -56,10 +80,7 @@ impl Db {
 
     pub async fn insert_attempt(&self, state: &str, provider: &str, subject: &str, challenge: &str, now: i64) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
-        sqlx::query("DELETE FROM connect_attempts WHERE expires_at < ?")
-            .bind(now - 24 * 3600)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM connect_attempts WHERE expires_at < ?").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (state) DO NOTHING",
@@ -111,24 +132,26 @@ impl Db {
         }))
     }
 
-    /// Stores a connection, or renews the existing row for the same provider account. Metadata and
-    /// tokens are written by one statement, so there is never a half-written connection.
-    pub async fn upsert_connection(&self, new: NewConnection<'_>) -> Result<ConnectionView, sqlx::Error> {
-        // One transaction: whatever else is written with a connection commits with it or not at all.
+    /// Stores a connection, or renews the row of the same provider account (re-authentication), and
+    /// records it in the audit trail, in one transaction. Answers whether the account was known.
+    pub async fn upsert_connection(&self, new: NewConnection<'_>, detail: &str) -> Result<(ConnectionView, bool), sqlx::Error> {
+        // Write first: a transaction that reads before writing can't upgrade its lock when another
+        // writer got in between (SQLite WAL), which would fail concurrent grants.
         let mut tx = self.pool.begin().await?;
+        let new_id = format!("conn_{}", uuid::Uuid::new_v4().simple());
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
-                publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'connected', ?, ?, ?, ?, ?, ?, ?)
+                publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'connected', ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)
              ON CONFLICT (provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                 publishable_key = excluded.publishable_key, connected_by_subject = excluded.connected_by_subject,
                 connected_by_name = excluded.connected_by_name, connected_at = excluded.connected_at,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, last_checked_at = excluded.last_checked_at
              RETURNING {VIEW_COLUMNS}"
         ))
-        .bind(format!("conn_{}", uuid::Uuid::new_v4().simple()))
+        .bind(&new_id)
         .bind(new.provider)
         .bind(new.account_id)
         .bind(new.account_name)
@@ -140,12 +163,28 @@ impl Db {
         .bind(new.connected_by_subject)
         .bind(new.connected_by_name)
         .bind(new.now)
-        .bind(new.now)
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
+        // The row keeps its id on conflict, so another id means the account was already known.
+        let existed = view.id != new_id;
+        let action = if existed { AuditAction::Reauthenticate } else { AuditAction::Connect };
+        insert_event(
+            &mut tx,
+            &NewEvent {
+                provider: new.provider,
+                account_id: new.account_id,
+                action,
+                success: true,
+                actor_subject: new.connected_by_subject,
+                actor_name: new.connected_by_name,
+                detail,
+                at: new.now,
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(view)
+        Ok((view, existed))
     }
 
     pub async fn list_connections(&self) -> Result<Vec<ConnectionView>, sqlx::Error> {
@@ -153,6 +192,97 @@ impl Db {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(view_from_row).collect()
+    }
+
+    pub async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    pub async fn connection_by_account(&self, provider: &str, account_id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = ? AND account_id = ?"))
+            .bind(provider)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Connections whose tokens a health check should try: connected, or flagged but still holding tokens.
+    pub async fn connections_to_check(&self) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM connections
+             WHERE status IN ('connected', 'reauthentication_required') AND access_token IS NOT NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Changes a connection's status (dropping its tokens when asked) and records why, together.
+    pub async fn set_status(&self, id: &str, status: ConnectionStatus, forget_tokens: bool, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let sql = if forget_tokens {
+            "UPDATE connections SET status = ?, access_token = NULL, refresh_token = NULL, updated_at = ? WHERE id = ?"
+        } else {
+            "UPDATE connections SET status = ?, updated_at = ? WHERE id = ?"
+        };
+        sqlx::query(sql).bind(status.as_str()).bind(event.at).bind(id).execute(&mut *tx).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await
+    }
+
+    /// A health check reached the provider: note when, the status it found, and renewed tokens if any.
+    pub async fn record_check(
+        &self,
+        id: &str,
+        status: ConnectionStatus,
+        renewed_access_token: Option<Vec<u8>>,
+        event: NewEvent<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE connections SET status = ?1, last_checked_at = ?2, updated_at = ?2, access_token = COALESCE(?3, access_token)
+             WHERE id = ?4",
+        )
+        .bind(status.as_str())
+        .bind(event.at)
+        .bind(renewed_access_token)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await
+    }
+
+    pub async fn record_event(&self, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await
+    }
+
+    /// The audit trail of one account, newest first.
+    pub async fn history(&self, provider: &str, account_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT at, action, success, actor_name, provider, account_id, detail FROM connection_events
+             WHERE provider = ? AND account_id = ? ORDER BY at DESC, id DESC",
+        )
+        .bind(provider)
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The most recent events across all accounts, failed attempts included, newest first.
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT at, action, success, actor_name, provider, account_id, detail FROM connection_events ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
     }
 
     /// Counts one `action` by `subject`, unless `limit` were already counted in the last `window_secs`:
@@ -187,19 +317,100 @@ impl Db {
         Ok(None)
     }
 
-    /// The stored (encrypted) access token of a connection, for health checks and tests.
+    /// The stored (encrypted) access token of a connection, if it still has one.
     pub async fn encrypted_access_token(&self, provider: &str, account_id: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
-        sqlx::query_scalar("SELECT access_token FROM connections WHERE provider = ? AND account_id = ?")
+        let token: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT access_token FROM connections WHERE provider = ? AND account_id = ?")
             .bind(provider)
             .bind(account_id)
             .fetch_optional(&self.pool)
-            .await
+            .await?;
+        Ok(token.flatten())
+    }
+
+    pub async fn insert_install(&self, install: &PendingInstall, subject: &str, access_token: Vec<u8>, refresh_token: Option<Vec<u8>>, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM pending_installs WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
+                refresh_token, publishable_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&install.id)
+        .bind(&install.provider)
+        .bind(subject)
+        .bind(&install.account_id)
+        .bind(&install.account_name)
+        .bind(install.livemode)
+        .bind(&install.scope)
+        .bind(access_token)
+        .bind(refresh_token)
+        .bind(publishable_key)
+        .bind(now)
+        .bind(install.expires_at.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes and returns a pending install of this session that has not expired: single use.
+    pub async fn take_install(&self, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
+        let row = sqlx::query(
+            "DELETE FROM pending_installs WHERE id = ? AND provider = ? AND session_subject = ? AND expires_at > ?
+             RETURNING account_id, account_name, livemode, scope, access_token, refresh_token, publishable_key",
+        )
+        .bind(id)
+        .bind(provider)
+        .bind(subject)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(TakenInstall {
+                account_id: row.try_get("account_id")?,
+                account_name: row.try_get("account_name")?,
+                livemode: row.try_get("livemode")?,
+                scope: row.try_get("scope")?,
+                access_token: row.try_get("access_token")?,
+                refresh_token: row.try_get("refresh_token")?,
+                publishable_key: row.try_get("publishable_key")?,
+            })
+        })
+        .transpose()
     }
 }
 
-fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConnectionView, sqlx::Error> {
+pub struct TakenInstall {
+    pub account_id: String,
+    pub account_name: String,
+    pub livemode: bool,
+    pub scope: String,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub publishable_key: Option<String>,
+}
+
+async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO connection_events (provider, account_id, action, success, actor_subject, actor_name, detail, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.provider)
+    .bind(event.account_id)
+    .bind(event.action.as_str())
+    .bind(event.success)
+    .bind(event.actor_subject)
+    .bind(event.actor_name)
+    .bind(event.detail)
+    .bind(event.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn timestamp(value: i64, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::<Utc>::from_timestamp(value, 0).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
+}
+
+fn view_from_row(row: &SqliteRow) -> Result<ConnectionView, sqlx::Error> {
     let status: String = row.try_get("status")?;
-    let connected_at: i64 = row.try_get("connected_at")?;
     Ok(ConnectionView {
         id: row.try_get("id")?,
         provider: row.try_get("provider")?,
@@ -210,7 +421,24 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConnectionView, sqlx::
         status: ConnectionStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,
-        connected_at: DateTime::<Utc>::from_timestamp(connected_at, 0)
-            .ok_or_else(|| sqlx::Error::Decode(format!("connected_at {connected_at} is out of range").into()))?,
+        connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
+        last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,
+    })
+}
+
+fn record_from_row(row: &SqliteRow) -> Result<ConnectionRecord, sqlx::Error> {
+    Ok(ConnectionRecord { view: view_from_row(row)?, access_token: row.try_get("access_token")?, refresh_token: row.try_get("refresh_token")? })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, sqlx::Error> {
+    let action: String = row.try_get("action")?;
+    Ok(AuditEvent {
+        at: timestamp(row.try_get("at")?, "at")?,
+        action: AuditAction::parse(&action).ok_or_else(|| sqlx::Error::Decode(format!("unknown audit action {action:?}").into()))?,
+        success: row.try_get("success")?,
+        actor: row.try_get("actor_name")?,
+        provider: row.try_get("provider")?,
+        account_id: row.try_get("account_id")?,
+        detail: row.try_get("detail")?,
     })
 }

@@ -17,6 +17,17 @@ pub enum ProviderError {
     /// A success status with a body that is not what Stripe documents.
     #[error("unexpected response: {0}")]
     Malformed(String),
+    /// The connected account's token was refused (401): access was revoked or expired.
+    #[error("the token was refused: {0}")]
+    TokenRefused(String),
+}
+
+/// How a deauthorization ended; both mean the platform is no longer connected.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deauthorized {
+    Now,
+    /// Stripe says the app was not connected to that account (any more).
+    Already,
 }
 
 /// What `POST /oauth/token` grants.
@@ -126,12 +137,25 @@ impl StripeClient {
 
     /// Exchanges an authorization code. Called at most once per code: Stripe revokes every token
     /// issued from a code presented twice, so this never retries.
-    pub async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<TokenGrant, ProviderError> {
+    pub async fn exchange_code(&self, code: &str, code_verifier: Option<&str>) -> Result<TokenGrant, ProviderError> {
+        let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
+        if let Some(verifier) = code_verifier {
+            form.push(("code_verifier", verifier));
+        }
+        self.token_request(&form).await
+    }
+
+    /// A new access token from the refresh token Stripe issued with the connection.
+    pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
+        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())]).await
+    }
+
+    async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenGrant, ProviderError> {
         let response = self
             .http
             .post(self.config.token_url.clone())
             .basic_auth(self.config.secret_key.expose(), None::<&str>)
-            .form(&[("grant_type", "authorization_code"), ("code", code), ("code_verifier", code_verifier)])
+            .form(form)
             .send()
             .await
             .map_err(unavailable)?;
@@ -169,6 +193,10 @@ impl StripeClient {
         if status.is_server_error() {
             return Err(ProviderError::Unavailable(format!("Stripe answered {status}")));
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            let message = serde_json::from_slice::<ApiErrorBody>(&body).map(|e| e.error.message).unwrap_or_default();
+            return Err(ProviderError::TokenRefused(message));
+        }
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ApiErrorBody>(&body) {
                 Ok(e) => ProviderError::Rejected {
@@ -191,7 +219,7 @@ impl StripeClient {
     }
 
     /// `POST /oauth/deauthorize`: disconnects the account from the platform at Stripe.
-    pub async fn deauthorize(&self, account_id: &str) -> Result<(), ProviderError> {
+    pub async fn deauthorize(&self, account_id: &str) -> Result<Deauthorized, ProviderError> {
         let response = self
             .http
             .post(self.config.deauthorize_url.clone())
@@ -202,16 +230,18 @@ impl StripeClient {
             .map_err(unavailable)?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(Deauthorized::Now);
         }
         let body = response.bytes().await.map_err(unavailable)?;
         if status.is_server_error() {
             return Err(ProviderError::Unavailable(format!("Stripe answered {status}")));
         }
-        Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
-            Ok(e) => ProviderError::Rejected { error: e.error, description: e.error_description },
-            Err(_) => ProviderError::Malformed(format!("status {status}")),
-        })
+        match serde_json::from_slice::<OAuthErrorBody>(&body) {
+            // Stripe's answer when the app is no longer connected to the account: the goal is reached.
+            Ok(e) if e.error == "invalid_client" && e.error_description.contains("not connected") => Ok(Deauthorized::Already),
+            Ok(e) => Err(ProviderError::Rejected { error: e.error, description: e.error_description }),
+            Err(_) => Err(ProviderError::Malformed(format!("status {status}"))),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! It is never part of a production configuration.
 
 mod api;
+mod control;
 mod oauth;
 mod pages;
 mod store;
@@ -119,9 +120,63 @@ impl Standin {
         self.store.lock().expect("stand-in store poisoned").token_fault = fault;
     }
 
+    /// Where `account.application.deauthorized` goes when an owner disconnects the app, and the
+    /// signing secret (`Stripe-Signature`).
+    pub fn set_webhook(&self, url: &str, secret: &str) {
+        self.store.lock().expect("stand-in store poisoned").webhook = Some((url.to_owned(), secret.to_owned()));
+    }
+
+    /// Access tokens of the account stop working; their refresh tokens still do (an expiry).
+    pub fn expire_access_tokens(&self, account_id: &str) -> usize {
+        let mut store = self.store.lock().expect("stand-in store poisoned");
+        let mut expired = 0;
+        for token in store.tokens.values_mut().filter(|t| t.account_id == account_id && !t.revoked && !t.access_expired) {
+            token.access_expired = true;
+            expired += 1;
+        }
+        expired
+    }
+
+    /// Every token of the account stops working, and no webhook says so (a silent revocation).
+    pub fn revoke_access(&self, account_id: &str) -> usize {
+        self.store.lock().expect("stand-in store poisoned").revoke(|_, token| token.account_id == account_id)
+    }
+
+    /// The account owner disconnects the app at Stripe: every token stops working and each platform
+    /// is sent a signed `account.application.deauthorized` event. Answers the webhook's HTTP status.
+    pub async fn owner_disconnects_app(&self, account_id: &str) -> Option<u16> {
+        let (webhook, livemode, now) = {
+            let mut store = self.store.lock().expect("stand-in store poisoned");
+            store.revoke(|_, token| token.account_id == account_id);
+            (store.webhook.clone(), self.config().accounts.iter().any(|a| a.id == account_id && a.livemode), store.now())
+        };
+        let (url, secret) = webhook?;
+        let client_id = self.config().clients.first().map(|c| c.client_id.clone()).unwrap_or_default();
+        let event = serde_json::json!({
+            "id": store::random_id("evt_", 24),
+            "object": "event",
+            "type": "account.application.deauthorized",
+            "account": account_id,
+            "created": now,
+            "livemode": livemode,
+            "data": { "object": { "id": client_id, "object": "application", "name": "Connections" } },
+        });
+        let payload = serde_json::to_vec(&event).expect("an event serialises");
+        let signature = format!("t={now},v1={}", control::sign(&secret, now, &payload));
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("stripe-signature", signature)
+            .body(payload)
+            .send()
+            .await
+            .ok()?;
+        Some(response.status().as_u16())
+    }
+
     /// How many issued access tokens are still usable.
     pub fn active_tokens(&self) -> usize {
-        self.store.lock().expect("stand-in store poisoned").tokens.values().filter(|t| !t.revoked).count()
+        self.store.lock().expect("stand-in store poisoned").tokens.values().filter(|t| !t.revoked && !t.access_expired).count()
     }
 
     pub fn router(&self) -> Router {
@@ -130,6 +185,8 @@ impl Standin {
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/deauthorize", post(oauth::deauthorize))
             .route("/v1/account", get(api::account))
+            .route("/standin", get(control::page))
+            .route("/standin/accounts/{id}/{action}", post(control::act))
             .with_state(self.clone())
     }
 

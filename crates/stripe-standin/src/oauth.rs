@@ -247,6 +247,7 @@ pub(crate) async fn token(State(standin): State<Standin>, headers: HeaderMap, bo
                 livemode: issued.livemode,
                 refresh_token: random_id("rt_", 32),
                 revoked: false,
+                access_expired: false,
             };
             let access_token = store.issue_token(&grant);
             if let Some(issued) = store.codes.get_mut(code) {

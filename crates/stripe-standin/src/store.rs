@@ -45,7 +45,10 @@ pub struct IssuedToken {
     pub scope: String,
     pub livemode: bool,
     pub refresh_token: String,
+    /// The whole grant (access and refresh) no longer works.
     pub revoked: bool,
+    /// Only this access token no longer works; its refresh token still does.
+    pub access_expired: bool,
 }
 
 #[derive(Default)]
@@ -55,6 +58,8 @@ pub struct Store {
     pub token_requests: u64,
     pub clock_offset_secs: i64,
     pub token_fault: Option<crate::TokenFault>,
+    /// Where to send webhooks, and the secret to sign them with.
+    pub webhook: Option<(String, String)>,
 }
 
 impl Store {
@@ -64,14 +69,14 @@ impl Store {
     }
 
     pub fn active_token(&self, access_token: &str) -> Option<&IssuedToken> {
-        self.tokens.get(access_token).filter(|token| !token.revoked)
+        self.tokens.get(access_token).filter(|token| !token.revoked && !token.access_expired)
     }
 
     /// Issues an access token (and refresh token, unless one is being reused) for an account.
     pub fn issue_token(&mut self, from: &IssuedToken) -> String {
         let prefix = if from.livemode { "sk_live_" } else { "sk_test_" };
         let access_token = random_id(prefix, 32);
-        self.tokens.insert(access_token.clone(), from.clone());
+        self.tokens.insert(access_token.clone(), IssuedToken { access_expired: false, ..from.clone() });
         access_token
     }
 

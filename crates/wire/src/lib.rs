@@ -15,6 +15,38 @@ pub mod paths {
     pub const DEMO_SESSION: &str = "/api/demo/session";
     pub const PROVIDERS: &str = "/api/providers";
     pub const CONNECTIONS: &str = "/api/connections";
+    pub const AUDIT: &str = "/api/audit";
+    pub const STRIPE_WEBHOOK: &str = "/api/webhooks/stripe";
+
+    /// `GET`: one connection with its history.
+    pub fn connection(id: &str) -> String {
+        format!("/api/connections/{id}")
+    }
+
+    /// `POST`: deauthorize at the provider and forget the tokens.
+    pub fn disconnect(id: &str) -> String {
+        format!("/api/connections/{id}/disconnect")
+    }
+
+    /// `POST`: check now that the stored token still works.
+    pub fn check(id: &str) -> String {
+        format!("/api/connections/{id}/check")
+    }
+
+    /// `POST`: a provider-started install: exchange the code and show the account before linking.
+    pub fn installs(provider: &str) -> String {
+        format!("/api/providers/{provider}/installs")
+    }
+
+    /// `POST`: link the pending install as a connection.
+    pub fn confirm_install(provider: &str, id: &str) -> String {
+        format!("/api/providers/{provider}/installs/{id}/confirm")
+    }
+
+    /// `POST`: refuse the pending install; it is undone at the provider.
+    pub fn decline_install(provider: &str, id: &str) -> String {
+        format!("/api/providers/{provider}/installs/{id}/decline")
+    }
 
     /// `POST`: register a connect attempt (state + PKCE challenge) before leaving for the provider.
     pub fn attempts(provider: &str) -> String {
@@ -165,6 +197,95 @@ pub struct ConnectionView {
     pub status: ConnectionStatus,
     pub connected_by: String,
     pub connected_at: DateTime<Utc>,
+    /// When a health check last reached the provider with this connection's token.
+    pub last_checked_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to a connection, for the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Connect,
+    Reauthenticate,
+    Disconnect,
+    /// The account owner disconnected the app at the provider.
+    Revoke,
+    HealthCheck,
+    /// A provider-started install shown for confirmation, then confirmed or declined.
+    Install,
+}
+
+impl AuditAction {
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditAction::Connect => "Connect",
+            AuditAction::Reauthenticate => "Reauthenticate",
+            AuditAction::Disconnect => "Disconnect",
+            AuditAction::Revoke => "Revoked at Stripe",
+            AuditAction::HealthCheck => "Health check",
+            AuditAction::Install => "Install from Stripe",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Connect => "connect",
+            AuditAction::Reauthenticate => "reauthenticate",
+            AuditAction::Disconnect => "disconnect",
+            AuditAction::Revoke => "revoke",
+            AuditAction::HealthCheck => "health_check",
+            AuditAction::Install => "install",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        use AuditAction::*;
+        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install].into_iter().find(|a| a.as_str() == value)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub action: AuditAction,
+    pub success: bool,
+    /// Who did it: an administrator's name, or "Stripe" / "Health check".
+    pub actor: String,
+    pub provider: String,
+    /// Empty when the attempt failed before an account was known.
+    pub account_id: String,
+    /// The outcome in words, e.g. "Stripe could not be reached".
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionDetail {
+    pub connection: ConnectionView,
+    /// Newest first.
+    pub history: Vec<AuditEvent>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    pub events: Vec<AuditEvent>,
+}
+
+/// `POST /api/providers/{provider}/installs`: a code that arrived without a `state` this app started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallRequest {
+    pub code: String,
+}
+
+/// An install waiting for an administrator to confirm which account it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInstall {
+    pub id: String,
+    pub provider: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub livemode: bool,
+    pub scope: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +314,7 @@ mod tests {
             status: ConnectionStatus::ReauthenticationRequired,
             connected_by: "Ada".into(),
             connected_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().into(),
+            last_checked_at: None,
         };
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["status"], "reauthentication_required");
@@ -214,6 +336,15 @@ mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         assert_eq!(ConnectionStatus::parse("connected "), None);
+    }
+
+    #[test]
+    fn audit_actions_round_trip_through_their_storage_name() {
+        use AuditAction::*;
+        for action in [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install] {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+        }
     }
 
     #[test]

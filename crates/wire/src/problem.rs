@@ -31,6 +31,8 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    /// A webhook whose `Stripe-Signature` does not verify.
+    InvalidSignature,
     RateLimited,
     Internal,
     #[serde(other)]
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
@@ -108,7 +111,7 @@ mod tests {
         use ErrorCode::*;
         for code in [
             Unauthenticated, AdminRequired, InvalidRequest, CrossSiteRequest, UnknownProvider, UnknownAttempt,
-            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, PayloadTooLarge, RateLimited, Internal,
+            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, PayloadTooLarge, InvalidSignature, RateLimited, Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -1,17 +1,17 @@
-//! The two halves of the connect flow the backend takes part in (see `shared/design.md`):
-//! registering an attempt before the browser leaves for Stripe, and finishing it with the grant.
+//! The connect flow's server side (see `shared/design.md`): registering an attempt before the browser
+//! leaves for Stripe, finishing it with the grant, and installs that started at Stripe.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use connections_wire::{ConnectionView, GrantRequest, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{AuditAction, ConnectionView, GrantRequest, InstallRequest, PendingInstall, StartAttemptRequest, StartAttemptResponse};
 
 use super::providers::ensure_known;
 use crate::error::{ApiError, ApiJson};
 use crate::pkce;
 use crate::session::{Admin, CurrentUser};
-use crate::storage::{AttemptRefusal, NewConnection, ATTEMPT_LIFETIME_SECS};
+use crate::storage::{AttemptRefusal, NewConnection, NewEvent, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 use crate::stripe::{ProviderError, TokenGrant};
 use crate::AppState;
 
@@ -37,9 +37,10 @@ fn check_code(code: &str) -> Result<(), ApiError> {
     }
 }
 
-fn provider_error(error: ProviderError) -> ApiError {
+pub(super) fn provider_error(error: ProviderError) -> ApiError {
     match error {
         ProviderError::Rejected { error, description } => ApiError::ProviderRejected { error, description },
+        ProviderError::TokenRefused(description) => ApiError::ProviderRejected { error: "token_refused".into(), description },
         ProviderError::Unavailable(detail) => ApiError::ProviderUnavailable(detail),
         ProviderError::Malformed(detail) => {
             tracing::warn!(%detail, "unexpected response from Stripe");
@@ -54,6 +55,26 @@ async fn rate_limit(state: &AppState, subject: &str, action: &str) -> Result<(),
     match state.db.count_rate_event(subject, action, now, state.rate_limit_per_minute, 60).await? {
         None => Ok(()),
         Some(retry_after) => Err(ApiError::RateLimited(retry_after)),
+    }
+}
+
+/// Puts a failed attempt in the audit trail. Malformed or throttled requests are not worth a line.
+async fn audit_failure(state: &AppState, provider: &str, user: &CurrentUser, action: AuditAction, error: &ApiError) {
+    if matches!(error, ApiError::InvalidRequest(_) | ApiError::RateLimited(_) | ApiError::UnknownProvider(_)) {
+        return;
+    }
+    let event = NewEvent {
+        provider,
+        account_id: "",
+        action,
+        success: false,
+        actor_subject: &user.subject,
+        actor_name: &user.name,
+        detail: &error.problem().detail,
+        at: Utc::now().timestamp(),
+    };
+    if let Err(error) = state.db.record_event(event).await {
+        tracing::warn!(%error, "could not record a failed attempt");
     }
 }
 
@@ -91,13 +112,23 @@ pub async fn grant(
 ) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
     ensure_known(&provider)?;
     rate_limit(&state, &user.subject, "grant").await?;
+    match finish_grant(&state, &provider, &user, &request).await {
+        Ok(view) => Ok((StatusCode::CREATED, Json(view))),
+        Err(error) => {
+            audit_failure(&state, &provider, &user, AuditAction::Connect, &error).await;
+            Err(error)
+        }
+    }
+}
+
+async fn finish_grant(state: &AppState, provider: &str, user: &CurrentUser, request: &GrantRequest) -> Result<ConnectionView, ApiError> {
     check_code(&request.code)?;
     check_state(&request.state)?;
     if !pkce::is_valid_verifier(&request.code_verifier) {
         return Err(ApiError::InvalidRequest("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)".into()));
     }
     let now = Utc::now().timestamp();
-    let challenge = match state.db.consume_attempt(&provider, &request.state, &user.subject, now).await? {
+    let challenge = match state.db.consume_attempt(provider, &request.state, &user.subject, now).await? {
         Ok(challenge) => challenge,
         Err(AttemptRefusal::Unknown) => {
             return Err(ApiError::UnknownAttempt("No connection attempt of yours matches this response from Stripe."))
@@ -108,13 +139,118 @@ pub async fn grant(
     if !pkce::verifier_matches(&request.code_verifier, &challenge) {
         return Err(ApiError::PkceMismatch);
     }
-
-    let grant = state.stripe.exchange_code(&request.code, &request.code_verifier).await.map_err(provider_error)?;
-    match store_grant(&state, &provider, &user, &grant, now).await {
-        Ok(view) => {
-            tracing::info!(connection = %view.id, account = %view.account_id, by = %user.subject, "connected");
-            Ok((StatusCode::CREATED, Json(view)))
+    let grant = state.stripe.exchange_code(&request.code, Some(&request.code_verifier)).await.map_err(provider_error)?;
+    let stored = async {
+        let account = state.stripe.fetch_account(&grant.access_token).await.map_err(provider_error)?;
+        if account.id != grant.account_id {
+            return Err(ApiError::ProviderUnavailable("Stripe returned a different account than it authorized".into()));
         }
+        store_connection(state, provider, user, &grant, &account.display_name, now, "Connected with Stripe").await
+    };
+    match stored.await {
+        Ok(view) => Ok(view),
+        Err(error) => {
+            undo_at_stripe(state, provider, &grant.account_id).await;
+            Err(error)
+        }
+    }
+}
+
+/// Encrypts the tokens and writes the connection and its audit line in one transaction.
+async fn store_connection(
+    state: &AppState,
+    provider: &str,
+    user: &CurrentUser,
+    grant: &TokenGrant,
+    account_name: &str,
+    now: i64,
+    detail: &str,
+) -> Result<ConnectionView, ApiError> {
+    let associated_data = |kind: &str| format!("{provider}:{}:{kind}", grant.account_id);
+    let (view, renewed) = state
+        .db
+        .upsert_connection(
+            NewConnection {
+                provider,
+                account_id: &grant.account_id,
+                account_name,
+                livemode: grant.livemode,
+                scope: &grant.scope,
+                access_token: state.cipher.encrypt(grant.access_token.expose(), &associated_data("access")),
+                refresh_token: grant.refresh_token.as_ref().map(|t| state.cipher.encrypt(t.expose(), &associated_data("refresh"))),
+                publishable_key: grant.publishable_key.as_deref(),
+                connected_by_subject: &user.subject,
+                connected_by_name: &user.name,
+                now,
+            },
+            detail,
+        )
+        .await?;
+    tracing::info!(connection = %view.id, account = %view.account_id, by = %user.subject, renewed, "connected");
+    Ok(view)
+}
+
+/// Nothing was stored, so don't leave the platform authorized at Stripe either. Not when the account
+/// was already connected: deauthorizing would cut the connection that still works.
+async fn undo_at_stripe(state: &AppState, provider: &str, account_id: &str) {
+    match state.db.connection_by_account(provider, account_id).await {
+        Ok(Some(record)) if record.access_token.is_some() => {}
+        Ok(_) => {
+            if let Err(error) = state.stripe.deauthorize(account_id).await {
+                tracing::warn!(account = %account_id, %error, "could not undo the authorization at Stripe");
+            }
+        }
+        Err(error) => tracing::warn!(account = %account_id, %error, "could not check for an existing connection"),
+    }
+}
+
+/// `POST /api/providers/{provider}/installs`: a callback with a code but no `state` of ours (the user
+/// began at Stripe). The code is exchanged so the account can be named, but nothing is linked until an
+/// administrator confirms: a login-CSRF'd code shows up as an account nobody expected.
+pub async fn start_install(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Admin(user): Admin,
+    ApiJson(request): ApiJson<InstallRequest>,
+) -> Result<(StatusCode, Json<PendingInstall>), ApiError> {
+    ensure_known(&provider)?;
+    rate_limit(&state, &user.subject, "grant").await?;
+    check_code(&request.code)?;
+    let grant = match state.stripe.exchange_code(&request.code, None).await.map_err(provider_error) {
+        Ok(grant) => grant,
+        Err(error) => {
+            audit_failure(&state, &provider, &user, AuditAction::Install, &error).await;
+            return Err(error);
+        }
+    };
+    let now = Utc::now().timestamp();
+    let pending = async {
+        let account = state.stripe.fetch_account(&grant.access_token).await.map_err(provider_error)?;
+        let install = PendingInstall {
+            id: format!("inst_{}", uuid::Uuid::new_v4().simple()),
+            provider: provider.clone(),
+            account_id: grant.account_id.clone(),
+            account_name: account.display_name,
+            livemode: grant.livemode,
+            scope: grant.scope.clone(),
+            expires_at: DateTime::<Utc>::from_timestamp(now + INSTALL_LIFETIME_SECS, 0).ok_or_else(|| ApiError::internal("clock"))?,
+        };
+        let aad = |kind: &str| format!("{provider}:{}:{kind}", grant.account_id);
+        state
+            .db
+            .insert_install(
+                &install,
+                &user.subject,
+                state.cipher.encrypt(grant.access_token.expose(), &aad("access")),
+                grant.refresh_token.as_ref().map(|t| state.cipher.encrypt(t.expose(), &aad("refresh"))),
+                grant.publishable_key.as_deref(),
+                now,
+            )
+            .await?;
+        Ok::<_, ApiError>(install)
+    };
+    match pending.await {
+        Ok(install) => Ok((StatusCode::CREATED, Json(install))),
         Err(error) => {
             undo_at_stripe(&state, &provider, &grant.account_id).await;
             Err(error)
@@ -122,42 +258,64 @@ pub async fn grant(
     }
 }
 
-/// After a successful exchange: the account's name, then one transaction that stores it all.
-async fn store_grant(state: &AppState, provider: &str, user: &CurrentUser, grant: &TokenGrant, now: i64) -> Result<ConnectionView, ApiError> {
-    let account = state.stripe.fetch_account(&grant.access_token).await.map_err(provider_error)?;
-    if account.id != grant.account_id {
-        return Err(ApiError::ProviderUnavailable("Stripe returned a different account than it authorized".into()));
-    }
-    let associated_data = |kind: &str| format!("{provider}:{}:{kind}", grant.account_id);
-    let view = state
+/// `POST /api/providers/{provider}/installs/{id}/confirm`
+pub async fn confirm_install(
+    State(state): State<AppState>,
+    Path((provider, id)): Path<(String, String)>,
+    Admin(user): Admin,
+) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
+    ensure_known(&provider)?;
+    let now = Utc::now().timestamp();
+    let install = state.db.take_install(&provider, &id, &user.subject, now).await?.ok_or(ApiError::UnknownAttempt(
+        "No pending install of yours has this id; it may have expired (10 minutes) or been answered already.",
+    ))?;
+    let (view, renewed) = state
         .db
-        .upsert_connection(NewConnection {
-            provider,
-            account_id: &grant.account_id,
-            account_name: &account.display_name,
-            livemode: grant.livemode,
-            scope: &grant.scope,
-            access_token: state.cipher.encrypt(grant.access_token.expose(), &associated_data("access")),
-            refresh_token: grant.refresh_token.as_ref().map(|t| state.cipher.encrypt(t.expose(), &associated_data("refresh"))),
-            publishable_key: grant.publishable_key.as_deref(),
-            connected_by_subject: &user.subject,
-            connected_by_name: &user.name,
-            now,
-        })
+        .upsert_connection(
+            NewConnection {
+                provider: &provider,
+                account_id: &install.account_id,
+                account_name: &install.account_name,
+                livemode: install.livemode,
+                scope: &install.scope,
+                access_token: install.access_token,
+                refresh_token: install.refresh_token,
+                publishable_key: install.publishable_key.as_deref(),
+                connected_by_subject: &user.subject,
+                connected_by_name: &user.name,
+                now,
+            },
+            "Installed from Stripe, confirmed by an administrator",
+        )
         .await?;
-    Ok(view)
+    tracing::info!(connection = %view.id, account = %view.account_id, by = %user.subject, renewed, "install confirmed");
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Nothing was stored, so don't leave the platform authorized at Stripe either. Not when the account
-/// was already connected: deauthorizing would cut the connection that still works.
-async fn undo_at_stripe(state: &AppState, provider: &str, account_id: &str) {
-    match state.db.encrypted_access_token(provider, account_id).await {
-        Ok(None) => {
-            if let Err(error) = state.stripe.deauthorize(account_id).await {
-                tracing::warn!(account = %account_id, %error, "could not undo the authorization at Stripe");
-            }
-        }
-        Ok(Some(_)) => {}
-        Err(error) => tracing::warn!(account = %account_id, %error, "could not check for an existing connection"),
-    }
+/// `POST /api/providers/{provider}/installs/{id}/decline`: forget it, and undo it at Stripe.
+pub async fn decline_install(
+    State(state): State<AppState>,
+    Path((provider, id)): Path<(String, String)>,
+    Admin(user): Admin,
+) -> Result<StatusCode, ApiError> {
+    ensure_known(&provider)?;
+    let now = Utc::now().timestamp();
+    let install = state.db.take_install(&provider, &id, &user.subject, now).await?.ok_or(ApiError::UnknownAttempt(
+        "No pending install of yours has this id; it may have expired (10 minutes) or been answered already.",
+    ))?;
+    undo_at_stripe(&state, &provider, &install.account_id).await;
+    state
+        .db
+        .record_event(NewEvent {
+            provider: &provider,
+            account_id: &install.account_id,
+            action: AuditAction::Install,
+            success: false,
+            actor_subject: &user.subject,
+            actor_name: &user.name,
+            detail: "Installed from Stripe, declined by an administrator",
+            at: now,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

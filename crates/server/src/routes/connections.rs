@@ -1,11 +1,78 @@
-use axum::extract::State;
-use axum::Json;
-use connections_wire::ConnectionList;
+//! The Data Sources table and what can be done to a row: details and history, check, disconnect.
 
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::Utc;
+use connections_wire::{AuditAction, AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
+
+use super::connect::provider_error;
 use crate::error::ApiError;
+use crate::health;
 use crate::session::Admin;
+use crate::storage::{ConnectionRecord, NewEvent};
+use crate::stripe::Deauthorized;
 use crate::AppState;
 
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<ConnectionList>, ApiError> {
     Ok(Json(ConnectionList { connections: state.db.list_connections().await? }))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<ConnectionRecord, ApiError> {
+    state.db.connection(id).await?.ok_or(ApiError::NotFound)
+}
+
+pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, _admin: Admin) -> Result<Json<ConnectionDetail>, ApiError> {
+    let record = find(&state, &id).await?;
+    let history = state.db.history(&record.view.provider, &record.view.account_id).await?;
+    Ok(Json(ConnectionDetail { connection: record.view, history }))
+}
+
+pub async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Json<AuditList>, ApiError> {
+    Ok(Json(AuditList { events: state.db.recent_events(200).await? }))
+}
+
+/// `POST /api/connections/{id}/check`
+pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
+    let record = find(&state, &id).await?;
+    if record.access_token.is_none() {
+        return Err(ApiError::InvalidRequest(format!("this connection is {}; there is nothing to check", record.view.status.label().to_lowercase())));
+    }
+    health::check(&state, &record, &user.subject, &user.name).await?;
+    Ok(Json(find(&state, &id).await?.view))
+}
+
+/// `POST /api/connections/{id}/disconnect`: deauthorize at Stripe, then forget the tokens. If Stripe
+/// can't be reached the connection is left exactly as it was.
+pub async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
+    let record = find(&state, &id).await?;
+    let view = &record.view;
+    if view.status == ConnectionStatus::Disconnected {
+        return Ok(Json(record.view));
+    }
+    let now = Utc::now().timestamp();
+    let event = |success: bool, detail: &'static str| NewEvent {
+        provider: &view.provider,
+        account_id: &view.account_id,
+        action: AuditAction::Disconnect,
+        success,
+        actor_subject: &user.subject,
+        actor_name: &user.name,
+        detail,
+        at: now,
+    };
+    match state.stripe.deauthorize(&view.account_id).await {
+        Ok(outcome) => {
+            let detail = match outcome {
+                Deauthorized::Now => "Disconnected; Stripe access revoked",
+                Deauthorized::Already => "Disconnected; Stripe had already disconnected the app",
+            };
+            state.db.set_status(&view.id, ConnectionStatus::Disconnected, true, event(true, detail)).await?;
+            tracing::info!(connection = %view.id, by = %user.subject, "disconnected");
+            Ok(Json(find(&state, &id).await?.view))
+        }
+        Err(error) => {
+            state.db.record_event(event(false, "Stripe could not be reached; nothing changed")).await?;
+            Err(provider_error(error))
+        }
+    }
 }

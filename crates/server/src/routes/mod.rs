@@ -1,9 +1,11 @@
-//! The API under `/api/`. Every route but `GET /api/session` needs an administrator.
+//! The API under `/api/`. Every route but `GET /api/session` and the signed Stripe webhook needs an
+//! administrator.
 
 mod connect;
 mod connections;
 mod providers;
 mod session;
+mod webhooks;
 
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -19,6 +21,14 @@ pub fn api_router(demo: bool) -> Router<AppState> {
         .route("/api/providers/{provider}/attempts", post(connect::start_attempt))
         .route("/api/providers/{provider}/grants", post(connect::grant))
         .route(paths::CONNECTIONS, get(connections::list))
+        .route("/api/connections/{id}", get(connections::detail))
+        .route("/api/connections/{id}/check", post(connections::check))
+        .route("/api/connections/{id}/disconnect", post(connections::disconnect))
+        .route(paths::AUDIT, get(connections::audit))
+        .route("/api/providers/{provider}/installs", post(connect::start_install))
+        .route("/api/providers/{provider}/installs/{id}/confirm", post(connect::confirm_install))
+        .route("/api/providers/{provider}/installs/{id}/decline", post(connect::decline_install))
+        .route(paths::STRIPE_WEBHOOK, post(webhooks::stripe))
         .route("/api", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed);

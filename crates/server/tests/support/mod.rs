@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use stripe_standin::Standin;
 
 pub const SESSION_SECRET: &str = "test-session-secret-that-is-long-enough";
+pub const WEBHOOK_SECRET: &str = "whsec_test_webhook_secret";
 
 pub struct TestApp {
     pub args: Args,
@@ -49,6 +50,7 @@ pub fn base_args(dir: &std::path::Path, extra: &[&str]) -> Args {
         format!("--session-secret={SESSION_SECRET}"),
         format!("--encryption-key={}", STANDARD.encode([42u8; 32])),
         format!("--static-dir={}", dir.display()),
+        format!("--stripe-webhook-secret={WEBHOOK_SECRET}"),
         "--demo".to_owned(),
     ];
     argv.extend(extra.iter().map(|s| s.to_string()));
