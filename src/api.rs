@@ -1,8 +1,8 @@
 //! HTTP to the Connections server. Same origin, so the session cookie goes along.
 
 use connections_wire::{
-    paths, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, Problem, ProviderInfo, ProviderList, Role, SessionInfo,
-    StartAttemptRequest, StartAttemptResponse,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, InstallRequest, PendingInstall, Problem,
+    ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse,
 };
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -80,4 +80,41 @@ pub async fn start_attempt(provider: &str, request: &StartAttemptRequest) -> Res
 
 pub async fn send_grant(provider: &str, request: &GrantRequest) -> Result<ConnectionView, ApiError> {
     post(&paths::grants(provider), request).await
+}
+
+pub async fn connection(id: &str) -> Result<ConnectionDetail, ApiError> {
+    get(&paths::connection(id)).await
+}
+
+/// State-changing calls without a body still send `{}` as JSON: the server requires the content type.
+fn empty() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+pub async fn disconnect(id: &str) -> Result<ConnectionView, ApiError> {
+    post(&paths::disconnect(id), &empty()).await
+}
+
+pub async fn check(id: &str) -> Result<ConnectionView, ApiError> {
+    post(&paths::check(id), &empty()).await
+}
+
+pub async fn start_install(provider: &str, code: &str) -> Result<PendingInstall, ApiError> {
+    post(&paths::installs(provider), &InstallRequest { code: code.to_owned() }).await
+}
+
+pub async fn confirm_install(provider: &str, id: &str) -> Result<ConnectionView, ApiError> {
+    post(&paths::confirm_install(provider, id), &empty()).await
+}
+
+pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
+    let request = Request::post(&paths::decline_install(provider, id)).json(&empty()).map_err(|_| ApiError::Network)?;
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    if response.ok() {
+        return Ok(());
+    }
+    match response.json::<Problem>().await {
+        Ok(problem) => Err(ApiError::Problem(problem)),
+        Err(_) => Err(ApiError::UnexpectedResponse(response.status())),
+    }
 }

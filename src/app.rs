@@ -3,8 +3,8 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::api;
-use crate::components::{FlashState, SessionResource, UserBadge};
-use crate::pages::{AuthorizePage, CallbackPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
+use crate::components::{FlashKind, FlashState, SessionResource, UserBadge};
+use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -26,13 +26,18 @@ pub fn App() -> impl IntoView {
                 </header>
                 // Always in the page, so screen readers announce what appears in it.
                 <div class="cx-flash-region" role="status" aria-live="polite">
-                    {move || flash.0.get().map(|message| view! {
-                        <div class="cx-flash cx-flash-success">
-                            <span aria-hidden="true">"✓ "</span>
+                    {move || flash.0.get().map(|message| {
+                        let (class, icon) = match message.kind {
+                            FlashKind::Success => ("cx-flash cx-flash-success", "✓ "),
+                            FlashKind::Warning => ("cx-flash cx-flash-warning", "▲ "),
+                        };
+                        view! {
+                        <div class=class>
+                            <span aria-hidden="true">{icon}</span>
                             <strong>{message.text}</strong>
                             <button class="cx-link-button" aria-label="Dismiss message" on:click=move |_| flash.0.set(None)>"×"</button>
                         </div>
-                    })}
+                    }})}
                 </div>
                 <main id="cx-main" class="cx-main" tabindex="-1">
                     <Routes fallback=NotFoundPage>
@@ -40,6 +45,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/connections") view=ConnectionsPage />
                         <Route path=path!("/connections/new") view=GalleryPage />
                         <Route path=path!("/connections/new/:provider") view=AuthorizePage />
+                        <Route path=path!("/connections/:id") view=ConnectionDetailPage />
                         <Route path=path!("/connections/:provider/callback") view=CallbackPage />
                         <Route path=path!("/sign-in") view=SignInPage />
                     </Routes>

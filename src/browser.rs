@@ -47,3 +47,8 @@ pub fn local_datetime(at: &chrono::DateTime<chrono::Utc>) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
     date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED).into()
 }
+
+/// Whether the page is in a background tab or minimised (no point refreshing then).
+pub fn page_hidden() -> bool {
+    web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
+}

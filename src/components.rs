@@ -12,6 +12,24 @@ pub struct Flash {
     pub text: String,
     /// The connection to mark in the table.
     pub connection_id: Option<String>,
+    pub kind: FlashKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashKind {
+    Success,
+    /// Something needs the administrator's attention.
+    Warning,
+}
+
+impl Flash {
+    pub fn success(text: impl Into<String>, connection_id: Option<String>) -> Self {
+        Flash { text: text.into(), connection_id, kind: FlashKind::Success }
+    }
+
+    pub fn warning(text: impl Into<String>) -> Self {
+        Flash { text: text.into(), connection_id: None, kind: FlashKind::Warning }
+    }
 }
 
 /// Shared through context.

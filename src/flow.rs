@@ -69,6 +69,8 @@ pub fn authorize_url(provider: &ProviderInfo, state: &CsrfToken, challenge: &Pkc
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallbackOutcome {
     Granted { code: String, state: String },
+    /// A code with no `state` at all: the user began at Stripe, not here. Never linked silently.
+    ProviderStarted { code: String },
     /// The user pressed cancel at Stripe (`error=access_denied`).
     Denied,
     /// Any other OAuth error, e.g. `invalid_scope`.
@@ -79,6 +81,7 @@ pub enum CallbackOutcome {
 pub enum CallbackError {
     /// No `code` and no `error`: nothing to finish (e.g. the page was reloaded).
     NothingToFinish,
+    /// A `state` parameter that is present but empty.
     MissingState,
     /// A parameter appears twice, or is unreasonably long.
     Malformed(&'static str),
@@ -121,8 +124,11 @@ pub fn parse_callback(query: &str) -> Result<CallbackOutcome, CallbackError> {
         });
     }
     let code = code.filter(|c| !c.is_empty()).ok_or(CallbackError::NothingToFinish)?;
-    let state = state.filter(|s| !s.is_empty()).ok_or(CallbackError::MissingState)?;
-    Ok(CallbackOutcome::Granted { code, state })
+    match state {
+        None => Ok(CallbackOutcome::ProviderStarted { code }),
+        Some(state) if state.is_empty() => Err(CallbackError::MissingState),
+        Some(state) => Ok(CallbackOutcome::Granted { code, state }),
+    }
 }
 
 /// Pairs the provider's answer with the attempt this tab kept, checking `state` first (login CSRF).
@@ -220,10 +226,15 @@ mod tests {
     }
 
     #[test]
+    fn a_code_without_any_state_is_a_provider_started_install() {
+        assert_eq!(parse_callback("?code=ac_1&scope=read_only"), Ok(CallbackOutcome::ProviderStarted { code: "ac_1".into() }));
+    }
+
+    #[test]
     fn refuses_malformed_callbacks() {
         assert_eq!(parse_callback(""), Err(CallbackError::NothingToFinish));
         assert_eq!(parse_callback("?code="), Err(CallbackError::NothingToFinish));
-        assert_eq!(parse_callback("?code=ac_1"), Err(CallbackError::MissingState));
+        assert_eq!(parse_callback("?code=ac_1&state="), Err(CallbackError::MissingState));
         assert!(matches!(parse_callback("?code=a&code=b&state=s"), Err(CallbackError::Malformed(_))));
         assert!(matches!(parse_callback("?code=a&state=s&state=t"), Err(CallbackError::Malformed(_))));
         let long = format!("?code={}&state=s", "a".repeat(5000));

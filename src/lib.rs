@@ -10,6 +10,7 @@ mod components;
 pub mod flow;
 pub mod messages;
 mod pages;
+pub mod table;
 
 pub use app::App;
 

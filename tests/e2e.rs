@@ -171,6 +171,24 @@ impl Harness {
         }
     }
 
+    /// From the Data Sources table through Stripe and back, as the account with `email`.
+    async fn connect_in_browser(&self, email: &str) {
+        self.go_to_stripe().await;
+        self.browser.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+        self.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+        self.click("//button[@id='allow']").await;
+        self.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    }
+
+    /// What the page does when the window regains focus.
+    async fn regain_focus(&self) {
+        self.browser.execute("window.dispatchEvent(new Event('focus'))", vec![]).await.unwrap();
+    }
+
+    async fn row_text(&self, account: &str) -> String {
+        self.wait_for_text("tbody tr", account).await
+    }
+
     async fn current_url(&self) -> url::Url {
         self.browser.current_url().await.unwrap()
     }
@@ -327,5 +345,121 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
         assert!(!built.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in dist/");
     }
     assert!(!storage.to_string().contains("connections_session"), "the session cookie is HttpOnly");
+    h.browser.clone().close().await.unwrap();
+}
+
+const ACME: &str = "acct_1DemoAcmeBooks00";
+
+#[tokio::test]
+async fn revoked_at_stripe_then_reauthenticated_in_place() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(h.standin.owner_disconnects_app(ACME).await, Some(200), "the signed webhook was accepted");
+    h.regain_focus().await;
+    h.wait_for_text("tbody tr", "Revoked").await;
+    h.snapshot("8-revoked").await;
+    h.click("//button[@aria-label='Reauthenticate Acme Books Ltd']").await;
+    h.wait_for_text("h1", "Connect Stripe").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.click("//button[@id='allow']").await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+    assert!(row.contains("Connected"), "{row}");
+    assert_eq!(h.browser.find_all(Locator::Css("tbody tr")).await.unwrap().len(), 1, "the same row, no duplicate");
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn disconnect_asks_first_then_revokes_and_the_history_shows_it() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    let disconnect = "//button[@aria-label='Disconnect Acme Books Ltd']";
+    h.click(disconnect).await;
+    let dialog = h.wait_for_text("dialog[open]", "stop syncing").await;
+    assert!(dialog.contains("Disconnect Acme Books Ltd?"), "{dialog}");
+    h.snapshot("9-dialog").await;
+    // Escape closes it, changes nothing, and focus goes back to the button that opened it.
+    h.browser.active_element().await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    h.browser.wait().at_most(WAIT).for_element(Locator::Css("dialog:not([open])")).await.unwrap();
+    let focused = h.browser.active_element().await.unwrap().attr("aria-label").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("Disconnect Acme Books Ltd"));
+    assert!(h.row_text("Acme Books Ltd").await.contains("Connected"));
+
+    h.click(disconnect).await;
+    h.click("//dialog[@open]//button[normalize-space()='Disconnect']").await;
+    h.wait_for_text(".cx-flash-region", "Disconnected Acme Books Ltd.").await;
+    let row = h.wait_for_text("tbody tr", "Reconnect").await;
+    assert!(row.contains("Disconnected"), "{row}");
+    assert_eq!(h.standin.active_tokens(), 0);
+
+    h.click("//a[normalize-space()='Acme Books Ltd']").await;
+    let history = h.wait_for_text(".cx-history", "Disconnect").await;
+    assert!(history.contains("Connect") && history.contains("Ada Admin") && history.contains("Stripe access revoked"), "{history}");
+    h.snapshot("10-history").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_table_searches_filters_and_sorts() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser("finance@globex.test").await;
+    h.standin.revoke_access("acct_1DemoGlobexCorp0");
+    h.click("//button[@aria-label='Check Globex Corporation']").await;
+    h.wait_for_text("tbody tr", "Reauthentication required").await;
+
+    let names = || async {
+        let mut names = Vec::new();
+        for row in h.browser.find_all(Locator::Css("tbody tr th")).await.unwrap() {
+            names.push(row.text().await.unwrap().replace("New", "").trim().to_owned());
+        }
+        names
+    };
+    h.click("//button[contains(@class,'cx-sort')][normalize-space()='Account']").await;
+    assert_eq!(names().await, ["Acme Books Ltd", "Globex Corporation"]);
+    h.click("//button[contains(@class,'cx-sort')][contains(., 'Account')][not(contains(., 'ID'))]").await;
+    assert_eq!(names().await, ["Globex Corporation", "Acme Books Ltd"]);
+
+    h.browser.find(Locator::Css("input[type=search]")).await.unwrap().send_keys("acme").await.unwrap();
+    h.wait_for_text(".cx-count", "1 of 2 shown").await;
+    assert_eq!(names().await, ["Acme Books Ltd"]);
+    h.browser.find(Locator::Css("input[type=search]")).await.unwrap().clear().await.unwrap();
+    h.browser.execute("const s = document.querySelector('.cx-filters select'); s.value = 'reauthentication_required'; s.dispatchEvent(new Event('change'));", vec![]).await.unwrap();
+    h.wait_for_text(".cx-count", "1 of 2 shown").await;
+    assert_eq!(names().await, ["Globex Corporation"]);
+    h.snapshot("11-filtered").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources").await;
+    // The user begins at Stripe: no state, no PKCE from this app.
+    let stripe = h.state.stripe.config().clone();
+    let mut authorize = stripe.authorize_url.clone();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &stripe.client_id)
+        .append_pair("redirect_uri", &h.state.redirect_uri("stripe"));
+    h.browser.goto(authorize.as_str()).await.unwrap();
+    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.click("//button[@id='allow']").await;
+    let page = h.wait_for_text("main", "This connection was started at Stripe").await;
+    assert!(page.contains("Connect Acme Books Ltd?") && page.contains(ACME), "{page}");
+    assert!(h.state.db.list_connections().await.unwrap().is_empty(), "nothing linked before confirmation");
+    h.snapshot("12-install").await;
+    h.click("//button[normalize-space()='Connect this account']").await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
     h.browser.clone().close().await.unwrap();
 }

@@ -1,11 +1,13 @@
 //! Where the provider sends the browser back: check `state`, drop the code from the address bar, hand
-//! the grant to the server, and go back to the table.
+//! the grant to the server, and go back to the table. A code that arrives with no `state` at all (the
+//! user began at Stripe) is shown for confirmation first, naming the account.
 
+use connections_wire::PendingInstall;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
 
-use crate::components::{Flash, FlashState};
+use crate::components::{ErrorNotice, Flash, FlashState};
 use crate::flow::{self, CallbackOutcome};
 use crate::{api, browser, messages};
 
@@ -13,6 +15,9 @@ use crate::{api, browser, messages};
 enum Progress {
     Working,
     Failed(String),
+    /// A provider-started install, waiting for the administrator's word.
+    Confirm(PendingInstall),
+    Declined,
 }
 
 #[component]
@@ -22,40 +27,54 @@ pub fn CallbackPage() -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
     let flash = expect_context::<FlashState>();
     let navigate = use_navigate();
+    let succeed = {
+        let navigate = navigate.clone();
+        move |connection_id: String| {
+            flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection_id))));
+            navigate("/connections", NavigateOptions { replace: true, ..Default::default() });
+        }
+    };
 
     // Read once, then scrub: the code must not stay in the address bar, history or a Referer.
     let query = browser::current_query();
     let pending = browser::take_pending();
     browser::scrub_query();
 
-    let outcome = flow::parse_callback(&query);
-    let grant = match outcome {
-        Ok(CallbackOutcome::Granted { code, state }) => flow::grant_request(code, state, pending, &provider).map_err(|e| messages::callback_error(&e)),
-        Ok(CallbackOutcome::Denied) => Err(format!("You cancelled at Stripe, so {}", messages::NOTHING_CONNECTED.to_lowercase())),
-        Ok(CallbackOutcome::Failed { error, description }) => Err(format!(
-            "Stripe could not complete the connection ({error}{}). {}",
-            if description.is_empty() { String::new() } else { format!(": {description}") },
-            messages::NOTHING_CONNECTED
-        )),
-        Err(error) => Err(messages::callback_error(&error)),
-    };
-    match grant {
-        Err(message) => progress.set(Progress::Failed(message)),
-        Ok(request) => {
+    match flow::parse_callback(&query) {
+        Ok(CallbackOutcome::Granted { code, state }) => match flow::grant_request(code, state, pending, &provider) {
+            Ok(request) => {
+                let (provider, succeed) = (provider.clone(), succeed.clone());
+                leptos::task::spawn_local(async move {
+                    match api::send_grant(&provider, &request).await {
+                        Ok(connection) => succeed(connection.id),
+                        Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                    }
+                });
+            }
+            Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+        },
+        Ok(CallbackOutcome::ProviderStarted { code }) => {
             let provider = provider.clone();
             leptos::task::spawn_local(async move {
-                match api::send_grant(&provider, &request).await {
-                    Ok(connection) => {
-                        flash.0.set(Some(Flash { text: messages::CONNECTION_SUCCESSFUL.into(), connection_id: Some(connection.id) }));
-                        navigate("/connections", NavigateOptions { replace: true, ..Default::default() });
-                    }
+                match api::start_install(&provider, &code).await {
+                    Ok(install) => progress.set(Progress::Confirm(install)),
                     Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
                 }
             });
         }
+        Ok(CallbackOutcome::Denied) => {
+            progress.set(Progress::Failed(format!("You cancelled at Stripe, so {}", messages::NOTHING_CONNECTED.to_lowercase())))
+        }
+        Ok(CallbackOutcome::Failed { error, description }) => progress.set(Progress::Failed(format!(
+            "Stripe could not complete the connection ({error}{}). {}",
+            if description.is_empty() { String::new() } else { format!(": {description}") },
+            messages::NOTHING_CONNECTED
+        ))),
+        Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
     }
 
     let retry_href = format!("/connections/new/{provider}");
+    let provider = StoredValue::new(provider);
     move || match progress.get() {
         Progress::Working => view! {
             <div class="cx-progress" role="status" aria-busy="true">
@@ -75,5 +94,71 @@ pub fn CallbackPage() -> impl IntoView {
             </div>
         }
         .into_any(),
+        Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed=succeed.clone() /> }.into_any(),
+        Progress::Declined => view! {
+            <div class="cx-notice" role="status">
+                <h1>"Not connected"</h1>
+                <p>"The Stripe account was not connected, and its authorization was withdrawn at Stripe."</p>
+            </div>
+            <p><a class="cx-button" href="/connections">"Back to Connections"</a></p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn ConfirmInstall(
+    install: PendingInstall,
+    provider: String,
+    progress: RwSignal<Progress>,
+    succeed: impl Fn(String) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let id = StoredValue::new(install.id.clone());
+    let provider = StoredValue::new(provider);
+    let confirm = move |_| {
+        busy.set(true);
+        let succeed = succeed.clone();
+        leptos::task::spawn_local(async move {
+            match api::confirm_install(&provider.get_value(), &id.get_value()).await {
+                Ok(connection) => succeed(connection.id),
+                Err(e) => {
+                    error.set(Some(messages::api_error(&e)));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    let decline = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::decline_install(&provider.get_value(), &id.get_value()).await {
+                Ok(()) => progress.set(Progress::Declined),
+                Err(e) => {
+                    error.set(Some(messages::api_error(&e)));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <article class="cx-consent" aria-labelledby="cx-install-title">
+            <h1 id="cx-install-title">"Connect " {install.account_name.clone()} "?"</h1>
+            <p>
+                "This connection was started at Stripe, not from this page. Connect it only if you meant to connect this account."
+            </p>
+            <dl class="cx-facts">
+                <dt>"Account"</dt><dd>{install.account_name.clone()}</dd>
+                <dt>"Account ID"</dt><dd><code>{install.account_id.clone()}</code></dd>
+                <dt>"Mode"</dt><dd>{if install.livemode { "Live" } else { "Test" }}</dd>
+                <dt>"Scope"</dt><dd><code>{install.scope.clone()}</code></dd>
+            </dl>
+            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            <div class="cx-actions">
+                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>"Connect this account"</button>
+                <button class="cx-button" on:click=decline disabled=move || busy.get()>"Don't connect"</button>
+            </div>
+        </article>
     }
 }

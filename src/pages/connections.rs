@@ -1,12 +1,21 @@
-//! Admin > Connections: the Data Sources table.
+//! Admin > Connections: the Data Sources table, with search, status filter, sorting and row actions.
+
+use std::time::Duration;
 
 use connections_wire::{ConnectionStatus, ConnectionView};
+use leptos::html;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
 
-use crate::api;
-use crate::browser::local_datetime;
-use crate::components::{AdminOnly, ErrorNotice, FlashState};
+use crate::api::{self, ApiError};
+use crate::browser::{self, local_datetime};
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
 use crate::messages;
+use crate::table::{self, SortKey, TableQuery};
+
+/// How often the table refreshes itself while the page is visible.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
 
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
@@ -18,22 +27,55 @@ pub fn ConnectionsPage() -> impl IntoView {
     }
 }
 
+type Rows = Option<Result<Vec<ConnectionView>, ApiError>>;
+
+/// Calls `refresh` when the window regains focus and every 30 seconds while the page is visible.
+fn refresh_while_visible(refresh: impl Fn() + Clone + Send + Sync + 'static) {
+    let on_focus = refresh.clone();
+    let focus = window_event_listener(leptos::ev::focus, move |_| on_focus());
+    let interval = set_interval_with_handle(
+        move || {
+            if !browser::page_hidden() {
+                refresh()
+            }
+        },
+        REFRESH_EVERY,
+    )
+    .ok();
+    on_cleanup(move || {
+        focus.remove();
+        if let Some(interval) = interval {
+            interval.clear();
+        }
+    });
+}
+
 #[component]
 fn DataSources() -> impl IntoView {
-    let connections = LocalResource::new(api::connections);
+    let rows: RwSignal<Rows> = RwSignal::new(None);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let loaded = api::connections().await;
+            rows.set(Some(loaded));
+        })
+    };
+    load();
+    refresh_while_visible(load);
+
+    let query = RwSignal::new(TableQuery::default());
     let flash = expect_context::<FlashState>();
-    let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
+    let to_disconnect = RwSignal::new(None::<ConnectionView>);
 
     view! {
         <div class="cx-toolbar">
             <h1>"Data Sources"</h1>
             <a class="cx-button cx-button-primary" href="/connections/new">"Add a Data Source"</a>
         </div>
-        {move || match connections.get() {
+        {move || match rows.get() {
             None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading connections…"</p> }.into_any(),
             Some(Err(error)) => view! {
                 <ErrorNotice message=messages::api_error(&error) />
-                <button class="cx-button" on:click=move |_| connections.refetch()>"Try again"</button>
+                <button class="cx-button" on:click=move |_| load()>"Try again"</button>
             }.into_any(),
             Some(Ok(list)) if list.is_empty() => view! {
                 <div class="cx-empty">
@@ -41,54 +83,234 @@ fn DataSources() -> impl IntoView {
                     <p>"Use " <em>"Add a Data Source"</em> " above to connect your Stripe account."</p>
                 </div>
             }.into_any(),
-            Some(Ok(list)) => view! { <ConnectionsTable rows=list highlighted=Signal::derive(highlighted) /> }.into_any(),
+            Some(Ok(list)) => view! {
+                <TableControls query />
+                <ConnectionsTable rows=list query flash to_disconnect reload=load />
+            }.into_any(),
         }}
+        <DisconnectDialog target=to_disconnect reload=load />
     }
 }
 
 #[component]
-fn ConnectionsTable(rows: Vec<ConnectionView>, highlighted: Signal<Option<String>>) -> impl IntoView {
+fn TableControls(query: RwSignal<TableQuery>) -> impl IntoView {
+    let statuses = [
+        ConnectionStatus::Connected,
+        ConnectionStatus::ReauthenticationRequired,
+        ConnectionStatus::Revoked,
+        ConnectionStatus::Disconnected,
+    ];
     view! {
-        <div class="cx-table-wrap">
-            <table class="cx-table">
-                <caption class="cx-visually-hidden">"Connected data sources"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Account"</th>
-                        <th scope="col">"Account ID"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Mode"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Connected by"</th>
-                        <th scope="col">"Connected at"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|row| {
-                        let id = row.id.clone();
-                        let is_new = Signal::derive(move || highlighted.get().as_deref() == Some(id.as_str()));
-                        view! {
-                            <tr class:cx-row-new=is_new data-connection-id=row.id.clone()>
-                                <th scope="row">
-                                    {row.account_name.clone()}
-                                    {move || is_new.get().then(|| view! { <span class="cx-tag">"New"</span> })}
-                                </th>
-                                <td><code>{row.account_id.clone()}</code></td>
-                                <td>{provider_label(&row.provider)}</td>
-                                <td>{if row.livemode { "Live" } else { "Test" }}</td>
-                                <td><StatusBadge status=row.status /></td>
-                                <td>{row.connected_by.clone()}</td>
-                                <td><time datetime=row.connected_at.to_rfc3339()>{local_datetime(&row.connected_at)}</time></td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+        <div class="cx-filters" role="search">
+            <label>
+                "Search "
+                <input type="search" placeholder="Account name or ID"
+                    prop:value=move || query.with(|q| q.search.clone())
+                    on:input=move |ev| query.update(|q| q.search = event_target_value(&ev))
+                    // Clearing by script, autofill or the box's own clear button may not fire `input`.
+                    on:change=move |ev| query.update(|q| q.search = event_target_value(&ev))
+                    on:search=move |ev: web_sys::Event| query.update(|q| q.search = event_target_value(&ev)) />
+            </label>
+            <label>
+                "Status "
+                <select on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    query.update(|q| q.status = ConnectionStatus::parse(&value));
+                }>
+                    <option value="">"All"</option>
+                    {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                </select>
+            </label>
         </div>
     }
 }
 
-fn provider_label(provider: &str) -> String {
+#[component]
+fn ConnectionsTable(
+    rows: Vec<ConnectionView>,
+    query: RwSignal<TableQuery>,
+    flash: FlashState,
+    to_disconnect: RwSignal<Option<ConnectionView>>,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let rows = StoredValue::new(rows);
+    let shown = Memo::new(move |_| query.with(|q| rows.with_value(|rows| table::apply(rows, q))));
+    let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
+    let header = move |key: SortKey| {
+        let aria_sort = move || query.with(|q| if q.sort != key { "none" } else if q.descending { "descending" } else { "ascending" });
+        let arrow = move || query.with(|q| if q.sort != key { "" } else if q.descending { " ▼" } else { " ▲" });
+        view! {
+            <th scope="col" aria-sort=aria_sort>
+                <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
+                    {key.label()}<span aria-hidden="true">{arrow}</span>
+                </button>
+            </th>
+        }
+    };
+    let count = move || shown.with(Vec::len);
+    view! {
+        <p class="cx-muted cx-count" aria-live="polite">{move || format!("{} of {} shown", count(), rows.with_value(Vec::len))}</p>
+        <div class="cx-table-wrap">
+            <table class="cx-table">
+                <caption class="cx-visually-hidden">"Connected data sources. Column headers sort the table."</caption>
+                <thead>
+                    <tr>
+                        {header(SortKey::Account)}
+                        {header(SortKey::AccountId)}
+                        <th scope="col">"Type"</th>
+                        {header(SortKey::Mode)}
+                        {header(SortKey::Scope)}
+                        {header(SortKey::Status)}
+                        {header(SortKey::ConnectedBy)}
+                        {header(SortKey::ConnectedAt)}
+                        {header(SortKey::LastChecked)}
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || shown.get() key=|row| (row.id.clone(), row.status, row.last_checked_at) let:row>
+                        <ConnectionRow row highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
+                    </For>
+                </tbody>
+            </table>
+        </div>
+        {move || (count() == 0).then(|| view! { <p class="cx-empty">"No connection matches the search and filter."</p> })}
+    }
+}
+
+#[component]
+fn ConnectionRow(
+    row: ConnectionView,
+    highlighted: Signal<Option<String>>,
+    to_disconnect: RwSignal<Option<ConnectionView>>,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let flash = expect_context::<FlashState>();
+    let navigate = use_navigate();
+    let id = row.id.clone();
+    let is_new = Signal::derive(move || highlighted.get().as_deref() == Some(id.as_str()));
+    let checking = RwSignal::new(false);
+    let check = {
+        let id = row.id.clone();
+        let name = row.account_name.clone();
+        move |_| {
+            let (id, name, reload) = (id.clone(), name.clone(), reload.clone());
+            checking.set(true);
+            leptos::task::spawn_local(async move {
+                let message = match api::check(&id).await {
+                    Ok(view) if view.status == ConnectionStatus::Connected => Flash::success(format!("{name}: Stripe accepted the connection."), None),
+                    Ok(_) => Flash::warning(format!("{name}: Stripe refused the stored access. Reauthenticate to restore it.")),
+                    Err(error) => Flash::warning(format!("{name}: {}", messages::api_error(&error))),
+                };
+                flash.0.set(Some(message));
+                checking.set(false);
+                reload();
+            });
+        }
+    };
+    let reconnect_label = match row.status {
+        ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => Some("Reauthenticate"),
+        ConnectionStatus::Disconnected => Some("Reconnect"),
+        ConnectionStatus::Connected => None,
+    };
+    let reconnect = {
+        let provider = row.provider.clone();
+        move |_| navigate(&format!("/connections/new/{provider}"), NavigateOptions::default())
+    };
+    let has_tokens = matches!(row.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
+    let can_disconnect = row.status != ConnectionStatus::Disconnected;
+    let for_dialog = row.clone();
+    let name = row.account_name.clone();
+    view! {
+        <tr class:cx-row-new=is_new data-connection-id=row.id.clone()>
+            <th scope="row">
+                <a href=format!("/connections/{}", row.id)>{row.account_name.clone()}</a>
+                {move || is_new.get().then(|| view! { <span class="cx-tag">"New"</span> })}
+            </th>
+            <td><code>{row.account_id.clone()}</code></td>
+            <td>{provider_label(&row.provider)}</td>
+            <td>{if row.livemode { "Live" } else { "Test" }}</td>
+            <td><code>{row.scope.clone()}</code></td>
+            <td><StatusBadge status=row.status /></td>
+            <td>{row.connected_by.clone()}</td>
+            <td><time datetime=row.connected_at.to_rfc3339()>{local_datetime(&row.connected_at)}</time></td>
+            <td>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{local_datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            <td class="cx-row-actions">
+                {reconnect_label.map(|label| view! {
+                    <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=format!("{label} {name}")>{label}</button>
+                })}
+                {has_tokens.then(|| view! {
+                    <button class="cx-button cx-button-small" on:click=check disabled=move || checking.get()
+                        aria-label=format!("Check {}", row.account_name)>
+                        {move || if checking.get() { "Checking…" } else { "Check" }}
+                    </button>
+                })}
+                {can_disconnect.then(|| view! {
+                    <button class="cx-button cx-button-small" on:click=move |_| to_disconnect.set(Some(for_dialog.clone()))
+                        aria-label=format!("Disconnect {}", row.account_name)>"Disconnect"</button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// Asks before disconnecting, saying what stops working. A native modal `<dialog>`: it keeps focus
+/// inside, closes on Escape and gives focus back to the button that opened it.
+#[component]
+fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let dialog = NodeRef::<html::Dialog>::new();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let flash = expect_context::<FlashState>();
+    Effect::new(move |_| {
+        let Some(dialog) = dialog.get() else { return };
+        match (target.get().is_some(), dialog.open()) {
+            (true, false) => {
+                error.set(None);
+                let _ = dialog.show_modal();
+            }
+            (false, true) => dialog.close(),
+            _ => {}
+        }
+    });
+    let confirm = move |_| {
+        let Some(connection) = target.get_untracked() else { return };
+        let reload = reload.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::disconnect(&connection.id).await {
+                Ok(_) => {
+                    flash.0.set(Some(Flash::success(format!("Disconnected {}.", connection.account_name), None)));
+                    target.set(None);
+                    reload();
+                }
+                Err(e) => error.set(Some(messages::api_error(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    let name = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
+    view! {
+        <dialog node_ref=dialog class="cx-dialog" aria-labelledby="cx-dialog-title" on:close=move |_| target.set(None)>
+            <h2 id="cx-dialog-title">"Disconnect " {name} "?"</h2>
+            <p>"When you disconnect:"</p>
+            <ul>
+                <li>"Customers, charges, invoices, subscriptions and other Stripe data stop syncing."</li>
+                <li>"This app's access to the Stripe account is revoked at Stripe, and the stored access is deleted."</li>
+                <li>"Data already synced stays in your reports. You can reconnect later."</li>
+            </ul>
+            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            <div class="cx-actions">
+                <button class="cx-button cx-button-danger" on:click=confirm disabled=move || busy.get()>
+                    {move || if busy.get() { "Disconnecting…" } else { "Disconnect" }}
+                </button>
+                <button class="cx-button" on:click=move |_| target.set(None) autofocus>"Cancel"</button>
+            </div>
+        </dialog>
+    }
+}
+
+pub fn provider_label(provider: &str) -> String {
     match provider {
         "stripe" => "Stripe".into(),
         other => other.to_owned(),
@@ -97,12 +319,12 @@ fn provider_label(provider: &str) -> String {
 
 /// Text and an icon, never colour alone.
 #[component]
-fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
+pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
     let (icon, class) = match status {
         ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
         ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
         ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
         ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
     };
-    view! { <span class=class><span aria-hidden="true">{icon} " "</span>{status.label()}</span> }
+    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{status.label()}</span></span> }
 }

@@ -3,6 +3,7 @@
 mod authorize;
 mod callback;
 mod connections;
+mod detail;
 mod gallery;
 mod not_found;
 mod sign_in;
@@ -10,6 +11,7 @@ mod sign_in;
 pub use authorize::AuthorizePage;
 pub use callback::CallbackPage;
 pub use connections::ConnectionsPage;
+pub use detail::ConnectionDetailPage;
 pub use gallery::GalleryPage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;

@@ -1,0 +1,164 @@
+//! The Data Sources table's filtering, search and sorting, on plain types.
+
+use connections_wire::{ConnectionStatus, ConnectionView};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Account,
+    AccountId,
+    Mode,
+    Scope,
+    Status,
+    ConnectedBy,
+    ConnectedAt,
+    LastChecked,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Account => "Account",
+            SortKey::AccountId => "Account ID",
+            SortKey::Mode => "Mode",
+            SortKey::Scope => "Scope",
+            SortKey::Status => "Status",
+            SortKey::ConnectedBy => "Connected by",
+            SortKey::ConnectedAt => "Connected at",
+            SortKey::LastChecked => "Last checked",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableQuery {
+    /// Matches the account name or id, case-insensitively.
+    pub search: String,
+    pub status: Option<ConnectionStatus>,
+    pub sort: SortKey,
+    pub descending: bool,
+}
+
+impl Default for TableQuery {
+    fn default() -> Self {
+        TableQuery { search: String::new(), status: None, sort: SortKey::ConnectedAt, descending: true }
+    }
+}
+
+impl TableQuery {
+    /// Clicking a header: sort by it, or flip the direction if it already sorts.
+    pub fn toggle_sort(&mut self, key: SortKey) {
+        if self.sort == key {
+            self.descending = !self.descending;
+        } else {
+            self.sort = key;
+            self.descending = matches!(key, SortKey::ConnectedAt | SortKey::LastChecked);
+        }
+    }
+}
+
+fn status_rank(status: ConnectionStatus) -> u8 {
+    // Most in need of attention first when sorted ascending.
+    match status {
+        ConnectionStatus::ReauthenticationRequired => 0,
+        ConnectionStatus::Revoked => 1,
+        ConnectionStatus::Connected => 2,
+        ConnectionStatus::Disconnected => 3,
+    }
+}
+
+pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView> {
+    let needle = query.search.trim().to_lowercase();
+    let mut shown: Vec<ConnectionView> = rows
+        .iter()
+        .filter(|row| query.status.is_none_or(|status| row.status == status))
+        .filter(|row| {
+            needle.is_empty() || row.account_name.to_lowercase().contains(&needle) || row.account_id.to_lowercase().contains(&needle)
+        })
+        .cloned()
+        .collect();
+    shown.sort_by(|a, b| {
+        let order = match query.sort {
+            SortKey::Account => a.account_name.to_lowercase().cmp(&b.account_name.to_lowercase()),
+            SortKey::AccountId => a.account_id.cmp(&b.account_id),
+            SortKey::Mode => a.livemode.cmp(&b.livemode),
+            SortKey::Scope => a.scope.cmp(&b.scope),
+            SortKey::Status => status_rank(a.status).cmp(&status_rank(b.status)),
+            SortKey::ConnectedBy => a.connected_by.to_lowercase().cmp(&b.connected_by.to_lowercase()),
+            SortKey::ConnectedAt => a.connected_at.cmp(&b.connected_at),
+            SortKey::LastChecked => a.last_checked_at.cmp(&b.last_checked_at),
+        };
+        // Ties keep a stable, predictable order.
+        let order = order.then_with(|| a.id.cmp(&b.id));
+        if query.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn row(id: &str, name: &str, status: ConnectionStatus, minute: u32) -> ConnectionView {
+        ConnectionView {
+            id: id.into(),
+            provider: "stripe".into(),
+            account_id: format!("acct_{id}"),
+            account_name: name.into(),
+            livemode: false,
+            scope: "read_only".into(),
+            status,
+            connected_by: "Ada".into(),
+            connected_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
+            last_checked_at: None,
+        }
+    }
+
+    fn rows() -> Vec<ConnectionView> {
+        vec![
+            row("1", "acme books", ConnectionStatus::Connected, 1),
+            row("2", "Globex", ConnectionStatus::Revoked, 3),
+            row("3", "Initech", ConnectionStatus::ReauthenticationRequired, 2),
+        ]
+    }
+
+    fn ids(rows: &[ConnectionView]) -> Vec<&str> {
+        rows.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    #[test]
+    fn newest_first_by_default() {
+        assert_eq!(ids(&apply(&rows(), &TableQuery::default())), ["2", "3", "1"]);
+    }
+
+    #[test]
+    fn search_matches_name_or_account_id_ignoring_case() {
+        let query = TableQuery { search: "  ACME ".into(), ..TableQuery::default() };
+        assert_eq!(ids(&apply(&rows(), &query)), ["1"]);
+        let query = TableQuery { search: "acct_3".into(), ..TableQuery::default() };
+        assert_eq!(ids(&apply(&rows(), &query)), ["3"]);
+        let query = TableQuery { search: "nothing".into(), ..TableQuery::default() };
+        assert!(apply(&rows(), &query).is_empty());
+    }
+
+    #[test]
+    fn filters_by_status() {
+        let query = TableQuery { status: Some(ConnectionStatus::Revoked), ..TableQuery::default() };
+        assert_eq!(ids(&apply(&rows(), &query)), ["2"]);
+    }
+
+    #[test]
+    fn sorts_by_any_column_and_flips_on_a_second_click() {
+        let mut query = TableQuery::default();
+        query.toggle_sort(SortKey::Account);
+        assert_eq!(ids(&apply(&rows(), &query)), ["1", "2", "3"], "case-insensitive A to Z");
+        query.toggle_sort(SortKey::Account);
+        assert_eq!(ids(&apply(&rows(), &query)), ["3", "2", "1"]);
+        query.toggle_sort(SortKey::Status);
+        assert_eq!(ids(&apply(&rows(), &query)), ["3", "2", "1"], "needs attention first");
+    }
+}
