@@ -37,10 +37,12 @@ async fn launch_demo(args: Args) -> Result<Application, String> {
     let demo = connections_server::demo::launch(args).await.map_err(|e| e.to_string())?;
     tracing::info!(stand_in = %demo.standin_url, "demo: local Stripe stand-in running");
     println!(
-        "\n  Connections demo: open {}connections\n  Sign in as the administrator, then at the Stripe stand-in use {} / {}\n",
+        "\n  Connections demo: open {}connections\n  Sign in as the administrator, then at the Stripe stand-in use {} / {}\n  \
+         Play the account owner (expire, revoke, disconnect the app) at {}/standin\n",
         demo.app.public_url(),
         stripe_standin::DEMO_EMAIL,
-        stripe_standin::DEMO_PASSWORD
+        stripe_standin::DEMO_PASSWORD,
+        demo.standin_url
     );
     Ok(demo.app)
 }
