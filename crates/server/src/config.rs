@@ -27,7 +27,7 @@ pub struct Args {
     /// The URL users reach the app at (default: http://ADDR). Stripe redirects back under it.
     #[arg(long, env = "CONNECTIONS_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// `sqlite://path?mode=rwc` (default `sqlite://connections.db?mode=rwc`).
+    /// `sqlite://path?mode=rwc` (default `sqlite://connections.db?mode=rwc`) or `postgres://…`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// HS256 secret the host portal signs session tokens with (at least 32 bytes).
@@ -176,8 +176,8 @@ impl TryFrom<Args> for Config {
             _ => None,
         };
         let database_url = args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
-            return Err(invalid("DATABASE_URL", format!("{database_url:?}: this build supports sqlite: URLs")));
+        if crate::storage::Backend::of(&database_url).is_none() {
+            return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
         let session_secret = required(&args.session_secret, "CONNECTIONS_SESSION_SECRET")?;
         if session_secret.len() < 32 {

@@ -1,21 +1,43 @@
-//! Storage through sqlx. Runtime-checked queries, so the build needs no database.
+//! Storage through sqlx's `Any` driver: the same SQL (with `$N` placeholders, which both drivers bind
+//! by number) on SQLite, the embedded default, and on PostgreSQL, for several instances behind a load
+//! balancer. Runtime-checked queries, so the build needs no database. Booleans are stored as 0/1
+//! integers: that is what both databases hand back through `Any`.
 
-use std::str::FromStr;
+use std::sync::Once;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use connections_wire::{AuditAction, AuditEvent, ConnectionStatus, ConnectionView, PendingInstall};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 
 /// How long a connect attempt may take, from "Connect with Stripe" to the grant.
 pub const ATTEMPT_LIFETIME_SECS: i64 = 10 * 60;
 /// How long a provider-started install waits for an administrator's confirmation.
 pub const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(database_url: &str) -> Option<Self> {
+        if database_url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 /// Why a grant's `state` did not match a pending attempt.
@@ -61,29 +83,55 @@ pub struct ConnectionRecord {
     pub refresh_token: Option<Vec<u8>>,
 }
 
-const VIEW_COLUMNS: &str =
-    "id, provider, account_id, account_name, livemode, scope, status, connected_by_name, connected_at, last_checked_at";
-const RECORD_COLUMNS: &str =
-    "id, provider, account_id, account_name, livemode, scope, status, connected_by_name, connected_at, last_checked_at, access_token, refresh_token";
+// Booleans are read through a cast: SQLite reports a column declared BOOLEAN as such, which the Any
+// driver refuses, while an expression's value is a plain integer on both databases.
+const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
+     connected_by_name, connected_at, last_checked_at";
+const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
+     connected_by_name, connected_at, last_checked_at, access_token, refresh_token";
+const EVENT_COLUMNS: &str = "at, action, CAST(success AS INTEGER) AS success, actor_name, provider, account_id, detail";
 
 impl Db {
     pub async fn connect(database_url: &str) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::of(database_url).ok_or_else(|| sqlx::Error::Configuration("only sqlite: and postgres:// URLs are supported".into()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Readers don't block the writer, and a busy writer is waited for, not failed.
+                        connection.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(database_url)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool itself, for tests that need to reach under the API.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     pub async fn insert_attempt(&self, state: &str, provider: &str, subject: &str, challenge: &str, now: i64) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
-        sqlx::query("DELETE FROM connect_attempts WHERE expires_at < ?").bind(now - 24 * 3600).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (state) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (state) DO NOTHING",
         )
         .bind(state)
         .bind(provider)
@@ -106,8 +154,8 @@ impl Db {
         now: i64,
     ) -> Result<Result<String, AttemptRefusal>, sqlx::Error> {
         let consumed = sqlx::query(
-            "UPDATE connect_attempts SET consumed_at = ?1
-             WHERE state = ?2 AND provider = ?3 AND session_subject = ?4 AND consumed_at IS NULL AND expires_at > ?1
+            "UPDATE connect_attempts SET consumed_at = $1
+             WHERE state = $2 AND provider = $3 AND session_subject = $4 AND consumed_at IS NULL AND expires_at > $1
              RETURNING code_challenge",
         )
         .bind(now)
@@ -119,7 +167,7 @@ impl Db {
         if let Some(row) = consumed {
             return Ok(Ok(row.try_get("code_challenge")?));
         }
-        let found = sqlx::query("SELECT session_subject, consumed_at, expires_at FROM connect_attempts WHERE state = ? AND provider = ?")
+        let found = sqlx::query("SELECT session_subject, consumed_at, expires_at FROM connect_attempts WHERE state = $1 AND provider = $2")
             .bind(state)
             .bind(provider)
             .fetch_optional(&self.pool)
@@ -142,7 +190,7 @@ impl Db {
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'connected', ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12)
              ON CONFLICT (provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
@@ -155,7 +203,7 @@ impl Db {
         .bind(new.provider)
         .bind(new.account_id)
         .bind(new.account_name)
-        .bind(new.livemode)
+        .bind(i64::from(new.livemode))
         .bind(new.scope)
         .bind(new.access_token)
         .bind(new.refresh_token)
@@ -195,12 +243,12 @@ impl Db {
     }
 
     pub async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = ?")).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(record_from_row).transpose()
     }
 
     pub async fn connection_by_account(&self, provider: &str, account_id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = ? AND account_id = ?"))
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = $1 AND account_id = $2"))
             .bind(provider)
             .bind(account_id)
             .fetch_optional(&self.pool)
@@ -223,9 +271,9 @@ impl Db {
     pub async fn set_status(&self, id: &str, status: ConnectionStatus, forget_tokens: bool, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let sql = if forget_tokens {
-            "UPDATE connections SET status = ?, access_token = NULL, refresh_token = NULL, updated_at = ? WHERE id = ?"
+            "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, updated_at = $2 WHERE id = $3"
         } else {
-            "UPDATE connections SET status = ?, updated_at = ? WHERE id = ?"
+            "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3"
         };
         sqlx::query(sql).bind(status.as_str()).bind(event.at).bind(id).execute(&mut *tx).await?;
         insert_event(&mut tx, &event).await?;
@@ -242,8 +290,8 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE connections SET status = ?1, last_checked_at = ?2, updated_at = ?2, access_token = COALESCE(?3, access_token)
-             WHERE id = ?4",
+            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2, access_token = COALESCE($3, access_token)
+             WHERE id = $4",
         )
         .bind(status.as_str())
         .bind(event.at)
@@ -264,8 +312,7 @@ impl Db {
     /// The audit trail of one account, newest first.
     pub async fn history(&self, provider: &str, account_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT at, action, success, actor_name, provider, account_id, detail FROM connection_events
-             WHERE provider = ? AND account_id = ? ORDER BY at DESC, id DESC",
+            &format!("SELECT {EVENT_COLUMNS} FROM connection_events WHERE provider = $1 AND account_id = $2 ORDER BY at DESC, id DESC"),
         )
         .bind(provider)
         .bind(account_id)
@@ -277,7 +324,7 @@ impl Db {
     /// The most recent events across all accounts, failed attempts included, newest first.
     pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT at, action, success, actor_name, provider, account_id, detail FROM connection_events ORDER BY at DESC, id DESC LIMIT ?",
+            &format!("SELECT {EVENT_COLUMNS} FROM connection_events ORDER BY at DESC, id DESC LIMIT $1"),
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -290,14 +337,14 @@ impl Db {
     pub async fn count_rate_event(&self, subject: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Option<u64>, sqlx::Error> {
         let since = now - window_secs;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM rate_events WHERE subject = ? AND action = ? AND at <= ?")
+        sqlx::query("DELETE FROM rate_events WHERE subject = $1 AND action = $2 AND at <= $3")
             .bind(subject)
             .bind(action)
             .bind(since)
             .execute(&mut *tx)
             .await?;
         let (count, oldest): (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_events WHERE subject = ? AND action = ? AND at > ?")
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_events WHERE subject = $1 AND action = $2 AND at > $3")
                 .bind(subject)
                 .bind(action)
                 .bind(since)
@@ -307,7 +354,7 @@ impl Db {
             let retry_after = oldest.map_or(window_secs, |oldest| oldest + window_secs - now).max(1);
             return Ok(Some(retry_after as u64));
         }
-        sqlx::query("INSERT INTO rate_events (subject, action, at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO rate_events (subject, action, at) VALUES ($1, $2, $3)")
             .bind(subject)
             .bind(action)
             .bind(now)
@@ -319,7 +366,7 @@ impl Db {
 
     /// The stored (encrypted) access token of a connection, if it still has one.
     pub async fn encrypted_access_token(&self, provider: &str, account_id: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
-        let token: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT access_token FROM connections WHERE provider = ? AND account_id = ?")
+        let token: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT access_token FROM connections WHERE provider = $1 AND account_id = $2")
             .bind(provider)
             .bind(account_id)
             .fetch_optional(&self.pool)
@@ -328,17 +375,17 @@ impl Db {
     }
 
     pub async fn insert_install(&self, install: &PendingInstall, subject: &str, access_token: Vec<u8>, refresh_token: Option<Vec<u8>>, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM pending_installs WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM pending_installs WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         sqlx::query(
             "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
-                refresh_token, publishable_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                refresh_token, publishable_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&install.id)
         .bind(&install.provider)
         .bind(subject)
         .bind(&install.account_id)
         .bind(&install.account_name)
-        .bind(install.livemode)
+        .bind(i64::from(install.livemode))
         .bind(&install.scope)
         .bind(access_token)
         .bind(refresh_token)
@@ -353,8 +400,8 @@ impl Db {
     /// Removes and returns a pending install of this session that has not expired: single use.
     pub async fn take_install(&self, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
         let row = sqlx::query(
-            "DELETE FROM pending_installs WHERE id = ? AND provider = ? AND session_subject = ? AND expires_at > ?
-             RETURNING account_id, account_name, livemode, scope, access_token, refresh_token, publishable_key",
+            "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4
+             RETURNING account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token, refresh_token, publishable_key",
         )
         .bind(id)
         .bind(provider)
@@ -366,7 +413,7 @@ impl Db {
             Ok(TakenInstall {
                 account_id: row.try_get("account_id")?,
                 account_name: row.try_get("account_name")?,
-                livemode: row.try_get("livemode")?,
+                livemode: row.try_get::<i64, _>("livemode")? != 0,
                 scope: row.try_get("scope")?,
                 access_token: row.try_get("access_token")?,
                 refresh_token: row.try_get("refresh_token")?,
@@ -387,15 +434,15 @@ pub struct TakenInstall {
     pub publishable_key: Option<String>,
 }
 
-async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
+async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO connection_events (provider, account_id, action, success, actor_subject, actor_name, detail, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(event.provider)
     .bind(event.account_id)
     .bind(event.action.as_str())
-    .bind(event.success)
+    .bind(i64::from(event.success))
     .bind(event.actor_subject)
     .bind(event.actor_name)
     .bind(event.detail)
@@ -409,14 +456,14 @@ fn timestamp(value: i64, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
 }
 
-fn view_from_row(row: &SqliteRow) -> Result<ConnectionView, sqlx::Error> {
+fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
     let status: String = row.try_get("status")?;
     Ok(ConnectionView {
         id: row.try_get("id")?,
         provider: row.try_get("provider")?,
         account_id: row.try_get("account_id")?,
         account_name: row.try_get("account_name")?,
-        livemode: row.try_get("livemode")?,
+        livemode: row.try_get::<i64, _>("livemode")? != 0,
         scope: row.try_get("scope")?,
         status: ConnectionStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
@@ -426,16 +473,16 @@ fn view_from_row(row: &SqliteRow) -> Result<ConnectionView, sqlx::Error> {
     })
 }
 
-fn record_from_row(row: &SqliteRow) -> Result<ConnectionRecord, sqlx::Error> {
+fn record_from_row(row: &AnyRow) -> Result<ConnectionRecord, sqlx::Error> {
     Ok(ConnectionRecord { view: view_from_row(row)?, access_token: row.try_get("access_token")?, refresh_token: row.try_get("refresh_token")? })
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, sqlx::Error> {
+fn event_from_row(row: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     let action: String = row.try_get("action")?;
     Ok(AuditEvent {
         at: timestamp(row.try_get("at")?, "at")?,
         action: AuditAction::parse(&action).ok_or_else(|| sqlx::Error::Decode(format!("unknown audit action {action:?}").into()))?,
-        success: row.try_get("success")?,
+        success: row.try_get::<i64, _>("success")? != 0,
         actor: row.try_get("actor_name")?,
         provider: row.try_get("provider")?,
         account_id: row.try_get("account_id")?,

@@ -60,20 +60,16 @@ async fn a_restart_between_leaving_for_stripe_and_coming_back_does_not_break_the
 #[tokio::test]
 async fn a_failed_database_write_leaves_no_connection_and_undoes_the_authorization() {
     let app = spawn_app().await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
-    sqlx::query("CREATE TRIGGER refuse_connections BEFORE INSERT ON connections BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-        .execute(&pool)
-        .await
-        .unwrap();
+    app.fail_writes("connections", "INSERT").await;
     let attempt = app.start_attempt(&admin()).await;
     let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
     let problem = assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
     assert!(!problem.to_string().contains("disk full"), "internal details stay in the log");
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections").fetch_one(&pool).await.unwrap();
-    assert_eq!(rows, 0);
+    assert_eq!(app.count("connections").await, 0);
+    assert_eq!(app.count("connection_events WHERE success = 1").await, 0, "no success recorded without its connection: one transaction");
     assert_eq!(app.standin.active_tokens(), 0, "the fresh authorization was revoked at Stripe");
 
-    sqlx::query("DROP TRIGGER refuse_connections").execute(&pool).await.unwrap();
+    app.allow_writes("connections").await;
     app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
 }
 
@@ -83,11 +79,7 @@ async fn a_failed_reconnect_keeps_the_existing_connection_working() {
     app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     assert_eq!(app.standin.active_tokens(), 1);
     // The write fails after a successful exchange: the old authorization must survive.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path.display())).await.unwrap();
-    sqlx::query("CREATE TRIGGER refuse_updates BEFORE UPDATE ON connections BEGIN SELECT RAISE(ABORT, 'locked'); END")
-        .execute(&pool)
-        .await
-        .unwrap();
+    app.fail_writes("connections", "UPDATE").await;
     let attempt = app.start_attempt(&admin()).await;
     let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
     assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;

@@ -40,13 +40,33 @@ fn random_b64url(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-pub fn base_args(dir: &std::path::Path, extra: &[&str]) -> Args {
+/// A fresh database for one test: a SQLite file in `dir`, or, with `TEST_DATABASE_URL=postgres://…`
+/// (an account that may create databases), a new PostgreSQL database on that server.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            sqlx::any::install_default_drivers();
+            let name = format!("connections_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("TEST_DATABASE_URL reachable");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            url.to_string()
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("connections.db").display()),
+    }
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"))
+}
+
+pub fn base_args(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Args {
     std::fs::write(dir.join("index.html"), "<!DOCTYPE html><html><head><script type=\"module\">boot()</script></head><body></body></html>").unwrap();
-    let db = dir.join("connections.db");
     let mut argv = vec![
         "connections-server".to_owned(),
         "--addr=127.0.0.1:0".to_owned(),
-        format!("--database-url=sqlite://{}?mode=rwc", db.display()),
+        format!("--database-url={database_url}"),
         format!("--session-secret={SESSION_SECRET}"),
         format!("--encryption-key={}", STANDARD.encode([42u8; 32])),
         format!("--static-dir={}", dir.display()),
@@ -63,11 +83,26 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let args = base_args(dir.path(), extra);
+    let database_url = fresh_database_url(dir.path()).await;
+    let args = base_args(dir.path(), &database_url, extra);
     start(args, None, dir).await
 }
 
+/// A second server instance on the same database and stand-in, as behind a load balancer.
+pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = first.args.clone();
+    args.addr = "127.0.0.1:0".into();
+    args.static_dir = {
+        std::fs::write(dir.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+        dir.path().display().to_string()
+    };
+    start(args, Some((first.standin.clone(), first.standin_url.clone())), dir).await
+}
+
 async fn start(args: Args, running: Option<(Standin, String)>, dir: tempfile::TempDir) -> TestApp {
+    // Server logs go to the test's captured output: shown only when the test fails.
+    let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
     let DemoApp { app, standin, standin_url } = connections_server::demo::launch_with(args.clone(), running).await.expect("app starts");
     let url = format!("http://{}", app.local_addr().unwrap());
     let state = app.state();
@@ -182,13 +217,52 @@ impl TestApp {
         body["connections"].as_array().unwrap().clone()
     }
 
-    /// Every byte SQLite has written: the database file and its write-ahead log.
-    pub fn raw_database_bytes(&self) -> Vec<u8> {
-        let mut bytes = std::fs::read(&self.db_path).unwrap();
-        if let Ok(wal) = std::fs::read(self.db_path.with_extension("db-wal")) {
-            bytes.extend(wal);
+    /// Runs SQL straight on the test's database, under the API.
+    pub async fn sql(&self, statement: &str) {
+        sqlx::Executor::execute(self.state.db.pool(), statement).await.unwrap();
+    }
+
+    /// Makes every `operation` (INSERT or UPDATE) on `table` fail, as a full disk would.
+    pub async fn fail_writes(&self, table: &str, operation: &str) {
+        if is_postgres() {
+            self.sql("CREATE OR REPLACE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$").await;
+            self.sql(&format!("CREATE TRIGGER refuse_{table} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_write()")).await;
+        } else {
+            self.sql(&format!("CREATE TRIGGER refuse_{table} BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END")).await;
         }
-        bytes
+    }
+
+    pub async fn allow_writes(&self, table: &str) {
+        let on = if is_postgres() { format!(" ON {table}") } else { String::new() };
+        self.sql(&format!("DROP TRIGGER refuse_{table}{on}")).await;
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.state.db.pool()).await.unwrap()
+    }
+
+    /// Whether `needle` is stored anywhere in plain text. On SQLite: every byte of the database file
+    /// and its write-ahead log. On PostgreSQL: every value of every table (bytea included).
+    pub async fn stored_in_plain_text(&self, needle: &str) -> bool {
+        if is_postgres() {
+            let found: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM connections WHERE position(convert_to($1, 'UTF8') IN COALESCE(access_token, '')) > 0
+                            OR position(convert_to($1, 'UTF8') IN COALESCE(refresh_token, '')) > 0 OR strpos(connections::text, $1) > 0)
+                      + (SELECT COUNT(*) FROM pending_installs WHERE position(convert_to($1, 'UTF8') IN access_token) > 0)
+                      + (SELECT COUNT(*) FROM connection_events WHERE strpos(connection_events::text, $1) > 0)",
+            )
+            .bind(needle)
+            .fetch_one(self.state.db.pool())
+            .await
+            .unwrap();
+            found > 0
+        } else {
+            let mut bytes = std::fs::read(&self.db_path).unwrap();
+            if let Ok(wal) = std::fs::read(self.db_path.with_extension("db-wal")) {
+                bytes.extend(wal);
+            }
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        }
     }
 }
 

@@ -1,0 +1,42 @@
+//! Several server instances on one database, as behind a load balancer: nothing a second instance
+//! needs lives in the first one's memory. Run with `TEST_DATABASE_URL=postgres://…` (scripts/test.sh
+//! does) for PostgreSQL; on SQLite both instances share the file.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{admin, assert_problem, spawn_app_with, spawn_second_instance};
+
+#[tokio::test]
+async fn a_flow_started_on_one_instance_finishes_on_another() {
+    let first = spawn_app_with(&[]).await;
+    let second = spawn_second_instance(&first).await;
+    assert_ne!(first.url, second.url);
+
+    let attempt = first.start_attempt(&admin()).await;
+    let code = first.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let response = second.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
+    assert_eq!(response.status(), 201);
+    let connection: Value = response.json().await.unwrap();
+
+    // Each instance sees it, and can act on it.
+    assert_eq!(first.connections().await, vec![connection.clone()]);
+    let id = connection["id"].as_str().unwrap();
+    let checked = first.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(checked.status(), 200);
+    // The same grant replayed at the other instance is refused: single use holds across instances.
+    let replay = first.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
+    assert_problem(replay, 400, "unknown_attempt").await;
+    assert_eq!(first.standin.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn rate_limits_hold_across_instances() {
+    let first = spawn_app_with(&["--rate-limit-per-minute=2"]).await;
+    let second = spawn_second_instance(&first).await;
+    first.start_attempt(&admin()).await;
+    second.start_attempt(&admin()).await;
+    let body = json!({ "state": "d".repeat(43), "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256" });
+    let third = first.post("/api/providers/stripe/attempts", Some(&admin()), &body).send().await.unwrap();
+    assert_problem(third, 429, "rate_limited").await;
+}
