@@ -171,12 +171,17 @@ impl Harness {
         }
     }
 
-    /// From the Data Sources table through Stripe and back, as the account with `email`.
-    async fn connect_in_browser(&self, email: &str) {
-        self.go_to_stripe().await;
+    /// At the stand-in's page: sign in as the account with `email` and allow.
+    async fn allow_at_stripe(&self, email: &str) {
         self.browser.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
         self.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
         self.click("//button[@id='allow']").await;
+    }
+
+    /// From the Data Sources table through Stripe and back, as the account with `email`.
+    async fn connect_in_browser(&self, email: &str) {
+        self.go_to_stripe().await;
+        self.allow_at_stripe(email).await;
         self.wait_for_text(".cx-flash-region", "Connection successful!").await;
     }
 
@@ -219,9 +224,7 @@ async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
     assert_eq!(params["redirect_uri"], format!("{}/connections/stripe/callback", h.url));
     assert!(h.pending_attempt_in_session_storage().await.is_null(), "sessionStorage is per origin: the stand-in can't see it");
 
-    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
-    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
-    h.click("//button[@id='allow']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
 
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
@@ -294,9 +297,7 @@ async fn markup_from_stripe_is_shown_as_text_never_run() {
     });
     h.sign_in_as("Ada Admin").await;
     h.go_to_stripe().await;
-    h.browser.find(Locator::Id("email")).await.unwrap().send_keys("mallory@evil.test").await.unwrap();
-    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
-    h.click("//button[@id='allow']").await;
+    h.allow_at_stripe("mallory@evil.test").await;
     let row = h.wait_for_text("tr.cx-row-new", "Evil Ltd").await;
     assert!(row.contains("<img src=x id=injected-name"), "the name is shown literally: {row}");
     assert!(h.browser.find(Locator::Id("injected-name")).await.is_err(), "no element was created from the name");
@@ -319,9 +320,7 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
     h.go_to_stripe().await;
-    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
-    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
-    h.click("//button[@id='allow']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
 
     let stored = h.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
@@ -363,9 +362,7 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
     h.wait_for_text("h1", "Connect Stripe").await;
     h.click("//button[normalize-space()='Connect with Stripe']").await;
     h.wait_for_text("h1", "Sign in to connect").await;
-    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
-    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
-    h.click("//button[@id='allow']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
     assert!(row.contains("Connected"), "{row}");
@@ -451,9 +448,7 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
         .append_pair("client_id", &stripe.client_id)
         .append_pair("redirect_uri", &h.state.redirect_uri("stripe"));
     h.browser.goto(authorize.as_str()).await.unwrap();
-    h.browser.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
-    h.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
-    h.click("//button[@id='allow']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     let page = h.wait_for_text("main", "This connection was started at Stripe").await;
     assert!(page.contains("Connect Acme Books Ltd?") && page.contains(ACME), "{page}");
     assert!(h.state.db.list_connections().await.unwrap().is_empty(), "nothing linked before confirmation");

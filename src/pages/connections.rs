@@ -148,6 +148,8 @@ fn ConnectionsTable(
         }
     };
     let count = move || shown.with(Vec::len);
+    // Runs once the rows are in the document.
+    Effect::new(move |_| browser::mark_first_rows());
     view! {
         <p class="cx-muted cx-count" aria-live="polite">{move || format!("{} of {} shown", count(), rows.with_value(Vec::len))}</p>
         <div class="cx-table-wrap">

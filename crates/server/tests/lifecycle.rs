@@ -212,22 +212,7 @@ async fn failed_attempts_are_in_the_audit_trail() {
 
 /// A user who began at Stripe: a code arrives with no `state` of ours.
 async fn install_started_at_stripe(app: &TestApp) -> Value {
-    let redirect_uri = app.state.redirect_uri("stripe");
-    let response = app
-        .http
-        .post(format!("{}/oauth/authorize", app.standin_url))
-        .form(&[
-            ("client_id", connections_server::demo::DEMO_CLIENT_ID),
-            ("redirect_uri", &redirect_uri),
-            ("email", stripe_standin::DEMO_EMAIL),
-            ("password", stripe_standin::DEMO_PASSWORD),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    let params = app.consent(None, stripe_standin::DEMO_EMAIL).await;
     assert!(!params.contains_key("state"));
     let response = app.post("/api/providers/stripe/installs", Some(&admin()), &json!({ "code": params["code"] })).send().await.unwrap();
     assert_eq!(response.status(), 201);

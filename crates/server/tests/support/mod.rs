@@ -171,29 +171,32 @@ impl TestApp {
 
     /// What the user does at Stripe: sign in and allow. Returns the code from the redirect.
     pub async fn consent_at_stripe(&self, attempt: &Attempt, email: &str) -> String {
-        let redirect_uri = self.state.redirect_uri("stripe");
-        let response = self
-            .http
-            .post(format!("{}/oauth/authorize", self.standin_url))
-            .form(&[
-                ("client_id", connections_server::demo::DEMO_CLIENT_ID),
-                ("redirect_uri", &redirect_uri),
-                ("scope", "read_only"),
-                ("state", &attempt.state),
-                ("code_challenge", &attempt.challenge),
-                ("code_challenge_method", "S256"),
-                ("email", email),
-                ("password", stripe_standin::DEMO_PASSWORD),
-                ("decision", "allow"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let location = response.headers()["location"].to_str().unwrap().to_owned();
-        assert!(location.starts_with(&redirect_uri), "{location}");
-        let params: std::collections::HashMap<String, String> = url::Url::parse(&location).unwrap().query_pairs().into_owned().collect();
+        let params = self.consent(Some(attempt), email).await;
         assert_eq!(params["state"], attempt.state);
         params["code"].clone()
+    }
+
+    /// Signs in at the stand-in and allows; with no attempt, as a user who began at Stripe (no
+    /// `state`, no PKCE). Answers the parameters of the redirect back.
+    pub async fn consent(&self, attempt: Option<&Attempt>, email: &str) -> std::collections::HashMap<String, String> {
+        let redirect_uri = self.state.redirect_uri("stripe");
+        let mut form = vec![
+            ("client_id", connections_server::demo::DEMO_CLIENT_ID.to_owned()),
+            ("redirect_uri", redirect_uri.clone()),
+            ("scope", "read_only".to_owned()),
+            ("email", email.to_owned()),
+            ("password", stripe_standin::DEMO_PASSWORD.to_owned()),
+            ("decision", "allow".to_owned()),
+        ];
+        if let Some(attempt) = attempt {
+            form.push(("state", attempt.state.clone()));
+            form.push(("code_challenge", attempt.challenge.clone()));
+            form.push(("code_challenge_method", "S256".to_owned()));
+        }
+        let response = self.http.post(format!("{}/oauth/authorize", self.standin_url)).form(&form).send().await.unwrap();
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(&redirect_uri), "{location}");
+        url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
     }
 
     pub async fn send_grant(&self, token: &str, code: &str, state: &str, verifier: &str) -> reqwest::Response {

@@ -1,0 +1,166 @@
+//! Prints every speed and size figure of the budgets, each measured side by side with its reference
+//! in one run, so the ratios hold on a noisy machine. Run through `scripts/bench.sh`.
+
+mod browser;
+mod server;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use clap::Parser;
+
+#[derive(Parser)]
+struct Options {
+    /// The release build of the SPA.
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// The plain-JavaScript reference page.
+    #[arg(long, default_value = "bench/reference")]
+    reference: PathBuf,
+    /// Page loads per side for time to table (median taken).
+    #[arg(long, default_value_t = 15)]
+    loads: usize,
+    /// Repetitions per side of each 1,000-row operation (median taken).
+    #[arg(long, default_value_t = 9)]
+    repeats: usize,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 8)]
+    wrk_secs: u32,
+}
+
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+pub fn percentile(mut values: Vec<f64>, p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+struct Line {
+    figure: String,
+    ours: String,
+    reference: String,
+    budget: String,
+    met: bool,
+}
+
+fn compressed(file: &std::path::Path, command: &str, args: &[&str]) -> u64 {
+    let output = Command::new(command).args(args).arg("-c").arg(file).output().unwrap_or_else(|e| panic!("{command}: {e}"));
+    output.stdout.len() as u64
+}
+
+fn first_load_sizes(dist: &std::path::Path) -> (u64, u64, u64) {
+    let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
+    for entry in std::fs::read_dir(dist).expect("dist/ exists: trunk build --release first") {
+        let path = entry.unwrap().path();
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")) {
+            raw += std::fs::metadata(&path).unwrap().len();
+            gzip += compressed(&path, "gzip", &["-9"]);
+            brotli += compressed(&path, "brotli", &["-q", "11"]);
+        }
+    }
+    (raw, gzip, brotli)
+}
+
+fn ratio_line(figure: &str, ours: f64, reference: f64, unit: &str, max_ratio: f64) -> Line {
+    let ratio = ours / reference;
+    Line {
+        figure: figure.into(),
+        ours: format!("{ours:.1} {unit} ({ratio:.2}×)"),
+        reference: format!("{reference:.1} {unit}"),
+        budget: format!("≤ {max_ratio}× reference"),
+        met: ratio <= max_ratio,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let options = Options::parse();
+    let started = Instant::now();
+    let mut lines = Vec::new();
+
+    let (raw, gzip, brotli) = first_load_sizes(&options.dist);
+    lines.push(Line {
+        figure: "First-load transfer (wasm + JS + CSS)".into(),
+        ours: format!("{raw} B raw, {gzip} B gzip, {brotli} B brotli"),
+        reference: "—".into(),
+        budget: "≤ 150 KB brotli".into(),
+        met: brotli <= 150 * 1024,
+    });
+    eprintln!("[bench] sizes done");
+
+    let site = server::Site::new(&options.dist, &options.reference);
+    let mut browser = browser::Browser::start().await;
+
+    let fifty = server::spawn(&site).await;
+    fifty.seed(50).await;
+    let (ours, reference) = browser.time_to_table(&fifty, options.loads).await;
+    lines.push(ratio_line("Time to table, 50 rows (median of loads)", ours, reference, "ms", 1.5));
+    eprintln!("[bench] time to table done");
+
+    let thousand = server::spawn(&site).await;
+    thousand.seed(1000).await;
+    let (ours, reference) = browser.time_to_table(&thousand, options.repeats).await;
+    lines.push(ratio_line("1,000 rows: render (time to table)", ours, reference, "ms", 1.3));
+    let (ours, reference) = browser.filter_by_typing(&thousand, "bench account 99", options.repeats).await;
+    lines.push(ratio_line("1,000 rows: filter, typing 16 characters", ours, reference, "ms", 1.3));
+    let (ours, reference) = browser.sort_by_account(&thousand, options.repeats).await;
+    lines.push(ratio_line("1,000 rows: sort by account", ours, reference, "ms", 1.3));
+    eprintln!("[bench] 1,000 rows done");
+
+    let hundred = server::spawn(&site).await;
+    hundred.seed(100).await;
+    let ours = hundred.wrk_connections(options.wrk_secs).await;
+    let bare = server::wrk_bare_axum(options.wrk_secs).await;
+    lines.push(Line {
+        figure: "GET /api/connections, 100 rows (wrk)".into(),
+        ours: format!("{ours:.0} req/s ({:.2}×)", ours / bare),
+        reference: format!("{bare:.0} req/s (bare axum, small JSON)"),
+        budget: "≥ 0.5× bare axum".into(),
+        met: ours >= bare / 2.0,
+    });
+    eprintln!("[bench] wrk done");
+
+    let flows = server::spawn(&site).await;
+    let latencies = flows.grant_latencies(50, 10).await;
+    let (p50, p99) = (percentile(latencies.clone(), 50.0), percentile(latencies.clone(), 99.0));
+    lines.push(Line {
+        figure: format!("Grant exchange, backend time, 50 concurrent flows ({} grants)", latencies.len()),
+        ours: format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
+        reference: "stand-in answers at once".into(),
+        budget: "p99 ≤ 5 ms".into(),
+        met: p99 <= 5.0,
+    });
+    eprintln!("[bench] grants done");
+
+    let click = server::spawn(&site).await;
+    let (app_ms, total_ms) = browser.click_to_success(&click, 5).await;
+    lines.push(Line {
+        figure: "Click Connect with Stripe → Connection successful!".into(),
+        ours: format!("{app_ms:.0} ms (median; {total_ms:.0} ms with the robot typing at the stand-in)"),
+        reference: "local stand-in".into(),
+        budget: "≤ 500 ms".into(),
+        met: app_ms <= 500.0,
+    });
+    browser.close().await;
+
+    println!("\n| figure | Connections | reference | budget | met |\n|---|---|---|---|---|");
+    for line in &lines {
+        println!("| {} | {} | {} | {} | {} |", line.figure, line.ours, line.reference, line.budget, if line.met { "yes" } else { "**no**" });
+    }
+    println!(
+        "\nMeasured {} on {} cores, in {:.0} s.",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        started.elapsed().as_secs_f64()
+    );
+}

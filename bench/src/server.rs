@@ -1,0 +1,218 @@
+//! The real server, in-process, with a fresh SQLite database and the stand-in; seeding; wrk runs.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use clap::Parser;
+use connections_server::session::{Claims, SessionKeys};
+use connections_server::storage::{NewConnection, NewEvent};
+use connections_server::{pkce, AppState, Args};
+use connections_wire::{AuditAction, ConnectionStatus};
+use stripe_standin::{Account, Standin, DEMO_PASSWORD};
+
+const SESSION_SECRET: &str = "bench-session-secret-that-is-long-enough";
+
+/// The built SPA with the reference page beside it, served by every instance.
+pub struct Site {
+    dir: tempfile::TempDir,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+impl Site {
+    pub fn new(dist: &Path, reference: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(dist, dir.path());
+        copy_dir(reference, dir.path());
+        Site { dir }
+    }
+}
+
+pub struct Instance {
+    pub url: String,
+    pub state: AppState,
+    standin: Standin,
+    standin_url: String,
+    http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+pub async fn spawn(site: &Site) -> Instance {
+    let data = tempfile::tempdir().unwrap();
+    let args = Args::try_parse_from([
+        "connections-server".to_owned(),
+        "--demo".to_owned(),
+        "--addr=127.0.0.1:0".to_owned(),
+        format!("--database-url=sqlite://{}?mode=rwc", data.path().join("bench.db").display()),
+        format!("--static-dir={}", site.dir.path().display()),
+        format!("--session-secret={SESSION_SECRET}"),
+        format!("--encryption-key={}", STANDARD.encode([5u8; 32])),
+        "--stripe-webhook-secret=whsec_bench_secret".to_owned(),
+        "--rate-limit-per-minute=100000".to_owned(),
+        "--health-check-secs=0".to_owned(),
+    ])
+    .unwrap();
+    let demo = connections_server::demo::launch(args).await.expect("server starts");
+    let url = format!("http://{}", demo.app.local_addr().unwrap());
+    let state = demo.app.state();
+    tokio::spawn(demo.app.run());
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Instance { url, state, standin: demo.standin, standin_url: demo.standin_url, http, _data: data }
+}
+
+fn random_b64url() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+impl Instance {
+    pub fn token(&self, subject: &str) -> String {
+        let keys = SessionKeys::new(&connections_server::secret::Secret::new(SESSION_SECRET.to_owned()));
+        let claims = Claims { sub: subject.into(), name: "Bench Admin".into(), role: "admin".into(), exp: chrono::Utc::now().timestamp() + 3600 };
+        keys.sign(&claims).unwrap()
+    }
+
+    /// `n` connections straight into the database, one in seven revoked.
+    pub async fn seed(&self, n: usize) {
+        let now = chrono::Utc::now().timestamp();
+        for i in 0..n {
+            let account_id = format!("acct_1Bench{i:06}");
+            let name = format!("Bench Account {i}");
+            let connection = NewConnection {
+                provider: "stripe",
+                account_id: &account_id,
+                account_name: &name,
+                livemode: i % 3 == 0,
+                scope: "read_only",
+                access_token: self.state.cipher.encrypt("sk_test_bench", &format!("stripe:{account_id}:access")),
+                refresh_token: None,
+                publishable_key: None,
+                connected_by_subject: "bench",
+                connected_by_name: "Bench Admin",
+                now: now - (n - i) as i64,
+            };
+            let (view, _) = self.state.db.upsert_connection(connection, "seeded").await.unwrap();
+            if i % 7 == 3 {
+                let event = NewEvent {
+                    provider: "stripe",
+                    account_id: &account_id,
+                    action: AuditAction::Revoke,
+                    success: true,
+                    actor_subject: "stripe",
+                    actor_name: "Stripe",
+                    detail: "seeded",
+                    at: now,
+                };
+                self.state.db.set_status(&view.id, ConnectionStatus::Revoked, true, event).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn wrk_connections(&self, secs: u32) -> f64 {
+        let header = format!("Authorization: Bearer {}", self.token("bench-wrk"));
+        let url = format!("{}/api/connections", self.url);
+        // Off the runtime's workers: the server under test needs them.
+        tokio::task::spawn_blocking(move || wrk(&url, Some(&header), secs)).await.unwrap()
+    }
+
+    /// `rounds` times, `concurrency` administrators each start an attempt, consent at the stand-in,
+    /// then post their grants at once. Answers each grant's latency in milliseconds.
+    pub async fn grant_latencies(&self, concurrency: usize, rounds: usize) -> Vec<f64> {
+        for i in 0..concurrency {
+            self.standin.add_account(Account {
+                id: format!("acct_1Flow{i:06}"),
+                email: format!("flow{i}@bench.test"),
+                password: DEMO_PASSWORD.into(),
+                business_name: format!("Flow {i}"),
+                livemode: false,
+            });
+        }
+        let mut latencies = Vec::new();
+        for round in 0..rounds {
+            let mut ready = Vec::new();
+            for i in 0..concurrency {
+                ready.push(self.prepare_grant(&format!("bench-{round}-{i}"), &format!("flow{i}@bench.test")).await);
+            }
+            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(concurrency));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (token, body) in ready {
+                let (http, url, barrier) = (self.http.clone(), format!("{}/api/providers/stripe/grants", self.url), barrier.clone());
+                tasks.spawn(async move {
+                    barrier.wait().await;
+                    let started = Instant::now();
+                    let response = http.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+                    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+                    started.elapsed().as_secs_f64() * 1000.0
+                });
+            }
+            while let Some(latency) = tasks.join_next().await {
+                latencies.push(latency.unwrap());
+            }
+        }
+        latencies
+    }
+
+    async fn prepare_grant(&self, subject: &str, email: &str) -> (String, serde_json::Value) {
+        let token = self.token(subject);
+        let (state, verifier) = (random_b64url(), random_b64url());
+        let challenge = pkce::s256_challenge(&verifier);
+        let attempt = serde_json::json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
+        let response = self.http.post(format!("{}/api/providers/stripe/attempts", self.url)).bearer_auth(&token).json(&attempt).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        let consent = self
+            .http
+            .post(format!("{}/oauth/authorize", self.standin_url))
+            .form(&[
+                ("client_id", connections_server::demo::DEMO_CLIENT_ID),
+                ("redirect_uri", &self.state.redirect_uri("stripe")),
+                ("state", &state),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("email", email),
+                ("password", DEMO_PASSWORD),
+                ("decision", "allow"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+        let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        (token, serde_json::json!({ "code": code, "state": state, "code_verifier": verifier }))
+    }
+}
+
+/// The reference for the list endpoint: axum answering a small JSON body, nothing else.
+pub async fn wrk_bare_axum(secs: u32) -> f64 {
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { axum::Json(serde_json::json!({ "ok": true })) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::task::spawn_blocking(move || wrk(&url, None, secs)).await.unwrap()
+}
+
+fn wrk(url: &str, header: Option<&str>, secs: u32) -> f64 {
+    let mut command = Command::new("wrk");
+    command.args(["-t2", "-c32", &format!("-d{secs}s"), url]);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    let output = command.output().expect("wrk is installed (scripts/bench.sh installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
+    text.lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:").map(|v| v.trim().parse::<f64>().unwrap()))
+        .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"))
+}
