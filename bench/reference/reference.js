@@ -39,6 +39,39 @@ function when(iso) {
   return iso ? DATE_TIME.format(new Date(iso)) : "—";
 }
 
+const built = new Map();
+let lastOrder = null;
+
+function rowElement(r) {
+  const key = r.id + "|" + r.status + "|" + (r.last_checked_at || "");
+  let tr = built.get(key);
+  if (tr) return tr;
+  tr = document.createElement("tr");
+  const name = document.createElement("th");
+  name.scope = "row";
+  const link = cell("a", r.account_name);
+  link.href = "/connections/" + r.id;
+  name.append(link);
+  tr.append(
+    name,
+    cell("td", r.account_id),
+    cell("td", r.provider === "stripe" ? "Stripe" : r.provider),
+    cell("td", r.livemode ? "Live" : "Test"),
+    cell("td", r.scope),
+    cell("td", LABELS[r.status]),
+    cell("td", r.connected_by),
+    cell("td", when(r.connected_at)),
+    cell("td", when(r.last_checked_at)),
+  );
+  const actions = document.createElement("td");
+  if (r.status !== "connected") actions.append(cell("button", r.status === "disconnected" ? "Reconnect" : "Reauthenticate"));
+  if (r.status === "connected" || r.status === "reauthentication_required") actions.append(cell("button", "Check"));
+  if (r.status !== "disconnected") actions.append(cell("button", "Disconnect"));
+  tr.append(actions);
+  built.set(key, tr);
+  return tr;
+}
+
 function render() {
   const needle = query.search.trim().toLowerCase();
   const compare = COLUMNS.find(([key]) => key === query.sort)[2];
@@ -49,33 +82,13 @@ function render() {
       const order = compare(a, b) || a.id.localeCompare(b.id);
       return query.descending ? -order : order;
     });
-  const body = document.createElement("tbody");
-  for (const r of shown) {
-    const tr = document.createElement("tr");
-    const name = document.createElement("th");
-    name.scope = "row";
-    const link = cell("a", r.account_name);
-    link.href = "/connections/" + r.id;
-    name.append(link);
-    tr.append(
-      name,
-      cell("td", r.account_id),
-      cell("td", r.provider === "stripe" ? "Stripe" : r.provider),
-      cell("td", r.livemode ? "Live" : "Test"),
-      cell("td", r.scope),
-      cell("td", LABELS[r.status]),
-      cell("td", r.connected_by),
-      cell("td", when(r.connected_at)),
-      cell("td", when(r.last_checked_at)),
-    );
-    const actions = document.createElement("td");
-    if (r.status !== "connected") actions.append(cell("button", r.status === "disconnected" ? "Reconnect" : "Reauthenticate"));
-    if (r.status === "connected" || r.status === "reauthentication_required") actions.append(cell("button", "Check"));
-    if (r.status !== "disconnected") actions.append(cell("button", "Disconnect"));
-    tr.append(actions);
-    body.append(tr);
+  // Each row's element is built once and reused, and the body is only touched when the rows shown
+  // change, as a careful hand-written page would.
+  const order = shown.map((r) => r.id + "|" + r.status + "|" + (r.last_checked_at || "")).join(",");
+  if (order !== lastOrder) {
+    document.querySelector("tbody").replaceChildren(...shown.map(rowElement));
+    lastOrder = order;
   }
-  document.querySelector("tbody").replaceWith(body);
   document.getElementById("count").textContent = shown.length + " of " + rows.length + " shown";
 }
 
