@@ -36,21 +36,20 @@ pub async fn check(state: &AppState, record: &ConnectionRecord, actor_subject: &
         at: now,
     };
     let access_token = record.access_token.as_deref().and_then(|stored| state.cipher.decrypt(stored, &aad("access")).ok());
-    let refused = match &access_token {
-        None => true,
-        Some(token) => match state.stripe.fetch_account(token).await {
+    // A token that can't be read counts as refused: the refresh token may still restore access.
+    if let Some(token) = &access_token {
+        match state.stripe.fetch_account(token).await {
             Ok(_) => {
                 state.db.record_check(&view.id, ConnectionStatus::Connected, None, event(true, "Stripe accepted the stored token")).await?;
                 return Ok(CheckOutcome::Healthy);
             }
-            Err(ProviderError::TokenRefused(_)) => true,
+            Err(ProviderError::TokenRefused(_)) => {}
             Err(error) => {
                 state.db.record_event(event(false, "Stripe could not be reached; nothing changed")).await?;
                 return Err(ApiError::ProviderUnavailable(error.to_string()));
             }
-        },
-    };
-    debug_assert!(refused);
+        }
+    }
     let refresh_token = record.refresh_token.as_deref().and_then(|stored| state.cipher.decrypt(stored, &aad("refresh")).ok());
     if let Some(refresh_token) = refresh_token {
         match state.stripe.refresh(&refresh_token).await {
