@@ -41,6 +41,14 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
   npm install --global --no-fund --no-audit "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
+# axe-core, for the accessibility checks in the browser tests (kept under target/, not committed).
+AXE_VERSION=4.14.1
+if [ ! -f "$ROOT/target/npm/node_modules/axe-core/axe.min.js" ] || \
+   ! grep -q "\"version\": \"$AXE_VERSION\"" "$ROOT/target/npm/node_modules/axe-core/package.json"; then
+  log "installing axe-core $AXE_VERSION (npm)"
+  npm install --prefix "$ROOT/target/npm" --no-save --no-audit --no-fund "axe-core@$AXE_VERSION" >/dev/null
+fi
+
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)

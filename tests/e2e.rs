@@ -162,6 +162,48 @@ impl Harness {
         assert_eq!(clashes, json!([]), "buttons whose text is the colour of their background");
     }
 
+    /// axe-core's WCAG 2.2 A/AA violations on the page as it is now: rule id, impact and where.
+    async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/npm/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("{}: {e} (scripts/setup.sh installs axe-core)", axe.display()));
+        self.browser.execute(&format!("{source}; return true;"), vec![]).await.unwrap();
+        let result = self
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                   .then((r) => done(r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.map((n) => n.target.join(' ')).join(', '))));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(result).unwrap()
+    }
+
+    async fn assert_accessible(&self, state: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(violations.is_empty(), "axe-core on {state}:\n{}", violations.join("\n"));
+    }
+
+    /// Presses Tab until the focused element's text or label contains `text` (at most 40 times).
+    async fn tab_to(&self, text: &str) {
+        for _ in 0..40 {
+            let focused = self.browser.active_element().await.unwrap();
+            let tag = focused.tag_name().await.unwrap();
+            let label = focused.attr("aria-label").await.unwrap().unwrap_or_default();
+            let is_control = tag != "body" && tag != "html" && tag != "main";
+            if is_control && (focused.text().await.unwrap_or_default().contains(text) || label.contains(text)) {
+                return;
+            }
+            focused.send_keys("\u{E004}").await.unwrap(); // Tab
+        }
+        panic!("Tab never reached {text:?}");
+    }
+
+    async fn press_enter(&self) {
+        self.browser.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+    }
+
     /// With `E2E_SCREENSHOTS=dir`, saves what the user sees, for review.
     async fn snapshot(&self, name: &str) {
         if let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") {
@@ -454,6 +496,67 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     assert!(h.state.db.list_connections().await.unwrap().is_empty(), "nothing linked before confirmation");
     h.snapshot("12-install").await;
     h.click("//button[normalize-space()='Connect this account']").await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_page_state_has_no_accessibility_violations() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources").await;
+    h.assert_accessible("the empty table").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    h.assert_accessible("the gallery").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.assert_accessible("the authorization page").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    h.click("//button[@id='deny']").await;
+    h.wait_for_text("[role=alert]", "You cancelled at Stripe").await;
+    h.assert_accessible("an error").await;
+    h.open("/connections").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    h.assert_accessible("the table with rows").await;
+    h.click("//button[@aria-label='Disconnect Acme Books Ltd']").await;
+    h.wait_for_text("dialog[open]", "stop syncing").await;
+    h.assert_accessible("the disconnect dialog").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_whole_connect_flow_works_with_the_keyboard_alone() {
+    let h = start().await;
+    h.open("/sign-in").await;
+    h.wait_for_text("button", "Sign in as Ada Admin").await;
+    h.tab_to("Sign in as Ada Admin").await;
+    h.press_enter().await;
+    h.wait_for_text(".cx-empty", "No data sources").await;
+    h.tab_to("Add a Data Source").await;
+    h.press_enter().await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    h.tab_to("Stripe").await;
+    h.press_enter().await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.tab_to("Connect with Stripe").await;
+    h.press_enter().await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    // At the stand-in: focus the email field by keyboard, type, Tab to the password, Enter submits.
+    for _ in 0..10 {
+        let focused = h.browser.active_element().await.unwrap();
+        if focused.attr("id").await.unwrap().as_deref() == Some("email") {
+            break;
+        }
+        focused.send_keys("\u{E004}").await.unwrap();
+    }
+    h.browser.active_element().await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
+    h.browser.active_element().await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.press_enter().await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
     h.browser.clone().close().await.unwrap();
