@@ -51,6 +51,9 @@ pub struct AppInner {
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
     pub webhook_secret: Option<secret::Secret<String>>,
+    /// The serialized connections list and the revision it was read at. Only ever served after
+    /// checking the database's revision, so it is never stale and never needed by another instance.
+    pub connections_cache: std::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
 }
 
 #[derive(Clone)]
@@ -139,6 +142,7 @@ impl Application {
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
             webhook_secret: config.webhook_secret.clone(),
+            connections_cache: std::sync::Mutex::new(None),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, health_check_interval: config.health_check_interval })

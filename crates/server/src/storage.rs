@@ -219,6 +219,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
+        bump_revision(&mut tx).await?;
         // The row keeps its id on conflict, so another id means the account was already known.
         let existed = view.id != new_id;
         let action = if existed { AuditAction::Reauthenticate } else { AuditAction::Connect };
@@ -238,6 +239,11 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok((view, existed))
+    }
+
+    /// Changes with every write to `connections` (see [`bump_revision`]).
+    pub async fn connections_revision(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'connections'").fetch_one(&self.pool).await
     }
 
     pub async fn list_connections(&self) -> Result<Vec<ConnectionView>, sqlx::Error> {
@@ -281,6 +287,7 @@ impl Db {
             "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3"
         };
         sqlx::query(sql).bind(status.as_str()).bind(event.at).bind(id).execute(&mut *tx).await?;
+        bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await
     }
@@ -304,6 +311,7 @@ impl Db {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await
     }
@@ -437,6 +445,12 @@ pub struct TakenInstall {
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
     pub publishable_key: Option<String>,
+}
+
+/// Every transaction that writes `connections` calls this, so the revision moves with the data.
+async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'connections'").execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {

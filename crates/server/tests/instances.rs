@@ -40,3 +40,27 @@ async fn rate_limits_hold_across_instances() {
     let third = first.post("/api/providers/stripe/attempts", Some(&admin()), &body).send().await.unwrap();
     assert_problem(third, 429, "rate_limited").await;
 }
+
+#[tokio::test]
+async fn a_list_cached_on_one_instance_reflects_writes_made_through_another() {
+    let first = spawn_app_with(&[]).await;
+    let second = spawn_second_instance(&first).await;
+    let connection = first.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap();
+    assert_eq!(first.connections().await[0]["status"], "connected", "now cached on the first instance");
+    assert_eq!(first.connections().await[0]["last_checked_at"], connection["last_checked_at"]);
+
+    // A health check through the second instance, after Stripe revoked access silently.
+    first.standin.revoke_access("acct_1DemoAcmeBooks00");
+    let checked = second.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(checked.status(), 200);
+    assert_eq!(first.connections().await[0]["status"], "reauthentication_required");
+
+    // A disconnect through the second instance.
+    second.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(first.connections().await[0]["status"], "disconnected");
+
+    // A new connection through the second instance.
+    second.connect(&admin(), "finance@globex.test").await;
+    assert_eq!(first.connections().await.len(), 2);
+}

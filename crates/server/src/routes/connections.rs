@@ -1,6 +1,9 @@
 //! The Data Sources table and what can be done to a row: details and history, check, disconnect.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use connections_wire::{AuditAction, AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
@@ -13,8 +16,22 @@ use crate::storage::{ConnectionRecord, NewEvent};
 use crate::stripe::Deauthorized;
 use crate::AppState;
 
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<ConnectionList>, ApiError> {
-    Ok(Json(ConnectionList { connections: state.db.list_connections().await? }))
+/// The table's rows. Read with one single-row query when nothing changed since the last read: the
+/// cached body is served only if its revision is still the database's.
+pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+    let revision = state.db.connections_revision().await?;
+    let cached = state.connections_cache.lock().expect("cache lock poisoned").clone();
+    let body = match cached {
+        Some((at, body)) if at == revision => body,
+        _ => {
+            let list = ConnectionList { connections: state.db.list_connections().await? };
+            let body = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
+            // Rows read after the revision are at least that new; a newer revision refetches them.
+            *state.connections_cache.lock().expect("cache lock poisoned") = Some((revision, body.clone()));
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn find(state: &AppState, id: &str) -> Result<ConnectionRecord, ApiError> {
