@@ -365,7 +365,7 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
     h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
 
-    let stored = h.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    let stored = h.state.db.connection_by_account("stripe", "acct_1DemoAcmeBooks00").await.unwrap().and_then(|r| r.access_token).unwrap();
     let access_token = h.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
     let page = h.browser.source().await.unwrap();
     let storage: serde_json::Value = h

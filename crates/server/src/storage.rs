@@ -377,16 +377,6 @@ impl Db {
         Ok(None)
     }
 
-    /// The stored (encrypted) access token of a connection, if it still has one.
-    pub async fn encrypted_access_token(&self, provider: &str, account_id: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
-        let token: Option<Option<Vec<u8>>> = sqlx::query_scalar("SELECT access_token FROM connections WHERE provider = $1 AND account_id = $2")
-            .bind(provider)
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(token.flatten())
-    }
-
     pub async fn insert_install(&self, install: &PendingInstall, subject: &str, access_token: Vec<u8>, refresh_token: Option<Vec<u8>>, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM pending_installs WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         sqlx::query(

@@ -33,7 +33,7 @@ async fn an_admin_connects_stripe_and_the_connection_is_listed_without_tokens() 
 async fn tokens_are_encrypted_at_rest() {
     let app = spawn_app().await;
     app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
-    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     let access_token = app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap();
     assert!(app.standin.token_is_active(access_token.expose()), "the stored token is the one Stripe issued");
     assert!(!app.stored_in_plain_text(access_token.expose()).await, "access token in plain text in the database");

@@ -32,7 +32,7 @@ fn run_with(env: &[(&str, String)]) -> (Option<i32>, String) {
 #[test]
 fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
-    let good = vec![
+    let good = [
         ("CONNECTIONS_ADDR", "127.0.0.1:0".to_owned()),
         ("CONNECTIONS_STATIC_DIR", static_dir(dir.path())),
         ("CONNECTIONS_SESSION_SECRET", "x".repeat(32)),

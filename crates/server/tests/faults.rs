@@ -98,7 +98,7 @@ async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
     let read = |account: &'static str| {
         let state = app.state.clone();
         async move {
-            let stored = state.db.encrypted_access_token("stripe", account).await.unwrap().unwrap();
+            let stored = state.db.connection_by_account("stripe", account).await.unwrap().and_then(|r| r.access_token).unwrap();
             state.cipher.decrypt(&stored, &format!("stripe:{account}:access")).map(|t| t.expose().clone())
         }
     };
@@ -109,9 +109,9 @@ async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
 
     // With only the new key, the new row decrypts and the old one is refused (not garbled).
     let app = app.restart(|args| args.encryption_key = Some(new_key)).await;
-    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoGlobexCorp0").await.unwrap().unwrap();
+    let stored = app.stored_access_token("acct_1DemoGlobexCorp0").await.unwrap();
     assert!(app.state.cipher.decrypt(&stored, "stripe:acct_1DemoGlobexCorp0:access").is_ok());
-    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     assert_eq!(
         app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap_err(),
         connections_server::crypto::CryptoError::UnknownKey

@@ -66,7 +66,7 @@ async fn disconnecting_deauthorizes_at_stripe_and_forgets_the_tokens() {
     let disconnected: Value = response.json().await.unwrap();
     assert_eq!(disconnected["status"], "disconnected");
     assert_eq!(app.standin.active_tokens(), 0, "Stripe access revoked");
-    assert!(app.state.db.encrypted_access_token("stripe", ACME).await.unwrap().is_none(), "tokens deleted");
+    assert!(app.stored_access_token(ACME).await.is_none(), "tokens deleted");
     // Again: nothing to do, still fine.
     assert_eq!(post(&app, &format!("/api/connections/{id}/disconnect")).await.status(), 200);
     assert_eq!(actions(&detail(&app, id).await)[0], ("disconnect".into(), true));
@@ -95,7 +95,7 @@ async fn when_stripe_cannot_be_reached_a_disconnect_changes_nothing() {
     assert_problem(post(&app, &format!("/api/connections/{id}/disconnect")).await, 502, "provider_unavailable").await;
     let after = detail(&app, id).await;
     assert_eq!(after["connection"]["status"], "connected");
-    assert!(app.state.db.encrypted_access_token("stripe", ACME).await.unwrap().is_some());
+    assert!(app.stored_access_token(ACME).await.is_some());
     assert_eq!(actions(&after)[0], ("disconnect".into(), false), "the failed attempt is in the audit trail");
 }
 
@@ -108,7 +108,7 @@ async fn a_signed_deauthorization_webhook_marks_the_row_revoked() {
     let after = detail(&app, connection["id"].as_str().unwrap()).await;
     assert_eq!(after["connection"]["status"], "revoked");
     assert_eq!(after["history"][0]["actor"], "Stripe");
-    assert!(app.state.db.encrypted_access_token("stripe", ACME).await.unwrap().is_none());
+    assert!(app.stored_access_token(ACME).await.is_none());
 }
 
 #[tokio::test]
@@ -144,7 +144,7 @@ async fn a_health_check_renews_an_expired_token_with_the_refresh_token() {
     assert_eq!(renewed["status"], "connected");
     let history = detail(&app, id).await;
     assert_eq!(history["history"][0]["detail"], "Access renewed with the refresh token");
-    let stored = app.state.db.encrypted_access_token("stripe", ACME).await.unwrap().unwrap();
+    let stored = app.stored_access_token(ACME).await.unwrap();
     let token = app.state.cipher.decrypt(&stored, &format!("stripe:{ACME}:access")).unwrap();
     assert!(app.standin.token_is_active(token.expose()), "the renewed token is stored");
 }

@@ -124,7 +124,7 @@ async fn the_frame_policy_is_configurable_for_embedding() {
 async fn no_token_or_platform_secret_appears_in_any_response() {
     let app = spawn_app().await;
     let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
-    let stored = app.state.db.encrypted_access_token("stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     let access_token = app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
     let mut everything = connection.to_string();
     for path in ["/api/connections", "/api/providers", "/api/session", "/connections", "/connections/stripe/callback"] {

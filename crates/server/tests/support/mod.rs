@@ -220,6 +220,11 @@ impl TestApp {
         body["connections"].as_array().unwrap().clone()
     }
 
+    /// The stored (still encrypted) access token of a provider account, if it has one.
+    pub async fn stored_access_token(&self, account_id: &str) -> Option<Vec<u8>> {
+        self.state.db.connection_by_account("stripe", account_id).await.unwrap().and_then(|record| record.access_token)
+    }
+
     /// Runs SQL straight on the test's database, under the API.
     pub async fn sql(&self, statement: &str) {
         sqlx::Executor::execute(self.state.db.pool(), statement).await.unwrap();
