@@ -2,7 +2,7 @@
 //! needs lives in the first one's memory. Run with `TEST_DATABASE_URL=postgres://…` (scripts/test.sh
 //! does) for PostgreSQL; on SQLite both instances share the file.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app_with, spawn_second_instance};

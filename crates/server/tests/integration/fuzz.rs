@@ -1,8 +1,8 @@
 //! Property tests standing in for fuzzing (cargo fuzz needs a nightly toolchain this project can't
 //! fetch). Arbitrary request bodies against the real server must answer 4xx problem+json, never a 5xx.
-//! Run longer with e.g. `PROPTEST_CASES=5000 cargo test -p connections-server --test fuzz`.
+//! Run longer with e.g. `PROPTEST_CASES=5000 cargo test -p connections-server --test integration -- fuzz::`.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! 200 connect flows at once, API level, against the stand-in: 200 connections, no errors, no duplicates.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Faults survived: Stripe down, broken or slow; the server restarted mid-flow; a failing database
 //! write; a rotated key. Each time the admin gets a clear answer and nothing half-done is stored.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

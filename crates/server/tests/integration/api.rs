@@ -1,6 +1,6 @@
 //! The API in-process over real HTTP: a fresh SQLite database per test, the Stripe stand-in as the peer.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app, spawn_app_with, token, token_with, SESSION_SECRET};

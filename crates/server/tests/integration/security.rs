@@ -1,7 +1,7 @@
 //! Issue "Harden the grant path": each attack tried against the real server, refused with a clear
 //! error, and nothing stored.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app, spawn_app_with, token};

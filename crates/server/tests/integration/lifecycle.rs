@@ -1,7 +1,7 @@
 //! Every day after connecting: re-authentication, disconnect, revocation by webhook, health checks,
 //! provider-started installs, and the audit trail of all of it.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use stripe_standin::TokenFault;

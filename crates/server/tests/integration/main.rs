@@ -1,0 +1,14 @@
+//! The server's integration tests, as one test binary: each binary links the whole server and its
+//! dependencies, so eight of them cost CI eight times the link time and disk.
+//! Run one group with a filter, e.g. `cargo test -p connections-server --test integration -- security::`.
+
+mod support;
+
+mod api;
+mod binary;
+mod faults;
+mod fuzz;
+mod instances;
+mod lifecycle;
+mod load;
+mod security;
