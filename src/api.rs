@@ -1,12 +1,16 @@
-//! HTTP to the Connections server. Same origin, so the session cookie goes along.
+//! HTTP to the Connections server: on this page's origin with the session cookie (standalone), or at
+//! the host's `apiBase` with the host's session token (embedded).
+
+use std::cell::RefCell;
 
 use connections_wire::{
     paths, ConnectionDetail, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, InstallRequest, PendingInstall, Problem,
     ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse,
 };
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::JsCast;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiError {
@@ -16,6 +20,8 @@ pub enum ApiError {
     Network,
     /// An answer that is neither the expected JSON nor a problem.
     UnexpectedResponse(u16),
+    /// The host's session token function failed or gave no token.
+    SessionToken,
 }
 
 impl ApiError {
@@ -25,6 +31,70 @@ impl ApiError {
             _ => None,
         }
     }
+}
+
+/// How the host supplies the session: a token string, or a function returning one (or a promise of
+/// one), called before each request so the host can refresh it.
+#[derive(Clone)]
+pub enum SessionToken {
+    Value(String),
+    Provider(js_sys::Function),
+}
+
+#[derive(Clone, Default)]
+struct ApiConfig {
+    base: String,
+    token: Option<SessionToken>,
+}
+
+thread_local! {
+    static CONFIG: RefCell<ApiConfig> = RefCell::new(ApiConfig::default());
+}
+
+/// Set once at mount, before anything is fetched.
+pub fn configure(base: String, token: Option<SessionToken>) {
+    CONFIG.with(|config| *config.borrow_mut() = ApiConfig { base, token });
+}
+
+/// A path the server serves (e.g. a provider's logo), on the API's origin when embedded.
+pub fn asset_url(path: &str) -> String {
+    if path.starts_with('/') {
+        CONFIG.with(|config| format!("{}{path}", config.borrow().base))
+    } else {
+        path.to_owned()
+    }
+}
+
+async fn bearer(source: SessionToken) -> Result<String, ApiError> {
+    let value = match source {
+        SessionToken::Value(token) => return Ok(token),
+        SessionToken::Provider(function) => {
+            let result = function.call0(&wasm_bindgen::JsValue::NULL).map_err(|_| ApiError::SessionToken)?;
+            match result.dyn_into::<js_sys::Promise>() {
+                Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|_| ApiError::SessionToken)?,
+                Err(value) => value,
+            }
+        }
+    };
+    value.as_string().filter(|t| !t.trim().is_empty()).ok_or(ApiError::SessionToken)
+}
+
+/// A request to the server with the configured base and credentials.
+async fn request(method: &str, path: &str) -> Result<RequestBuilder, ApiError> {
+    let config = CONFIG.with(|config| config.borrow().clone());
+    let url = format!("{}{path}", config.base);
+    let builder = match method {
+        "POST" => Request::post(&url),
+        "DELETE" => Request::delete(&url),
+        _ => Request::get(&url),
+    }
+    .header("Accept", "application/json");
+    Ok(match config.token {
+        Some(source) => builder.header("Authorization", &format!("Bearer {}", bearer(source).await?)).credentials(web_sys::RequestCredentials::Omit),
+        // Another origin's cookie only travels when asked for (and the server's CORS allows it).
+        None if !config.base.is_empty() => builder.credentials(web_sys::RequestCredentials::Include),
+        None => builder,
+    })
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -39,13 +109,12 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path).header("Accept", "application/json").send().await.map_err(|_| ApiError::Network)?;
+    let response = request("GET", path).await?.send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let request = Request::post(path).header("Accept", "application/json").json(body).map_err(|_| ApiError::Network)?;
-    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let response = request("POST", path).await?.json(body).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
@@ -58,7 +127,7 @@ pub async fn demo_sign_in(role: Role) -> Result<SessionInfo, ApiError> {
 }
 
 pub async fn demo_sign_out() -> Result<(), ApiError> {
-    let response = Request::delete(paths::DEMO_SESSION).send().await.map_err(|_| ApiError::Network)?;
+    let response = request("DELETE", paths::DEMO_SESSION).await?.send().await.map_err(|_| ApiError::Network)?;
     if response.ok() {
         Ok(())
     } else {
@@ -108,8 +177,8 @@ pub async fn confirm_install(provider: &str, id: &str) -> Result<ConnectionView,
 }
 
 pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
-    let request = Request::post(&paths::decline_install(provider, id)).json(&empty()).map_err(|_| ApiError::Network)?;
-    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let builder = request("POST", &paths::decline_install(provider, id)).await?;
+    let response = builder.json(&empty()).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
     if response.ok() {
         return Ok(());
     }

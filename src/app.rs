@@ -1,26 +1,38 @@
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
 
 use crate::api;
 use crate::components::{FlashKind, FlashState, SessionResource, UserBadge};
+use crate::navigator::Navigator;
+use crate::options::AppOptions;
 use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
+use crate::routing::Route;
 
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(options: AppOptions) -> impl IntoView {
     let session: SessionResource = LocalResource::new(api::session);
     provide_context(session);
     let flash = FlashState(RwSignal::new(None));
     provide_context(flash);
+    let navigator = Navigator::new(options.base_path.clone(), options.routing);
+    provide_context(navigator);
+    provide_context(options);
+    let page = move || match navigator.route() {
+        Route::List => ConnectionsPage().into_any(),
+        Route::Gallery => GalleryPage().into_any(),
+        Route::Authorize { provider } => view! { <AuthorizePage provider /> }.into_any(),
+        Route::Callback { provider } => view! { <CallbackPage provider /> }.into_any(),
+        Route::Detail { id } => view! { <ConnectionDetailPage id /> }.into_any(),
+        Route::SignIn => SignInPage().into_any(),
+        Route::NotFound => NotFoundPage().into_any(),
+    };
 
     view! {
-        <Router>
-            <div class="cx-app">
+            <div class="cx-app" on:click=move |event| navigator.on_click(event)>
                 <a class="cx-skip" href="#cx-main">"Skip to content"</a>
                 <header class="cx-header">
                     <nav class="cx-nav" aria-label="Admin">
                         <span class="cx-brand">"Admin"</span>
-                        <a href="/connections">"Connections"</a>
+                        <a href=navigator.href(&Route::List)>"Connections"</a>
                     </nav>
                     <UserBadge />
                 </header>
@@ -39,18 +51,7 @@ pub fn App() -> impl IntoView {
                         </div>
                     }})}
                 </div>
-                <main id="cx-main" class="cx-main" tabindex="-1">
-                    <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=|| view! { <Redirect path="/connections" /> } />
-                        <Route path=path!("/connections") view=ConnectionsPage />
-                        <Route path=path!("/connections/new") view=GalleryPage />
-                        <Route path=path!("/connections/new/:provider") view=AuthorizePage />
-                        <Route path=path!("/connections/:id") view=ConnectionDetailPage />
-                        <Route path=path!("/connections/:provider/callback") view=CallbackPage />
-                        <Route path=path!("/sign-in") view=SignInPage />
-                    </Routes>
-                </main>
+                <main id="cx-main" class="cx-main" tabindex="-1">{page}</main>
             </div>
-        </Router>
     }
 }

@@ -26,16 +26,6 @@ pub fn current_query() -> String {
     web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
 }
 
-/// Drops the query (the authorization code) from the address bar and history entry.
-pub fn scrub_query() {
-    if let Some(window) = web_sys::window() {
-        let path = window.location().pathname().unwrap_or_default();
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
-        }
-    }
-}
-
 /// Leaves the app for the provider: a full-page navigation.
 pub fn go_to(url: &str) -> Result<(), &'static str> {
     let window = web_sys::window().ok_or("No browser window.")?;

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::messages;
+use crate::navigator::use_navigator;
+use crate::routing::Route;
 
 /// A message shown at the top of the app after a page change, e.g. "Connection successful!".
 #[derive(Clone, Debug, PartialEq)]
@@ -57,7 +59,7 @@ pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
             <div class="cx-notice" role="alert">
                 <h1>"Sign in to manage connections"</h1>
                 <p>"You are signed out. Sign in through your admin portal."</p>
-                <p><a class="cx-button" href="/sign-in">"Demo sign-in"</a></p>
+                <p><a class="cx-button" href=use_navigator().href(&Route::SignIn)>"Demo sign-in"</a></p>
             </div>
         }
         .into_any(),

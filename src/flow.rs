@@ -32,14 +32,27 @@ pub struct NewAttempt {
 pub enum FlowError {
     /// The provider information from the server has a URL that doesn't parse.
     BadProviderUrl(String),
+    /// The page the app runs on is not a return address registered with the provider, which would
+    /// refuse it (and this tab's attempt could not be finished anywhere else).
+    UnregisteredReturnAddress(String),
+}
+
+/// The app's return address where it runs (`origin + base path + /{provider}/callback`), if the
+/// provider has it registered.
+pub fn registered_redirect_uri(provider: &ProviderInfo, own: &str) -> Result<String, FlowError> {
+    if provider.redirect_uri == own || provider.redirect_uris.iter().any(|uri| uri == own) {
+        Ok(own.to_owned())
+    } else {
+        Err(FlowError::UnregisteredReturnAddress(own.to_owned()))
+    }
 }
 
 /// Makes `state` and a PKCE S256 pair from the platform's CSPRNG (`crypto.getRandomValues` in the
 /// browser) and builds the authorization URL with the `oauth2` crate.
-pub fn new_attempt(provider: &ProviderInfo) -> Result<NewAttempt, FlowError> {
+pub fn new_attempt(provider: &ProviderInfo, redirect_uri: &str) -> Result<NewAttempt, FlowError> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(STATE_BYTES);
-    let authorize_url = authorize_url(provider, &state, &challenge)?;
+    let authorize_url = authorize_url(provider, redirect_uri, &state, &challenge)?;
     Ok(NewAttempt {
         register: StartAttemptRequest {
             state: state.secret().clone(),
@@ -53,10 +66,10 @@ pub fn new_attempt(provider: &ProviderInfo) -> Result<NewAttempt, FlowError> {
 
 /// `response_type=code`, `client_id`, `scope`, `redirect_uri`, `state`, `code_challenge`,
 /// `code_challenge_method=S256`, all from the server's configuration.
-pub fn authorize_url(provider: &ProviderInfo, state: &CsrfToken, challenge: &PkceCodeChallenge) -> Result<Url, FlowError> {
+pub fn authorize_url(provider: &ProviderInfo, redirect_uri: &str, state: &CsrfToken, challenge: &PkceCodeChallenge) -> Result<Url, FlowError> {
     let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
         .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|e| FlowError::BadProviderUrl(e.to_string()))?)
-        .set_redirect_uri(RedirectUrl::new(provider.redirect_uri.clone()).map_err(|e| FlowError::BadProviderUrl(e.to_string()))?);
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| FlowError::BadProviderUrl(e.to_string()))?);
     let (url, _) = client
         .authorize_url(|| state.clone())
         .add_scope(Scope::new(provider.scope.clone()))
@@ -140,10 +153,41 @@ pub fn grant_request(code: String, state: String, pending: Option<PendingAttempt
     Ok(GrantRequest { code, state, code_verifier: pending.code_verifier })
 }
 
+/// The popup flow's messages on its `BroadcastChannel`: the popup hands over the provider's answer,
+/// and the tab that started the attempt (the one holding the verifier) says it took it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PopupMessage {
+    Callback { state: String, query: String },
+    Received { state: String },
+}
+
+/// `state` of a callback query, whatever else it says: the popup hand-over is keyed by it.
+pub fn callback_state(query: &str) -> Option<String> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name == "state");
+    let state = states.next()?.1.into_owned();
+    (states.next().is_none() && !state.is_empty() && state.len() <= MAX_PARAM_LEN).then_some(state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use oauth2::PkceCodeVerifier;
+
+    #[test]
+    fn popup_messages_round_trip_and_name_their_state() {
+        let message = PopupMessage::Callback { state: "s1".into(), query: "?code=ac_1&state=s1".into() };
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(json, r#"{"type":"callback","state":"s1","query":"?code=ac_1&state=s1"}"#);
+        assert_eq!(serde_json::from_str::<PopupMessage>(&json).unwrap(), message);
+        assert!(serde_json::from_str::<PopupMessage>(r#"{"type":"other"}"#).is_err());
+        assert_eq!(callback_state("?code=ac_1&state=s1"), Some("s1".into()));
+        assert_eq!(callback_state("?error=access_denied&state=s2"), Some("s2".into()));
+        assert_eq!(callback_state("?code=ac_1"), None);
+        assert_eq!(callback_state("?code=ac_1&state="), None);
+        assert_eq!(callback_state("?state=a&state=b"), None, "ambiguous");
+    }
 
     fn stripe() -> ProviderInfo {
         ProviderInfo {
@@ -156,7 +200,26 @@ mod tests {
             authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
             client_id: "ca_123".into(),
             redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
+            redirect_uris: vec![
+                "https://bi.example.com/connections/stripe/callback".into(),
+                "https://portal.example.com/admin/connections/stripe/callback".into(),
+            ],
         }
+    }
+
+    const CALLBACK: &str = "https://bi.example.com/connections/stripe/callback";
+
+    #[test]
+    fn only_a_registered_return_address_is_used() {
+        let provider = stripe();
+        assert_eq!(registered_redirect_uri(&provider, CALLBACK), Ok(CALLBACK.to_owned()));
+        let embedded = "https://portal.example.com/admin/connections/stripe/callback";
+        assert_eq!(registered_redirect_uri(&provider, embedded), Ok(embedded.to_owned()));
+        let elsewhere = "http://internal:8080/connections/stripe/callback";
+        assert_eq!(registered_redirect_uri(&provider, elsewhere), Err(FlowError::UnregisteredReturnAddress(elsewhere.to_owned())));
+        let attempt = new_attempt(&provider, embedded).unwrap();
+        let params: std::collections::HashMap<_, _> = attempt.authorize_url.query_pairs().into_owned().collect();
+        assert_eq!(params["redirect_uri"], embedded);
     }
 
     #[test]
@@ -169,8 +232,8 @@ mod tests {
 
     #[test]
     fn a_new_attempt_has_a_fresh_256_bit_state_and_a_matching_pkce_pair() {
-        let first = new_attempt(&stripe()).unwrap();
-        let second = new_attempt(&stripe()).unwrap();
+        let first = new_attempt(&stripe(), CALLBACK).unwrap();
+        let second = new_attempt(&stripe(), CALLBACK).unwrap();
         assert_eq!(first.pending.state.len(), 43, "32 bytes as unpadded base64url");
         assert_ne!(first.pending.state, second.pending.state);
         assert_ne!(first.pending.code_verifier, second.pending.code_verifier);
@@ -183,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_authorize_url_carries_every_parameter_and_never_the_verifier() {
-        let attempt = new_attempt(&stripe()).unwrap();
+        let attempt = new_attempt(&stripe(), CALLBACK).unwrap();
         let url = attempt.authorize_url;
         assert_eq!(url.origin().ascii_serialization(), "https://connect.stripe.com");
         assert_eq!(url.path(), "/oauth/authorize");
@@ -202,7 +265,8 @@ mod tests {
     fn a_bad_provider_url_is_an_error_not_a_panic() {
         let mut provider = stripe();
         provider.authorize_url = "not a url".into();
-        assert!(matches!(new_attempt(&provider), Err(FlowError::BadProviderUrl(_))));
+        assert!(matches!(new_attempt(&provider, CALLBACK), Err(FlowError::BadProviderUrl(_))));
+        assert!(matches!(new_attempt(&stripe(), "not a url"), Err(FlowError::BadProviderUrl(_))));
     }
 
     #[test]

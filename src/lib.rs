@@ -7,15 +7,22 @@ pub mod api;
 mod app;
 mod browser;
 mod components;
+pub mod embed;
 pub mod flow;
 pub mod messages;
+mod navigator;
+pub mod options;
 mod pages;
+mod popup;
+pub mod routing;
 pub mod table;
 
 pub use app::App;
 
-/// Mounts the app on `<body>`.
+/// Runs when the wasm loads: renders the standalone page when this is the server's own `index.html`,
+/// and defines `<connections-panel>` for host pages either way.
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    embed::define_custom_element();
+    embed::start_standalone();
 }

@@ -3,16 +3,21 @@
 use connections_wire::ErrorCode;
 
 use crate::api::ApiError;
-use crate::flow::CallbackError;
+use crate::flow::{CallbackError, CallbackOutcome, FlowError};
 
 pub const ADMIN_REQUIRED: &str = "Connections requires administrator permissions";
 pub const CONNECTION_SUCCESSFUL: &str = "Connection successful!";
 pub const PROVIDER_UNAVAILABLE: &str = "Stripe could not be reached, try again.";
 pub const NOTHING_CONNECTED: &str = "Nothing was connected.";
+pub const POPUP_BLOCKED: &str =
+    "Your browser blocked the window Stripe opens in. Allow pop-ups for this site and press Connect again, or open Connections in a new tab.";
+pub const POPUP_CLOSED: &str = "The Stripe window was closed before it opened. Nothing was connected.";
+pub const POPUP_UNSUPPORTED: &str = "This browser can't connect from inside another page. Open Connections in a new tab.";
 
 pub fn api_error(error: &ApiError) -> String {
     match error {
         ApiError::Network => "The Connections server could not be reached. Check your connection and try again.".into(),
+        ApiError::SessionToken => "Your admin portal did not provide a session for Connections. Reload the page or sign in again.".into(),
         ApiError::UnexpectedResponse(status) => format!("The Connections server sent an unexpected answer (HTTP {status}). Try again."),
         ApiError::Problem(problem) => match problem.code {
             ErrorCode::Unauthenticated => "Your session has ended. Sign in again.".into(),
@@ -51,6 +56,27 @@ pub fn callback_error(error: &CallbackError) -> String {
     }
 }
 
+pub fn flow_error(error: &FlowError) -> String {
+    match error {
+        FlowError::BadProviderUrl(_) => "The data source is misconfigured on the server.".into(),
+        FlowError::UnregisteredReturnAddress(address) => format!(
+            "This page's return address ({address}) is not registered with Stripe, so Stripe could not send you back here. \
+             Ask your administrator to add it to CONNECTIONS_EMBED_URLS."
+        ),
+    }
+}
+
+/// The provider said no: the user cancelled, or the provider refused (`error=…`).
+pub fn provider_refused(outcome: &CallbackOutcome) -> String {
+    match outcome {
+        CallbackOutcome::Failed { error, description } => format!(
+            "Stripe could not complete the connection ({error}{}). {NOTHING_CONNECTED}",
+            if description.is_empty() { String::new() } else { format!(": {description}") },
+        ),
+        _ => format!("You cancelled at Stripe, so {}", NOTHING_CONNECTED.to_lowercase()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,3 +103,4 @@ mod tests {
         }
     }
 }
+

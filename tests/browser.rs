@@ -20,12 +20,13 @@ fn stripe() -> ProviderInfo {
         authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
         client_id: "ca_123".into(),
         redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
+        redirect_uris: vec![],
     }
 }
 
 #[wasm_bindgen_test]
 fn attempts_made_in_the_browser_are_random_and_well_formed() {
-    let attempts: Vec<_> = (0..20).map(|_| flow::new_attempt(&stripe()).unwrap()).collect();
+    let attempts: Vec<_> = (0..20).map(|_| flow::new_attempt(&stripe(), &stripe().redirect_uri).unwrap()).collect();
     let mut states: Vec<_> = attempts.iter().map(|a| a.pending.state.clone()).collect();
     states.sort();
     states.dedup();

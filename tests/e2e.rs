@@ -20,6 +20,8 @@ const WAIT: Duration = Duration::from_secs(20);
 
 struct Harness {
     url: String,
+    /// The demo's example admin portal, embedding the app from another origin.
+    portal: String,
     standin: Standin,
     state: connections_server::AppState,
     browser: Client,
@@ -55,7 +57,8 @@ async fn start() -> Harness {
         format!("--encryption-key={}", base64::engine::general_purpose::STANDARD.encode([9u8; 32])),
     ])
     .unwrap();
-    let DemoApp { app, standin, .. } = connections_server::demo::launch(args).await.expect("server starts");
+    let DemoApp { app, standin, portal_url, .. } = connections_server::demo::launch(args).await.expect("server starts");
+    let portal = portal_url.expect("the demo serves examples/portal");
     let url = app.public_url().to_string().trim_end_matches('/').to_owned();
     let state = app.state();
     tokio::spawn(app.run());
@@ -92,7 +95,7 @@ async fn start() -> Harness {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
-    Harness { url, standin, state, browser, _driver: driver, _dirs: (data, profile) }
+    Harness { url, portal, standin, state, browser, _driver: driver, _dirs: (data, profile) }
 }
 
 impl Harness {
@@ -127,7 +130,7 @@ impl Harness {
     }
 
     async fn sign_in_as(&self, who: &str) {
-        self.open("/sign-in").await;
+        self.open("/connections/sign-in").await;
         self.click(&format!("//button[contains(., '{who}')]")).await;
     }
 
@@ -531,7 +534,7 @@ async fn every_page_state_has_no_accessibility_violations() {
 #[tokio::test]
 async fn the_whole_connect_flow_works_with_the_keyboard_alone() {
     let h = start().await;
-    h.open("/sign-in").await;
+    h.open("/connections/sign-in").await;
     h.wait_for_text("button", "Sign in as Ada Admin").await;
     h.tab_to("Sign in as Ada Admin").await;
     h.press_enter().await;
@@ -560,4 +563,158 @@ async fn the_whole_connect_flow_works_with_the_keyboard_alone() {
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
     h.browser.clone().close().await.unwrap();
+}
+
+/// The host page's own look: computed styles of its body, header, links, headings and buttons.
+async fn host_styles(h: &Harness) -> serde_json::Value {
+    h.browser
+        .execute(
+            "const pick = (el, props) => { const s = getComputedStyle(el); return props.map((p) => p + '=' + s.getPropertyValue(p)); };
+             const props = ['font-family', 'font-size', 'color', 'background-color', 'margin-top', 'box-sizing', 'line-height'];
+             return {
+               body: pick(document.body, props),
+               header: pick(document.querySelector('.portal-header'), props),
+               link: pick(document.querySelector('.portal-side a, .portal-header a'), props),
+               heading: pick(document.querySelector('.portal-side h2'), props),
+               html: pick(document.documentElement, props),
+             };",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+async fn host_events(h: &Harness) -> Vec<serde_json::Value> {
+    let events = h.browser.execute("return window.hostEvents || []", vec![]).await.unwrap();
+    serde_json::from_value(events).unwrap()
+}
+
+async fn wait_for_host_event(h: &Harness, kind: &str) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        if let Some(event) = host_events(h).await.into_iter().find(|e| e["type"] == kind) {
+            return event;
+        }
+        assert!(started.elapsed() < WAIT, "the host never heard {kind}; it heard {:?}", host_events(h).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn mounted_in_a_host_page_the_app_connects_tells_the_host_and_leaves_its_styles_alone() {
+    let h = start().await;
+    // The portal alone, then with the app mounted: its own styles must not change.
+    h.browser.goto(&format!("{}/admin/connections?no-app", h.portal)).await.unwrap();
+    h.wait_for_text(".portal-header", "Acme Admin").await;
+    let before = host_styles(&h).await;
+
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.wait_for_text(".cx-user", "Pat Portal").await; // the portal's session, given as a bearer token
+    h.snapshot("embed-1-mounted").await;
+    h.go_to_stripe().await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    h.snapshot("embed-2-connected").await;
+
+    let url = h.current_url().await;
+    assert_eq!(url.origin().ascii_serialization(), h.portal, "Stripe sent the user back to the host page");
+    assert_eq!((url.path(), url.query()), ("/admin/connections", None), "the app owns the address bar under its base path");
+    let connected = wait_for_host_event(&h, "connections:connected").await;
+    assert_eq!(connected["detail"]["connection"]["account_name"], "Acme Books Ltd");
+    assert_eq!(connected["detail"]["connection"]["connected_by"], "Pat Portal");
+    let detail = connected["detail"].to_string();
+    assert!(!detail.to_lowercase().contains("token") && !detail.contains("sk_"), "no token in the event: {detail}");
+    assert_eq!(host_styles(&h).await, before, "the host page's styles changed");
+    h.assert_buttons_are_legible().await;
+    h.assert_accessible("the app inside the host page").await;
+
+    // Disconnecting tells the host too; the host's own links are left to the browser.
+    h.click(&format!("//tr[contains(., 'Acme Books Ltd')]//button[normalize-space()='Disconnect']")).await;
+    h.click("//dialog//button[contains(., 'Disconnect')]").await;
+    let disconnected = wait_for_host_event(&h, "connections:disconnected").await;
+    assert_eq!(disconnected["detail"]["connection"]["status"], "disconnected");
+    h.click("//header[@class='portal-header']//a[normalize-space()='Custom element']").await;
+    h.wait_for_text("connections-panel", "Data Sources").await;
+    assert_eq!(h.current_url().await.path(), "/element", "a host link outside the base path is a normal navigation");
+}
+
+#[tokio::test]
+async fn as_a_custom_element_with_memory_routing_the_app_keeps_the_address_bar_alone() {
+    let h = start().await;
+    h.browser.goto(&format!("{}/element", h.portal)).await.unwrap();
+    h.wait_for_text("connections-panel h1", "Data Sources").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    assert_eq!(h.current_url().await.path(), "/element", "memory routing leaves the address bar alone");
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let url = h.current_url().await;
+    assert_eq!((url.path(), url.query()), ("/element", None), "back at the host page's address, without the code");
+    let connected = wait_for_host_event(&h, "connections:connected").await;
+    assert_eq!(connected["detail"]["connection"]["provider"], "stripe");
+
+    // A wrong option is named at once, on the element, for the host developer.
+    h.browser
+        .execute(
+            "window.mountErrors = []; document.addEventListener('connections:error', (e) => window.mountErrors.push(e.detail));
+             const bad = document.createElement('connections-panel'); bad.setAttribute('routing', 'hash');
+             try { document.body.append(bad); } catch (e) {}",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let errors = h.browser.execute("return window.mountErrors", vec![]).await.unwrap();
+    assert!(errors.to_string().contains("routing"), "{errors}");
+}
+
+#[tokio::test]
+async fn inside_an_iframe_stripe_opens_in_a_popup_and_the_answer_comes_back_over_a_broadcast_channel() {
+    let h = start().await;
+    h.browser.goto(&format!("{}/framed", h.portal)).await.unwrap();
+    let frame = h.browser.wait().at_most(WAIT).for_element(Locator::Css("iframe.portal-frame")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    h.click("//a[normalize-space()='Demo sign-in']").await;
+    h.click("//button[contains(., 'Ada Admin')]").await;
+    h.wait_for_text("h1", "Data Sources").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+
+    // A browser that blocks the popup gets an explanation, not silence.
+    h.browser.execute("window.realOpen = window.open; window.open = () => null;", vec![]).await.unwrap();
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("[role=alert]", "Allow pop-ups for this site").await;
+    h.browser.execute("window.open = window.realOpen;", vec![]).await.unwrap();
+
+    let app_window = h.browser.window().await.unwrap();
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("[role=status]", "Waiting for you to finish in the Stripe window").await;
+    h.snapshot("framed-1-waiting").await;
+    let started = Instant::now();
+    let popup = loop {
+        let windows = h.browser.windows().await.unwrap();
+        if let Some(popup) = windows.into_iter().find(|w| *w != app_window) {
+            break popup;
+        }
+        assert!(started.elapsed() < WAIT, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    h.browser.switch_to_window(popup).await.unwrap();
+    h.wait_for_text("h1", "Sign in to connect").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    // The popup hands the answer over and closes itself.
+    let started = Instant::now();
+    while h.browser.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < WAIT, "the popup did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.browser.switch_to_window(app_window).await.unwrap();
+    let frame = h.browser.find(Locator::Css("iframe.portal-frame")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    h.row_text("Acme Books Ltd").await;
+    h.snapshot("framed-2-connected").await;
 }

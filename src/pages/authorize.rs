@@ -2,42 +2,66 @@
 
 use connections_wire::ProviderInfo;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
-use crate::components::{AdminOnly, ErrorNotice};
-use crate::{api, browser, flow, messages};
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
+use crate::embed;
+use crate::flow::CallbackOutcome;
+use crate::options::{AppOptions, ConnectIn};
+use crate::navigator::use_navigator;
+use crate::routing::Route;
+use crate::{api, browser, flow, messages, popup};
 
 #[component]
-pub fn AuthorizePage() -> impl IntoView {
+pub fn AuthorizePage(provider: String) -> impl IntoView {
+    let navigator = use_navigator();
     view! {
         <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href="/connections">"Connections"</a> " › " <a href="/connections/new">"Add a Data Source"</a>
+            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <a href=navigator.href(&Route::Gallery)>"Add a Data Source"</a>
         </nav>
         <AdminOnly>
-            <Authorize />
+            <Authorize provider=provider.clone() />
         </AdminOnly>
     }
 }
 
 #[component]
-fn Authorize() -> impl IntoView {
-    let params = use_params_map();
-    let provider_id = move || params.read().get("provider").unwrap_or_default();
+fn Authorize(provider: String) -> impl IntoView {
     let providers = LocalResource::new(api::providers);
     move || match providers.get() {
         None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
-        Some(Ok(list)) => match list.into_iter().find(|p| p.id == provider_id()) {
+        Some(Ok(list)) => match list.into_iter().find(|p| p.id == provider) {
             Some(provider) => view! { <ProviderConsent provider /> }.into_any(),
             None => view! { <ErrorNotice message="That data source is not available." /> }.into_any(),
         },
     }
 }
 
-/// Registers the attempt with the server, keeps the verifier in this tab, then leaves for the provider.
-async fn connect(provider: ProviderInfo) -> Result<(), String> {
-    let attempt = flow::new_attempt(&provider).map_err(|_| "The data source is misconfigured on the server.".to_owned())?;
+/// Where the connect step is under way.
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    Ready,
+    /// Registering the attempt, then leaving for (or loading) the provider.
+    Opening,
+    /// The provider is open in a popup; waiting for its answer.
+    WaitingForPopup,
+    /// The answer came back; the server is finishing.
+    Finishing,
+    /// The browser refused to open the popup.
+    PopupBlocked,
+}
+
+/// Makes the attempt for the return address where the app runs, and registers it with the server.
+async fn register(provider: &ProviderInfo, redirect_uri: &str) -> Result<flow::NewAttempt, String> {
+    let redirect_uri = flow::registered_redirect_uri(provider, redirect_uri).map_err(|e| messages::flow_error(&e))?;
+    let attempt = flow::new_attempt(provider, &redirect_uri).map_err(|e| messages::flow_error(&e))?;
     api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::api_error(&e))?;
+    Ok(attempt)
+}
+
+/// The default: keep the verifier in this tab, then leave for the provider.
+async fn connect_by_redirect(provider: ProviderInfo, redirect_uri: String) -> Result<(), String> {
+    let attempt = register(&provider, &redirect_uri).await?;
     browser::save_pending(&attempt.pending)?;
     browser::go_to(attempt.authorize_url.as_str())?;
     Ok(())
@@ -45,28 +69,120 @@ async fn connect(provider: ProviderInfo) -> Result<(), String> {
 
 #[component]
 fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
-    let busy = RwSignal::new(false);
+    let navigator = use_navigator();
+    let options = expect_context::<AppOptions>();
+    let flash = expect_context::<FlashState>();
+    let stage = RwSignal::new(Stage::Ready);
     let error = RwSignal::new(None::<String>);
     let provider = StoredValue::new(provider);
-    let on_connect = move |_| {
-        if busy.get_untracked() {
-            return;
+    // The popup's window and the channel listener live as long as the wait (not Send: local storage).
+    let popup_window = StoredValue::new_local(None::<web_sys::Window>);
+    let listener = StoredValue::new_local(None::<popup::Listener>);
+    let stop_waiting = move || {
+        listener.set_value(None);
+        if let Some(window) = popup_window.try_update_value(|w| w.take()).flatten() {
+            let _ = window.close();
         }
-        busy.set(true);
-        error.set(None);
+    };
+    on_cleanup(stop_waiting);
+    let redirect_uri = StoredValue::new(navigator.absolute_url(&Route::Callback { provider: provider.with_value(|p| p.id.clone()) }));
+    let fail = move |message: String| {
+        embed::emit_error("connect_failed", &message);
+        error.set(Some(message));
+        stage.set(Stage::Ready);
+    };
+
+    // The provider's answer, handed over by the popup: finish here, where the verifier is.
+    let finish = move |query: String, pending: flow::PendingAttempt| {
+        stop_waiting();
+        stage.set(Stage::Finishing);
+        let provider_id = provider.with_value(|p| p.id.clone());
+        let request = match flow::parse_callback(&query) {
+            Ok(CallbackOutcome::Granted { code, state }) => flow::grant_request(code, state, Some(pending), &provider_id).map_err(|e| messages::callback_error(&e)),
+            Ok(CallbackOutcome::ProviderStarted { .. }) => Err(messages::callback_error(&flow::CallbackError::MissingState)),
+            Ok(refused) => Err(messages::provider_refused(&refused)),
+            Err(e) => Err(messages::callback_error(&e)),
+        };
+        match request {
+            Err(message) => fail(message),
+            Ok(request) => leptos::task::spawn_local(async move {
+                match api::send_grant(&provider_id, &request).await {
+                    Ok(connection) => {
+                        flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection.id.clone()))));
+                        navigator.go(Route::List);
+                        embed::announce_connected(connection).await;
+                    }
+                    Err(e) => fail(messages::api_error(&e)),
+                }
+            }),
+        }
+    };
+
+    let connect_in_popup = move || {
+        // Synchronously, inside the click: later, the browser would block the popup.
+        let Some(window) = popup::open_blank() else {
+            stage.set(Stage::PopupBlocked);
+            embed::emit_error("popup_blocked", messages::POPUP_BLOCKED);
+            return;
+        };
+        popup_window.set_value(Some(window));
+        stage.set(Stage::Opening);
         leptos::task::spawn_local(async move {
-            // On success the page is leaving; keep the button busy until it does.
-            if let Err(message) = connect(provider.get_value()).await {
-                error.set(Some(message));
-                busy.set(false);
+            let attempt = match register(&provider.get_value(), &redirect_uri.get_value()).await {
+                Ok(attempt) => attempt,
+                Err(message) => {
+                    stop_waiting();
+                    return fail(message);
+                }
+            };
+            let pending = attempt.pending.clone();
+            let Some(waiting) = popup::Listener::new(pending.state.clone(), move |query| finish(query, pending.clone())) else {
+                stop_waiting();
+                return fail(messages::POPUP_UNSUPPORTED.into());
+            };
+            listener.set_value(Some(waiting));
+            let opened = popup_window.with_value(|w| w.as_ref().map(|w| w.location().set_href(attempt.authorize_url.as_str()).is_ok()));
+            if opened == Some(true) {
+                stage.set(Stage::WaitingForPopup);
+            } else {
+                stop_waiting();
+                fail(messages::POPUP_CLOSED.into());
             }
         });
     };
+
+    let on_connect = move |_| {
+        if matches!(stage.get_untracked(), Stage::Opening | Stage::WaitingForPopup | Stage::Finishing) {
+            return;
+        }
+        error.set(None);
+        let use_popup = match options.connect_in {
+            ConnectIn::Popup => true,
+            ConnectIn::Redirect => false,
+            ConnectIn::Auto => popup::is_framed(),
+        };
+        if use_popup {
+            return connect_in_popup();
+        }
+        stage.set(Stage::Opening);
+        leptos::task::spawn_local(async move {
+            // On success the page is leaving; keep the button busy until it does.
+            if let Err(message) = connect_by_redirect(provider.get_value(), redirect_uri.get_value()).await {
+                fail(message);
+            }
+        });
+    };
+    let cancel_popup = move |_| {
+        stop_waiting();
+        stage.set(Stage::Ready);
+    };
+    let busy = move || matches!(stage.get(), Stage::Opening | Stage::WaitingForPopup | Stage::Finishing);
+    let name = move || provider.with_value(|p| p.name.clone());
     let p = provider.get_value();
     view! {
         <article class="cx-consent" aria-labelledby="cx-consent-title">
             <header class="cx-consent-header">
-                <img src=p.logo_path.clone() alt="" width="96" height="40" />
+                <img src=api::asset_url(&p.logo_path) alt="" width="96" height="40" />
                 <h1 id="cx-consent-title">"Connect " {p.name.clone()}</h1>
             </header>
             <section>
@@ -85,11 +201,38 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
                 " password is never shared with us, and access tokens stay on our server."
             </p>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            {move || match stage.get() {
+                Stage::WaitingForPopup => Some(view! {
+                    <div class="cx-progress" role="status">
+                        <span class="cx-spinner" aria-hidden="true"></span>
+                        <p>{format!("Waiting for you to finish in the {} window…", name())}</p>
+                        <button class="cx-button" on:click=cancel_popup>"Cancel"</button>
+                    </div>
+                }.into_any()),
+                Stage::Finishing => Some(view! {
+                    <div class="cx-progress" role="status" aria-busy="true">
+                        <span class="cx-spinner" aria-hidden="true"></span>
+                        <p>{format!("Finishing your {} connection…", name())}</p>
+                    </div>
+                }.into_any()),
+                Stage::PopupBlocked => Some(view! {
+                    <div class="cx-notice cx-notice-error" role="alert">
+                        <h2>"The " {name()} " window was blocked"</h2>
+                        <p>{messages::POPUP_BLOCKED}</p>
+                        <p>
+                            <a href=navigator.absolute_url(&Route::Authorize { provider: provider.with_value(|p| p.id.clone()) }) target="_blank" rel="noopener">
+                                "Open Connections in a new tab"
+                            </a>
+                        </p>
+                    </div>
+                }.into_any()),
+                _ => None,
+            }}
             <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=on_connect disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
-                    {move || if busy.get() { format!("Opening {}…", provider.with_value(|p| p.name.clone())) } else { format!("Connect with {}", provider.with_value(|p| p.name.clone())) }}
+                <button class="cx-button cx-button-primary" on:click=on_connect disabled=busy aria-busy=move || busy().to_string()>
+                    {move || if stage.get() == Stage::Opening { format!("Opening {}…", name()) } else { format!("Connect with {}", name()) }}
                 </button>
-                <a class="cx-button" href="/connections">"Cancel"</a>
+                <a class="cx-button" href=navigator.href(&Route::List)>"Cancel"</a>
             </div>
         </article>
     }

@@ -2,14 +2,14 @@
 //! the grant to the server, and go back to the table. A code that arrives with no `state` at all (the
 //! user began at Stripe) is shown for confirmation first, naming the account.
 
-use connections_wire::PendingInstall;
+use connections_wire::{ConnectionView, PendingInstall};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
-use leptos_router::NavigateOptions;
-
 use crate::components::{ErrorNotice, Flash, FlashState};
+use crate::embed;
 use crate::flow::{self, CallbackOutcome};
-use crate::{api, browser, messages};
+use crate::navigator::use_navigator;
+use crate::routing::Route;
+use crate::{api, browser, messages, popup};
 
 #[derive(Clone, PartialEq)]
 enum Progress {
@@ -18,62 +18,80 @@ enum Progress {
     /// A provider-started install, waiting for the administrator's word.
     Confirm(PendingInstall),
     Declined,
+    /// The answer went to the framed app that opened this popup.
+    HandedOver,
 }
 
 #[component]
-pub fn CallbackPage() -> impl IntoView {
-    let params = use_params_map();
-    let provider = params.read_untracked().get("provider").unwrap_or_default();
+pub fn CallbackPage(provider: String) -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
     let flash = expect_context::<FlashState>();
-    let navigate = use_navigate();
-    let succeed = {
-        let navigate = navigate.clone();
-        move |connection_id: String| {
-            flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection_id))));
-            navigate("/connections", NavigateOptions { replace: true, ..Default::default() });
-        }
+    let navigator = use_navigator();
+    let succeed = move |connection: ConnectionView| {
+        flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection.id.clone()))));
+        navigator.replace(Route::List);
+        leptos::task::spawn_local(embed::announce_connected(connection));
     };
+    // Every way this page can fail also tells the host.
+    Effect::new(move || {
+        if let Progress::Failed(message) = progress.get() {
+            embed::emit_error("connect_failed", &message);
+        }
+    });
 
     // Read once, then scrub: the code must not stay in the address bar, history or a Referer.
     let query = browser::current_query();
     let pending = browser::take_pending();
-    browser::scrub_query();
+    navigator.scrub_callback_url();
 
-    match flow::parse_callback(&query) {
-        Ok(CallbackOutcome::Granted { code, state }) => match flow::grant_request(code, state, pending, &provider) {
-            Ok(request) => {
-                let (provider, succeed) = (provider.clone(), succeed.clone());
+    let finish = {
+        let provider = provider.clone();
+        move |query: String, pending: Option<flow::PendingAttempt>| match flow::parse_callback(&query) {
+            Ok(CallbackOutcome::Granted { code, state }) => match flow::grant_request(code, state, pending, &provider) {
+                Ok(request) => {
+                    let (provider, succeed) = (provider.clone(), succeed.clone());
+                    leptos::task::spawn_local(async move {
+                        match api::send_grant(&provider, &request).await {
+                            Ok(connection) => succeed(connection),
+                            Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                        }
+                    });
+                }
+                Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+            },
+            Ok(CallbackOutcome::ProviderStarted { code }) => {
+                let provider = provider.clone();
                 leptos::task::spawn_local(async move {
-                    match api::send_grant(&provider, &request).await {
-                        Ok(connection) => succeed(connection.id),
+                    match api::start_install(&provider, &code).await {
+                        Ok(install) => progress.set(Progress::Confirm(install)),
                         Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
                     }
                 });
             }
+            Ok(refused) => progress.set(Progress::Failed(messages::provider_refused(&refused))),
             Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
-        },
-        Ok(CallbackOutcome::ProviderStarted { code }) => {
-            let provider = provider.clone();
-            leptos::task::spawn_local(async move {
-                match api::start_install(&provider, &code).await {
-                    Ok(install) => progress.set(Progress::Confirm(install)),
-                    Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
-                }
-            });
         }
-        Ok(CallbackOutcome::Denied) => {
-            progress.set(Progress::Failed(format!("You cancelled at Stripe, so {}", messages::NOTHING_CONNECTED.to_lowercase())))
-        }
-        Ok(CallbackOutcome::Failed { error, description }) => progress.set(Progress::Failed(format!(
-            "Stripe could not complete the connection ({error}{}). {}",
-            if description.is_empty() { String::new() } else { format!(": {description}") },
-            messages::NOTHING_CONNECTED
-        ))),
-        Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+    };
+
+    // No attempt of this tab's own with this `state`: this may be the popup of a framed app, which
+    // holds the verifier. Offer it the answer first; if no frame takes it, finish here as usual (and
+    // fail clearly, as a forged callback must).
+    let state = flow::callback_state(&query);
+    let ours = pending.as_ref().is_some_and(|p| Some(&p.state) == state.as_ref());
+    match state.filter(|_| !ours) {
+        Some(state) => leptos::task::spawn_local(async move {
+            if popup::hand_over(&state, &query).await {
+                progress.set(Progress::HandedOver);
+                popup::close_this_window();
+            } else {
+                finish(query, pending);
+            }
+        }),
+        None => finish(query, pending),
     }
 
-    let retry_href = format!("/connections/new/{provider}");
+    let retry_href = navigator.href(&Route::Authorize { provider: provider.clone() });
+    let list_href = navigator.href(&Route::List);
     let provider = StoredValue::new(provider);
     move || match progress.get() {
         Progress::Working => view! {
@@ -90,17 +108,24 @@ pub fn CallbackPage() -> impl IntoView {
             </div>
             <div class="cx-actions">
                 <a class="cx-button cx-button-primary" href=retry_href.clone()>"Start again"</a>
-                <a class="cx-button" href="/connections">"Back to Connections"</a>
+                <a class="cx-button" href=list_href.clone()>"Back to Connections"</a>
             </div>
         }
         .into_any(),
         Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed=succeed.clone() /> }.into_any(),
+        Progress::HandedOver => view! {
+            <div class="cx-notice" role="status">
+                <h1>"Back to Connections"</h1>
+                <p>"Stripe is done. You can close this window; Connections finishes in the page you came from."</p>
+            </div>
+        }
+        .into_any(),
         Progress::Declined => view! {
             <div class="cx-notice" role="status">
                 <h1>"Not connected"</h1>
                 <p>"The Stripe account was not connected, and its authorization was withdrawn at Stripe."</p>
             </div>
-            <p><a class="cx-button" href="/connections">"Back to Connections"</a></p>
+            <p><a class="cx-button" href=list_href.clone()>"Back to Connections"</a></p>
         }
         .into_any(),
     }
@@ -111,7 +136,7 @@ fn ConfirmInstall(
     install: PendingInstall,
     provider: String,
     progress: RwSignal<Progress>,
-    succeed: impl Fn(String) + Clone + Send + Sync + 'static,
+    succeed: impl Fn(ConnectionView) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -122,7 +147,7 @@ fn ConfirmInstall(
         let succeed = succeed.clone();
         leptos::task::spawn_local(async move {
             match api::confirm_install(&provider.get_value(), &id.get_value()).await {
-                Ok(connection) => succeed(connection.id),
+                Ok(connection) => succeed(connection),
                 Err(e) => {
                     error.set(Some(messages::api_error(&e)));
                     busy.set(false);

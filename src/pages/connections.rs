@@ -5,13 +5,14 @@ use std::time::Duration;
 use connections_wire::{ConnectionStatus, ConnectionView};
 use leptos::html;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 use crate::api::{self, ApiError};
 use crate::browser::{self, local_datetime};
 use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
+use crate::embed::{self, HostEvent};
 use crate::messages;
+use crate::navigator::use_navigator;
+use crate::routing::Route;
 use crate::table::{self, SortKey, TableQuery};
 
 /// How often the table refreshes itself while the page is visible.
@@ -69,7 +70,7 @@ fn DataSources() -> impl IntoView {
     view! {
         <div class="cx-toolbar">
             <h1>"Data Sources"</h1>
-            <a class="cx-button cx-button-primary" href="/connections/new">"Add a Data Source"</a>
+            <a class="cx-button cx-button-primary" href=use_navigator().href(&Route::Gallery)>"Add a Data Source"</a>
         </div>
         {move || match rows.get() {
             None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading connections…"</p> }.into_any(),
@@ -188,7 +189,7 @@ fn ConnectionRow(
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let flash = expect_context::<FlashState>();
-    let navigate = use_navigate();
+    let navigator = use_navigator();
     let id = row.id.clone();
     let is_new = Signal::derive(move || highlighted.get().as_deref() == Some(id.as_str()));
     let checking = RwSignal::new(false);
@@ -217,7 +218,7 @@ fn ConnectionRow(
     };
     let reconnect = {
         let provider = row.provider.clone();
-        move |_| navigate(&format!("/connections/new/{provider}"), NavigateOptions::default())
+        move |_| navigator.go(Route::Authorize { provider: provider.clone() })
     };
     let has_tokens = matches!(row.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
     let can_disconnect = row.status != ConnectionStatus::Disconnected;
@@ -226,7 +227,7 @@ fn ConnectionRow(
     view! {
         <tr class:cx-row-new=is_new data-connection-id=row.id.clone()>
             <th scope="row">
-                <a href=format!("/connections/{}", row.id)>{row.account_name.clone()}</a>
+                <a href=navigator.href(&Route::Detail { id: row.id.clone() })>{row.account_name.clone()}</a>
                 {move || is_new.get().then(|| view! { <span class="cx-tag">"New"</span> })}
             </th>
             <td><code>{row.account_id.clone()}</code></td>
@@ -281,12 +282,17 @@ fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() 
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::disconnect(&connection.id).await {
-                Ok(_) => {
+                Ok(disconnected) => {
                     flash.0.set(Some(Flash::success(format!("Disconnected {}.", connection.account_name), None)));
+                    embed::emit_connection(HostEvent::Disconnected, &disconnected);
                     target.set(None);
                     reload();
                 }
-                Err(e) => error.set(Some(messages::api_error(&e))),
+                Err(e) => {
+                    let message = messages::api_error(&e);
+                    embed::emit_error("disconnect_failed", &message);
+                    error.set(Some(message));
+                }
             }
             busy.set(false);
         });

@@ -1,31 +1,33 @@
 //! One connection: its details and its history (the audit trail of its account).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use super::connections::{provider_label, StatusBadge};
 use crate::api;
 use crate::browser::local_datetime;
 use crate::components::{AdminOnly, ErrorNotice};
 use crate::messages;
+use crate::navigator::use_navigator;
+use crate::routing::Route;
 
 #[component]
-pub fn ConnectionDetailPage() -> impl IntoView {
+pub fn ConnectionDetailPage(id: String) -> impl IntoView {
+    let navigator = use_navigator();
     view! {
         <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href="/connections">"Connections"</a> " › " <span aria-current="page">"Connection"</span>
+            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <span aria-current="page">"Connection"</span>
         </nav>
         <AdminOnly>
-            <Detail />
+            <Detail id=id.clone() />
         </AdminOnly>
     }
 }
 
 #[component]
-fn Detail() -> impl IntoView {
-    let params = use_params_map();
+fn Detail(id: String) -> impl IntoView {
+    let navigator = use_navigator();
     let detail = LocalResource::new(move || {
-        let id = params.read().get("id").unwrap_or_default();
+        let id = id.clone();
         async move { api::connection(&id).await }
     });
     move || match detail.get() {
@@ -65,7 +67,7 @@ fn Detail() -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
-                <p><a href="/connections">"Back to Connections"</a></p>
+                <p><a href=navigator.href(&Route::List)>"Back to Connections"</a></p>
             }
             .into_any()
         }

@@ -5,12 +5,15 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::{AdminOnly, ErrorNotice};
 use crate::messages;
+use crate::navigator::use_navigator;
+use crate::routing::Route;
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
+    let navigator = use_navigator();
     view! {
         <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href="/connections">"Connections"</a> " › " <span aria-current="page">"Add a Data Source"</span>
+            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <span aria-current="page">"Add a Data Source"</span>
         </nav>
         <AdminOnly>
             <Gallery />
@@ -20,6 +23,7 @@ pub fn GalleryPage() -> impl IntoView {
 
 #[component]
 fn Gallery() -> impl IntoView {
+    let navigator = use_navigator();
     let providers = LocalResource::new(api::providers);
     view! {
         <h1>"Add a Data Source"</h1>
@@ -31,8 +35,8 @@ fn Gallery() -> impl IntoView {
                 <ul class="cx-gallery">
                     {list.into_iter().map(|provider| view! {
                         <li>
-                            <a class="cx-gallery-item" href=format!("/connections/new/{}", provider.id)>
-                                <img src=provider.logo_path.clone() alt="" width="96" height="40" />
+                            <a class="cx-gallery-item" href=navigator.href(&Route::Authorize { provider: provider.id.clone() })>
+                                <img src=crate::api::asset_url(&provider.logo_path) alt="" width="96" height="40" />
                                 <span>{provider.name.clone()}</span>
                             </a>
                         </li>
@@ -40,6 +44,6 @@ fn Gallery() -> impl IntoView {
                 </ul>
             }.into_any(),
         }}
-        <p><a href="/connections">"Back to Connections"</a></p>
+        <p><a href=navigator.href(&Route::List)>"Back to Connections"</a></p>
     }
 }

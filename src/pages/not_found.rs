@@ -4,6 +4,6 @@ use leptos::prelude::*;
 pub fn NotFoundPage() -> impl IntoView {
     view! {
         <h1>"Page not found"</h1>
-        <p><a href="/connections">"Go to Connections"</a></p>
+        <p><a href=crate::navigator::use_navigator().href(&crate::routing::Route::List)>"Go to Connections"</a></p>
     }
 }

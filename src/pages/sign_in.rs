@@ -2,27 +2,26 @@
 
 use connections_wire::Role;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 use crate::api::{self, ApiError};
 use crate::components::SessionResource;
 use crate::messages;
+use crate::navigator::use_navigator;
+use crate::routing::Route;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<SessionResource>();
-    let navigate = use_navigate();
+    let navigator = use_navigator();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let sign_in = move |role: Role| {
-        let navigate = navigate.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::demo_sign_in(role).await {
                 Ok(_) => {
                     session.refetch();
-                    navigate("/connections", NavigateOptions::default());
+                    navigator.go(Route::List);
                 }
                 Err(ApiError::Problem(p)) if p.status == 404 => {
                     error.set(Some("This deployment has no demo sign-in. Sign in through your admin portal.".into()))

@@ -71,6 +71,12 @@ pub struct Args {
     /// CSP `frame-ancestors`: who may frame the app, e.g. `'self' https://admin.example.com`.
     #[arg(long, env = "CONNECTIONS_FRAME_ANCESTORS", default_value = "'self'")]
     pub frame_ancestors: String,
+    /// Host pages the app is embedded in, comma separated: each is where the app's routes live on the
+    /// host (its `basePath`), e.g. `https://portal.example.com/admin/connections`. Their origins may
+    /// call the API (CORS) and frame the app; `<url>/<provider>/callback` is a return address that
+    /// must also be registered with Stripe.
+    #[arg(long, env = "CONNECTIONS_EMBED_URLS")]
+    pub embed_urls: Option<String>,
     /// Run the demo: start the local Stripe stand-in, offer a demo sign-in, fill in every setting.
     #[arg(long, env = "CONNECTIONS_DEMO")]
     pub demo: bool,
@@ -111,6 +117,7 @@ pub struct Config {
     /// `None`: serve the API only.
     pub static_dir: Option<PathBuf>,
     pub frame_ancestors: String,
+    pub embed_urls: Vec<Url>,
     pub rate_limit_per_minute: u32,
     pub webhook_secret: Option<Secret<String>>,
     /// `None`: no background health checks.
@@ -125,6 +132,22 @@ fn required(value: &Option<String>, setting: &'static str) -> Result<String, Con
         Some(value) if !value.is_empty() => Ok(value.to_owned()),
         _ => Err(invalid(setting, "is required")),
     }
+}
+
+/// `CONNECTIONS_EMBED_URLS`: http(s) URLs without query or fragment, kept without a trailing slash.
+pub fn parse_embed_urls(value: &str) -> Result<Vec<Url>, ConfigError> {
+    const SETTING: &str = "CONNECTIONS_EMBED_URLS";
+    let mut urls = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut url = http_url(part, SETTING)?;
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            return Err(invalid(SETTING, format!("{part:?} must not have a query, fragment or user name")));
+        }
+        let path = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&path);
+        urls.push(url);
+    }
+    Ok(urls)
 }
 
 fn http_url(value: &str, setting: &'static str) -> Result<Url, ConfigError> {
@@ -249,6 +272,7 @@ impl TryFrom<Args> for Config {
             },
             static_dir: Some(static_dir),
             frame_ancestors,
+            embed_urls: parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?,
             rate_limit_per_minute,
             webhook_secret,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
@@ -324,6 +348,17 @@ mod tests {
         assert!(error_for(|a| a.rate_limit_per_minute = "many".into()).starts_with("CONNECTIONS_RATE_LIMIT_PER_MINUTE:"));
         assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
         assert!(error_for(|a| a.health_check_secs = "-1".into()).starts_with("CONNECTIONS_HEALTH_CHECK_SECS:"));
+        assert!(error_for(|a| a.embed_urls = Some("portal.example.com".into())).starts_with("CONNECTIONS_EMBED_URLS:"));
+        assert!(error_for(|a| a.embed_urls = Some("http://portal.example.com/admin".into())).contains("must use https"));
+        assert!(error_for(|a| a.embed_urls = Some("https://portal.example.com/admin?x=1".into())).starts_with("CONNECTIONS_EMBED_URLS:"));
+    }
+
+    #[test]
+    fn embed_urls_are_a_list_without_trailing_slashes() {
+        let urls = parse_embed_urls(" https://portal.example.com/admin/connections/ ,http://localhost:9000/x,").unwrap();
+        let urls: Vec<_> = urls.iter().map(|u| u.as_str().to_owned()).collect();
+        assert_eq!(urls, ["https://portal.example.com/admin/connections", "http://localhost:9000/x"]);
+        assert!(parse_embed_urls("").unwrap().is_empty());
     }
 
     #[test]

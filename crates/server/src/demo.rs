@@ -10,7 +10,17 @@ use rand::RngCore;
 use stripe_standin::{Standin, StandinConfig};
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
 use crate::config::{self, Args, ConfigError};
+use crate::secret::Secret;
+use crate::session::{Claims, SessionKeys};
 use crate::{default_public_url, Application, Config, StartupError};
 
 pub const DEMO_CLIENT_ID: &str = "ca_DemoConnectionsPlatform";
@@ -22,7 +32,15 @@ pub struct DemoApp {
     /// The running stand-in, for tests to inspect.
     pub standin: Standin,
     pub standin_url: String,
+    /// The example admin portal embedding the app, on its own origin; `None` without its pages.
+    pub portal_url: Option<String>,
 }
+
+/// Where the example portal's pages are, relative to the working directory (like `dist/`).
+pub const PORTAL_DIR: &str = "examples/portal";
+/// The portal's places for the app: `mount()` owning the address bar, and the custom element.
+pub const PORTAL_MOUNT_PATH: &str = "/admin/connections";
+pub const PORTAL_ELEMENT_PATH: &str = "/element";
 
 /// A secret the user did not give: kept under `.demo/` when the demo owns its data there, so a
 /// restart can still read what it stored; otherwise (a database given) made fresh for this run.
@@ -85,6 +103,20 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     args.public_url = Some(public_url.clone());
     let redirect_uri = format!("{public_url}{}", connections_wire::paths::callback("stripe"));
 
+    // The example portal: another origin embedding the app, as a customer's admin portal would.
+    let portal = if Path::new(PORTAL_DIR).join("mount.html").is_file() {
+        let listener = TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        if args.embed_urls.is_none() {
+            args.embed_urls = Some(format!("{url}{PORTAL_MOUNT_PATH},{url}{PORTAL_ELEMENT_PATH}"));
+        }
+        Some((listener, url))
+    } else {
+        tracing::warn!("demo: no {PORTAL_DIR}/ here, so no example portal");
+        None
+    };
+    let embed_urls = config::parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?;
+
     let client_id = args.stripe_client_id.clone().unwrap_or_default();
     let secret_key = args.stripe_secret_key.clone().unwrap_or_default();
     let (standin, standin_url) = match running {
@@ -114,7 +146,71 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     if let Some(secret) = &args.stripe_webhook_secret {
         standin.set_webhook(&format!("{public_url}{}", connections_wire::paths::STRIPE_WEBHOOK), secret);
     }
+    for url in &embed_urls {
+        standin.register_redirect_uri(&format!("{}/stripe/callback", url.as_str().trim_end_matches('/')));
+    }
+    let session_secret = Secret::new(args.session_secret.clone().unwrap_or_default());
     let config = Config::try_from(args)?;
     let app = Application::from_listener(config, listener).await?;
-    Ok(DemoApp { app, standin, standin_url })
+    let portal_url = portal.map(|(listener, url)| {
+        let router = portal_router(PortalState { app_url: public_url.clone(), sessions: Arc::new(SessionKeys::new(&session_secret)) });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        url
+    });
+    Ok(DemoApp { app, standin, standin_url, portal_url })
+}
+
+#[derive(Clone)]
+struct PortalState {
+    /// The Connections server, which the portal's pages load the app from.
+    app_url: String,
+    sessions: Arc<SessionKeys>,
+}
+
+/// The example portal: plain pages with their own header and styles, embedding the app with
+/// `mount()`, as `<connections-panel>`, and in an iframe; and the portal's own session endpoint.
+fn portal_router(state: PortalState) -> Router {
+    let page = |file: &'static str| move |State(state): State<PortalState>| portal_page(state, file);
+    Router::new()
+        .route("/", get(|| async { Redirect::to(PORTAL_MOUNT_PATH) }))
+        .route(PORTAL_MOUNT_PATH, get(page("mount.html")))
+        .route(&format!("{PORTAL_MOUNT_PATH}/{{*rest}}"), get(page("mount.html")))
+        .route(PORTAL_ELEMENT_PATH, get(page("element.html")))
+        .route(&format!("{PORTAL_ELEMENT_PATH}/{{*rest}}"), get(page("element.html")))
+        .route("/framed", get(page("framed.html")))
+        .route("/portal.css", get(|| portal_asset("portal.css", "text/css; charset=utf-8")))
+        .route("/portal.js", get(|| portal_asset("portal.js", "text/javascript; charset=utf-8")))
+        .route("/session-token", get(portal_session_token))
+        .with_state(state)
+}
+
+async fn portal_page(state: PortalState, file: &str) -> Response {
+    match tokio::fs::read_to_string(Path::new(PORTAL_DIR).join(file)).await {
+        Ok(html) => Html(html.replace("{{CONNECTIONS}}", &state.app_url)).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{PORTAL_DIR}/{file}: {error}")).into_response(),
+    }
+}
+
+async fn portal_asset(file: &str, content_type: &'static str) -> Response {
+    match tokio::fs::read(Path::new(PORTAL_DIR).join(file)).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The portal's backend signs its signed-in user's session with the secret it shares with
+/// Connections (`CONNECTIONS_SESSION_SECRET`); the page hands it to the app as `sessionToken`.
+async fn portal_session_token(State(state): State<PortalState>) -> Response {
+    let claims = Claims {
+        sub: "portal-admin".into(),
+        name: "Pat Portal".into(),
+        role: "admin".into(),
+        exp: chrono::Utc::now().timestamp() + 3600,
+    };
+    match state.sessions.sign(&claims) {
+        Ok(token) => ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "token": token, "expires_in": 3600 }))).into_response(),
+        Err(error) => error.into_response(),
+    }
 }

@@ -47,6 +47,11 @@ pub struct AppInner {
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
     pub csp: String,
+    /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
+    pub embed_urls: Vec<Url>,
+    pub embed_origins: Vec<String>,
+    /// `/embed.js`, made from the SPA's `index.html`; `None` when no SPA is served.
+    pub embed_loader: Option<String>,
     pub demo: bool,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
@@ -74,6 +79,13 @@ impl AppState {
         url.set_path(&format!("{base}{}", connections_wire::paths::callback(provider)));
         url.to_string()
     }
+
+    /// Every return address the app may use: its own, and one under each host page it is embedded in.
+    pub fn redirect_uris(&self, provider: &str) -> Vec<String> {
+        let mut uris = vec![self.redirect_uri(provider)];
+        uris.extend(self.embed_urls.iter().map(|url| format!("{}/{provider}/callback", url.as_str().trim_end_matches('/'))));
+        uris
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +105,19 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site));
     let router = match static_dir {
         // Any app route (e.g. /connections/stripe/callback) answers with the SPA shell.
-        Some(dir) => api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => api
+            .route("/embed.js", axum::routing::get(web::serve_embed_loader))
+            .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/connections") }))
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => api,
     };
+    let router = router.layer(middleware::from_fn_with_state(state.clone(), web::security_headers));
+    // Host pages on other origins load the app's script, wasm and styles and call the API.
+    let router = match web::cors(&state.embed_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
     router
-        .layer(middleware::from_fn_with_state(state.clone(), web::security_headers))
         .layer(
             // Paths only: the callback's query string holds an authorization code.
             TraceLayer::new_for_http()
@@ -129,7 +149,16 @@ impl Application {
             None => default_public_url(local_addr),
         };
         let public_origin = public_url.origin().ascii_serialization();
-        let csp = web::content_security_policy(config.static_dir.as_deref(), &config.frame_ancestors)?;
+        let mut embed_origins: Vec<String> = config.embed_urls.iter().map(|url| url.origin().ascii_serialization()).collect();
+        embed_origins.sort();
+        embed_origins.dedup();
+        embed_origins.retain(|origin| *origin != public_origin);
+        let frame_ancestors = std::iter::once(config.frame_ancestors.clone()).chain(embed_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
+        let csp = web::content_security_policy(config.static_dir.as_deref(), &frame_ancestors)?;
+        let embed_loader = match config.static_dir.as_deref() {
+            Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
+            None => None,
+        };
         let db = Db::connect(&config.database_url).await?;
         let state = AppState(Arc::new(AppInner {
             db,
@@ -139,6 +168,9 @@ impl Application {
             public_url,
             public_origin,
             csp,
+            embed_urls: config.embed_urls.clone(),
+            embed_origins,
+            embed_loader,
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
             webhook_secret: config.webhook_secret.clone(),

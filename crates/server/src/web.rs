@@ -75,11 +75,14 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request, 
     }
     let headers = request.headers();
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(fetch_site, Some("cross-site" | "same-site")) {
+    let origin = headers.get(header::ORIGIN).map(|v| v.as_bytes());
+    // A host page named in CONNECTIONS_EMBED_URLS calls from its own origin; CORS let it.
+    let from_host_page = origin.is_some_and(|o| state.embed_origins.iter().any(|allowed| allowed.as_bytes() == o));
+    if matches!(fetch_site, Some("cross-site" | "same-site")) && !from_host_page {
         return ApiError::CrossSite.into_response();
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.as_bytes() != state.public_origin.as_bytes() {
+    if let Some(origin) = origin {
+        if origin != state.public_origin.as_bytes() && !from_host_page {
             return ApiError::CrossSite.into_response();
         }
     }
@@ -93,6 +96,70 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request, 
     next.run(request).await
 }
 
+/// CORS for the host pages' origins only: they load the app's module, wasm and styles from here and
+/// call the API, with the session cookie (same-site hosts) or a bearer token.
+pub fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Finds what Trunk named the app's script, wasm and styles in `index.html` (the names carry content
+/// hashes that change every build).
+fn built_asset_names(html: &str) -> Option<(String, String, Option<String>)> {
+    let quoted_after = |marker: &str| -> Option<String> {
+        let start = html.find(marker)? + marker.len();
+        let end = html[start..].find('\'')?;
+        Some(html[start..start + end].to_owned())
+    };
+    let script = quoted_after("* as bindings from '")?;
+    let wasm = quoted_after("module_or_path: '")?;
+    let styles = html.split("<link rel=\"stylesheet\" href=\"").skip(1).filter_map(|rest| rest.split('"').next()).find(|href| href.starts_with("/main-"));
+    Some((script, wasm, styles.map(str::to_owned)))
+}
+
+/// `/embed.js`: what a host page imports. Adds the app's (scoped) stylesheet once, starts the wasm,
+/// and exports `mount`; loading it also defines `<connections-panel>`.
+pub fn embed_loader(html: &str) -> Option<String> {
+    let (script, wasm, styles) = built_asset_names(html)?;
+    let styles = styles
+        .map(|href| {
+            format!(
+                "if (!document.querySelector(\"link[data-connections-styles]\")) {{\n  const link = document.createElement(\"link\");\n  \
+                 link.rel = \"stylesheet\";\n  link.href = new URL({href:?}, import.meta.url).href;\n  link.dataset.connectionsStyles = \"\";\n  \
+                 document.head.append(link);\n}}\n"
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "// Connections for host pages: `import {{ mount }} from \"<this URL>\"`, or use <connections-panel>.\n\
+         {styles}const glue = await import(new URL({script:?}, import.meta.url).href);\n\
+         await glue.default({{ module_or_path: new URL({wasm:?}, import.meta.url) }});\n\
+         export const mount = glue.mount;\n"
+    ))
+}
+
+pub async fn serve_embed_loader(State(state): State<AppState>) -> Response {
+    match &state.embed_loader {
+        Some(js) => (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+            js.clone(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +171,23 @@ mod tests {
         assert_eq!(hashes.len(), 1);
         let expected = STANDARD.encode(Sha256::digest(b"import init from '/x.js';"));
         assert_eq!(hashes[0], format!("'sha256-{expected}'"));
+    }
+
+    const TRUNK_INDEX: &str = r#"<script type="module">
+import init, * as bindings from '/connections-faa09f.js';
+const wasm = await init({ module_or_path: '/connections-faa09f_bg.wasm' });
+</script>
+<link rel="stylesheet" href="/main-1e3c6a.css" integrity="sha384-x"/>
+<link rel="stylesheet" href="/standalone-4adf38.css" integrity="sha384-y"/>"#;
+
+    #[test]
+    fn the_embed_loader_names_the_built_assets_and_only_the_scoped_styles() {
+        let js = embed_loader(TRUNK_INDEX).unwrap();
+        assert!(js.contains(r#"new URL("/connections-faa09f.js", import.meta.url)"#), "{js}");
+        assert!(js.contains(r#"new URL("/connections-faa09f_bg.wasm", import.meta.url)"#), "{js}");
+        assert!(js.contains(r#"new URL("/main-1e3c6a.css", import.meta.url)"#), "{js}");
+        assert!(!js.contains("standalone"), "the standalone page's body styles must not reach a host page");
+        assert!(js.contains("export const mount = glue.mount;"));
+        assert_eq!(embed_loader("<html></html>"), None);
     }
 }

@@ -187,6 +187,14 @@ impl Standin {
             .route("/v1/account", get(api::account))
             .route("/standin", get(control::page))
             .route("/standin/accounts/{id}/{action}", post(control::act))
+            // Like Stripe's sign-in, no page here may be framed: an app inside an iframe must open
+            // the provider in a window of its own.
+            .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+                let headers = response.headers_mut();
+                headers.insert("x-frame-options", axum::http::HeaderValue::from_static("DENY"));
+                headers.insert("content-security-policy", axum::http::HeaderValue::from_static("frame-ancestors 'none'"));
+                response
+            }))
             .with_state(self.clone())
     }
 

@@ -115,7 +115,12 @@ pub struct ProviderInfo {
     /// Everything the browser needs to build the authorization URL itself.
     pub authorize_url: String,
     pub client_id: String,
+    /// The return address of the app on the server's own pages.
     pub redirect_uri: String,
+    /// Every return address registered with the provider: `redirect_uri` and the host pages the app
+    /// is embedded in (`CONNECTIONS_EMBED_URLS`). The app uses the one for where it runs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// `POST /api/providers/{provider}/attempts`

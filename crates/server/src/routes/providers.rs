@@ -27,6 +27,7 @@ pub fn stripe_provider(state: &AppState) -> ProviderInfo {
         authorize_url: stripe.authorize_url.to_string(),
         client_id: stripe.client_id.clone(),
         redirect_uri: state.redirect_uri(STRIPE),
+        redirect_uris: state.redirect_uris(STRIPE),
     }
 }
 

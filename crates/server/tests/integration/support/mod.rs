@@ -103,7 +103,7 @@ pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
 async fn start(args: Args, running: Option<(Standin, String)>, dir: tempfile::TempDir) -> TestApp {
     // Server logs go to the test's captured output: shown only when the test fails.
     let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-    let DemoApp { app, standin, standin_url } = connections_server::demo::launch_with(args.clone(), running).await.expect("app starts");
+    let DemoApp { app, standin, standin_url, .. } = connections_server::demo::launch_with(args.clone(), running).await.expect("app starts");
     let url = format!("http://{}", app.local_addr().unwrap());
     let state = app.state();
     let server = tokio::spawn(app.run());

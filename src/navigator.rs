@@ -1,0 +1,131 @@
+//! The router's browser side: which page is showing, moving between pages, the address bar.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::routing::{BasePath, Route};
+
+/// Whether the app owns the address bar under its base path, or keeps its routes to itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    AddressBar,
+    Memory,
+}
+
+/// Shared through context; cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Navigator {
+    route: RwSignal<Route>,
+    base: StoredValue<BasePath>,
+    routing: Routing,
+}
+
+pub fn use_navigator() -> Navigator {
+    expect_context::<Navigator>()
+}
+
+fn location_path() -> String {
+    web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
+}
+
+impl Navigator {
+    /// Starts at the page the address bar names when it is under the base path (so a provider's
+    /// redirect back lands on the callback even with memory routing), else at the table.
+    pub fn new(base: BasePath, routing: Routing) -> Self {
+        let initial = base.route_of(&location_path());
+        let navigator = Navigator { route: RwSignal::new(initial.clone().unwrap_or(Route::List)), base: StoredValue::new(base), routing };
+        if initial.is_none() && routing == Routing::AddressBar {
+            navigator.write_history(&Route::List, true);
+        }
+        if routing == Routing::AddressBar {
+            // Back and forward within the app's pages.
+            let handle = window_event_listener(leptos::ev::popstate, move |_| {
+                if let Some(route) = navigator.base.with_value(|base| base.route_of(&location_path())) {
+                    navigator.route.set(route);
+                }
+            });
+            on_cleanup(move || handle.remove());
+        }
+        navigator
+    }
+
+    pub fn route(&self) -> Route {
+        self.route.get()
+    }
+
+    pub fn href(&self, route: &Route) -> String {
+        self.base.with_value(|base| base.href(route))
+    }
+
+    /// The absolute URL of a route on this page's origin, e.g. the callback a provider returns to.
+    pub fn absolute_url(&self, route: &Route) -> String {
+        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        format!("{origin}{}", self.href(route))
+    }
+
+    pub fn go(&self, route: Route) {
+        self.write_history(&route, false);
+        self.route.set(route);
+    }
+
+    /// Like `go`, without a history entry (e.g. leaving the callback, which must not be revisited).
+    pub fn replace(&self, route: Route) {
+        self.write_history(&route, true);
+        self.route.set(route);
+    }
+
+    /// Drops the provider's answer (the authorization code) from the address bar and its history
+    /// entry. With memory routing the address was only the provider's way back in: it returns to the
+    /// base path, so a reload shows the table rather than a used callback.
+    pub fn scrub_callback_url(&self) {
+        let Some(window) = web_sys::window() else { return };
+        let path = match self.routing {
+            Routing::AddressBar => window.location().pathname().unwrap_or_default(),
+            Routing::Memory => self.href(&Route::List),
+        };
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+    }
+
+    fn write_history(&self, route: &Route, replace: bool) {
+        if self.routing != Routing::AddressBar {
+            return;
+        }
+        let Some(history) = web_sys::window().and_then(|w| w.history().ok()) else { return };
+        let href = self.href(route);
+        let _ = if replace {
+            history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&href))
+        } else {
+            history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&href))
+        };
+    }
+
+    /// For a click anywhere in the app: follows links to the app's own pages without reloading.
+    /// Listening on the app's root, not the window, leaves the host page's links alone.
+    pub fn on_click(&self, event: web_sys::MouseEvent) {
+        if event.default_prevented() || event.button() != 0 || event.meta_key() || event.ctrl_key() || event.shift_key() || event.alt_key() {
+            return;
+        }
+        let Some(anchor) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("a[href]").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+        else {
+            return;
+        };
+        let raw_href = anchor.get_attribute("href").unwrap_or_default();
+        if raw_href.starts_with('#') || !anchor.target().is_empty() || anchor.has_attribute("download") {
+            return;
+        }
+        let same_origin = web_sys::window().and_then(|w| w.location().origin().ok()).is_some_and(|origin| origin == anchor.origin());
+        if !same_origin {
+            return;
+        }
+        if let Some(route) = self.base.with_value(|base| base.route_of(&anchor.pathname())) {
+            event.prevent_default();
+            self.go(route);
+        }
+    }
+}
