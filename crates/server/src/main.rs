@@ -43,7 +43,7 @@ async fn launch_demo(args: Args) -> Result<Application, String> {
         stripe_standin::DEMO_EMAIL,
         stripe_standin::DEMO_PASSWORD,
         demo.standin_url
-    ;
+    );
     if let Some(portal) = &demo.portal_url {
         println!("  The app embedded in an example admin portal (mount(), <connections-panel>, an iframe): {portal}\n");
     }

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod binary;
+mod embedding;
 mod faults;
 mod fuzz;
 mod instances;
