@@ -629,7 +629,7 @@ async fn mounted_in_a_host_page_the_app_connects_tells_the_host_and_leaves_its_s
     h.assert_accessible("the app inside the host page").await;
 
     // Disconnecting tells the host too; the host's own links are left to the browser.
-    h.click(&format!("//tr[contains(., 'Acme Books Ltd')]//button[normalize-space()='Disconnect']")).await;
+    h.click("//tr[contains(., 'Acme Books Ltd')]//button[normalize-space()='Disconnect']").await;
     h.click("//dialog//button[contains(., 'Disconnect')]").await;
     let disconnected = wait_for_host_event(&h, "connections:disconnected").await;
     assert_eq!(disconnected["detail"]["connection"]["status"], "disconnected");

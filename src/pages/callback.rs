@@ -49,7 +49,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
         move |query: String, pending: Option<flow::PendingAttempt>| match flow::parse_callback(&query) {
             Ok(CallbackOutcome::Granted { code, state }) => match flow::grant_request(code, state, pending, &provider) {
                 Ok(request) => {
-                    let (provider, succeed) = (provider.clone(), succeed.clone());
+                    let provider = provider.clone();
                     leptos::task::spawn_local(async move {
                         match api::send_grant(&provider, &request).await {
                             Ok(connection) => succeed(connection),
@@ -112,7 +112,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed=succeed.clone() /> }.into_any(),
+        Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed /> }.into_any(),
         Progress::HandedOver => view! {
             <div class="cx-notice" role="status">
                 <h1>"Back to Connections"</h1>

@@ -31,7 +31,7 @@ pub fn SignInPage() -> impl IntoView {
             busy.set(false);
         });
     };
-    let sign_in_viewer = sign_in.clone();
+    let sign_in_viewer = sign_in;
     view! {
         <h1>"Demo sign-in"</h1>
         <p>"Choose who to be. In production, your admin portal signs you in."</p>
