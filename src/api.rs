@@ -56,6 +56,11 @@ pub fn configure(base: String, token: Option<SessionToken>) {
     CONFIG.with(|config| *config.borrow_mut() = ApiConfig { base, token });
 }
 
+/// Whether the host page supplies the session (then signing out is the host's business).
+pub fn host_supplies_session() -> bool {
+    CONFIG.with(|config| config.borrow().token.is_some())
+}
+
 /// A path the server serves (e.g. a provider's logo), on the API's origin when embedded.
 pub fn asset_url(path: &str) -> String {
     if path.starts_with('/') {

@@ -91,7 +91,7 @@ pub fn UserBadge() -> impl IntoView {
             view! {
                 <span class="cx-user">
                     {info.name} <span class="cx-muted">" (" {role} ")"</span>
-                    {info.demo.then(|| view! { <button class="cx-link-button" on:click=sign_out>"Sign out"</button> })}
+                    {(info.demo && !api::host_supplies_session()).then(|| view! { <button class="cx-link-button" on:click=sign_out>"Sign out"</button> })}
                 </span>
             }
             .into_any()
