@@ -60,7 +60,15 @@ pub fn emit_connection(event: HostEvent, connection: &ConnectionView) {
 /// one that had lost its access, which is what the host wants to tell apart.
 pub async fn announce_connected(connection: ConnectionView) {
     let event = match api::connection(&connection.id).await {
-        Ok(detail) if detail.history.iter().find(|e| e.success).is_some_and(|e| e.action == AuditAction::Reauthenticate) => HostEvent::Reauthenticated,
+        Ok(detail)
+            if detail
+                .history
+                .iter()
+                .find(|e| e.success && matches!(e.action, AuditAction::Connect | AuditAction::Reauthenticate | AuditAction::Install))
+                .is_some_and(|e| e.action == AuditAction::Reauthenticate) =>
+        {
+            HostEvent::Reauthenticated
+        }
         _ => HostEvent::Connected,
     };
     emit_connection(event, &connection);

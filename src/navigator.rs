@@ -30,13 +30,11 @@ fn location_path() -> String {
 
 impl Navigator {
     /// Starts at the page the address bar names when it is under the base path (so a provider's
-    /// redirect back lands on the callback even with memory routing), else at the table.
+    /// redirect back lands on the callback even with memory routing), else at the table, leaving an
+    /// address outside the base path as the host made it.
     pub fn new(base: BasePath, routing: Routing) -> Self {
-        let initial = base.route_of(&location_path());
-        let navigator = Navigator { route: RwSignal::new(initial.clone().unwrap_or(Route::List)), base: StoredValue::new(base), routing };
-        if initial.is_none() && routing == Routing::AddressBar {
-            navigator.write_history(&Route::List, true);
-        }
+        let initial = base.route_of(&location_path()).unwrap_or(Route::List);
+        let navigator = Navigator { route: RwSignal::new(initial), base: StoredValue::new(base), routing };
         if routing == Routing::AddressBar {
             // Back and forward within the app's pages.
             let handle = window_event_listener(leptos::ev::popstate, move |_| {

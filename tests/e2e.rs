@@ -218,7 +218,8 @@ impl Harness {
 
     /// At the stand-in's page: sign in as the account with `email` and allow.
     async fn allow_at_stripe(&self, email: &str) {
-        self.browser.find(Locator::Id("email")).await.unwrap().send_keys(email).await.unwrap();
+        let field = self.browser.wait().at_most(WAIT).for_element(Locator::Id("email")).await.expect("the stand-in's sign-in page");
+        field.send_keys(email).await.unwrap();
         self.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
         self.click("//button[@id='allow']").await;
     }
@@ -655,6 +656,18 @@ async fn as_a_custom_element_with_memory_routing_the_app_keeps_the_address_bar_a
     assert_eq!((url.path(), url.query()), ("/element", None), "back at the host page's address, without the code");
     let connected = wait_for_host_event(&h, "connections:connected").await;
     assert_eq!(connected["detail"]["connection"]["provider"], "stripe");
+
+    // Stripe withdraws access; restoring it is announced as such.
+    assert_eq!(h.standin.owner_disconnects_app(ACME).await, Some(200));
+    h.regain_focus().await;
+    h.wait_for_text("tbody tr", "Revoked").await;
+    h.click("//button[@aria-label='Reauthenticate Acme Books Ltd']").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let restored = wait_for_host_event(&h, "connections:reauthenticated").await;
+    assert_eq!(restored["detail"]["connection"]["status"], "connected");
+    assert!(host_events(&h).await.iter().all(|e| e["type"] != "connections:connected"), "a restore is not announced as a new connection");
 
     // A wrong option is named at once, on the element, for the host developer.
     h.browser
