@@ -64,6 +64,13 @@ impl Navigator {
     pub fn go(&self, route: Route) {
         self.write_history(&route, false);
         self.route.set(route);
+        // The link that was followed is gone: start keyboard and screen-reader users at the new page.
+        request_animation_frame(|| {
+            let main = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("cx-main"));
+            if let Some(main) = main.and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = main.focus();
+            }
+        });
     }
 
     /// Like `go`, without a history entry (e.g. leaving the callback, which must not be revisited).
