@@ -187,9 +187,10 @@ fn portal_router(state: PortalState) -> Router {
 }
 
 async fn portal_page(state: PortalState, file: &str) -> Response {
-    match tokio::fs::read_to_string(Path::new(PORTAL_DIR).join(file)).await {
-        Ok(html) => Html(html.replace("{{CONNECTIONS}}", &state.app_url)).into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{PORTAL_DIR}/{file}: {error}")).into_response(),
+    let read = |name: &str| tokio::fs::read_to_string(Path::new(PORTAL_DIR).join(name));
+    match (read(file).await, read("header.html").await) {
+        (Ok(html), Ok(header)) => Html(html.replace("{{PORTAL_HEADER}}", header.trim_end()).replace("{{CONNECTIONS}}", &state.app_url)).into_response(),
+        (Err(error), _) | (_, Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{PORTAL_DIR}: {error}")).into_response(),
     }
 }
 
