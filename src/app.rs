@@ -4,6 +4,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::{FlashKind, FlashState, SessionResource, UserBadge};
+use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
 
 #[component]
@@ -13,14 +14,16 @@ pub fn App() -> impl IntoView {
     let flash = FlashState(RwSignal::new(None));
     provide_context(flash);
 
+    // The provider's children are built inside it, so `i18n::locale()` below finds its context.
     view! {
+        <LocaleProvider preferred=None>
         <Router>
-            <div class="cx-app">
-                <a class="cx-skip" href="#cx-main">"Skip to content"</a>
+            <div class="cx-app" lang=i18n::locale().as_str()>
+                <a class="cx-skip" href="#cx-main">{td_string!(i18n::locale(), shell.skip_to_content)}</a>
                 <header class="cx-header">
-                    <nav class="cx-nav" aria-label="Admin">
-                        <span class="cx-brand">"Admin"</span>
-                        <a href="/connections">"Connections"</a>
+                    <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
+                        <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
+                        <a href="/connections">{td_string!(i18n::locale(), shell.connections)}</a>
                     </nav>
                     <UserBadge />
                 </header>
@@ -35,7 +38,7 @@ pub fn App() -> impl IntoView {
                         <div class=class>
                             <span aria-hidden="true">{icon}</span>
                             <strong>{message.text}</strong>
-                            <button class="cx-link-button" aria-label="Dismiss message" on:click=move |_| flash.0.set(None)>"×"</button>
+                            <button class="cx-link-button" aria-label=td_string!(i18n::locale(), shell.dismiss) on:click=move |_| flash.0.set(None)>"×"</button>
                         </div>
                     }})}
                 </div>
@@ -52,5 +55,6 @@ pub fn App() -> impl IntoView {
                 </main>
             </div>
         </Router>
+        </LocaleProvider>
     }
 }

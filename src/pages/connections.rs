@@ -9,8 +9,9 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
 use crate::api::{self, ApiError};
-use crate::browser::{self, local_datetime};
+use crate::browser;
 use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
+use crate::i18n;
 use crate::messages;
 use crate::table::{self, SortKey, TableQuery};
 
@@ -235,8 +236,8 @@ fn ConnectionRow(
             <td><code>{row.scope.clone()}</code></td>
             <td><StatusBadge status=row.status /></td>
             <td>{row.connected_by.clone()}</td>
-            <td><time datetime=row.connected_at.to_rfc3339()>{local_datetime(&row.connected_at)}</time></td>
-            <td>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{local_datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            <td><time datetime=row.connected_at.to_rfc3339()>{i18n::datetime(&row.connected_at)}</time></td>
+            <td>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td class="cx-row-actions">
                 {reconnect_label.map(|label| view! {
                     <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=format!("{label} {name}")>{label}</button>

@@ -5,8 +5,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::connections::{provider_label, StatusBadge};
 use crate::api;
-use crate::browser::local_datetime;
 use crate::components::{AdminOnly, ErrorNotice};
+use crate::i18n;
 use crate::messages;
 
 #[component]
@@ -42,8 +42,8 @@ fn Detail() -> impl IntoView {
                     <dt>"Scope granted"</dt><dd><code>{c.scope.clone()}</code></dd>
                     <dt>"Status"</dt><dd><StatusBadge status=c.status /></dd>
                     <dt>"Connected by"</dt><dd>{c.connected_by.clone()}</dd>
-                    <dt>"Connected at"</dt><dd>{local_datetime(&c.connected_at)}</dd>
-                    <dt>"Last checked"</dt><dd>{c.last_checked_at.map(|at| local_datetime(&at)).unwrap_or_else(|| "Not yet".into())}</dd>
+                    <dt>"Connected at"</dt><dd>{i18n::datetime(&c.connected_at)}</dd>
+                    <dt>"Last checked"</dt><dd>{c.last_checked_at.map(|at| i18n::datetime(&at)).unwrap_or_else(|| "Not yet".into())}</dd>
                 </dl>
                 <h2>"History"</h2>
                 <div class="cx-table-wrap">
@@ -55,7 +55,7 @@ fn Detail() -> impl IntoView {
                         <tbody>
                             {detail.history.into_iter().map(|event| view! {
                                 <tr>
-                                    <td><time datetime=event.at.to_rfc3339()>{local_datetime(&event.at)}</time></td>
+                                    <td><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
                                     <td>{event.action.label()}</td>
                                     <td>{if event.success { "✓ Succeeded" } else { "✕ Failed" }}</td>
                                     <td>{event.actor}</td>
