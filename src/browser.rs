@@ -9,11 +9,20 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
+/// What can go wrong here before leaving for the provider; `messages::browser_error` words it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserError {
+    StorageBlocked,
+    StorageFailed,
+    NoWindow,
+    NavigationRefused,
+}
+
 /// Keeps the attempt for this tab. Fails if storage is unavailable (e.g. blocked by the browser).
-pub fn save_pending(pending: &PendingAttempt) -> Result<(), &'static str> {
-    let storage = session_storage().ok_or("This browser blocks session storage, which connecting needs.")?;
-    let json = serde_json::to_string(pending).map_err(|_| "Could not save the connection attempt.")?;
-    storage.set_item(PENDING_ATTEMPT_KEY, &json).map_err(|_| "Could not save the connection attempt.")
+pub fn save_pending(pending: &PendingAttempt) -> Result<(), BrowserError> {
+    let storage = session_storage().ok_or(BrowserError::StorageBlocked)?;
+    let json = serde_json::to_string(pending).map_err(|_| BrowserError::StorageFailed)?;
+    storage.set_item(PENDING_ATTEMPT_KEY, &json).map_err(|_| BrowserError::StorageFailed)
 }
 
 /// Reads and removes this tab's attempt: each attempt is finished at most once.
@@ -40,9 +49,9 @@ pub fn scrub_query() {
 }
 
 /// Leaves the app for the provider: a full-page navigation.
-pub fn go_to(url: &str) -> Result<(), &'static str> {
-    let window = web_sys::window().ok_or("No browser window.")?;
-    window.location().assign(url).map_err(|_| "The browser refused to open Stripe.")
+pub fn go_to(url: &str) -> Result<(), BrowserError> {
+    let window = web_sys::window().ok_or(BrowserError::NoWindow)?;
+    window.location().assign(url).map_err(|_| BrowserError::NavigationRefused)
 }
 
 /// The browser's preferred languages, most preferred first (`navigator.languages`).

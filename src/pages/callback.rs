@@ -9,6 +9,7 @@ use leptos_router::NavigateOptions;
 
 use crate::components::{ErrorNotice, Flash, FlashState};
 use crate::flow::{self, CallbackOutcome};
+use crate::i18n::{self, td_string};
 use crate::{api, browser, messages};
 
 #[derive(Clone, PartialEq)]
@@ -27,10 +28,11 @@ pub fn CallbackPage() -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
     let flash = expect_context::<FlashState>();
     let navigate = use_navigate();
+    let locale = i18n::locale();
     let succeed = {
         let navigate = navigate.clone();
         move |connection_id: String| {
-            flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection_id))));
+            flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(connection_id))));
             navigate("/connections", NavigateOptions { replace: true, ..Default::default() });
         }
     };
@@ -47,30 +49,26 @@ pub fn CallbackPage() -> impl IntoView {
                 leptos::task::spawn_local(async move {
                     match api::send_grant(&provider, &request).await {
                         Ok(connection) => succeed(connection.id),
-                        Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                        Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
                     }
                 });
             }
-            Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+            Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
         },
         Ok(CallbackOutcome::ProviderStarted { code }) => {
             let provider = provider.clone();
             leptos::task::spawn_local(async move {
                 match api::start_install(&provider, &code).await {
                     Ok(install) => progress.set(Progress::Confirm(install)),
-                    Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                    Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
                 }
             });
         }
-        Ok(CallbackOutcome::Denied) => {
-            progress.set(Progress::Failed(format!("You cancelled at Stripe, so {}", messages::NOTHING_CONNECTED.to_lowercase())))
+        Ok(CallbackOutcome::Denied) => progress.set(Progress::Failed(td_string!(locale, messages.cancelled_at_stripe).into())),
+        Ok(CallbackOutcome::Failed { error, description }) => {
+            progress.set(Progress::Failed(messages::provider_failed(locale, &error, &description)))
         }
-        Ok(CallbackOutcome::Failed { error, description }) => progress.set(Progress::Failed(format!(
-            "Stripe could not complete the connection ({error}{}). {}",
-            if description.is_empty() { String::new() } else { format!(": {description}") },
-            messages::NOTHING_CONNECTED
-        ))),
-        Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+        Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
     }
 
     let retry_href = format!("/connections/new/{provider}");
@@ -79,28 +77,28 @@ pub fn CallbackPage() -> impl IntoView {
         Progress::Working => view! {
             <div class="cx-progress" role="status" aria-busy="true">
                 <span class="cx-spinner" aria-hidden="true"></span>
-                <p>"Finishing your Stripe connection…"</p>
+                <p>{td_string!(locale, callback.finishing)}</p>
             </div>
         }
         .into_any(),
         Progress::Failed(message) => view! {
             <div class="cx-notice cx-notice-error" role="alert">
-                <h1>"The connection was not completed"</h1>
+                <h1>{td_string!(locale, callback.not_completed)}</h1>
                 <p>{message}</p>
             </div>
             <div class="cx-actions">
-                <a class="cx-button cx-button-primary" href=retry_href.clone()>"Start again"</a>
-                <a class="cx-button" href="/connections">"Back to Connections"</a>
+                <a class="cx-button cx-button-primary" href=retry_href.clone()>{td_string!(locale, callback.start_again)}</a>
+                <a class="cx-button" href="/connections">{td_string!(locale, shell.back_to_connections)}</a>
             </div>
         }
         .into_any(),
         Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed=succeed.clone() /> }.into_any(),
         Progress::Declined => view! {
             <div class="cx-notice" role="status">
-                <h1>"Not connected"</h1>
-                <p>"The Stripe account was not connected, and its authorization was withdrawn at Stripe."</p>
+                <h1>{td_string!(locale, callback.declined_title)}</h1>
+                <p>{td_string!(locale, callback.declined)}</p>
             </div>
-            <p><a class="cx-button" href="/connections">"Back to Connections"</a></p>
+            <p><a class="cx-button" href="/connections">{td_string!(locale, shell.back_to_connections)}</a></p>
         }
         .into_any(),
     }
@@ -117,6 +115,7 @@ fn ConfirmInstall(
     let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(install.id.clone());
     let provider = StoredValue::new(provider);
+    let locale = i18n::locale();
     let confirm = move |_| {
         busy.set(true);
         let succeed = succeed.clone();
@@ -124,7 +123,7 @@ fn ConfirmInstall(
             match api::confirm_install(&provider.get_value(), &id.get_value()).await {
                 Ok(connection) => succeed(connection.id),
                 Err(e) => {
-                    error.set(Some(messages::api_error(&e)));
+                    error.set(Some(messages::api_error(locale, &e)));
                     busy.set(false);
                 }
             }
@@ -136,7 +135,7 @@ fn ConfirmInstall(
             match api::decline_install(&provider.get_value(), &id.get_value()).await {
                 Ok(()) => progress.set(Progress::Declined),
                 Err(e) => {
-                    error.set(Some(messages::api_error(&e)));
+                    error.set(Some(messages::api_error(locale, &e)));
                     busy.set(false);
                 }
             }
@@ -144,20 +143,20 @@ fn ConfirmInstall(
     };
     view! {
         <article class="cx-consent" aria-labelledby="cx-install-title">
-            <h1 id="cx-install-title">"Connect " {install.account_name.clone()} "?"</h1>
+            <h1 id="cx-install-title">{td_string!(locale, callback.confirm_title, account = &install.account_name).to_string()}</h1>
             <p>
-                "This connection was started at Stripe, not from this page. Connect it only if you meant to connect this account."
+                {td_string!(locale, callback.confirm_intro)}
             </p>
             <dl class="cx-facts">
-                <dt>"Account"</dt><dd>{install.account_name.clone()}</dd>
-                <dt>"Account ID"</dt><dd><code>{install.account_id.clone()}</code></dd>
-                <dt>"Mode"</dt><dd>{if install.livemode { "Live" } else { "Test" }}</dd>
-                <dt>"Scope"</dt><dd><code>{install.scope.clone()}</code></dd>
+                <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
+                <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
+                <dt>{td_string!(locale, columns.mode)}</dt><dd>{if install.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</dd>
+                <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>"Connect this account"</button>
-                <button class="cx-button" on:click=decline disabled=move || busy.get()>"Don't connect"</button>
+                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>{td_string!(locale, callback.connect_account)}</button>
+                <button class="cx-button" on:click=decline disabled=move || busy.get()>{td_string!(locale, callback.dont_connect)}</button>
             </div>
         </article>
     }

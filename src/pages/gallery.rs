@@ -4,13 +4,15 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::{AdminOnly, ErrorNotice};
+use crate::i18n::{self, td_string};
 use crate::messages;
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
+    let locale = i18n::locale();
     view! {
-        <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href="/connections">"Connections"</a> " › " <span aria-current="page">"Add a Data Source"</span>
+        <nav class="cx-breadcrumb" aria-label=td_string!(locale, shell.breadcrumb)>
+            <a href="/connections">{td_string!(locale, shell.connections)}</a> " › " <span aria-current="page">{td_string!(locale, gallery.title)}</span>
         </nav>
         <AdminOnly>
             <Gallery />
@@ -21,12 +23,13 @@ pub fn GalleryPage() -> impl IntoView {
 #[component]
 fn Gallery() -> impl IntoView {
     let providers = LocalResource::new(api::providers);
+    let locale = i18n::locale();
     view! {
-        <h1>"Add a Data Source"</h1>
-        <p class="cx-muted">"Choose where your data comes from."</p>
+        <h1>{td_string!(locale, gallery.title)}</h1>
+        <p class="cx-muted">{td_string!(locale, gallery.intro)}</p>
         {move || match providers.get() {
-            None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading data sources…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+            None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, gallery.loading)}</p> }.into_any(),
+            Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
             Some(Ok(list)) => view! {
                 <ul class="cx-gallery">
                     {list.into_iter().map(|provider| view! {
@@ -40,6 +43,6 @@ fn Gallery() -> impl IntoView {
                 </ul>
             }.into_any(),
         }}
-        <p><a href="/connections">"Back to Connections"</a></p>
+        <p><a href="/connections">{td_string!(locale, shell.back_to_connections)}</a></p>
     }
 }
