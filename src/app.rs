@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::{FlashKind, FlashState, SessionResource, UserBadge};
+use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
 use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
@@ -15,6 +16,7 @@ pub fn App(options: AppOptions) -> impl IntoView {
     provide_context(flash);
     let navigator = Navigator::new(options.base_path.clone(), options.routing);
     provide_context(navigator);
+    let preferred_locale = options.locale.clone();
     provide_context(options);
     let page = move || match navigator.route() {
         Route::List => ConnectionsPage().into_any(),
@@ -26,13 +28,15 @@ pub fn App(options: AppOptions) -> impl IntoView {
         Route::NotFound => NotFoundPage().into_any(),
     };
 
+    // The provider's children are built inside it, so `i18n::locale()` below finds its context.
     view! {
-            <div class="cx-app" on:click=move |event| navigator.on_click(event)>
-                <a class="cx-skip" href="#cx-main">"Skip to content"</a>
+        <LocaleProvider preferred=preferred_locale>
+            <div class="cx-app" lang=i18n::locale().as_str() on:click=move |event| navigator.on_click(event)>
+                <a class="cx-skip" href="#cx-main">{td_string!(i18n::locale(), shell.skip_to_content)}</a>
                 <header class="cx-header">
-                    <nav class="cx-nav" aria-label="Admin">
-                        <span class="cx-brand">"Admin"</span>
-                        <a href=navigator.href(&Route::List)>"Connections"</a>
+                    <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
+                        <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
+                        <a href=navigator.href(&Route::List)>{td_string!(i18n::locale(), shell.connections)}</a>
                     </nav>
                     <UserBadge />
                 </header>
@@ -47,11 +51,12 @@ pub fn App(options: AppOptions) -> impl IntoView {
                         <div class=class>
                             <span aria-hidden="true">{icon}</span>
                             <strong>{message.text}</strong>
-                            <button class="cx-link-button" aria-label="Dismiss message" on:click=move |_| flash.0.set(None)>"×"</button>
+                            <button class="cx-link-button" aria-label=td_string!(i18n::locale(), shell.dismiss) on:click=move |_| flash.0.set(None)>"×"</button>
                         </div>
                     }})}
                 </div>
                 <main id="cx-main" class="cx-main" tabindex="-1">{page}</main>
             </div>
+        </LocaleProvider>
     }
 }

@@ -1,4 +1,7 @@
-//! The few browser APIs the flow needs beyond Leptos: sessionStorage, the address bar, navigation.
+//! The few browser APIs the flow needs beyond Leptos: sessionStorage, the address bar, navigation,
+//! the user's languages and `Intl` formatting.
+
+use std::cell::RefCell;
 
 use crate::flow::{PendingAttempt, PENDING_ATTEMPT_KEY};
 
@@ -6,11 +9,20 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
+/// What can go wrong here before leaving for the provider; `messages::browser_error` words it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserError {
+    StorageBlocked,
+    StorageFailed,
+    NoWindow,
+    NavigationRefused,
+}
+
 /// Keeps the attempt for this tab. Fails if storage is unavailable (e.g. blocked by the browser).
-pub fn save_pending(pending: &PendingAttempt) -> Result<(), &'static str> {
-    let storage = session_storage().ok_or("This browser blocks session storage, which connecting needs.")?;
-    let json = serde_json::to_string(pending).map_err(|_| "Could not save the connection attempt.")?;
-    storage.set_item(PENDING_ATTEMPT_KEY, &json).map_err(|_| "Could not save the connection attempt.")
+pub fn save_pending(pending: &PendingAttempt) -> Result<(), BrowserError> {
+    let storage = session_storage().ok_or(BrowserError::StorageBlocked)?;
+    let json = serde_json::to_string(pending).map_err(|_| BrowserError::StorageFailed)?;
+    storage.set_item(PENDING_ATTEMPT_KEY, &json).map_err(|_| BrowserError::StorageFailed)
 }
 
 /// Reads and removes this tab's attempt: each attempt is finished at most once.
@@ -27,27 +39,64 @@ pub fn current_query() -> String {
 }
 
 /// Leaves the app for the provider: a full-page navigation.
-pub fn go_to(url: &str) -> Result<(), &'static str> {
-    let window = web_sys::window().ok_or("No browser window.")?;
-    window.location().assign(url).map_err(|_| "The browser refused to open Stripe.")
+pub fn go_to(url: &str) -> Result<(), BrowserError> {
+    let window = web_sys::window().ok_or(BrowserError::NoWindow)?;
+    window.location().assign(url).map_err(|_| BrowserError::NavigationRefused)
+}
+
+/// The browser's preferred languages, most preferred first (`navigator.languages`).
+pub fn languages() -> Vec<String> {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return Vec::new() };
+    let languages: Vec<String> = navigator.languages().iter().filter_map(|l| l.as_string()).collect();
+    if languages.is_empty() {
+        navigator.language().into_iter().collect()
+    } else {
+        languages
+    }
 }
 
 thread_local! {
-    /// One formatter for every timestamp: `toLocaleString` builds a new one per call, which dominated
-    /// re-rendering a large table.
-    static DATE_TIME: js_sys::Intl::DateTimeFormat = {
-        let options = js_sys::Object::new();
-        for (key, value) in [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "2-digit"), ("second", "2-digit")] {
-            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-        }
-        js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options)
-    };
+    /// One formatter per set of language tags, for every timestamp: `toLocaleString` builds a new one
+    /// per call, which dominated re-rendering a large table.
+    static DATE_TIME: RefCell<Vec<(Vec<String>, js_sys::Intl::DateTimeFormat)>> = const { RefCell::new(Vec::new()) };
+    static NUMBER: RefCell<Vec<(Vec<String>, js_sys::Intl::NumberFormat)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Formats a timestamp in the user's locale and time zone.
-pub fn local_datetime(at: &chrono::DateTime<chrono::Utc>) -> String {
+fn tags_array(tags: &[String]) -> js_sys::Array {
+    tags.iter().map(|t| wasm_bindgen::JsValue::from_str(t)).collect()
+}
+
+/// Formats a timestamp for the language `tags` (most preferred first) in the user's time zone.
+pub fn local_datetime(tags: &[String], at: &chrono::DateTime<chrono::Utc>) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
-    DATE_TIME.with(|format| format.format().call1(&wasm_bindgen::JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default())
+    DATE_TIME.with_borrow_mut(|cache| {
+        let format = match cache.iter().position(|(cached, _)| cached.as_slice() == tags) {
+            Some(i) => &cache[i].1,
+            None => {
+                let options = js_sys::Object::new();
+                for (key, value) in [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "2-digit"), ("second", "2-digit")] {
+                    let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+                }
+                cache.push((tags.to_vec(), js_sys::Intl::DateTimeFormat::new(&tags_array(tags), &options)));
+                &cache[cache.len() - 1].1
+            }
+        };
+        format.format().call1(&wasm_bindgen::JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default()
+    })
+}
+
+/// Formats a number for the language `tags` (most preferred first).
+pub fn local_number(tags: &[String], n: f64) -> String {
+    NUMBER.with_borrow_mut(|cache| {
+        let format = match cache.iter().position(|(cached, _)| cached.as_slice() == tags) {
+            Some(i) => &cache[i].1,
+            None => {
+                cache.push((tags.to_vec(), js_sys::Intl::NumberFormat::new(&tags_array(tags), &js_sys::Object::new())));
+                &cache[cache.len() - 1].1
+            }
+        };
+        format.format().call1(&wasm_bindgen::JsValue::NULL, &wasm_bindgen::JsValue::from_f64(n)).ok().and_then(|s| s.as_string()).unwrap_or_default()
+    })
 }
 
 /// Whether the page is in a background tab or minimised (no point refreshing then).

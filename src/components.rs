@@ -4,6 +4,7 @@ use connections_wire::{Role, SessionInfo};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::i18n::{self, td_string};
 use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -45,25 +46,26 @@ pub type SessionResource = LocalResource<Result<SessionInfo, ApiError>>;
 pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
     let session = expect_context::<SessionResource>();
     let children = StoredValue::new(children);
+    let locale = i18n::locale();
     move || match session.get() {
-        None => view! { <p class="cx-muted" role="status">"Checking your session…"</p> }.into_any(),
+        None => view! { <p class="cx-muted" role="status">{td_string!(locale, session.checking)}</p> }.into_any(),
         Some(Ok(info)) if info.role == Role::Admin => children.read_value()().into_any(),
         Some(Ok(info)) => view! {
             <div class="cx-notice cx-notice-error" role="alert">
-                <h1>{messages::ADMIN_REQUIRED}</h1>
-                <p>"You are signed in as " {info.name} ", who is not an administrator. Ask an administrator to connect data sources."</p>
+                <h1>{messages::admin_required(locale)}</h1>
+                <p>{td_string!(locale, session.not_admin, name = info.name).to_string()}</p>
             </div>
         }
         .into_any(),
         Some(Err(error)) if error.code() == Some(connections_wire::ErrorCode::Unauthenticated) => view! {
             <div class="cx-notice" role="alert">
-                <h1>"Sign in to manage connections"</h1>
-                <p>"You are signed out. Sign in through your admin portal."</p>
-                <p><a class="cx-button" href=use_navigator().href(&Route::SignIn)>"Demo sign-in"</a></p>
+                <h1>{td_string!(locale, session.signed_out_title)}</h1>
+                <p>{td_string!(locale, session.signed_out)}</p>
+                <p><a class="cx-button" href=use_navigator().href(&Route::SignIn)>{td_string!(locale, session.demo_sign_in)}</a></p>
             </div>
         }
         .into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
     }
 }
 
@@ -76,6 +78,7 @@ pub fn ErrorNotice(#[prop(into)] message: String) -> impl IntoView {
 #[component]
 pub fn UserBadge() -> impl IntoView {
     let session = expect_context::<SessionResource>();
+    let locale = i18n::locale();
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::demo_sign_out().await;
@@ -85,13 +88,13 @@ pub fn UserBadge() -> impl IntoView {
     move || match session.get() {
         Some(Ok(info)) => {
             let role = match info.role {
-                Role::Admin => "administrator",
-                Role::Viewer => "viewer",
+                Role::Admin => td_string!(locale, session.role_admin),
+                Role::Viewer => td_string!(locale, session.role_viewer),
             };
             view! {
                 <span class="cx-user">
                     {info.name} <span class="cx-muted">" (" {role} ")"</span>
-                    {(info.demo && !api::host_supplies_session()).then(|| view! { <button class="cx-link-button" on:click=sign_out>"Sign out"</button> })}
+                    {(info.demo && !api::host_supplies_session()).then(|| view! { <button class="cx-link-button" on:click=sign_out>{td_string!(locale, session.sign_out)}</button> })}
                 </span>
             }
             .into_any()

@@ -1,14 +1,15 @@
 //! Connections SPA: Admin > Connections, where an administrator connects Stripe.
 //!
 //! `flow` and `messages` are plain logic, tested natively; `api` talks to the server; `pages` holds one
-//! file per page; `app` wires the router and the shell.
+//! file per page; `app` wires the router and the shell; `i18n` chooses the language (`locales/*.json`).
 
 pub mod api;
 mod app;
-mod browser;
+pub mod browser;
 mod components;
 pub mod embed;
 pub mod flow;
+pub mod i18n;
 pub mod messages;
 mod navigator;
 pub mod options;

@@ -1,105 +1,157 @@
 //! What the user reads when something goes wrong: one place, plain words, no jargon where avoidable.
+//! The texts are in `locales/*.json`; here they are put together for the mount's locale.
 
 use connections_wire::ErrorCode;
 
 use crate::api::ApiError;
+use crate::browser::BrowserError;
 use crate::flow::{CallbackError, CallbackOutcome, FlowError};
+use crate::i18n::{td_string, Locale};
 
-pub const ADMIN_REQUIRED: &str = "Connections requires administrator permissions";
-pub const CONNECTION_SUCCESSFUL: &str = "Connection successful!";
-pub const PROVIDER_UNAVAILABLE: &str = "Stripe could not be reached, try again.";
-pub const NOTHING_CONNECTED: &str = "Nothing was connected.";
-pub const POPUP_BLOCKED: &str =
-    "Your browser blocked the window Stripe opens in. Allow pop-ups for this site and press Connect again, or open Connections in a new tab.";
-pub const POPUP_CLOSED: &str = "The Stripe window was closed before it opened. Nothing was connected.";
-pub const POPUP_UNSUPPORTED: &str = "This browser can't connect from inside another page. Open Connections in a new tab.";
+pub fn admin_required(locale: Locale) -> &'static str {
+    td_string!(locale, messages.admin_required)
+}
 
-pub fn api_error(error: &ApiError) -> String {
+pub fn connection_successful(locale: Locale) -> &'static str {
+    td_string!(locale, messages.connection_successful)
+}
+
+/// Ends every message about a connection that failed, in every language.
+pub fn nothing_connected(locale: Locale) -> &'static str {
+    td_string!(locale, messages.nothing_connected)
+}
+
+/// A failure in sentences, then "Nothing was connected."
+fn and_nothing_connected(locale: Locale, failure: impl std::fmt::Display) -> String {
+    format!("{failure} {}", nothing_connected(locale))
+}
+
+pub fn api_error(locale: Locale, error: &ApiError) -> String {
     match error {
-        ApiError::Network => "The Connections server could not be reached. Check your connection and try again.".into(),
-        ApiError::SessionToken => "Your admin portal did not provide a session for Connections. Reload the page or sign in again.".into(),
-        ApiError::UnexpectedResponse(status) => format!("The Connections server sent an unexpected answer (HTTP {status}). Try again."),
+        ApiError::Network => td_string!(locale, messages.network).into(),
+        ApiError::UnexpectedResponse(status) => td_string!(locale, messages.unexpected_response, status = *status).to_string(),
+        ApiError::SessionToken => td_string!(locale, messages.session_token).into(),
         ApiError::Problem(problem) => match problem.code {
-            ErrorCode::Unauthenticated => "Your session has ended. Sign in again.".into(),
-            ErrorCode::AdminRequired => format!("{ADMIN_REQUIRED}."),
-            ErrorCode::InvalidRequest => format!("The request was not valid: {}", problem.detail),
-            ErrorCode::CrossSiteRequest => "The request was refused because it did not come from this page.".into(),
-            ErrorCode::UnknownProvider => "That data source is not available.".into(),
-            ErrorCode::UnknownAttempt => {
-                format!("This answer from Stripe does not match a connection you started here, or it was already used. {NOTHING_CONNECTED}")
+            ErrorCode::Unauthenticated => td_string!(locale, messages.unauthenticated).into(),
+            ErrorCode::AdminRequired => format!("{}.", admin_required(locale)),
+            ErrorCode::InvalidRequest => td_string!(locale, messages.invalid_request, detail = &problem.detail).to_string(),
+            ErrorCode::CrossSiteRequest => td_string!(locale, messages.cross_site_request).into(),
+            ErrorCode::UnknownProvider => td_string!(locale, messages.unknown_provider).into(),
+            ErrorCode::UnknownAttempt => and_nothing_connected(locale, td_string!(locale, messages.unknown_attempt)),
+            ErrorCode::AttemptExpired => and_nothing_connected(locale, td_string!(locale, messages.attempt_expired)),
+            ErrorCode::PkceMismatch => and_nothing_connected(locale, td_string!(locale, messages.pkce_mismatch)),
+            ErrorCode::ProviderUnavailable => and_nothing_connected(locale, td_string!(locale, messages.provider_unavailable)),
+            ErrorCode::ProviderRejected => {
+                and_nothing_connected(locale, td_string!(locale, messages.provider_rejected, detail = &problem.detail))
             }
-            ErrorCode::AttemptExpired => format!("The connection took longer than 10 minutes and expired. {NOTHING_CONNECTED}"),
-            ErrorCode::PkceMismatch => format!("The connection could not be verified (PKCE check failed). {NOTHING_CONNECTED}"),
-            ErrorCode::ProviderUnavailable => format!("{PROVIDER_UNAVAILABLE} {NOTHING_CONNECTED}"),
-            ErrorCode::ProviderRejected => format!("Stripe did not accept the connection: {}. {NOTHING_CONNECTED}", problem.detail),
-            ErrorCode::RateLimited => "Too many attempts. Wait a minute, then try again.".into(),
-            ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature => "The request was not accepted.".into(),
-            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => "That could not be found.".into(),
-            ErrorCode::Internal | ErrorCode::Unknown => "Something went wrong on our side. Try again.".into(),
+            ErrorCode::RateLimited => td_string!(locale, messages.rate_limited).into(),
+            ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature => td_string!(locale, messages.not_accepted).into(),
+            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => td_string!(locale, messages.not_found).into(),
+            ErrorCode::Internal | ErrorCode::Unknown => td_string!(locale, messages.internal).into(),
         },
     }
 }
 
-pub fn callback_error(error: &CallbackError) -> String {
+pub fn callback_error(locale: Locale, error: &CallbackError) -> String {
     match error {
-        CallbackError::NothingToFinish => "There is no connection to finish on this page.".into(),
+        CallbackError::NothingToFinish => td_string!(locale, messages.nothing_to_finish).into(),
         CallbackError::MissingState | CallbackError::Malformed(_) => {
-            format!("Stripe's answer was incomplete or malformed. {NOTHING_CONNECTED}")
+            and_nothing_connected(locale, td_string!(locale, messages.malformed_callback))
         }
         CallbackError::NoPendingAttempt => format!(
-            "This tab did not start a Stripe connection, or already finished it. {NOTHING_CONNECTED} \
-             Start from Add a Data Source in this tab."
+            "{} {}",
+            and_nothing_connected(locale, td_string!(locale, messages.no_pending_attempt)),
+            td_string!(locale, messages.start_from_gallery)
         ),
-        CallbackError::StateMismatch => {
-            format!("Stripe's answer does not belong to the connection started in this tab, so it was refused. {NOTHING_CONNECTED}")
-        }
+        CallbackError::StateMismatch => and_nothing_connected(locale, td_string!(locale, messages.state_mismatch)),
     }
 }
 
-pub fn flow_error(error: &FlowError) -> String {
+/// Stripe sent the user back with an error instead of a code (`error`, optional `error_description`).
+pub fn provider_failed(locale: Locale, error: &str, description: &str) -> String {
+    if description.is_empty() {
+        and_nothing_connected(locale, td_string!(locale, messages.stripe_failed, error))
+    } else {
+        and_nothing_connected(locale, td_string!(locale, messages.stripe_failed_described, error, description))
+    }
+}
+
+pub fn browser_error(locale: Locale, error: BrowserError) -> String {
     match error {
-        FlowError::BadProviderUrl(_) => "The data source is misconfigured on the server.".into(),
-        FlowError::UnregisteredReturnAddress(address) => format!(
-            "This page's return address ({address}) is not registered with Stripe, so Stripe could not send you back here. \
-             Ask your administrator to add it to CONNECTIONS_EMBED_URLS."
-        ),
+        BrowserError::StorageBlocked => td_string!(locale, messages.storage_blocked),
+        BrowserError::StorageFailed => td_string!(locale, messages.storage_failed),
+        BrowserError::NoWindow => td_string!(locale, messages.no_window),
+        BrowserError::NavigationRefused => td_string!(locale, messages.navigation_refused),
+    }
+    .into()
+}
+
+/// The provider said no: the user cancelled (`access_denied`), or it refused with another error.
+pub fn provider_refused(locale: Locale, outcome: &CallbackOutcome) -> String {
+    match outcome {
+        CallbackOutcome::Failed { error, description } => provider_failed(locale, error, description),
+        _ => td_string!(locale, messages.cancelled_at_stripe).into(),
     }
 }
 
-/// The provider said no: the user cancelled, or the provider refused (`error=…`).
-pub fn provider_refused(outcome: &CallbackOutcome) -> String {
-    match outcome {
-        CallbackOutcome::Failed { error, description } => format!(
-            "Stripe could not complete the connection ({error}{}). {NOTHING_CONNECTED}",
-            if description.is_empty() { String::new() } else { format!(": {description}") },
-        ),
-        _ => format!("You cancelled at Stripe, so {}", NOTHING_CONNECTED.to_lowercase()),
+pub fn flow_error(locale: Locale, error: &FlowError) -> String {
+    match error {
+        FlowError::BadProviderUrl(_) => td_string!(locale, messages.misconfigured).into(),
+        FlowError::UnregisteredReturnAddress(address) => td_string!(locale, messages.unregistered_return_address, address).to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::I18nLocaleTrait;
     use connections_wire::Problem;
+
+    #[test]
+    fn the_english_texts_are_the_ones_the_tests_and_docs_quote() {
+        assert_eq!(connection_successful(Locale::en), "Connection successful!");
+        assert_eq!(
+            callback_error(Locale::en, &CallbackError::NoPendingAttempt),
+            "This tab did not start a Stripe connection, or already finished it. Nothing was connected. \
+             Start from Add a Data Source in this tab."
+        );
+        assert_eq!(
+            provider_failed(Locale::en, "invalid_scope", "<b>bad</b>"),
+            "Stripe could not complete the connection (invalid_scope: <b>bad</b>). Nothing was connected."
+        );
+        assert_eq!(provider_failed(Locale::en, "server_error", ""), "Stripe could not complete the connection (server_error). Nothing was connected.");
+        let rejected = ApiError::Problem(Problem::new(ErrorCode::ProviderRejected, 502, "t", "invalid_grant"));
+        assert_eq!(api_error(Locale::en, &rejected), "Stripe did not accept the connection: invalid_grant. Nothing was connected.");
+        assert_eq!(
+            api_error(Locale::en, &ApiError::UnexpectedResponse(502)),
+            "The Connections server sent an unexpected answer (HTTP 502). Try again."
+        );
+    }
 
     #[test]
     fn the_admin_message_is_the_documented_one() {
         let error = ApiError::Problem(Problem::new(ErrorCode::AdminRequired, 403, "t", "d"));
-        assert_eq!(api_error(&error), "Connections requires administrator permissions.");
+        assert_eq!(api_error(Locale::en, &error), "Connections requires administrator permissions.");
+        assert_eq!(api_error(Locale::de, &error), "Für Verbindungen sind Administratorrechte erforderlich.");
     }
 
     #[test]
     fn stripe_failures_say_try_again_and_that_nothing_was_stored() {
         let error = ApiError::Problem(Problem::new(ErrorCode::ProviderUnavailable, 502, "t", "timeout"));
-        let text = api_error(&error);
-        assert!(text.starts_with("Stripe could not be reached, try again."), "{text}");
-        assert!(text.contains(NOTHING_CONNECTED));
+        let text = api_error(Locale::en, &error);
+        assert_eq!(text, "Stripe could not be reached, try again. Nothing was connected.");
+        for locale in Locale::get_all() {
+            assert!(api_error(*locale, &error).ends_with(nothing_connected(*locale)), "{locale}");
+        }
     }
 
     #[test]
     fn every_callback_refusal_says_nothing_was_connected() {
-        for error in [CallbackError::MissingState, CallbackError::NoPendingAttempt, CallbackError::StateMismatch] {
-            assert!(callback_error(&error).contains(NOTHING_CONNECTED), "{error:?}");
+        for locale in Locale::get_all() {
+            for error in [CallbackError::MissingState, CallbackError::NoPendingAttempt, CallbackError::StateMismatch] {
+                assert!(callback_error(*locale, &error).contains(nothing_connected(*locale)), "{locale} {error:?}");
+            }
+            assert!(provider_failed(*locale, "access_denied", "").ends_with(nothing_connected(*locale)), "{locale}");
         }
     }
 }

@@ -14,21 +14,6 @@ pub enum SortKey {
     LastChecked,
 }
 
-impl SortKey {
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Account => "Account",
-            SortKey::AccountId => "Account ID",
-            SortKey::Mode => "Mode",
-            SortKey::Scope => "Scope",
-            SortKey::Status => "Status",
-            SortKey::ConnectedBy => "Connected by",
-            SortKey::ConnectedAt => "Connected at",
-            SortKey::LastChecked => "Last checked",
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableQuery {
     /// Matches the account name or id, case-insensitively.

@@ -1,8 +1,11 @@
 //! Runs inside headless Chromium (wasm-bindgen-test): the flow's randomness comes from the browser's
-//! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON.
+//! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON; dates and
+//! numbers come out of the browser's `Intl` in the language asked for.
 
 #![cfg(target_arch = "wasm32")]
 
+use chrono::{TimeZone, Utc};
+use connections::browser::{local_datetime, local_number};
 use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
 use connections_wire::ProviderInfo;
 use wasm_bindgen_test::*;
@@ -49,4 +52,21 @@ fn the_pending_attempt_round_trips_through_session_storage() {
     let grant = flow::grant_request("ac_1".into(), pending.state.clone(), Some(read), "stripe").unwrap();
     assert_eq!(grant.code_verifier, pending.code_verifier);
     storage.remove_item(PENDING_ATTEMPT_KEY).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn dates_and_numbers_follow_the_language_asked_for_each_with_its_own_formatter() {
+    let tags = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    // Late morning UTC: the same day in every time zone from UTC-10 to UTC+13.
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let german = local_datetime(&tags(&["de-DE", "de"]), &at);
+    let american = local_datetime(&tags(&["en-US", "en"]), &at);
+    let british = local_datetime(&tags(&["en-GB", "en"]), &at);
+    assert!(german.starts_with("22.11.2026, "), "{german}");
+    assert!(american.starts_with("11/22/2026, "), "{american}");
+    assert!(british.starts_with("22/11/2026, "), "{british}");
+    assert_eq!(local_datetime(&tags(&["de-DE", "de"]), &at), german, "the cached German formatter");
+    assert_eq!(local_number(&tags(&["de"]), 1_234_567.0), "1.234.567");
+    assert_eq!(local_number(&tags(&["en"]), 1_234_567.0), "1,234,567");
+    assert_eq!(local_number(&tags(&["it"]), 1_234_567.0), "1.234.567");
 }

@@ -46,6 +46,12 @@ fn free_port() -> u16 {
 }
 
 async fn start() -> Harness {
+    start_with_language(None).await
+}
+
+/// With `language` (e.g. `de-DE`), Chromium asks for it first: its UI language and its
+/// Accept-Language, which is what `navigator.languages` reports.
+async fn start_with_language(language: Option<&str>) -> Harness {
     let data = tempfile::tempdir().unwrap();
     let args = Args::try_parse_from([
         "connections-server".to_owned(),
@@ -74,7 +80,7 @@ async fn start() -> Harness {
         .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (scripts/setup.sh installs it)"));
     let profile = tempfile::tempdir().unwrap();
     let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let capabilities = json!({
+    let mut capabilities = json!({
         "goog:chromeOptions": {
             "binary": chrome,
             "args": [
@@ -84,6 +90,12 @@ async fn start() -> Harness {
             ]
         }
     });
+    if let Some(language) = language {
+        let primary = language.split('-').next().unwrap();
+        let options = &mut capabilities["goog:chromeOptions"];
+        options["args"].as_array_mut().unwrap().push(json!(format!("--lang={language}")));
+        options["prefs"] = json!({ "intl.accept_languages": format!("{language},{primary}") });
+    }
     let capabilities = capabilities.as_object().unwrap().clone();
     let started = Instant::now();
     let browser = loop {
@@ -730,4 +742,60 @@ async fn inside_an_iframe_stripe_opens_in_a_popup_and_the_answer_comes_back_over
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     h.row_text("Acme Books Ltd").await;
     h.snapshot("framed-2-connected").await;
+}
+
+#[tokio::test]
+async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
+    let h = start_with_language(Some("de-DE")).await;
+    h.open("/connections").await;
+    let languages = h.browser.execute("return navigator.languages", vec![]).await.unwrap();
+    assert_eq!(languages[0], "de-DE", "Chromium asks for German: {languages}");
+    h.wait_for_text("main", "Sie sind abgemeldet").await;
+    let lang = h.browser.execute("return [document.querySelector('.cx-app').lang, document.documentElement.lang]", vec![]).await.unwrap();
+    assert_eq!(lang, json!(["de", "en"]), "the app says it speaks German; the page's own <html lang> is left alone");
+
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text("h1", "Datenquellen").await;
+    h.wait_for_text(".cx-empty", "Es sind noch keine Datenquellen verbunden.").await;
+    h.click("//a[normalize-space()='Datenquelle hinzufügen']").await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    let page = h.wait_for_text("main", "Daten, die synchronisiert werden").await;
+    for text in ["Stripe verbinden", "Angeforderter Zugriff", "Nur Lesezugriff", "Kunden", "Rechnungen", "Abonnements", "Abbrechen"] {
+        assert!(page.contains(text), "authorization page lacks {text}: {page}");
+    }
+    h.click("//button[normalize-space()='Mit Stripe verbinden']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+
+    h.wait_for_text(".cx-flash-region", "Verbindung erfolgreich hergestellt!").await;
+    let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
+    h.snapshot("13-german").await;
+    assert!(row.contains("Neu") && row.contains("Verbunden") && row.contains("Prüfen") && row.contains("Trennen"), "{row}");
+    h.wait_for_text(".cx-count", "1 von 1 angezeigt").await;
+    let headers = h.browser.find(Locator::Css("thead")).await.unwrap().text().await.unwrap();
+    assert!(headers.contains("Konto") && headers.contains("Verbunden am") && headers.contains("Aktionen"), "{headers}");
+
+    // The connection time as German writes it (day.month.year, 24-hour clock) in the browser's time
+    // zone: the parts come from the <time> element's own timestamp, read by the browser's Date.
+    let shown = h.browser.find(Locator::Css("tr.cx-row-new time")).await.unwrap();
+    let text = shown.text().await.unwrap();
+    let at = shown.attr("datetime").await.unwrap().unwrap();
+    let parts = h
+        .browser
+        .execute(
+            "const d = new Date(arguments[0]); return [d.getDate(), d.getMonth() + 1, d.getFullYear(), d.getHours(), d.getMinutes()];",
+            vec![json!(at)],
+        )
+        .await
+        .unwrap();
+    let [day, month, year, hour, minute] = serde_json::from_value::<[u32; 5]>(parts).unwrap();
+    let expected = format!("{day}.{month}.{year}, {hour:02}:{minute:02}:");
+    assert!(text.starts_with(&expected), "{text:?} is not German for {at} (expected {expected:?}…)");
+
+    let body = h.browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    for english in ["Data Sources", "Add a Data Source", "Connection successful!", "Connected by", "Disconnect"] {
+        assert!(!body.contains(english), "English {english:?} left on the German page:\n{body}");
+    }
+    h.browser.clone().close().await.unwrap();
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
 use crate::embed;
 use crate::flow::CallbackOutcome;
+use crate::i18n::{self, td_string, Locale};
 use crate::options::{AppOptions, ConnectIn};
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -14,9 +15,10 @@ use crate::{api, browser, flow, messages, popup};
 #[component]
 pub fn AuthorizePage(provider: String) -> impl IntoView {
     let navigator = use_navigator();
+    let locale = i18n::locale();
     view! {
-        <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <a href=navigator.href(&Route::Gallery)>"Add a Data Source"</a>
+        <nav class="cx-breadcrumb" aria-label=td_string!(locale, shell.breadcrumb)>
+            <a href=navigator.href(&Route::List)>{td_string!(locale, shell.connections)}</a> " › " <a href=navigator.href(&Route::Gallery)>{td_string!(locale, gallery.title)}</a>
         </nav>
         <AdminOnly>
             <Authorize provider=provider.clone() />
@@ -27,12 +29,13 @@ pub fn AuthorizePage(provider: String) -> impl IntoView {
 #[component]
 fn Authorize(provider: String) -> impl IntoView {
     let providers = LocalResource::new(api::providers);
+    let locale = i18n::locale();
     move || match providers.get() {
-        None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading…"</p> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+        None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, shell.loading)}</p> }.into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
         Some(Ok(list)) => match list.into_iter().find(|p| p.id == provider) {
             Some(provider) => view! { <ProviderConsent provider /> }.into_any(),
-            None => view! { <ErrorNotice message="That data source is not available." /> }.into_any(),
+            None => view! { <ErrorNotice message=td_string!(locale, messages.unknown_provider) /> }.into_any(),
         },
     }
 }
@@ -52,19 +55,41 @@ enum Stage {
 }
 
 /// Makes the attempt for the return address where the app runs, and registers it with the server.
-async fn register(provider: &ProviderInfo, redirect_uri: &str) -> Result<flow::NewAttempt, String> {
-    let redirect_uri = flow::registered_redirect_uri(provider, redirect_uri).map_err(|e| messages::flow_error(&e))?;
-    let attempt = flow::new_attempt(provider, &redirect_uri).map_err(|e| messages::flow_error(&e))?;
-    api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::api_error(&e))?;
+async fn register(locale: Locale, provider: &ProviderInfo, redirect_uri: &str) -> Result<flow::NewAttempt, String> {
+    let redirect_uri = flow::registered_redirect_uri(provider, redirect_uri).map_err(|e| messages::flow_error(locale, &e))?;
+    let attempt = flow::new_attempt(provider, &redirect_uri).map_err(|e| messages::flow_error(locale, &e))?;
+    api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::api_error(locale, &e))?;
     Ok(attempt)
 }
 
 /// The default: keep the verifier in this tab, then leave for the provider.
-async fn connect_by_redirect(provider: ProviderInfo, redirect_uri: String) -> Result<(), String> {
-    let attempt = register(&provider, &redirect_uri).await?;
-    browser::save_pending(&attempt.pending)?;
-    browser::go_to(attempt.authorize_url.as_str())?;
+async fn connect_by_redirect(locale: Locale, provider: ProviderInfo, redirect_uri: String) -> Result<(), String> {
+    let attempt = register(locale, &provider, &redirect_uri).await?;
+    browser::save_pending(&attempt.pending).map_err(|e| messages::browser_error(locale, e))?;
+    browser::go_to(attempt.authorize_url.as_str()).map_err(|e| messages::browser_error(locale, e))?;
     Ok(())
+}
+/// What the server says it will access, in the mount's language when the scope is a known one.
+fn access_summary(locale: Locale, provider: &ProviderInfo) -> String {
+    match provider.scope.as_str() {
+        "read_only" => td_string!(locale, authorize.access_read_only).into(),
+        "read_write" => td_string!(locale, authorize.access_read_write).into(),
+        _ => provider.access_summary.clone(),
+    }
+}
+
+/// A kind of data the server says will sync, translated when it is one Stripe has.
+fn data_kind(locale: Locale, kind: &str) -> String {
+    match kind {
+        "Customers" => td_string!(locale, data.customers).into(),
+        "Charges" => td_string!(locale, data.charges).into(),
+        "Coupons" => td_string!(locale, data.coupons).into(),
+        "Invoices" => td_string!(locale, data.invoices).into(),
+        "Plans" => td_string!(locale, data.plans).into(),
+        "Subscriptions" => td_string!(locale, data.subscriptions).into(),
+        "Events" => td_string!(locale, data.events).into(),
+        other => other.to_owned(),
+    }
 }
 
 #[component]
@@ -72,6 +97,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
     let navigator = use_navigator();
     let options = expect_context::<AppOptions>();
     let flash = expect_context::<FlashState>();
+    let locale = i18n::locale();
     let stage = RwSignal::new(Stage::Ready);
     let error = RwSignal::new(None::<String>);
     let provider = StoredValue::new(provider);
@@ -98,21 +124,21 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
         stage.set(Stage::Finishing);
         let provider_id = provider.with_value(|p| p.id.clone());
         let request = match flow::parse_callback(&query) {
-            Ok(CallbackOutcome::Granted { code, state }) => flow::grant_request(code, state, Some(pending), &provider_id).map_err(|e| messages::callback_error(&e)),
-            Ok(CallbackOutcome::ProviderStarted { .. }) => Err(messages::callback_error(&flow::CallbackError::MissingState)),
-            Ok(refused) => Err(messages::provider_refused(&refused)),
-            Err(e) => Err(messages::callback_error(&e)),
+            Ok(CallbackOutcome::Granted { code, state }) => flow::grant_request(code, state, Some(pending), &provider_id).map_err(|e| messages::callback_error(locale, &e)),
+            Ok(CallbackOutcome::ProviderStarted { .. }) => Err(messages::callback_error(locale, &flow::CallbackError::MissingState)),
+            Ok(refused) => Err(messages::provider_refused(locale, &refused)),
+            Err(e) => Err(messages::callback_error(locale, &e)),
         };
         match request {
             Err(message) => fail(message),
             Ok(request) => leptos::task::spawn_local(async move {
                 match api::send_grant(&provider_id, &request).await {
                     Ok(connection) => {
-                        flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection.id.clone()))));
+                        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(connection.id.clone()))));
                         navigator.go(Route::List);
                         embed::announce_connected(connection).await;
                     }
-                    Err(e) => fail(messages::api_error(&e)),
+                    Err(e) => fail(messages::api_error(locale, &e)),
                 }
             }),
         }
@@ -122,13 +148,13 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
         // Synchronously, inside the click: later, the browser would block the popup.
         let Some(window) = popup::open_blank() else {
             stage.set(Stage::PopupBlocked);
-            embed::emit_error("popup_blocked", messages::POPUP_BLOCKED);
+            embed::emit_error("popup_blocked", td_string!(locale, popup.blocked));
             return;
         };
         popup_window.set_value(Some(window));
         stage.set(Stage::Opening);
         leptos::task::spawn_local(async move {
-            let attempt = match register(&provider.get_value(), &redirect_uri.get_value()).await {
+            let attempt = match register(locale, &provider.get_value(), &redirect_uri.get_value()).await {
                 Ok(attempt) => attempt,
                 Err(message) => {
                     stop_waiting();
@@ -138,7 +164,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
             let pending = attempt.pending.clone();
             let Some(waiting) = popup::Listener::new(pending.state.clone(), move |query| finish(query, pending.clone())) else {
                 stop_waiting();
-                return fail(messages::POPUP_UNSUPPORTED.into());
+                return fail(td_string!(locale, popup.unsupported).into());
             };
             listener.set_value(Some(waiting));
             let opened = popup_window.with_value(|w| w.as_ref().map(|w| w.location().set_href(attempt.authorize_url.as_str()).is_ok()));
@@ -146,7 +172,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
                 stage.set(Stage::WaitingForPopup);
             } else {
                 stop_waiting();
-                fail(messages::POPUP_CLOSED.into());
+                fail(td_string!(locale, popup.closed).into());
             }
         });
     };
@@ -167,7 +193,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
         stage.set(Stage::Opening);
         leptos::task::spawn_local(async move {
             // On success the page is leaving; keep the button busy until it does.
-            if let Err(message) = connect_by_redirect(provider.get_value(), redirect_uri.get_value()).await {
+            if let Err(message) = connect_by_redirect(locale, provider.get_value(), redirect_uri.get_value()).await {
                 fail(message);
             }
         });
@@ -183,45 +209,44 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
         <article class="cx-consent" aria-labelledby="cx-consent-title">
             <header class="cx-consent-header">
                 <img src=api::asset_url(&p.logo_path) alt="" width="96" height="40" />
-                <h1 id="cx-consent-title">"Connect " {p.name.clone()}</h1>
+                <h1 id="cx-consent-title">{td_string!(locale, authorize.title, provider = &p.name).to_string()}</h1>
             </header>
             <section>
-                <h2>"Access requested"</h2>
-                <p>{p.access_summary.clone()}</p>
-                <p class="cx-muted">"Scope: " <code>{p.scope.clone()}</code></p>
+                <h2>{td_string!(locale, authorize.access_requested)}</h2>
+                <p>{access_summary(locale, &p)}</p>
+                <p class="cx-muted">{td_string!(locale, authorize.scope)} " " <code>{p.scope.clone()}</code></p>
             </section>
             <section>
-                <h2>"Data that will sync"</h2>
+                <h2>{td_string!(locale, authorize.data_synced)}</h2>
                 <ul class="cx-sync-list">
-                    {p.data_synced.iter().map(|kind| view! { <li>{kind.clone()}</li> }).collect_view()}
+                    {p.data_synced.iter().map(|kind| view! { <li>{data_kind(locale, kind)}</li> }).collect_view()}
                 </ul>
             </section>
             <p class="cx-muted">
-                "You will sign in at " {p.name.clone()} " and come back here. Your " {p.name.clone()}
-                " password is never shared with us, and access tokens stay on our server."
+                {td_string!(locale, authorize.sign_in_note, provider = &p.name).to_string()}
             </p>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}
             {move || match stage.get() {
                 Stage::WaitingForPopup => Some(view! {
                     <div class="cx-progress" role="status">
                         <span class="cx-spinner" aria-hidden="true"></span>
-                        <p>{format!("Waiting for you to finish in the {} window…", name())}</p>
-                        <button class="cx-button" on:click=cancel_popup>"Cancel"</button>
+                        <p>{td_string!(locale, popup.waiting, provider = name()).to_string()}</p>
+                        <button class="cx-button" on:click=cancel_popup>{td_string!(locale, shell.cancel)}</button>
                     </div>
                 }.into_any()),
                 Stage::Finishing => Some(view! {
                     <div class="cx-progress" role="status" aria-busy="true">
                         <span class="cx-spinner" aria-hidden="true"></span>
-                        <p>{format!("Finishing your {} connection…", name())}</p>
+                        <p>{td_string!(locale, callback.finishing)}</p>
                     </div>
                 }.into_any()),
                 Stage::PopupBlocked => Some(view! {
                     <div class="cx-notice cx-notice-error" role="alert">
-                        <h2>"The " {name()} " window was blocked"</h2>
-                        <p>{messages::POPUP_BLOCKED}</p>
+                        <h2>{td_string!(locale, popup.blocked_title, provider = name()).to_string()}</h2>
+                        <p>{td_string!(locale, popup.blocked)}</p>
                         <p>
                             <a href=navigator.absolute_url(&Route::Authorize { provider: provider.with_value(|p| p.id.clone()) }) target="_blank" rel="noopener">
-                                "Open Connections in a new tab"
+                                {td_string!(locale, popup.open_in_tab)}
                             </a>
                         </p>
                     </div>
@@ -230,9 +255,13 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
             }}
             <div class="cx-actions">
                 <button class="cx-button cx-button-primary" on:click=on_connect disabled=busy aria-busy=move || busy().to_string()>
-                    {move || if stage.get() == Stage::Opening { format!("Opening {}…", name()) } else { format!("Connect with {}", name()) }}
+                    {move || if stage.get() == Stage::Opening {
+                        td_string!(locale, authorize.opening, provider = name()).to_string()
+                    } else {
+                        td_string!(locale, authorize.connect_with, provider = name()).to_string()
+                    }}
                 </button>
-                <a class="cx-button" href=navigator.href(&Route::List)>"Cancel"</a>
+                <a class="cx-button" href=navigator.href(&Route::List)>{td_string!(locale, shell.cancel)}</a>
             </div>
         </article>
     }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::components::{ErrorNotice, Flash, FlashState};
 use crate::embed;
 use crate::flow::{self, CallbackOutcome};
+use crate::i18n::{self, td_string};
 use crate::navigator::use_navigator;
 use crate::routing::Route;
 use crate::{api, browser, messages, popup};
@@ -27,8 +28,9 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
     let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
+    let locale = i18n::locale();
     let succeed = move |connection: ConnectionView| {
-        flash.0.set(Some(Flash::success(messages::CONNECTION_SUCCESSFUL, Some(connection.id.clone()))));
+        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(connection.id.clone()))));
         navigator.replace(Route::List);
         leptos::task::spawn_local(embed::announce_connected(connection));
     };
@@ -53,23 +55,23 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
                     leptos::task::spawn_local(async move {
                         match api::send_grant(&provider, &request).await {
                             Ok(connection) => succeed(connection),
-                            Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                            Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
                         }
                     });
                 }
-                Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+                Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
             },
             Ok(CallbackOutcome::ProviderStarted { code }) => {
                 let provider = provider.clone();
                 leptos::task::spawn_local(async move {
                     match api::start_install(&provider, &code).await {
                         Ok(install) => progress.set(Progress::Confirm(install)),
-                        Err(error) => progress.set(Progress::Failed(messages::api_error(&error))),
+                        Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
                     }
                 });
             }
-            Ok(refused) => progress.set(Progress::Failed(messages::provider_refused(&refused))),
-            Err(error) => progress.set(Progress::Failed(messages::callback_error(&error))),
+            Ok(refused) => progress.set(Progress::Failed(messages::provider_refused(locale, &refused))),
+            Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
         }
     };
 
@@ -97,35 +99,35 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
         Progress::Working => view! {
             <div class="cx-progress" role="status" aria-busy="true">
                 <span class="cx-spinner" aria-hidden="true"></span>
-                <p>"Finishing your Stripe connection…"</p>
+                <p>{td_string!(locale, callback.finishing)}</p>
             </div>
         }
         .into_any(),
         Progress::Failed(message) => view! {
             <div class="cx-notice cx-notice-error" role="alert">
-                <h1>"The connection was not completed"</h1>
+                <h1>{td_string!(locale, callback.not_completed)}</h1>
                 <p>{message}</p>
             </div>
             <div class="cx-actions">
-                <a class="cx-button cx-button-primary" href=retry_href.clone()>"Start again"</a>
-                <a class="cx-button" href=list_href.clone()>"Back to Connections"</a>
+                <a class="cx-button cx-button-primary" href=retry_href.clone()>{td_string!(locale, callback.start_again)}</a>
+                <a class="cx-button" href=list_href.clone()>{td_string!(locale, shell.back_to_connections)}</a>
             </div>
         }
         .into_any(),
         Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed /> }.into_any(),
         Progress::HandedOver => view! {
             <div class="cx-notice" role="status">
-                <h1>"Back to Connections"</h1>
-                <p>"Stripe is done. You can close this window; Connections finishes in the page you came from."</p>
+                <h1>{td_string!(locale, popup.handed_over_title)}</h1>
+                <p>{td_string!(locale, popup.handed_over)}</p>
             </div>
         }
         .into_any(),
         Progress::Declined => view! {
             <div class="cx-notice" role="status">
-                <h1>"Not connected"</h1>
-                <p>"The Stripe account was not connected, and its authorization was withdrawn at Stripe."</p>
+                <h1>{td_string!(locale, callback.declined_title)}</h1>
+                <p>{td_string!(locale, callback.declined)}</p>
             </div>
-            <p><a class="cx-button" href=list_href.clone()>"Back to Connections"</a></p>
+            <p><a class="cx-button" href=list_href.clone()>{td_string!(locale, shell.back_to_connections)}</a></p>
         }
         .into_any(),
     }
@@ -142,6 +144,7 @@ fn ConfirmInstall(
     let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(install.id.clone());
     let provider = StoredValue::new(provider);
+    let locale = i18n::locale();
     let confirm = move |_| {
         busy.set(true);
         let succeed = succeed.clone();
@@ -149,7 +152,7 @@ fn ConfirmInstall(
             match api::confirm_install(&provider.get_value(), &id.get_value()).await {
                 Ok(connection) => succeed(connection),
                 Err(e) => {
-                    error.set(Some(messages::api_error(&e)));
+                    error.set(Some(messages::api_error(locale, &e)));
                     busy.set(false);
                 }
             }
@@ -161,7 +164,7 @@ fn ConfirmInstall(
             match api::decline_install(&provider.get_value(), &id.get_value()).await {
                 Ok(()) => progress.set(Progress::Declined),
                 Err(e) => {
-                    error.set(Some(messages::api_error(&e)));
+                    error.set(Some(messages::api_error(locale, &e)));
                     busy.set(false);
                 }
             }
@@ -169,20 +172,20 @@ fn ConfirmInstall(
     };
     view! {
         <article class="cx-consent" aria-labelledby="cx-install-title">
-            <h1 id="cx-install-title">"Connect " {install.account_name.clone()} "?"</h1>
+            <h1 id="cx-install-title">{td_string!(locale, callback.confirm_title, account = &install.account_name).to_string()}</h1>
             <p>
-                "This connection was started at Stripe, not from this page. Connect it only if you meant to connect this account."
+                {td_string!(locale, callback.confirm_intro)}
             </p>
             <dl class="cx-facts">
-                <dt>"Account"</dt><dd>{install.account_name.clone()}</dd>
-                <dt>"Account ID"</dt><dd><code>{install.account_id.clone()}</code></dd>
-                <dt>"Mode"</dt><dd>{if install.livemode { "Live" } else { "Test" }}</dd>
-                <dt>"Scope"</dt><dd><code>{install.scope.clone()}</code></dd>
+                <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
+                <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
+                <dt>{td_string!(locale, columns.mode)}</dt><dd>{if install.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</dd>
+                <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>"Connect this account"</button>
-                <button class="cx-button" on:click=decline disabled=move || busy.get()>"Don't connect"</button>
+                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>{td_string!(locale, callback.connect_account)}</button>
+                <button class="cx-button" on:click=decline disabled=move || busy.get()>{td_string!(locale, callback.dont_connect)}</button>
             </div>
         </article>
     }

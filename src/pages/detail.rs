@@ -2,10 +2,12 @@
 
 use leptos::prelude::*;
 
+use connections_wire::AuditAction;
+
 use super::connections::{provider_label, StatusBadge};
 use crate::api;
-use crate::browser::local_datetime;
 use crate::components::{AdminOnly, ErrorNotice};
+use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -13,9 +15,10 @@ use crate::routing::Route;
 #[component]
 pub fn ConnectionDetailPage(id: String) -> impl IntoView {
     let navigator = use_navigator();
+    let locale = i18n::locale();
     view! {
-        <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <span aria-current="page">"Connection"</span>
+        <nav class="cx-breadcrumb" aria-label=td_string!(locale, shell.breadcrumb)>
+            <a href=navigator.href(&Route::List)>{td_string!(locale, shell.connections)}</a> " › " <span aria-current="page">{td_string!(locale, detail.breadcrumb)}</span>
         </nav>
         <AdminOnly>
             <Detail id=id.clone() />
@@ -30,36 +33,37 @@ fn Detail(id: String) -> impl IntoView {
         let id = id.clone();
         async move { api::connection(&id).await }
     });
+    let locale = i18n::locale();
     move || match detail.get() {
-        None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading…"</p> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+        None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, shell.loading)}</p> }.into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
         Some(Ok(detail)) => {
             let c = detail.connection;
             view! {
                 <h1>{c.account_name.clone()}</h1>
                 <dl class="cx-facts">
-                    <dt>"Account ID"</dt><dd><code>{c.account_id.clone()}</code></dd>
-                    <dt>"Type"</dt><dd>{provider_label(&c.provider)}</dd>
-                    <dt>"Mode"</dt><dd>{if c.livemode { "Live" } else { "Test" }}</dd>
-                    <dt>"Scope granted"</dt><dd><code>{c.scope.clone()}</code></dd>
-                    <dt>"Status"</dt><dd><StatusBadge status=c.status /></dd>
-                    <dt>"Connected by"</dt><dd>{c.connected_by.clone()}</dd>
-                    <dt>"Connected at"</dt><dd>{local_datetime(&c.connected_at)}</dd>
-                    <dt>"Last checked"</dt><dd>{c.last_checked_at.map(|at| local_datetime(&at)).unwrap_or_else(|| "Not yet".into())}</dd>
+                    <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{c.account_id.clone()}</code></dd>
+                    <dt>{td_string!(locale, columns.provider_type)}</dt><dd>{provider_label(&c.provider)}</dd>
+                    <dt>{td_string!(locale, columns.mode)}</dt><dd>{if c.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</dd>
+                    <dt>{td_string!(locale, columns.scope_granted)}</dt><dd><code>{c.scope.clone()}</code></dd>
+                    <dt>{td_string!(locale, columns.status)}</dt><dd><StatusBadge status=c.status /></dd>
+                    <dt>{td_string!(locale, columns.connected_by)}</dt><dd>{c.connected_by.clone()}</dd>
+                    <dt>{td_string!(locale, columns.connected_at)}</dt><dd>{i18n::datetime(&c.connected_at)}</dd>
+                    <dt>{td_string!(locale, columns.last_checked)}</dt><dd>{c.last_checked_at.map(|at| i18n::datetime(&at)).unwrap_or_else(|| td_string!(locale, detail.not_yet).into())}</dd>
                 </dl>
-                <h2>"History"</h2>
+                <h2>{td_string!(locale, detail.history)}</h2>
                 <div class="cx-table-wrap">
                     <table class="cx-table cx-history">
                         <thead><tr>
-                            <th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Outcome"</th>
-                            <th scope="col">"Who"</th><th scope="col">"Detail"</th>
+                            <th scope="col">{td_string!(locale, detail.when)}</th><th scope="col">{td_string!(locale, detail.what)}</th><th scope="col">{td_string!(locale, detail.outcome)}</th>
+                            <th scope="col">{td_string!(locale, detail.who)}</th><th scope="col">{td_string!(locale, detail.detail)}</th>
                         </tr></thead>
                         <tbody>
                             {detail.history.into_iter().map(|event| view! {
                                 <tr>
-                                    <td><time datetime=event.at.to_rfc3339()>{local_datetime(&event.at)}</time></td>
-                                    <td>{event.action.label()}</td>
-                                    <td>{if event.success { "✓ Succeeded" } else { "✕ Failed" }}</td>
+                                    <td><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
+                                    <td>{action_label(locale, event.action)}</td>
+                                    <td>{if event.success { format!("✓ {}", td_string!(locale, detail.succeeded)) } else { format!("✕ {}", td_string!(locale, detail.failed)) }}</td>
                                     <td>{event.actor}</td>
                                     <td>{event.detail}</td>
                                 </tr>
@@ -67,9 +71,20 @@ fn Detail(id: String) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
-                <p><a href=navigator.href(&Route::List)>"Back to Connections"</a></p>
+                <p><a href=navigator.href(&Route::List)>{td_string!(locale, shell.back_to_connections)}</a></p>
             }
             .into_any()
         }
+    }
+}
+
+fn action_label(locale: Locale, action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::Connect => td_string!(locale, audit.connect),
+        AuditAction::Reauthenticate => td_string!(locale, audit.reauthenticate),
+        AuditAction::Disconnect => td_string!(locale, audit.disconnect),
+        AuditAction::Revoke => td_string!(locale, audit.revoke),
+        AuditAction::HealthCheck => td_string!(locale, audit.health_check),
+        AuditAction::Install => td_string!(locale, audit.install),
     }
 }

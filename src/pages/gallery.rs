@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::{AdminOnly, ErrorNotice};
+use crate::i18n::{self, td_string};
 use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -11,9 +12,10 @@ use crate::routing::Route;
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     let navigator = use_navigator();
+    let locale = i18n::locale();
     view! {
-        <nav class="cx-breadcrumb" aria-label="Breadcrumb">
-            <a href=navigator.href(&Route::List)>"Connections"</a> " › " <span aria-current="page">"Add a Data Source"</span>
+        <nav class="cx-breadcrumb" aria-label=td_string!(locale, shell.breadcrumb)>
+            <a href=navigator.href(&Route::List)>{td_string!(locale, shell.connections)}</a> " › " <span aria-current="page">{td_string!(locale, gallery.title)}</span>
         </nav>
         <AdminOnly>
             <Gallery />
@@ -25,12 +27,13 @@ pub fn GalleryPage() -> impl IntoView {
 fn Gallery() -> impl IntoView {
     let navigator = use_navigator();
     let providers = LocalResource::new(api::providers);
+    let locale = i18n::locale();
     view! {
-        <h1>"Add a Data Source"</h1>
-        <p class="cx-muted">"Choose where your data comes from."</p>
+        <h1>{td_string!(locale, gallery.title)}</h1>
+        <p class="cx-muted">{td_string!(locale, gallery.intro)}</p>
         {move || match providers.get() {
-            None => view! { <p class="cx-muted" role="status" aria-busy="true">"Loading data sources…"</p> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(&error) /> }.into_any(),
+            None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, gallery.loading)}</p> }.into_any(),
+            Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
             Some(Ok(list)) => view! {
                 <ul class="cx-gallery">
                     {list.into_iter().map(|provider| view! {
@@ -44,6 +47,6 @@ fn Gallery() -> impl IntoView {
                 </ul>
             }.into_any(),
         }}
-        <p><a href=navigator.href(&Route::List)>"Back to Connections"</a></p>
+        <p><a href=navigator.href(&Route::List)>{td_string!(locale, shell.back_to_connections)}</a></p>
     }
 }
