@@ -745,6 +745,16 @@ async fn inside_an_iframe_stripe_opens_in_a_popup_and_the_answer_comes_back_over
 }
 
 #[tokio::test]
+async fn the_host_pages_locale_option_wins_over_the_browsers_languages() {
+    let h = start().await; // Chromium asks for English
+    h.browser.goto(&format!("{}/admin/connections?locale=nl", h.portal)).await.unwrap();
+    h.wait_for_text("connections-panel h1, #connections h1", "Gegevensbronnen").await;
+    let lang = h.browser.execute("return document.querySelector('.cx-app').lang", vec![]).await.unwrap();
+    assert_eq!(lang, "nl");
+    h.assert_accessible("the app in Dutch inside the host page").await;
+}
+
+#[tokio::test]
 async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     let h = start_with_language(Some("de-DE")).await;
     h.open("/connections").await;
