@@ -1,4 +1,4 @@
-//! The few browser APIs the flow needs beyond Leptos: sessionStorage, the address bar, navigation,
+//! The few browser APIs the flow needs beyond Leptos: sessionStorage, leaving for the provider,
 //! the user's languages and `Intl` formatting.
 
 use std::cell::RefCell;
