@@ -18,6 +18,11 @@ pub mod paths {
     pub const AUDIT: &str = "/api/audit";
     pub const STRIPE_WEBHOOK: &str = "/api/webhooks/stripe";
 
+    /// `POST`: events a provider sends about its accounts (signed).
+    pub fn webhook(provider: &str) -> String {
+        format!("/api/webhooks/{provider}")
+    }
+
     /// `GET`: one connection with its history.
     pub fn connection(id: &str) -> String {
         format!("/api/connections/{id}")
@@ -98,23 +103,62 @@ pub struct DemoSignInRequest {
     pub role: Role,
 }
 
-/// A data source an administrator can connect, and what connecting it means.
+/// How a provider speaks OAuth: one implementation per dialect in the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dialect {
+    /// Any standards-following OAuth 2.0 provider (RFC 6749, PKCE per RFC 7636, RFC 7009 revocation).
+    Oauth2,
+    /// Stripe Apps OAuth 2.0: Stripe's current way in.
+    StripeApps,
+    /// Stripe Connect OAuth, for platforms that already use it.
+    StripeConnect,
+}
+
+impl Dialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Oauth2 => "oauth2",
+            Dialect::StripeApps => "stripe-apps",
+            Dialect::StripeConnect => "stripe-connect",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Dialect::Oauth2, Dialect::StripeApps, Dialect::StripeConnect].into_iter().find(|d| d.as_str() == value)
+    }
+}
+
+/// A data source an administrator can connect, and what connecting it means. Configured on the
+/// server (`CONNECTIONS_PROVIDERS`); the SPA shows whatever it is given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderInfo {
-    /// Stable id used in paths, e.g. `stripe`.
+    /// Stable id used in paths, `[a-z0-9-]+`, e.g. `stripe`.
     pub id: String,
     pub name: String,
-    /// Path of the provider's logo, served with the SPA.
-    pub logo_path: String,
-    /// The OAuth scope that will be requested, e.g. `read_only`.
+    pub dialect: Dialect,
+    /// Gallery categories, e.g. `payments`, `crm`.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The logo: an absolute URL or a path on the server. `None`: the gallery shows the initials.
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    /// The access that will be requested, as the provider writes it (scopes joined by its separator).
     pub scope: String,
-    /// What that scope lets the product do, in plain words.
+    /// What that access lets the product do, in plain words (English; the SPA translates known scopes).
     pub access_summary: String,
     /// The kinds of data that will sync once connected.
     pub data_synced: Vec<String>,
-    /// Everything the browser needs to build the authorization URL itself.
-    pub authorize_url: String,
-    pub client_id: String,
+    /// The provider's documentation about connecting.
+    #[serde(default)]
+    pub docs_url: Option<String>,
+    /// Whether its accounts are in test or live mode (the Mode column is shown only then).
+    #[serde(default)]
+    pub has_modes: bool,
+    /// Where an administrator removes the app at the provider, for dialects where disconnecting here
+    /// cannot withdraw the authorization (Stripe Apps documents no such call).
+    #[serde(default)]
+    pub uninstall_url: Option<String>,
     /// The return address of the app on the server's own pages.
     pub redirect_uri: String,
     /// Every return address registered with the provider: `redirect_uri` and the host pages the app
@@ -123,19 +167,27 @@ pub struct ProviderInfo {
     pub redirect_uris: Vec<String>,
 }
 
-/// `POST /api/providers/{provider}/attempts`
+/// `POST /api/providers/{provider}/attempts`. The browser makes `state` and the PKCE pair; the server
+/// builds the provider's authorize URL from its configuration and answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartAttemptRequest {
     pub state: String,
     pub code_challenge: String,
     /// Only `S256` is accepted.
     pub code_challenge_method: String,
+    /// The return address the app will be sent back to: one of the provider's `redirect_uris`.
+    /// Absent: the server's own (`redirect_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartAttemptResponse {
     /// The attempt must be finished before this moment.
     pub expires_at: DateTime<Utc>,
+    /// Where to send the browser: the provider's authorization page with `state` (and, for dialects
+    /// that take it, the PKCE challenge) filled in.
+    pub authorize_url: String,
 }
 
 /// `POST /api/providers/{provider}/grants`: what came back from the provider, plus the PKCE verifier
@@ -145,6 +197,23 @@ pub struct GrantRequest {
     pub code: String,
     pub state: String,
     pub code_verifier: String,
+}
+
+/// Whether a grant made a new connection or renewed one of the same provider account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantOutcome {
+    Created,
+    Renewed,
+}
+
+/// The answer to a grant or a confirmed install: the connection's fields, plus what happened
+/// (`201` when created, `200` when renewed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantResponse {
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    pub outcome: GrantOutcome,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -197,7 +266,8 @@ pub struct ConnectionView {
     pub account_id: String,
     /// The account's display name at the provider.
     pub account_name: String,
-    pub livemode: bool,
+    /// Test or live mode, for providers that have modes (Stripe); `None` for the others.
+    pub livemode: Option<bool>,
     pub scope: String,
     pub status: ConnectionStatus,
     pub connected_by: String,
@@ -218,6 +288,8 @@ pub enum AuditAction {
     HealthCheck,
     /// A provider-started install shown for confirmation, then confirmed or declined.
     Install,
+    /// A new access token obtained with the refresh token (before use, or by a health check).
+    Renew,
 }
 
 impl AuditAction {
@@ -226,9 +298,10 @@ impl AuditAction {
             AuditAction::Connect => "Connect",
             AuditAction::Reauthenticate => "Reauthenticate",
             AuditAction::Disconnect => "Disconnect",
-            AuditAction::Revoke => "Revoked at Stripe",
+            AuditAction::Revoke => "Revoked at the provider",
             AuditAction::HealthCheck => "Health check",
-            AuditAction::Install => "Install from Stripe",
+            AuditAction::Install => "Install started at the provider",
+            AuditAction::Renew => "Access renewed",
         }
     }
 
@@ -240,12 +313,13 @@ impl AuditAction {
             AuditAction::Revoke => "revoke",
             AuditAction::HealthCheck => "health_check",
             AuditAction::Install => "install",
+            AuditAction::Renew => "renew",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         use AuditAction::*;
-        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install].into_iter().find(|a| a.as_str() == value)
+        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew].into_iter().find(|a| a.as_str() == value)
     }
 }
 
@@ -254,7 +328,7 @@ pub struct AuditEvent {
     pub at: DateTime<Utc>,
     pub action: AuditAction,
     pub success: bool,
-    /// Who did it: an administrator's name, or "Stripe" / "Health check".
+    /// Who did it: an administrator's name, the provider's name, or "Health check".
     pub actor: String,
     pub provider: String,
     /// Empty when the attempt failed before an account was known.
@@ -288,7 +362,7 @@ pub struct PendingInstall {
     pub provider: String,
     pub account_id: String,
     pub account_name: String,
-    pub livemode: bool,
+    pub livemode: Option<bool>,
     pub scope: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -314,7 +388,7 @@ mod tests {
             provider: "stripe".into(),
             account_id: "acct_123".into(),
             account_name: "Acme".into(),
-            livemode: false,
+            livemode: Some(false),
             scope: "read_only".into(),
             status: ConnectionStatus::ReauthenticationRequired,
             connected_by: "Ada".into(),
@@ -327,6 +401,27 @@ mod tests {
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert!(keys.iter().all(|k| !k.contains("token")), "{keys:?}");
         assert_eq!(serde_json::from_value::<ConnectionView>(json).unwrap(), view);
+    }
+
+    #[test]
+    fn a_grant_response_is_the_connection_plus_its_outcome() {
+        let json = serde_json::json!({
+            "id": "conn_1", "provider": "acme", "account_id": "u-1", "account_name": "Acme", "livemode": null,
+            "scope": "contacts.read", "status": "connected", "connected_by": "Ada",
+            "connected_at": "2026-11-22T10:00:00Z", "last_checked_at": null, "outcome": "renewed"
+        });
+        let response: GrantResponse = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(response.outcome, GrantOutcome::Renewed);
+        assert_eq!(response.connection.livemode, None);
+        assert_eq!(serde_json::to_value(&response).unwrap(), json);
+    }
+
+    #[test]
+    fn dialects_have_the_names_the_providers_file_uses() {
+        for (dialect, name) in [(Dialect::Oauth2, "oauth2"), (Dialect::StripeApps, "stripe-apps"), (Dialect::StripeConnect, "stripe-connect")] {
+            assert_eq!(serde_json::to_value(dialect).unwrap(), name);
+            assert_eq!(Dialect::parse(name), Some(dialect));
+        }
     }
 
     #[test]
@@ -346,7 +441,7 @@ mod tests {
     #[test]
     fn audit_actions_round_trip_through_their_storage_name() {
         use AuditAction::*;
-        for action in [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install] {
+        for action in [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew] {
             assert_eq!(AuditAction::parse(action.as_str()), Some(action));
             assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
         }
