@@ -1,27 +1,17 @@
-//! The slice of Stripe's REST API the product reads: `GET /v1/account`.
+//! The slice of Stripe's REST API the product reads: `GET /v1/account`, for Connect and Apps alike.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::json;
 
+use crate::oauth::header_key;
 use crate::Standin;
 
 /// Stripe's API error body: `{"error": {"type", "message"}}`.
 fn api_error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": { "type": "invalid_request_error", "message": message } }))).into_response()
-}
-
-fn bearer_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    if let Some(key) = value.strip_prefix("Bearer ") {
-        return Some(key.trim().to_owned());
-    }
-    let decoded = STANDARD.decode(value.strip_prefix("Basic ")?.trim()).ok()?;
-    Some(String::from_utf8(decoded).ok()?.split(':').next()?.to_owned())
 }
 
 fn masked(key: &str) -> String {
@@ -31,7 +21,7 @@ fn masked(key: &str) -> String {
 
 /// With a connected account's access token, or with the platform key and `Stripe-Account`.
 pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) -> Response {
-    let Some(key) = bearer_key(&headers) else {
+    let Some(key) = header_key(&headers) else {
         return api_error(
             StatusCode::UNAUTHORIZED,
             "You did not provide an API key. You need to provide your API key in the Authorization header.".into(),
@@ -39,11 +29,12 @@ pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) 
     };
     let account_id = {
         let store = standin.store.lock().expect("stand-in store poisoned");
-        if let Some(token) = store.active_token(&key) {
-            Some(token.account_id.clone())
-        } else if standin.config().clients.iter().any(|client| client.secret_key == key) {
+        let config = standin.config();
+        if let Some(grant) = store.active_grant(&key).filter(|grant| grant.dialect.is_stripe()) {
+            Some(grant.account_id.clone())
+        } else if config.clients.iter().chain(&config.apps).any(|client| client.secret_key == key) {
             let requested = headers.get("stripe-account").and_then(|v| v.to_str().ok()).unwrap_or("");
-            store.tokens.values().find(|t| !t.revoked && t.account_id == requested).map(|t| t.account_id.clone())
+            store.grants.values().find(|g| !g.revoked && g.dialect.is_stripe() && g.account_id == requested).map(|g| g.account_id.clone())
         } else {
             None
         }

@@ -1,46 +1,69 @@
 //! The stand-in's own controls, for trying the lifecycle by hand in the demo: what an account owner or
-//! time would do at Stripe (expire access, revoke it silently, disconnect the app with a webhook).
+//! time would do at a provider (expire access, revoke it silently, disconnect or uninstall the app with
+//! a webhook, install the app from the Stripe App Marketplace).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::pages::escape;
 use crate::Standin;
 
-/// `Stripe-Signature`'s v1: hex HMAC-SHA256 over `"{t}.{payload}"`.
-pub(crate) fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(payload);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+fn action_form(id: &str, action: &str, label: &str) -> String {
+    format!("<form method=\"post\" action=\"/standin/accounts/{id}/{action}\"><button>{label}</button></form>")
+}
+
+fn table(rows: &str) -> String {
+    format!("<table><thead><tr><th>Account</th><th>ID</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table>")
+}
+
+fn document(body: &str) -> Html<String> {
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in controls</title></head><body>{body}</body></html>"
+    ))
 }
 
 pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
-    let rows: String = standin
-        .config()
+    let config = standin.config();
+    let stripe_rows: String = config
         .accounts
         .iter()
         .map(|account| {
             let id = escape(&account.id);
-            let form = |action: &str, label: &str| {
-                format!("<form method=\"post\" action=\"/standin/accounts/{id}/{action}\"><button>{label}</button></form>")
-            };
             format!(
-                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}</td></tr>",
+                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}{}{}</td></tr>",
                 escape(&account.business_name),
-                form("expire-access", "Expire access token"),
-                form("revoke-access", "Revoke access silently"),
-                form("disconnect-app", "Disconnect the app (sends webhook)"),
+                action_form(&id, "expire-access", "Expire access token"),
+                action_form(&id, "revoke-access", "Revoke access silently"),
+                action_form(&id, "disconnect-app", "Disconnect the app (sends webhook)"),
+                action_form(&id, "uninstall-app", "Uninstall the Stripe App (sends webhook)"),
+                action_form(&id, "marketplace-install", "Install the app from the Marketplace"),
             )
         })
         .collect();
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in controls</title></head><body>\
-         <h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>\
-         <table><thead><tr><th>Account</th><th>ID</th><th>Actions</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
+    let realms: String = config
+        .realms
+        .iter()
+        .map(|realm| {
+            let rows: String = realm
+                .accounts
+                .iter()
+                .map(|account| {
+                    let id = escape(&account.id);
+                    format!(
+                        "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}</td></tr>",
+                        escape(&account.company),
+                        action_form(&id, "expire-access", "Expire access token"),
+                        action_form(&id, "revoke-access", "Revoke access"),
+                    )
+                })
+                .collect();
+            format!("<h2>{}</h2>{}", escape(&realm.name), table(&rows))
+        })
+        .collect();
+    document(&format!(
+        "<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}",
+        table(&stripe_rows)
     ))
 }
 
@@ -55,7 +78,25 @@ pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path
         "disconnect-app" => {
             standin.owner_disconnects_app(&id).await;
         }
+        "uninstall-app" => {
+            standin.owner_uninstalls_app(&id).await;
+        }
+        "marketplace-install" => return marketplace_install(&standin, &id),
         _ => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
     }
     Redirect::to("/standin").into_response()
+}
+
+/// The Marketplace would send the browser on at once; the link is shown instead, to follow by hand.
+fn marketplace_install(standin: &Standin, account_id: &str) -> Response {
+    let email = standin.config().accounts.into_iter().find(|a| a.id == account_id).map(|a| a.email);
+    let Some(url) = email.and_then(|email| standin.marketplace_install(&email)) else {
+        return (StatusCode::NOT_FOUND, "no such account, or no Stripe App registered").into_response();
+    };
+    let url = escape(&url);
+    document(&format!(
+        "<h1>Installed from the Marketplace</h1><p>Stripe now sends the browser to the app's redirect URI, without <code>state</code>:</p>\
+         <p><a id=\"continue\" href=\"{url}\">{url}</a></p><p><a href=\"/standin\">Back to the controls</a></p>"
+    ))
+    .into_response()
 }

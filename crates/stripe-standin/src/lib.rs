@@ -1,22 +1,45 @@
-//! A local stand-in for Stripe Connect's OAuth endpoints, written from Stripe's documentation, so the
-//! demo and the tests exercise a real HTTP peer with Stripe's rules while nothing leaves the machine:
+//! A local stand-in for the OAuth providers Connections speaks to, written from their documentation,
+//! so the demo and the tests exercise a real HTTP peer with each provider's rules while nothing leaves
+//! the machine. It speaks three dialects:
 //!
+//! **Stripe Connect OAuth** (legacy platforms):
 //! - `GET /oauth/authorize` shows a sign-in and consent page; `POST /oauth/authorize` takes the decision
 //!   and redirects to the registered `redirect_uri` with `code, scope, state` or `error=access_denied`.
 //! - `POST /oauth/token` exchanges a code (single use, valid 5 minutes; a reused code answers
-//!   `invalid_grant` and revokes every token issued from it) or a refresh token. The platform's secret
+//!   `invalid_grant` and revokes the grant issued from it) or a refresh token. The platform's secret
 //!   key is accepted as `client_secret`, HTTP Basic (key as user name) or Bearer.
 //! - `POST /oauth/deauthorize` disconnects an account from the platform.
-//! - `GET /v1/account` answers with the connected account for its access token.
 //!
-//! Stripe does not document PKCE; the stand-in checks it when a challenge was sent, which is stricter.
-//! It is never part of a production configuration.
+//! Stripe does not document PKCE for Connect; the stand-in checks it when a challenge was sent, which is
+//! stricter.
+//!
+//! **Stripe Apps OAuth 2.0**:
+//! - `GET /apps/oauth/v2/authorize` is the install link (`client_id`, optional `redirect_uri`, `state`;
+//!   no scope, no PKCE); the decision redirects with `code` (and `state` when one was given) and sends
+//!   `account.application.authorized` to the Apps webhook. Installs begun in the Marketplace:
+//!   [`Standin::marketplace_install`].
+//! - `POST /v1/oauth/token` takes the app's secret key as HTTP Basic user name (or Bearer). Codes as for
+//!   Connect; access tokens last an hour, refresh tokens a year and roll on every refresh; no
+//!   `expires_in`. There is no deauthorize call: the owner uninstalls ([`Standin::owner_uninstalls_app`]).
+//!
+//! Both Stripe dialects: `GET /v1/account` answers with the connected account for its access token.
+//!
+//! **Generic OAuth 2.0 realms**, made-up providers that follow the standards strictly, each under
+//! `/oauth2/{realm}/`: `authorize` (PKCE S256 and an exact `redirect_uri` required), `token` (client
+//! authentication by the realm's one method, `redirect_uri` and `code_verifier` checked, `expires_in`,
+//! refresh tokens rotated with reuse detection), `revoke` (RFC 7009) and `api/me`.
+//!
+//! `/standin` has controls for what an account owner or time would do (expire, revoke, uninstall).
+//! The stand-in is never part of a production configuration.
 
 mod api;
+mod apps;
 mod control;
 mod oauth;
 mod pages;
+mod realm;
 mod store;
+mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,17 +49,30 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
 pub use store::{Account, RegisteredClient};
-use store::Store;
+use store::{Dialect, Store};
+use webhook::ApplicationEvent;
 
-/// How long an authorization code stays valid, as at Stripe.
+/// How long an authorization code stays valid, as at Stripe (Connect and Apps).
 pub const CODE_LIFETIME_SECS: i64 = 5 * 60;
+/// A Stripe App's access token lasts an hour…
+pub const APPS_ACCESS_TOKEN_LIFETIME_SECS: i64 = 60 * 60;
+/// …and its refresh token a year, from the refresh that issued it.
+pub const APPS_REFRESH_TOKEN_LIFETIME_SECS: i64 = 365 * 24 * 60 * 60;
+/// How long a realm's authorization code stays valid (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const REALM_CODE_LIFETIME_SECS: i64 = 10 * 60;
 
-/// Who may use the stand-in: the platforms (OAuth clients) and the Stripe accounts that can sign in.
+/// Who may use the stand-in: the Connect platforms and Stripe Apps (OAuth clients), the Stripe
+/// accounts that can sign in, and the generic OAuth 2.0 realms with their own clients and accounts.
 #[derive(Clone, Debug)]
 pub struct StandinConfig {
+    /// Stripe Connect platforms.
     pub clients: Vec<RegisteredClient>,
+    /// Stripe Apps; the first is the one installed from the Marketplace.
+    pub apps: Vec<RegisteredClient>,
     pub accounts: Vec<Account>,
+    pub realms: Vec<Realm>,
 }
 
 /// Credentials the demo and the tests sign in with at the stand-in.
@@ -44,15 +80,19 @@ pub const DEMO_PASSWORD: &str = "stripe-demo";
 pub const DEMO_EMAIL: &str = "owner@acme.test";
 
 impl StandinConfig {
-    /// One platform with the given credentials and callback, and two accounts that can connect.
+    /// One platform with the given credentials and callback, registered both as a Connect platform
+    /// and as a Stripe App (one secret key serves both dialects), two accounts that can connect, and
+    /// no realms.
     pub fn demo(client_id: &str, secret_key: &str, redirect_uri: &str) -> Self {
+        let client = RegisteredClient {
+            client_id: client_id.to_owned(),
+            secret_key: secret_key.to_owned(),
+            name: "Connections (demo)".to_owned(),
+            redirect_uris: vec![redirect_uri.to_owned()],
+        };
         StandinConfig {
-            clients: vec![RegisteredClient {
-                client_id: client_id.to_owned(),
-                secret_key: secret_key.to_owned(),
-                name: "Connections (demo)".to_owned(),
-                redirect_uris: vec![redirect_uri.to_owned()],
-            }],
+            clients: vec![client.clone()],
+            apps: vec![client],
             accounts: vec![
                 Account {
                     id: "acct_1DemoAcmeBooks00".to_owned(),
@@ -69,14 +109,21 @@ impl StandinConfig {
                     livemode: true,
                 },
             ],
+            realms: Vec::new(),
         }
+    }
+
+    /// Adds a generic OAuth 2.0 realm, e.g. [`Realm::demo_crm`].
+    pub fn with_realm(mut self, realm: Realm) -> Self {
+        self.realms.push(realm);
+        self
     }
 }
 
-/// A failure the token endpoint can be told to show, to exercise the client's fault handling.
+/// A failure the token endpoints can be told to show, to exercise the client's fault handling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenFault {
-    /// `500` with Stripe's API error body.
+    /// `500` with the dialect's error body: Stripe's API error, or a realm's `server_error`.
     ServerError,
     /// `200` with a body that is not JSON.
     Garbage,
@@ -106,77 +153,112 @@ impl Standin {
         self.config.write().expect("stand-in config poisoned").accounts.push(account);
     }
 
-    /// Registers one more redirect URI for every client (e.g. a restarted server on a new port).
+    /// Mounts one more realm at `/oauth2/{id}/`, replacing one with the same id (a restarted demo
+    /// adds its realms again).
+    pub fn add_realm(&self, realm: Realm) {
+        let mut config = self.config.write().expect("stand-in config poisoned");
+        config.realms.retain(|r| r.id != realm.id);
+        config.realms.push(realm);
+    }
+
+    /// Registers one more redirect URI for every client of every dialect, Connect, Apps and realms
+    /// (e.g. a restarted server on a new port).
     pub fn register_redirect_uri(&self, uri: &str) {
-        for client in &mut self.config.write().expect("stand-in config poisoned").clients {
-            if !client.redirect_uris.iter().any(|u| u == uri) {
-                client.redirect_uris.push(uri.to_owned());
-            }
+        let mut config = self.config.write().expect("stand-in config poisoned");
+        let config = &mut *config;
+        let clients = config.clients.iter_mut().chain(&mut config.apps).map(|client| &mut client.redirect_uris);
+        for redirect_uris in clients.chain(config.realms.iter_mut().map(|realm| &mut realm.redirect_uris)) {
+            add_once(redirect_uris, uri);
         }
     }
 
-    /// Makes `POST /oauth/token` fail until cleared with `None`.
+    /// Registers one more redirect URI for the client of one realm; an unknown realm is ignored.
+    pub fn register_realm_redirect_uri(&self, realm: &str, uri: &str) {
+        let mut config = self.config.write().expect("stand-in config poisoned");
+        if let Some(realm) = config.realms.iter_mut().find(|r| r.id == realm) {
+            add_once(&mut realm.redirect_uris, uri);
+        }
+    }
+
+    /// Makes every token endpoint (`/oauth/token`, `/v1/oauth/token`, `/oauth2/{realm}/token`) fail
+    /// until cleared with `None`.
     pub fn set_token_fault(&self, fault: Option<TokenFault>) {
         self.store.lock().expect("stand-in store poisoned").token_fault = fault;
     }
 
-    /// Where `account.application.deauthorized` goes when an owner disconnects the app, and the
-    /// signing secret (`Stripe-Signature`).
+    /// Where Connect's `account.application.deauthorized` goes when an owner disconnects the app, and
+    /// the signing secret (`Stripe-Signature`).
     pub fn set_webhook(&self, url: &str, secret: &str) {
         self.store.lock().expect("stand-in store poisoned").webhook = Some((url.to_owned(), secret.to_owned()));
     }
 
-    /// Access tokens of the account stop working; their refresh tokens still do (an expiry).
+    /// Where the Stripe App's `account.application.authorized` (install) and `…deauthorized`
+    /// (uninstall) events go, and their signing secret.
+    pub fn set_apps_webhook(&self, url: &str, secret: &str) {
+        self.store.lock().expect("stand-in store poisoned").apps_webhook = Some((url.to_owned(), secret.to_owned()));
+    }
+
+    /// Access tokens of the account, in every dialect, stop working; their refresh tokens still do
+    /// (an expiry).
     pub fn expire_access_tokens(&self, account_id: &str) -> usize {
-        let mut store = self.store.lock().expect("stand-in store poisoned");
-        let mut expired = 0;
-        for token in store.tokens.values_mut().filter(|t| t.account_id == account_id && !t.revoked && !t.access_expired) {
-            token.access_expired = true;
-            expired += 1;
-        }
-        expired
+        self.store.lock().expect("stand-in store poisoned").expire_access_tokens(account_id)
     }
 
-    /// Every token of the account stops working, and no webhook says so (a silent revocation).
+    /// Every token of the account, in every dialect, stops working, and no webhook says so (a silent
+    /// revocation).
     pub fn revoke_access(&self, account_id: &str) -> usize {
-        self.store.lock().expect("stand-in store poisoned").revoke(|_, token| token.account_id == account_id)
+        self.store.lock().expect("stand-in store poisoned").revoke(|_, grant| grant.account_id == account_id)
     }
 
-    /// The account owner disconnects the app at Stripe: every token stops working and each platform
-    /// is sent a signed `account.application.deauthorized` event. Answers the webhook's HTTP status.
+    /// The account owner disconnects the Connect platform at Stripe: its Connect tokens stop working
+    /// and the platform is sent a signed `account.application.deauthorized` event. Answers the
+    /// webhook's HTTP status.
     pub async fn owner_disconnects_app(&self, account_id: &str) -> Option<u16> {
-        let (webhook, livemode, now) = {
+        let (webhook, now) = {
             let mut store = self.store.lock().expect("stand-in store poisoned");
-            store.revoke(|_, token| token.account_id == account_id);
-            (store.webhook.clone(), self.config().accounts.iter().any(|a| a.id == account_id && a.livemode), store.now())
+            store.revoke(|_, grant| grant.dialect == Dialect::Connect && grant.account_id == account_id);
+            (store.webhook.clone(), store.now())
         };
         let (url, secret) = webhook?;
         let client_id = self.config().clients.first().map(|c| c.client_id.clone()).unwrap_or_default();
-        let event = serde_json::json!({
-            "id": store::random_id("evt_", 24),
-            "object": "event",
-            "type": "account.application.deauthorized",
-            "account": account_id,
-            "created": now,
-            "livemode": livemode,
-            "data": { "object": { "id": client_id, "object": "application", "name": "Connections" } },
-        });
-        let payload = serde_json::to_vec(&event).expect("an event serialises");
-        let signature = format!("t={now},v1={}", control::sign(&secret, now, &payload));
-        let response = reqwest::Client::new()
-            .post(url)
-            .header("content-type", "application/json; charset=utf-8")
-            .header("stripe-signature", signature)
-            .body(payload)
-            .send()
-            .await
-            .ok()?;
-        Some(response.status().as_u16())
+        self.application_event("account.application.deauthorized", account_id, now, client_id, "Connections".into()).deliver(url, secret).await
     }
 
-    /// How many issued access tokens are still usable.
+    /// The account owner uninstalls the Stripe App: its Apps tokens stop working and the Apps webhook
+    /// is sent a signed `account.application.deauthorized` event. Answers the webhook's HTTP status.
+    pub async fn owner_uninstalls_app(&self, account_id: &str) -> Option<u16> {
+        let (webhook, now) = {
+            let mut store = self.store.lock().expect("stand-in store poisoned");
+            store.revoke(|_, grant| grant.dialect == Dialect::Apps && grant.account_id == account_id);
+            (store.apps_webhook.clone(), store.now())
+        };
+        let (url, secret) = webhook?;
+        let app = self.config().apps.first().cloned()?;
+        self.application_event("account.application.deauthorized", account_id, now, app.client_id, app.name).deliver(url, secret).await
+    }
+
+    fn application_event(
+        &self,
+        kind: &'static str,
+        account_id: &str,
+        created: i64,
+        application_id: String,
+        application_name: String,
+    ) -> ApplicationEvent {
+        let livemode = self.config().accounts.iter().any(|a| a.id == account_id && a.livemode);
+        ApplicationEvent { kind, account_id: account_id.to_owned(), livemode, created, application_id, application_name }
+    }
+
+    /// The owner of the Stripe account signed in as `email` installs the app from the Stripe App
+    /// Marketplace: answers the URL Stripe sends the browser to, the first app's first redirect URI
+    /// with a `code` and no `state`. `None` for an unknown email or when no app is registered.
+    pub fn marketplace_install(&self, email: &str) -> Option<String> {
+        apps::marketplace_install(self, email)
+    }
+
+    /// How many issued access tokens, of every dialect, are still usable.
     pub fn active_tokens(&self) -> usize {
-        self.store.lock().expect("stand-in store poisoned").tokens.values().filter(|t| !t.revoked && !t.access_expired).count()
+        self.store.lock().expect("stand-in store poisoned").active_tokens()
     }
 
     pub fn router(&self) -> Router {
@@ -184,7 +266,13 @@ impl Standin {
             .route("/oauth/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/deauthorize", post(oauth::deauthorize))
+            .route("/apps/oauth/v2/authorize", get(apps::authorize_page).post(apps::authorize_decision))
+            .route("/v1/oauth/token", post(apps::token))
             .route("/v1/account", get(api::account))
+            .route("/oauth2/{realm}/authorize", get(realm::authorize_page).post(realm::authorize_decision))
+            .route("/oauth2/{realm}/token", post(realm::token))
+            .route("/oauth2/{realm}/revoke", post(realm::revoke))
+            .route("/oauth2/{realm}/api/me", get(realm::me))
             .route("/standin", get(control::page))
             .route("/standin/accounts/{id}/{action}", post(control::act))
             // Like Stripe's sign-in, no page here may be framed: an app inside an iframe must open
@@ -198,9 +286,20 @@ impl Standin {
             .with_state(self.clone())
     }
 
-    /// How many requests reached `POST /oauth/token`, whatever their outcome.
+    /// How many requests reached Stripe's token endpoints (`POST /oauth/token` and
+    /// `POST /v1/oauth/token`), whatever their outcome. Realms count apart.
     pub fn token_requests(&self) -> u64 {
         self.store.lock().expect("stand-in store poisoned").token_requests
+    }
+
+    /// How many requests reached the Stripe Apps token endpoint, `POST /v1/oauth/token`.
+    pub fn apps_token_requests(&self) -> u64 {
+        self.store.lock().expect("stand-in store poisoned").apps_token_requests
+    }
+
+    /// How many requests reached `POST /oauth2/{realm}/token`, whatever their outcome.
+    pub fn realm_token_requests(&self, realm: &str) -> u64 {
+        self.store.lock().expect("stand-in store poisoned").realm_token_requests.get(realm).copied().unwrap_or(0)
     }
 
     /// Moves the stand-in's clock forward, to let tests expire codes without waiting.
@@ -208,14 +307,20 @@ impl Standin {
         self.store.lock().expect("stand-in store poisoned").clock_offset_secs += secs;
     }
 
-    /// Whether `access_token` is currently accepted by `GET /v1/account`.
+    /// Whether `access_token` is currently accepted (by `GET /v1/account`, or its realm's `api/me`).
     pub fn token_is_active(&self, access_token: &str) -> bool {
-        self.store.lock().expect("stand-in store poisoned").active_token(access_token).is_some()
+        self.store.lock().expect("stand-in store poisoned").active_grant(access_token).is_some()
     }
 
     /// Serves on `listener` until the task is dropped.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.router()).await
+    }
+}
+
+fn add_once(redirect_uris: &mut Vec<String>, uri: &str) {
+    if !redirect_uris.iter().any(|u| u == uri) {
+        redirect_uris.push(uri.to_owned());
     }
 }
 

@@ -1,5 +1,6 @@
-//! `/oauth/authorize`, `/oauth/token` and `/oauth/deauthorize`, with Stripe's parameters, error codes
-//! and response fields.
+//! Stripe Connect's `/oauth/authorize`, `/oauth/token` and `/oauth/deauthorize`, with Stripe's
+//! parameters, error codes and response fields; and what the other dialects share with it (error
+//! bodies, redirects, key parsing, PKCE, token faults).
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::pages::{self, ConsentForm};
-use crate::store::{random_id, IssuedCode, IssuedToken};
+use crate::store::{random_id, Account, Dialect, Grant, IssuedCode, Lifetimes, Store};
 use crate::{RegisteredClient, Standin, TokenFault, CODE_LIFETIME_SECS};
 
 const SCOPES: [&str; 2] = ["read_only", "read_write"];
@@ -34,7 +35,7 @@ struct AuthorizeRequest {
     code_challenge: Option<String>,
 }
 
-enum AuthorizeError {
+pub(crate) enum AuthorizeError {
     /// Shown on the stand-in's own page.
     Page(String),
     /// Sent back to the (verified) redirect URI.
@@ -86,23 +87,39 @@ fn validate(standin: &Standin, params: &HashMap<String, String>) -> Result<Autho
     Ok(AuthorizeRequest { client, redirect_uri, scope, state, code_challenge })
 }
 
-fn is_s256_challenge(challenge: &str) -> bool {
+/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
+pub(crate) fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+pub(crate) fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// Redirects to `redirect_uri` with `pairs` added to its query; empty values are left out.
+pub(crate) fn redirect_with(provider: &str, redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(url) => url,
-        Err(_) => return (StatusCode::BAD_REQUEST, Html(pages::error_page("The registered redirect URI is not a URL."))).into_response(),
+        Err(_) => return error_page(provider, "The registered redirect URI is not a URL."),
     };
     url.query_pairs_mut().extend_pairs(pairs.iter().filter(|(_, value)| !value.is_empty()));
     Redirect::to(url.as_str()).into_response()
 }
 
-fn authorize_error(error: AuthorizeError) -> Response {
+/// `400` with the provider's own error page: for errors that must not be redirected.
+pub(crate) fn error_page(provider: &str, message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Html(pages::error_page(provider, message))).into_response()
+}
+
+pub(crate) fn authorize_error(provider: &str, error: AuthorizeError) -> Response {
     match error {
-        AuthorizeError::Page(message) => (StatusCode::BAD_REQUEST, Html(pages::error_page(&message))).into_response(),
+        AuthorizeError::Page(message) => error_page(provider, &message),
         AuthorizeError::Redirect { redirect_uri, state, error, description } => redirect_with(
+            provider,
             &redirect_uri,
             &[("error", error), ("error_description", &description), ("state", &state)],
         ),
@@ -113,41 +130,59 @@ fn authorize_error(error: AuthorizeError) -> Response {
 pub(crate) async fn authorize_page(State(standin): State<Standin>, Query(params): Query<HashMap<String, String>>) -> Response {
     match validate(&standin, &params) {
         Ok(request) => Html(pages::consent_page(&consent_form(&request, &params), None)).into_response(),
-        Err(error) => authorize_error(error),
+        Err(error) => authorize_error("Stripe", error),
     }
 }
 
 fn consent_form(request: &AuthorizeRequest, params: &HashMap<String, String>) -> ConsentForm {
+    let access = if request.scope == "read_write" { "read and write" } else { "read-only" };
     ConsentForm {
-        platform_name: request.client.name.clone(),
-        client_id: request.client.client_id.clone(),
-        redirect_uri: request.redirect_uri.clone(),
-        scope: request.scope.clone(),
-        state: request.state.clone(),
-        code_challenge: request.code_challenge.clone().unwrap_or_default(),
-        code_challenge_method: params.get("code_challenge_method").cloned().unwrap_or_default(),
+        provider: "Stripe".into(),
+        action: "/oauth/authorize".into(),
+        client_name: request.client.name.clone(),
+        request: format!("would like {access} access to your Stripe account."),
+        allow_label: "Connect my Stripe account".into(),
+        hidden: vec![
+            ("client_id", request.client.client_id.clone()),
+            ("redirect_uri", request.redirect_uri.clone()),
+            ("scope", request.scope.clone()),
+            ("state", request.state.clone()),
+            ("code_challenge", request.code_challenge.clone().unwrap_or_default()),
+            ("code_challenge_method", params.get("code_challenge_method").cloned().unwrap_or_default()),
+        ],
         email: params.get("email").cloned().unwrap_or_default(),
+        demo_emails: stripe_demo_emails(),
     }
+}
+
+/// The demo's two Stripe accounts, suggested on Stripe's sign-in pages.
+pub(crate) fn stripe_demo_emails() -> Vec<String> {
+    vec![crate::DEMO_EMAIL.to_owned(), "finance@globex.test".to_owned()]
+}
+
+/// The Stripe account the consent form's `email` and `password` sign in to.
+pub(crate) fn sign_in(standin: &Standin, params: &HashMap<String, String>) -> Option<Account> {
+    let email = params.get("email").map(String::as_str).unwrap_or("");
+    let password = params.get("password").map(String::as_str).unwrap_or("");
+    standin.config().accounts.into_iter().find(|a| a.email.eq_ignore_ascii_case(email.trim()) && a.password == password)
 }
 
 /// `POST /oauth/authorize`: the user's decision. Every hidden field is validated again.
 pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Bytes) -> Response {
-    let mut params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let mut params = parse_form(&body);
     params.insert("response_type".into(), "code".into());
     let request = match validate(&standin, &params) {
         Ok(request) => request,
-        Err(error) => return authorize_error(error),
+        Err(error) => return authorize_error("Stripe", error),
     };
     if params.get("decision").map(String::as_str) != Some("allow") {
         return redirect_with(
+            "Stripe",
             &request.redirect_uri,
             &[("error", "access_denied"), ("error_description", "The user denied your request"), ("state", &request.state)],
         );
     }
-    let email = params.get("email").map(String::as_str).unwrap_or("");
-    let password = params.get("password").map(String::as_str).unwrap_or("");
-    let accounts = standin.config().accounts;
-    let Some(account) = accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email.trim()) && a.password == password) else {
+    let Some(account) = sign_in(&standin, &params) else {
         let form = consent_form(&request, &params);
         return (StatusCode::UNAUTHORIZED, Html(pages::consent_page(&form, Some("Incorrect email or password.")))).into_response();
     };
@@ -158,122 +193,115 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Byt
         store.codes.insert(
             code.clone(),
             IssuedCode {
+                dialect: Dialect::Connect,
                 client_id: request.client.client_id.clone(),
                 account_id: account.id.clone(),
                 scope: request.scope.clone(),
                 livemode: account.livemode,
+                redirect_uri: request.redirect_uri.clone(),
                 code_challenge: request.code_challenge.clone(),
                 issued_at,
                 used: false,
-                access_tokens: Vec::new(),
+                grant_id: None,
             },
         );
     }
-    redirect_with(&request.redirect_uri, &[("code", &code), ("scope", &request.scope), ("state", &request.state)])
+    redirect_with("Stripe", &request.redirect_uri, &[("code", &code), ("scope", &request.scope), ("state", &request.state)])
+}
+
+/// A Stripe secret key sent as `Authorization: Basic` (key as user name) or `Authorization: Bearer`.
+pub(crate) fn header_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some(encoded) = value.strip_prefix("Basic ") {
+        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+        Some(decoded.split(':').next().unwrap_or("").to_owned())
+    } else {
+        value.strip_prefix("Bearer ").map(|key| key.trim().to_owned())
+    }
+}
+
+/// The client among `clients` whose secret key is `key`.
+pub(crate) fn client_with_key(clients: Vec<RegisteredClient>, key: Option<String>) -> Option<RegisteredClient> {
+    let key = key.filter(|key| !key.is_empty())?;
+    clients.into_iter().find(|client| client.secret_key == key)
 }
 
 /// The platform's secret key, from `client_secret`, `Authorization: Basic` (key as user name) or
 /// `Authorization: Bearer`, and the client it belongs to.
 pub(crate) fn authenticate_platform(standin: &Standin, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<RegisteredClient> {
-    let from_header = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| {
-        if let Some(encoded) = value.strip_prefix("Basic ") {
-            let decoded = STANDARD.decode(encoded.trim()).ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            Some(decoded.split(':').next().unwrap_or("").to_owned())
-        } else {
-            value.strip_prefix("Bearer ").map(|key| key.trim().to_owned())
+    client_with_key(standin.config().clients, header_key(headers).or_else(|| form.get("client_secret").cloned()))
+}
+
+/// Counts a token request (with `count`) and plays the configured fault: `Some` is the answer to
+/// send instead of the real one. `server_error` is the dialect's body for a `500`.
+pub(crate) async fn play_fault(standin: &Standin, count: impl FnOnce(&mut Store), server_error: serde_json::Value) -> Option<Response> {
+    let fault = {
+        let mut store = standin.store.lock().expect("stand-in store poisoned");
+        count(&mut store);
+        store.token_fault
+    };
+    match fault {
+        Some(TokenFault::ServerError) => Some((StatusCode::INTERNAL_SERVER_ERROR, Json(server_error)).into_response()),
+        Some(TokenFault::Garbage) => Some((StatusCode::OK, "<html>upstream proxy error</html>").into_response()),
+        Some(TokenFault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            None
         }
-    });
-    let key = from_header.or_else(|| form.get("client_secret").cloned())?;
-    standin.config().clients.into_iter().find(|client| !key.is_empty() && client.secret_key == key)
+        None => None,
+    }
+}
+
+/// Stripe's API error body for a `500`.
+pub(crate) fn stripe_server_error() -> serde_json::Value {
+    json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } })
 }
 
 /// `POST /oauth/token`
 pub(crate) async fn token(State(standin): State<Standin>, headers: HeaderMap, body: Bytes) -> Response {
-    let fault = {
-        let mut store = standin.store.lock().expect("stand-in store poisoned");
-        store.token_requests += 1;
-        store.token_fault
-    };
-    match fault {
-        Some(TokenFault::ServerError) => {
-            let body = json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } });
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
-        }
-        Some(TokenFault::Garbage) => return (StatusCode::OK, "<html>upstream proxy error</html>").into_response(),
-        Some(TokenFault::Slow(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+    if let Some(fault) = play_fault(&standin, |store| store.token_requests += 1, stripe_server_error()).await {
+        return fault;
     }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let mut store = standin.store.lock().expect("stand-in store poisoned");
+    let form = parse_form(&body);
     let Some(client) = authenticate_platform(&standin, &headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "No valid API key provided.");
     };
     let get = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let mut store = standin.store.lock().expect("stand-in store poisoned");
+    // Connect's tokens never expire by time.
+    let lifetimes = Lifetimes { access: None, refresh: None };
     match get("grant_type") {
         "authorization_code" => {
             let code = get("code");
             if code.is_empty() {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "No authorization code provided.");
             }
-            let now = store.now();
-            let Some(issued) = store.codes.get_mut(code) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Authorization code does not exist: {code}"));
+            let issued = match store.redeem_code(&Dialect::Connect, &client.client_id, code, CODE_LIFETIME_SECS) {
+                Ok(issued) => issued,
+                Err(description) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
             };
-            if issued.client_id != client.client_id {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Authorization code does not belong to you: {code}"));
-            }
-            if issued.used {
-                // Stripe: a code used twice revokes the tokens it was exchanged for.
-                let revoke: Vec<String> = issued.access_tokens.clone();
-                store.revoke(|access_token, _| revoke.iter().any(|t| t == access_token));
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Authorization code has already been used: {code}"));
-            }
-            issued.used = true;
-            if now - issued.issued_at > CODE_LIFETIME_SECS {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Authorization code expired: {code}"));
-            }
             if let Some(challenge) = &issued.code_challenge {
                 let verifier = get("code_verifier");
-                let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-                if verifier.is_empty() || &computed != challenge {
+                if verifier.is_empty() || &s256(verifier) != challenge {
                     return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "The code_verifier does not match the code_challenge.");
                 }
             }
-            let grant = IssuedToken {
-                client_id: issued.client_id.clone(),
-                account_id: issued.account_id.clone(),
-                scope: issued.scope.clone(),
-                livemode: issued.livemode,
-                refresh_token: random_id("rt_", 32),
-                revoked: false,
-                access_expired: false,
-            };
-            let access_token = store.issue_token(&grant);
-            if let Some(issued) = store.codes.get_mut(code) {
-                issued.access_tokens.push(access_token.clone());
-            }
-            token_response(&access_token, &grant)
+            let (access_token, grant) = store.open_grant(code, lifetimes);
+            stripe_token_response(&access_token, &grant)
         }
         "refresh_token" => {
             let refresh_token = get("refresh_token");
-            let grant = store
-                .tokens
-                .values()
-                .find(|t| !t.revoked && !refresh_token.is_empty() && t.refresh_token == refresh_token && t.client_id == client.client_id)
-                .cloned();
-            let Some(grant) = grant else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Invalid refresh token: {refresh_token}"));
-            };
-            let access_token = store.issue_token(&grant);
-            token_response(&access_token, &grant)
+            match store.refresh(&Dialect::Connect, &client.client_id, refresh_token, lifetimes) {
+                Ok((access_token, grant)) => stripe_token_response(&access_token, &grant),
+                Err(_) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", format!("Invalid refresh token: {refresh_token}")),
+            }
         }
         "" => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "No grant_type provided."),
         other => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("Unsupported grant type: {other}")),
     }
 }
 
-fn token_response(access_token: &str, grant: &IssuedToken) -> Response {
+/// The token answer of both Stripe dialects (Connect and Apps): no `expires_in`.
+pub(crate) fn stripe_token_response(access_token: &str, grant: &Grant) -> Response {
     let mode = if grant.livemode { "live" } else { "test" };
     Json(json!({
         "access_token": access_token,
@@ -289,7 +317,7 @@ fn token_response(access_token: &str, grant: &IssuedToken) -> Response {
 
 /// `POST /oauth/deauthorize`: `client_id` + `stripe_user_id`, with the secret key.
 pub(crate) async fn deauthorize(State(standin): State<Standin>, headers: HeaderMap, body: Bytes) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let form = parse_form(&body);
     let Some(client) = authenticate_platform(&standin, &headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "No valid API key provided.");
     };
@@ -299,7 +327,7 @@ pub(crate) async fn deauthorize(State(standin): State<Standin>, headers: HeaderM
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", format!("No such application: '{client_id}'"));
     }
     let mut store = standin.store.lock().expect("stand-in store poisoned");
-    let revoked = store.revoke(|_, token| token.client_id == client_id && token.account_id == account_id);
+    let revoked = store.revoke(|_, grant| grant.dialect == Dialect::Connect && grant.client_id == client_id && grant.account_id == account_id);
     if revoked == 0 {
         return oauth_error(
             StatusCode::UNAUTHORIZED,

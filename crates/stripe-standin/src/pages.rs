@@ -1,14 +1,21 @@
 //! The stand-in's own pages. Every interpolated value is escaped.
 
+/// A sign-in and consent page. Every dialect shows one; the wording is the dialect's.
 pub(crate) struct ConsentForm {
-    pub platform_name: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: String,
-    pub code_challenge: String,
-    pub code_challenge_method: String,
+    /// Whose sign-in this is: "Stripe", or a realm's name.
+    pub provider: String,
+    /// Where the form posts.
+    pub action: String,
+    /// The client asking, shown in bold before `request`.
+    pub client_name: String,
+    /// What it asks for, e.g. "would like read-only access to your Stripe account."
+    pub request: String,
+    pub allow_label: String,
+    /// Echoed back with the decision and validated again; empty values are left out.
+    pub hidden: Vec<(&'static str, String)>,
     pub email: String,
+    /// Accounts to suggest in the demo (their password is `DEMO_PASSWORD`).
+    pub demo_emails: Vec<String>,
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -33,51 +40,55 @@ label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{font:inherit;padding:.6rem 1rem;border-radius:6px;border:1px solid #635bff;cursor:pointer}\
 .allow{background:#635bff;color:#fff}.deny{background:#fff;color:#635bff}.error{color:#c0123c;font-weight:600}code{font-size:.85rem}";
 
-fn page(title: &str, body: &str) -> String {
+fn page(provider: &str, title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title}</title><style>{STYLE}</style></head><body><main>\
-<p class=\"banner\">Local Stripe stand-in: no data leaves this machine.</p>{body}</main></body></html>",
-        title = escape(title)
+<p class=\"banner\">Local {provider} stand-in: no data leaves this machine.</p>{body}</main></body></html>",
+        title = escape(title),
+        provider = escape(provider),
     )
 }
 
 pub(crate) fn consent_page(form: &ConsentForm, error: Option<&str>) -> String {
-    let hidden = [
-        ("client_id", &form.client_id),
-        ("redirect_uri", &form.redirect_uri),
-        ("scope", &form.scope),
-        ("state", &form.state),
-        ("code_challenge", &form.code_challenge),
-        ("code_challenge_method", &form.code_challenge_method),
-    ]
-    .iter()
-    .filter(|(_, value)| !value.is_empty())
-    .map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value)))
-    .collect::<String>();
-    let access = if form.scope == "read_write" { "read and write" } else { "read-only" };
+    let hidden = form
+        .hidden
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value)))
+        .collect::<String>();
     let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let demo = match form.demo_emails.as_slice() {
+        [] => String::new(),
+        emails => format!(
+            "<p><small>Demo accounts: {}, password <code>{}</code>.</small></p>",
+            emails.iter().map(|e| format!("<code>{}</code>", escape(e))).collect::<Vec<_>>().join(" or "),
+            crate::DEMO_PASSWORD,
+        ),
+    };
+    // Every dialect's heading reads "Sign in to connect": the browser tests wait for it.
     page(
-        "Sign in to Stripe",
+        &form.provider,
+        &format!("Sign in to {}", form.provider),
         &format!(
             "<h1>Sign in to connect</h1>\
-<p><strong>{platform}</strong> would like {access} access to your Stripe account.</p>{error}\
-<form method=\"post\" action=\"/oauth/authorize\">{hidden}\
+<p><strong>{client}</strong> {request}</p>{error}\
+<form method=\"post\" action=\"{action}\">{hidden}\
 <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" value=\"{email}\">\
 <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
-<div class=\"actions\"><button class=\"allow\" id=\"allow\" name=\"decision\" value=\"allow\" type=\"submit\">Connect my Stripe account</button>\
-<button class=\"deny\" id=\"deny\" name=\"decision\" value=\"deny\" type=\"submit\">Cancel</button></div></form>\
-<p><small>Demo accounts: <code>{demo_email}</code> or <code>finance@globex.test</code>, password <code>{demo_password}</code>.</small></p>",
-            platform = escape(&form.platform_name),
+<div class=\"actions\"><button class=\"allow\" id=\"allow\" name=\"decision\" value=\"allow\" type=\"submit\">{allow}</button>\
+<button class=\"deny\" id=\"deny\" name=\"decision\" value=\"deny\" type=\"submit\">Cancel</button></div></form>{demo}",
+            client = escape(&form.client_name),
+            request = escape(&form.request),
+            action = escape(&form.action),
+            allow = escape(&form.allow_label),
             email = escape(&form.email),
-            demo_email = crate::DEMO_EMAIL,
-            demo_password = crate::DEMO_PASSWORD,
         ),
     )
 }
 
-pub(crate) fn error_page(message: &str) -> String {
-    page("Stripe: invalid request", &format!("<h1>Invalid request</h1><p class=\"error\">{}</p>", escape(message)))
+pub(crate) fn error_page(provider: &str, message: &str) -> String {
+    page(provider, &format!("{provider}: invalid request"), &format!("<h1>Invalid request</h1><p class=\"error\">{}</p>", escape(message)))
 }
 
 #[cfg(test)]
@@ -88,17 +99,18 @@ mod tests {
     fn escapes_markup_in_every_interpolated_value() {
         assert_eq!(escape(r#"<script>"x"&'y'</script>"#), "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;");
         let form = ConsentForm {
-            platform_name: "<b>evil</b>".into(),
-            client_id: "ca_1".into(),
-            redirect_uri: "http://x/cb".into(),
-            scope: "read_only".into(),
-            state: "\"><script>alert(1)</script>".into(),
-            code_challenge: String::new(),
-            code_challenge_method: String::new(),
+            provider: "<i>realm</i>".into(),
+            action: "/oauth2/\"x/authorize".into(),
+            client_name: "<b>evil</b>".into(),
+            request: "<u>asks</u>".into(),
+            allow_label: "<em>ok</em>".into(),
+            hidden: vec![("state", "\"><script>alert(1)</script>".into())],
             email: String::new(),
+            demo_emails: vec!["<s>@x".into()],
         };
-        let html = consent_page(&form, None);
-        assert!(!html.contains("<script>alert(1)"));
-        assert!(!html.contains("<b>evil</b>"));
+        let html = consent_page(&form, Some("<p>bad</p>"));
+        for markup in ["<script>alert(1)", "<b>evil</b>", "<i>realm</i>", "<u>asks</u>", "<em>ok</em>", "\"x/", "<s>@x", "<p>bad"] {
+            assert!(!html.contains(markup), "{markup} unescaped");
+        }
     }
 }
