@@ -7,4 +7,5 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
 trunk build --release --offline
-exec cargo run --offline -p connections-server -- --demo "$@"
+# Stripe (as a Stripe App) and two made-up OAuth 2.0 sources, all served by the local stand-in.
+exec cargo run --offline -p connections-server -- --demo --providers examples/providers.toml "$@"

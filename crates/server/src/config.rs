@@ -10,13 +10,11 @@ use base64::Engine;
 use clap::Parser;
 use url::Url;
 
-use crate::secret::Secret;
+use connections_wire::Dialect;
 
-/// Stripe's production endpoints, the defaults.
-pub const STRIPE_AUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/authorize";
-pub const STRIPE_TOKEN_URL: &str = "https://connect.stripe.com/oauth/token";
-pub const STRIPE_DEAUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/deauthorize";
-pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
+use crate::providers::spec::{self, Env, StripeSettings};
+use crate::providers::ProviderSpec;
+use crate::secret::Secret;
 
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "connections-server", version, about = "Connections: connect Stripe accounts to the BI product")]
@@ -36,27 +34,38 @@ pub struct Args {
     /// 32 random bytes, base64. Several, comma separated, to rotate: the first encrypts, all decrypt.
     #[arg(long, env = "CONNECTIONS_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
-    /// The platform's Connect client id (`ca_…`).
+    /// A TOML file of data sources (`[providers.<id>]`, see the README). Without it, Stripe alone,
+    /// from the `STRIPE_*` settings.
+    #[arg(long, env = "CONNECTIONS_PROVIDERS")]
+    pub providers: Option<String>,
+    /// How Stripe is connected without a providers file: `apps` (Stripe Apps OAuth, the default) or
+    /// `connect` (Connect OAuth, for platforms that already use it).
+    #[arg(long, env = "STRIPE_OAUTH")]
+    pub stripe_oauth: Option<String>,
+    /// The Stripe App's or Connect platform's client id (`ca_…`).
     #[arg(long, env = "STRIPE_CLIENT_ID")]
     pub stripe_client_id: Option<String>,
     /// The platform's secret key (`sk_…` or restricted `rk_…`).
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
     pub stripe_secret_key: Option<String>,
-    #[arg(long, env = "STRIPE_AUTHORIZE_URL", default_value = STRIPE_AUTHORIZE_URL)]
-    pub stripe_authorize_url: String,
-    #[arg(long, env = "STRIPE_TOKEN_URL", default_value = STRIPE_TOKEN_URL)]
-    pub stripe_token_url: String,
-    #[arg(long, env = "STRIPE_DEAUTHORIZE_URL", default_value = STRIPE_DEAUTHORIZE_URL)]
-    pub stripe_deauthorize_url: String,
-    #[arg(long, env = "STRIPE_API_BASE", default_value = STRIPE_API_BASE)]
-    pub stripe_api_base: String,
+    /// Default: Stripe's own for the chosen `STRIPE_OAUTH` (the Apps install link, or Connect's
+    /// authorize page). Test mode Stripe Apps have their own install link: put it here.
+    #[arg(long, env = "STRIPE_AUTHORIZE_URL")]
+    pub stripe_authorize_url: Option<String>,
+    #[arg(long, env = "STRIPE_TOKEN_URL")]
+    pub stripe_token_url: Option<String>,
+    /// Connect only.
+    #[arg(long, env = "STRIPE_DEAUTHORIZE_URL")]
+    pub stripe_deauthorize_url: Option<String>,
+    #[arg(long, env = "STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
     /// Signing secret of the webhook endpoint (`whsec_…`); without it the webhook route is off.
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
     /// Seconds between background health checks of every connection; 0 turns them off.
     #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
     pub health_check_secs: String,
-    /// `read_only` or `read_write`.
+    /// Connect only: `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
     /// Seconds to wait for Stripe before giving up on a request.
@@ -85,24 +94,13 @@ pub struct Args {
 #[derive(Debug, thiserror::Error)]
 #[error("{setting}: {problem}")]
 pub struct ConfigError {
-    pub setting: &'static str,
+    /// The setting (or providers-file location) at fault.
+    pub setting: String,
     pub problem: String,
 }
 
-fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { setting, problem: problem.into() }
-}
-
-#[derive(Debug, Clone)]
-pub struct StripeConfig {
-    pub client_id: String,
-    pub secret_key: Secret<String>,
-    pub authorize_url: Url,
-    pub token_url: Url,
-    pub deauthorize_url: Url,
-    pub api_base: Url,
-    pub scope: String,
-    pub timeout: Duration,
+fn invalid(setting: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { setting: setting.to_owned(), problem: problem.into() }
 }
 
 #[derive(Debug, Clone)]
@@ -113,13 +111,13 @@ pub struct Config {
     pub database_url: String,
     pub session_secret: Secret<String>,
     pub encryption_keys: Vec<Secret<[u8; 32]>>,
-    pub stripe: StripeConfig,
+    /// Every data source, in the order the gallery shows them.
+    pub providers: Vec<ProviderSpec>,
     /// `None`: serve the API only.
     pub static_dir: Option<PathBuf>,
     pub frame_ancestors: String,
     pub embed_urls: Vec<Url>,
     pub rate_limit_per_minute: u32,
-    pub webhook_secret: Option<Secret<String>>,
     /// `None`: no background health checks.
     pub health_check_interval: Option<Duration>,
     pub demo: bool,
@@ -150,7 +148,7 @@ pub fn parse_embed_urls(value: &str) -> Result<Vec<Url>, ConfigError> {
     Ok(urls)
 }
 
-fn http_url(value: &str, setting: &'static str) -> Result<Url, ConfigError> {
+fn http_url(value: &str, setting: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(value.trim()).map_err(|e| invalid(setting, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(setting, format!("{value:?} must be an http or https URL")));
@@ -183,6 +181,49 @@ impl TryFrom<Args> for Config {
     type Error = ConfigError;
 
     fn try_from(args: Args) -> Result<Self, ConfigError> {
+        Config::from_args(args, &|name| std::env::var(name).ok())
+    }
+}
+
+/// The providers: the file `CONNECTIONS_PROVIDERS` names, or Stripe alone from `STRIPE_*`.
+fn providers(args: &Args, timeout: Duration, env: Env<'_>) -> Result<Vec<ProviderSpec>, ConfigError> {
+    if let Some(path) = args.providers.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid("CONNECTIONS_PROVIDERS", format!("{path}: {e}")))?;
+        return spec::parse_file(&text, path, env).map_err(|e| ConfigError { setting: e.location, problem: e.problem });
+    }
+    let dialect = match args.stripe_oauth.as_deref().map(str::trim) {
+        None | Some("") | Some("apps") => Dialect::StripeApps,
+        Some("connect") => Dialect::StripeConnect,
+        Some(other) => return Err(invalid("STRIPE_OAUTH", format!("{other:?} must be apps or connect"))),
+    };
+    let optional_url = |value: &Option<String>, setting: &str| value.as_deref().filter(|v| !v.trim().is_empty()).map(|v| http_url(v, setting)).transpose();
+    if dialect == Dialect::StripeApps && args.stripe_deauthorize_url.is_some() {
+        return Err(invalid("STRIPE_DEAUTHORIZE_URL", "is for STRIPE_OAUTH=connect; Stripe Apps have no deauthorize call"));
+    }
+    let webhook_secret = match args.stripe_webhook_secret.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(secret) if secret.starts_with("whsec_") && secret.len() > 10 => Some(Secret::new(secret.to_owned())),
+        Some(_) => return Err(invalid("STRIPE_WEBHOOK_SECRET", "must be a webhook signing secret starting with whsec_")),
+    };
+    let settings = StripeSettings {
+        dialect,
+        client_id: required(&args.stripe_client_id, "STRIPE_CLIENT_ID")?,
+        secret_key: Secret::new(required(&args.stripe_secret_key, "STRIPE_SECRET_KEY")?),
+        authorize_url: optional_url(&args.stripe_authorize_url, "STRIPE_AUTHORIZE_URL")?,
+        token_url: optional_url(&args.stripe_token_url, "STRIPE_TOKEN_URL")?,
+        deauthorize_url: optional_url(&args.stripe_deauthorize_url, "STRIPE_DEAUTHORIZE_URL")?,
+        api_base: optional_url(&args.stripe_api_base, "STRIPE_API_BASE")?,
+        scope: args.stripe_scope.trim().to_owned(),
+        webhook_secret,
+        timeout,
+    };
+    let spec = settings.into_spec("stripe", "Stripe").map_err(|(setting, problem)| invalid(setting, problem))?;
+    Ok(vec![spec])
+}
+
+impl Config {
+    /// Like `TryFrom<Args>`, reading the secrets a providers file names through `env`.
+    pub fn from_args(args: Args, env: Env<'_>) -> Result<Self, ConfigError> {
         let addr = args
             .addr
             .trim()
@@ -207,18 +248,6 @@ impl TryFrom<Args> for Config {
             return Err(invalid("CONNECTIONS_SESSION_SECRET", "must be at least 32 bytes"));
         }
         let encryption_keys = parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)?;
-        let client_id = required(&args.stripe_client_id, "STRIPE_CLIENT_ID")?;
-        if !client_id.starts_with("ca_") {
-            return Err(invalid("STRIPE_CLIENT_ID", "must be a Connect client id starting with ca_"));
-        }
-        let secret_key = required(&args.stripe_secret_key, "STRIPE_SECRET_KEY")?;
-        if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
-            return Err(invalid("STRIPE_SECRET_KEY", "must be a secret key starting with sk_ or rk_"));
-        }
-        let scope = args.stripe_scope.trim().to_owned();
-        if !matches!(scope.as_str(), "read_only" | "read_write") {
-            return Err(invalid("STRIPE_SCOPE", format!("{scope:?} must be read_only or read_write")));
-        }
         let timeout_secs: u64 = args
             .stripe_timeout_secs
             .trim()
@@ -233,11 +262,6 @@ impl TryFrom<Args> for Config {
             .ok()
             .filter(|n| (1..=100_000).contains(n))
             .ok_or_else(|| invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute)))?;
-        let webhook_secret = match args.stripe_webhook_secret.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(secret) if secret.starts_with("whsec_") && secret.len() > 10 => Some(Secret::new(secret.to_owned())),
-            Some(_) => return Err(invalid("STRIPE_WEBHOOK_SECRET", "must be a webhook signing secret starting with whsec_")),
-        };
         let health_check_secs: u64 = args
             .health_check_secs
             .trim()
@@ -260,21 +284,11 @@ impl TryFrom<Args> for Config {
             database_url,
             session_secret: Secret::new(session_secret),
             encryption_keys,
-            stripe: StripeConfig {
-                client_id,
-                secret_key: Secret::new(secret_key),
-                authorize_url: http_url(&args.stripe_authorize_url, "STRIPE_AUTHORIZE_URL")?,
-                token_url: http_url(&args.stripe_token_url, "STRIPE_TOKEN_URL")?,
-                deauthorize_url: http_url(&args.stripe_deauthorize_url, "STRIPE_DEAUTHORIZE_URL")?,
-                api_base: http_url(&args.stripe_api_base, "STRIPE_API_BASE")?,
-                scope,
-                timeout: Duration::from_secs(timeout_secs),
-            },
+            providers: providers(&args, Duration::from_secs(timeout_secs), env)?,
             static_dir: Some(static_dir),
             frame_ancestors,
             embed_urls: parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?,
             rate_limit_per_minute,
-            webhook_secret,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
             demo: args.demo,
         })
@@ -292,10 +306,6 @@ mod tests {
             encryption_key: Some(STANDARD.encode([7u8; 32])),
             stripe_client_id: Some("ca_123".into()),
             stripe_secret_key: Some("sk_test_123".into()),
-            stripe_authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
-            stripe_token_url: "https://connect.stripe.com/oauth/token".into(),
-            stripe_deauthorize_url: "https://connect.stripe.com/oauth/deauthorize".into(),
-            stripe_api_base: "https://api.stripe.com".into(),
             stripe_scope: "read_only".into(),
             stripe_timeout_secs: "10".into(),
             static_dir: static_dir.display().to_string(),
@@ -320,12 +330,44 @@ mod tests {
     }
 
     #[test]
-    fn valid_settings_are_accepted_with_stripes_real_urls_by_default() {
+    fn valid_settings_are_accepted_with_stripe_apps_and_its_real_urls_by_default() {
         let dir = static_dir();
         let config = Config::try_from(valid_args(dir.path())).unwrap();
-        assert_eq!(config.stripe.token_url.as_str(), "https://connect.stripe.com/oauth/token");
+        let stripe = &config.providers[0];
+        assert_eq!((stripe.id.as_str(), stripe.dialect), ("stripe", Dialect::StripeApps));
+        assert_eq!(stripe.token_url.as_str(), "https://api.stripe.com/v1/oauth/token");
+        assert_eq!(stripe.authorize_url.as_str(), "https://marketplace.stripe.com/oauth/v2/authorize");
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.encryption_keys.len(), 1);
+    }
+
+    #[test]
+    fn stripe_connect_is_chosen_with_stripe_oauth_and_keeps_its_urls() {
+        let dir = static_dir();
+        let mut args = valid_args(dir.path());
+        args.stripe_oauth = Some("connect".into());
+        let config = Config::try_from(args).unwrap();
+        let stripe = &config.providers[0];
+        assert_eq!(stripe.dialect, Dialect::StripeConnect);
+        assert_eq!(stripe.token_url.as_str(), "https://connect.stripe.com/oauth/token");
+        assert_eq!(stripe.revoke_url.as_ref().unwrap().as_str(), "https://connect.stripe.com/oauth/deauthorize");
+    }
+
+    #[test]
+    fn a_providers_file_replaces_the_stripe_settings_and_a_bad_one_names_provider_and_key() {
+        let dir = static_dir();
+        let file = dir.path().join("providers.toml");
+        std::fs::write(&file, "[providers.crm]\nname = \"CRM\"\ndialect = \"oauth2\"\nclient_id = \"c\"\nclient_secret_env = \"CRM_SECRET\"\n\
+            authorize_url = \"https://crm.example/a\"\ntoken_url = \"https://crm.example/t\"\naccount_url = \"https://crm.example/me\"\n\
+            account_id_pointer = \"/id\"\naccount_name_pointer = \"/name\"\n").unwrap();
+        let mut args = valid_args(dir.path());
+        args.providers = Some(file.display().to_string());
+        args.stripe_client_id = None;
+        let env = |name: &str| (name == "CRM_SECRET").then(|| "s3cret".to_owned());
+        let config = Config::from_args(args.clone(), &env).unwrap();
+        assert_eq!(config.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["crm"]);
+        let error = Config::from_args(args, &|_| None).unwrap_err().to_string();
+        assert!(error.contains("provider \"crm\", key client_secret_env: the environment variable CRM_SECRET"), "{error}");
     }
 
     #[test]
@@ -337,9 +379,16 @@ mod tests {
         assert!(error_for(|a| a.encryption_key = Some(STANDARD.encode([1u8; 16]))).contains("must be 32 bytes, got 16"));
         assert!(error_for(|a| a.stripe_client_id = Some("123".into())).starts_with("STRIPE_CLIENT_ID:"));
         assert!(error_for(|a| a.stripe_secret_key = Some("pk_test_1".into())).starts_with("STRIPE_SECRET_KEY:"));
-        assert!(error_for(|a| a.stripe_token_url = "ftp://x".into()).starts_with("STRIPE_TOKEN_URL:"));
-        assert!(error_for(|a| a.stripe_api_base = "http://api.example.com".into()).contains("must use https"));
-        assert!(error_for(|a| a.stripe_scope = "admin".into()).starts_with("STRIPE_SCOPE:"));
+        assert!(error_for(|a| a.stripe_token_url = Some("ftp://x".into())).starts_with("STRIPE_TOKEN_URL:"));
+        assert!(error_for(|a| a.stripe_api_base = Some("http://api.example.com".into())).contains("must use https"));
+        assert!(error_for(|a| {
+            a.stripe_oauth = Some("connect".into());
+            a.stripe_scope = "admin".into();
+        })
+        .starts_with("STRIPE_SCOPE:"));
+        assert!(error_for(|a| a.stripe_oauth = Some("oauth".into())).starts_with("STRIPE_OAUTH:"));
+        assert!(error_for(|a| a.stripe_deauthorize_url = Some("https://x.example".into())).starts_with("STRIPE_DEAUTHORIZE_URL:"));
+        assert!(error_for(|a| a.providers = Some("/nonexistent/providers.toml".into())).starts_with("CONNECTIONS_PROVIDERS:"));
         assert!(error_for(|a| a.stripe_timeout_secs = "0".into()).starts_with("STRIPE_TIMEOUT_SECS:"));
         assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));

@@ -29,12 +29,39 @@ struct Key {
     cipher: Aes256Gcm,
 }
 
+/// Which of a connection's two tokens a ciphertext holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+/// The associated data of a stored token: its provider, account and kind. A ciphertext moved to
+/// another row, account or kind does not decrypt.
+pub fn token_aad(provider: &str, account_id: &str, kind: TokenKind) -> String {
+    let kind = match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+    };
+    format!("{provider}:{account_id}:{kind}")
+}
+
 pub struct TokenCipher {
     /// The first key encrypts; every key decrypts.
     keys: Vec<Key>,
 }
 
 impl TokenCipher {
+    /// Encrypts a provider account's token, bound to that account and kind.
+    pub fn seal(&self, provider: &str, account_id: &str, kind: TokenKind, token: &Secret<String>) -> Vec<u8> {
+        self.encrypt(token.expose(), &token_aad(provider, account_id, kind))
+    }
+
+    /// Decrypts what [`TokenCipher::seal`] stored for that account and kind.
+    pub fn open(&self, provider: &str, account_id: &str, kind: TokenKind, stored: &[u8]) -> Result<Secret<String>, CryptoError> {
+        self.decrypt(stored, &token_aad(provider, account_id, kind))
+    }
+
     pub fn new(keys: &[Secret<[u8; 32]>]) -> Self {
         assert!(!keys.is_empty(), "at least one encryption key is required");
         let keys = keys

@@ -7,7 +7,8 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
-use stripe_standin::{Standin, StandinConfig};
+use connections_wire::Dialect;
+use stripe_standin::{ClientAuth, Realm, Standin, StandinConfig};
 use tokio::net::TcpListener;
 
 use std::sync::Arc;
@@ -92,7 +93,7 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
 
     let addr: std::net::SocketAddr = args.addr.trim().parse().map_err(|_| ConfigError {
-        setting: "CONNECTIONS_ADDR",
+        setting: "CONNECTIONS_ADDR".into(),
         problem: format!("{:?} is not an address like 127.0.0.1:8080", args.addr),
     })?;
     let listener = TcpListener::bind(addr).await?;
@@ -116,41 +117,66 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         None
     };
     let embed_urls = config::parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?;
+    let session_secret = Secret::new(args.session_secret.clone().unwrap_or_default());
 
     let client_id = args.stripe_client_id.clone().unwrap_or_default();
     let secret_key = args.stripe_secret_key.clone().unwrap_or_default();
     let (standin, standin_url) = match running {
-        Some((standin, url)) => {
-            standin.register_redirect_uri(&redirect_uri);
-            (standin, url)
-        }
+        Some((standin, url)) => (standin, url),
         None => {
             let standin = Standin::new(StandinConfig::demo(&client_id, &secret_key, &redirect_uri));
             let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
             (standin, url)
         }
     };
-    // Every Stripe URL still at its production default goes to the stand-in; one given explicitly
-    // stays (tests point one endpoint at a failing peer this way).
-    let point = |value: &mut String, default: &str, path: &str| {
-        if value == default {
-            *value = format!("{standin_url}{path}");
-        }
+    // Stripe URLs not given explicitly go to the stand-in (tests point one endpoint at a failing peer
+    // by giving it), for the dialect chosen.
+    let connect = args.stripe_oauth.as_deref().map(str::trim) == Some("connect");
+    let point = |value: &mut Option<String>, path: &str| {
+        value.get_or_insert_with(|| format!("{standin_url}{path}"));
     };
-    point(&mut args.stripe_authorize_url, config::STRIPE_AUTHORIZE_URL, "/oauth/authorize");
-    point(&mut args.stripe_token_url, config::STRIPE_TOKEN_URL, "/oauth/token");
-    point(&mut args.stripe_deauthorize_url, config::STRIPE_DEAUTHORIZE_URL, "/oauth/deauthorize");
-    point(&mut args.stripe_api_base, config::STRIPE_API_BASE, "");
+    if connect {
+        point(&mut args.stripe_authorize_url, "/oauth/authorize");
+        point(&mut args.stripe_token_url, "/oauth/token");
+        point(&mut args.stripe_deauthorize_url, "/oauth/deauthorize");
+    } else {
+        point(&mut args.stripe_authorize_url, "/apps/oauth/v2/authorize");
+        point(&mut args.stripe_token_url, "/v1/oauth/token");
+    }
+    point(&mut args.stripe_api_base, "");
 
-    // The stand-in signs and sends `account.application.deauthorized` to our webhook, as Stripe would.
-    if let Some(secret) = &args.stripe_webhook_secret {
-        standin.set_webhook(&format!("{public_url}{}", connections_wire::paths::STRIPE_WEBHOOK), secret);
+    // A providers file may name the stand-in as `{{STANDIN}}`; secrets it names that are not set get
+    // a demo value, which the stand-in is given too.
+    let webhook_secret = args.stripe_webhook_secret.clone().unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok().or_else(|| Some(demo_provider_secret(name, &secret_key, &webhook_secret)));
+    if let Some(path) = args.providers.clone() {
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError { setting: "CONNECTIONS_PROVIDERS".into(), problem: format!("{path}: {e}") })?;
+        let text = text.replace("{{STANDIN}}", &standin_url);
+        let resolved = std::env::temp_dir().join(format!("connections-demo-providers-{}.toml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&resolved, &text)?;
+        args.providers = Some(resolved.display().to_string());
     }
-    for url in &embed_urls {
-        standin.register_redirect_uri(&format!("{}/stripe/callback", url.as_str().trim_end_matches('/')));
+    let mut config = Config::from_args(args, &env)?;
+    for provider in &mut config.providers {
+        let redirect_uris = std::iter::once(format!("{public_url}{}", connections_wire::paths::callback(&provider.id)))
+            .chain(embed_urls.iter().map(|url| format!("{}/{}/callback", url.as_str().trim_end_matches('/'), provider.id)));
+        for uri in redirect_uris {
+            standin.register_redirect_uri(&uri);
+        }
+        match provider.dialect {
+            Dialect::Oauth2 => standin.add_realm(demo_realm(provider, &public_url)),
+            // The stand-in signs and sends its events to our webhook, as Stripe would.
+            Dialect::StripeApps | Dialect::StripeConnect => {
+                let url = format!("{public_url}{}", connections_wire::paths::webhook(&provider.id));
+                let secret = provider.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
+                if provider.dialect == Dialect::StripeApps {
+                    standin.set_apps_webhook(&url, secret.expose());
+                } else {
+                    standin.set_webhook(&url, secret.expose());
+                }
+            }
+        }
     }
-    let session_secret = Secret::new(args.session_secret.clone().unwrap_or_default());
-    let config = Config::try_from(args)?;
     let app = Application::from_listener(config, listener).await?;
     let portal_url = portal.map(|(listener, url)| {
         let router = portal_router(PortalState { app_url: public_url.clone(), sessions: Arc::new(SessionKeys::new(&session_secret)) });
@@ -160,6 +186,36 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         url
     });
     Ok(DemoApp { app, standin, standin_url, portal_url })
+}
+
+/// The demo's value for a provider secret the environment does not set: Stripe's are the stand-in's
+/// platform key and the demo's webhook secret, any other is derived from its variable's name.
+fn demo_provider_secret(variable: &str, stripe_secret_key: &str, webhook_secret: &str) -> String {
+    match variable {
+        "STRIPE_SECRET_KEY" => stripe_secret_key.to_owned(),
+        "STRIPE_WEBHOOK_SECRET" => webhook_secret.to_owned(),
+        _ => format!("demo-{}", variable.to_ascii_lowercase().replace('_', "-")),
+    }
+}
+
+/// A generic OAuth 2.0 source of the providers file, served by the stand-in under its own id with
+/// the file's client, scopes and client authentication.
+fn demo_realm(provider: &crate::providers::ProviderSpec, public_url: &str) -> Realm {
+    let redirect_uri = format!("{public_url}{}", connections_wire::paths::callback(&provider.id));
+    let secret = provider.client_secret.expose();
+    let mut realm = if provider.id.contains("ads") {
+        Realm::demo_ads(&provider.client_id, secret, &redirect_uri)
+    } else {
+        Realm::demo_crm(&provider.client_id, secret, &redirect_uri)
+    };
+    realm.id = provider.id.clone();
+    realm.name = provider.name.clone();
+    realm.scopes = provider.scopes.clone();
+    realm.client_auth = match provider.client_auth {
+        crate::providers::ClientAuth::Basic => ClientAuth::Basic,
+        crate::providers::ClientAuth::Body => ClientAuth::Body,
+    };
+    realm
 }
 
 #[derive(Clone)]

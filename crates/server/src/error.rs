@@ -23,10 +23,16 @@ pub enum ApiError {
     AttemptExpired,
     #[error("the PKCE code verifier does not match the challenge registered for this attempt")]
     PkceMismatch,
-    #[error("Stripe could not be reached: {0}")]
-    ProviderUnavailable(String),
-    #[error("Stripe refused the request: {error}: {description}")]
-    ProviderRejected { error: String, description: String },
+    /// The provider (or the network to it) failed; nothing changed. `reason` is in our own words.
+    #[error("{provider} could not be reached ({reason}); nothing was changed, try again")]
+    ProviderUnavailable { provider: String, reason: String },
+    /// The provider answered and refused. Only its error code is repeated: its own description
+    /// stays in the server log (a provider's text is not ours to show).
+    #[error("{provider} did not accept the request ({error})")]
+    ProviderRejected { provider: String, error: String },
+    /// The connection's access lapsed at the provider; an administrator must connect it again.
+    #[error("{provider} no longer accepts this connection's access; reauthenticate it")]
+    ReauthenticationRequired { provider: String },
     #[error("not found")]
     NotFound,
     #[error("this route does not take that method")]
@@ -47,9 +53,9 @@ impl ApiError {
         ApiError::Internal(error.to_string())
     }
 
-    fn parts(&self) -> (StatusCode, ErrorCode, &'static str) {
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
         use ApiError::*;
-        match self {
+        let (status, code, title) = match self {
             Unauthenticated(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Sign in required"),
             AdminRequired => (StatusCode::FORBIDDEN, ErrorCode::AdminRequired, "Administrator permissions required"),
             InvalidRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, "Invalid request"),
@@ -58,15 +64,21 @@ impl ApiError {
             UnknownAttempt(_) => (StatusCode::BAD_REQUEST, ErrorCode::UnknownAttempt, "No matching connection attempt"),
             AttemptExpired => (StatusCode::BAD_REQUEST, ErrorCode::AttemptExpired, "Connection attempt expired"),
             PkceMismatch => (StatusCode::BAD_REQUEST, ErrorCode::PkceMismatch, "PKCE verification failed"),
-            ProviderUnavailable(_) => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable, "Stripe could not be reached"),
-            ProviderRejected { .. } => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, "Stripe refused the connection"),
+            ProviderUnavailable { provider, .. } => {
+                return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable, format!("{provider} could not be reached"))
+            }
+            ProviderRejected { provider, .. } => {
+                return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, format!("{provider} refused the connection"))
+            }
+            ReauthenticationRequired { .. } => (StatusCode::CONFLICT, ErrorCode::ReauthenticationRequired, "Reauthentication required"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
-        }
+        };
+        (status, code, title.to_owned())
     }
 
     pub fn problem(&self) -> Problem {
@@ -109,6 +121,33 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::InvalidRequest(rejection.body_text())
     }
+}
+
+/// Provider failures, once, where the answer is made: the cause chain goes to the log, our own words
+/// to the client.
+impl From<crate::providers::ProviderError> for ApiError {
+    fn from(error: crate::providers::ProviderError) -> Self {
+        use crate::providers::ProviderError::*;
+        log_chain(&error);
+        match error {
+            Unavailable { provider, reason, .. } => ApiError::ProviderUnavailable { provider, reason },
+            Malformed { provider, .. } => ApiError::ProviderUnavailable { provider, reason: "its answer could not be read".into() },
+            Rejected { provider, error, .. } => ApiError::ProviderRejected { provider, error },
+            TokenRefused { provider } => ApiError::ReauthenticationRequired { provider },
+        }
+    }
+}
+
+/// Logs an error with every `source` below it.
+pub fn log_chain(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::warn!(error = %chain, "provider call failed");
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -1,19 +1,20 @@
 //! The Connections backend: a thin, token-mediating backend for the SPA's OAuth flow.
 //!
-//! Layers: routes → services (connect flow) → storage and the Stripe client. See `shared/design.md`.
+//! Layers: routes → services (connect flow, tokens, lifecycle) → storage and the provider clients
+//! (`providers`, one per OAuth dialect). See `shared/design.md`.
 
 pub mod config;
 pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
-pub mod health;
 pub mod pkce;
+pub mod providers;
 mod routes;
 pub mod secret;
+pub mod services;
 pub mod session;
 pub mod storage;
-pub mod stripe;
 mod web;
 pub mod webhook;
 
@@ -32,8 +33,8 @@ use url::Url;
 pub use config::{Args, Config, ConfigError};
 use crypto::TokenCipher;
 use session::SessionKeys;
+use providers::ProviderRegistry;
 use storage::Db;
-use stripe::StripeClient;
 
 /// JSON bodies of this API are small; anything larger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -42,7 +43,8 @@ pub struct AppInner {
     pub db: Db,
     pub cipher: TokenCipher,
     pub sessions: SessionKeys,
-    pub stripe: StripeClient,
+    /// Every configured data source.
+    pub providers: ProviderRegistry,
     pub public_url: Url,
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
@@ -55,7 +57,6 @@ pub struct AppInner {
     pub demo: bool,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
-    pub webhook_secret: Option<secret::Secret<String>>,
     /// The serialized connections list and the revision it was read at. Only ever served after
     /// checking the database's revision, so it is never stale and never needed by another instance.
     pub connections_cache: std::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
@@ -164,7 +165,7 @@ impl Application {
             db,
             cipher: TokenCipher::new(&config.encryption_keys),
             sessions: SessionKeys::new(&config.session_secret),
-            stripe: StripeClient::new(config.stripe.clone()),
+            providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
             csp,
@@ -173,7 +174,6 @@ impl Application {
             embed_loader,
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
-            webhook_secret: config.webhook_secret.clone(),
             connections_cache: std::sync::Mutex::new(None),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
@@ -203,7 +203,7 @@ impl Application {
                 ticks.tick().await; // the first tick is immediate; start one interval after start-up
                 loop {
                     ticks.tick().await;
-                    health::check_all(&state).await;
+                    services::lifecycle::check_all(&state).await;
                 }
             })
         });

@@ -49,15 +49,24 @@ pub enum AttemptRefusal {
     Expired,
 }
 
+/// A consumed attempt: what the grant is checked against and sent with.
+#[derive(Debug)]
+pub struct ConsumedAttempt {
+    pub code_challenge: String,
+    /// `None` for attempts stored before return addresses were kept: the server's own was used.
+    pub redirect_uri: Option<String>,
+}
+
 /// Tokens and account data from a successful exchange, tokens already encrypted.
 pub struct NewConnection<'a> {
     pub provider: &'a str,
     pub account_id: &'a str,
     pub account_name: &'a str,
-    pub livemode: bool,
+    pub livemode: Option<bool>,
     pub scope: &'a str,
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
+    pub access_expires_at: Option<i64>,
     pub publishable_key: Option<&'a str>,
     pub connected_by_subject: &'a str,
     pub connected_by_name: &'a str,
@@ -81,6 +90,18 @@ pub struct ConnectionRecord {
     pub view: ConnectionView,
     pub access_token: Option<Vec<u8>>,
     pub refresh_token: Option<Vec<u8>>,
+    pub access_expires_at: Option<i64>,
+    /// Bumped by every token write: a renewal claims and stores against the version it read.
+    pub token_version: i64,
+    /// A renewal is under way (on some instance) until then.
+    pub renewing_until: Option<i64>,
+}
+
+/// A renewed access token (and the rolled refresh token, if the provider sent one), encrypted.
+pub struct RenewedTokens {
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub access_expires_at: Option<i64>,
 }
 
 // Booleans are read through a cast: SQLite reports a column declared BOOLEAN as such, which the Any
@@ -88,7 +109,7 @@ pub struct ConnectionRecord {
 const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
      connected_by_name, connected_at, last_checked_at";
 const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
-     connected_by_name, connected_at, last_checked_at, access_token, refresh_token";
+     connected_by_name, connected_at, last_checked_at, access_token, refresh_token, access_expires_at, token_version, renewing_until";
 const EVENT_COLUMNS: &str = "at, action, CAST(success AS INTEGER) AS success, actor_name, provider, account_id, detail";
 
 impl Db {
@@ -131,12 +152,12 @@ impl Db {
         &self.pool
     }
 
-    pub async fn insert_attempt(&self, state: &str, provider: &str, subject: &str, challenge: &str, now: i64) -> Result<bool, sqlx::Error> {
+    pub async fn insert_attempt(&self, state: &str, provider: &str, subject: &str, challenge: &str, redirect_uri: &str, now: i64) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
         sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
-            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (state) DO NOTHING",
+            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at, redirect_uri)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (state) DO NOTHING",
         )
         .bind(state)
         .bind(provider)
@@ -144,24 +165,25 @@ impl Db {
         .bind(challenge)
         .bind(now)
         .bind(now + ATTEMPT_LIFETIME_SECS)
+        .bind(redirect_uri)
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
-    /// Marks the attempt used and returns its PKCE challenge. One statement, so of two concurrent
-    /// grants with the same `state` exactly one gets the row.
+    /// Marks the attempt used and returns its PKCE challenge and return address. One statement, so
+    /// of two concurrent grants with the same `state` exactly one gets the row.
     pub async fn consume_attempt(
         &self,
         provider: &str,
         state: &str,
         subject: &str,
         now: i64,
-    ) -> Result<Result<String, AttemptRefusal>, sqlx::Error> {
+    ) -> Result<Result<ConsumedAttempt, AttemptRefusal>, sqlx::Error> {
         let consumed = sqlx::query(
             "UPDATE connect_attempts SET consumed_at = $1
              WHERE state = $2 AND provider = $3 AND session_subject = $4 AND consumed_at IS NULL AND expires_at > $1
-             RETURNING code_challenge",
+             RETURNING code_challenge, redirect_uri",
         )
         .bind(now)
         .bind(state)
@@ -170,7 +192,7 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = consumed {
-            return Ok(Ok(row.try_get("code_challenge")?));
+            return Ok(Ok(ConsumedAttempt { code_challenge: row.try_get("code_challenge")?, redirect_uri: row.try_get("redirect_uri")? }));
         }
         let found = sqlx::query("SELECT session_subject, consumed_at, expires_at FROM connect_attempts WHERE state = $1 AND provider = $2")
             .bind(state)
@@ -194,21 +216,24 @@ impl Db {
         let new_id = format!("conn_{}", uuid::Uuid::new_v4().simple());
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
-                publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12)
+                publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at,
+                access_expires_at, token_version)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1)
              ON CONFLICT (provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                 publishable_key = excluded.publishable_key, connected_by_subject = excluded.connected_by_subject,
                 connected_by_name = excluded.connected_by_name, connected_at = excluded.connected_at,
-                updated_at = excluded.updated_at, last_checked_at = excluded.last_checked_at
+                updated_at = excluded.updated_at, last_checked_at = excluded.last_checked_at,
+                access_expires_at = excluded.access_expires_at, token_version = connections.token_version + 1,
+                renewing_until = NULL
              RETURNING {VIEW_COLUMNS}"
         ))
         .bind(&new_id)
         .bind(new.provider)
         .bind(new.account_id)
         .bind(new.account_name)
-        .bind(i64::from(new.livemode))
+        .bind(new.livemode.map(i64::from))
         .bind(new.scope)
         .bind(new.access_token)
         .bind(new.refresh_token)
@@ -216,6 +241,7 @@ impl Db {
         .bind(new.connected_by_subject)
         .bind(new.connected_by_name)
         .bind(new.now)
+        .bind(new.access_expires_at)
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
@@ -282,7 +308,8 @@ impl Db {
     pub async fn set_status(&self, id: &str, status: ConnectionStatus, forget_tokens: bool, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let sql = if forget_tokens {
-            "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, updated_at = $2 WHERE id = $3"
+            "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
+                token_version = token_version + 1, renewing_until = NULL, updated_at = $2 WHERE id = $3"
         } else {
             "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3"
         };
@@ -292,28 +319,94 @@ impl Db {
         tx.commit().await
     }
 
-    /// A health check reached the provider: note when, the status it found, and renewed tokens if any.
-    pub async fn record_check(
-        &self,
-        id: &str,
-        status: ConnectionStatus,
-        renewed_access_token: Option<Vec<u8>>,
-        event: NewEvent<'_>,
-    ) -> Result<(), sqlx::Error> {
+    /// A health check reached the provider: note when, and the status it found. Only while the row
+    /// still holds tokens: a disconnect that got in between stays a disconnect.
+    pub async fn record_check(&self, id: &str, status: ConnectionStatus, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2, access_token = COALESCE($3, access_token)
-             WHERE id = $4",
+            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
+             WHERE id = $3 AND access_token IS NOT NULL",
         )
         .bind(status.as_str())
         .bind(event.at)
-        .bind(renewed_access_token)
         .bind(id)
         .execute(&mut *tx)
         .await?;
         bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await
+    }
+
+    /// Claims the renewal of a connection's tokens until `until`, if nobody changed them since
+    /// `version` was read and no other renewal holds the lease. One statement: of several instances
+    /// asking at once, exactly one gets it.
+    pub async fn claim_renewal(&self, id: &str, version: i64, now: i64, until: i64) -> Result<bool, sqlx::Error> {
+        let claimed = sqlx::query(
+            "UPDATE connections SET renewing_until = $1
+             WHERE id = $2 AND token_version = $3 AND access_token IS NOT NULL AND (renewing_until IS NULL OR renewing_until < $4)",
+        )
+        .bind(until)
+        .bind(id)
+        .bind(version)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Stores renewed tokens, the new refresh token with the new access token in one write, and
+    /// releases the lease. Answers false when the version moved (the row was reconnected or
+    /// disconnected meanwhile): then nothing is written.
+    pub async fn store_renewal(&self, id: &str, version: i64, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let stored = sqlx::query(
+            "UPDATE connections SET access_token = $1, refresh_token = COALESCE($2, refresh_token), access_expires_at = $3,
+                token_version = token_version + 1, renewing_until = NULL, status = 'connected', updated_at = $4
+             WHERE id = $5 AND token_version = $6 AND access_token IS NOT NULL",
+        )
+        .bind(tokens.access_token)
+        .bind(tokens.refresh_token)
+        .bind(tokens.access_expires_at)
+        .bind(event.at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if stored.rows_affected() != 1 {
+            return Ok(false);
+        }
+        bump_revision(&mut tx).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives the lease back without changing the tokens (the provider could not be reached).
+    pub async fn release_renewal(&self, id: &str, version: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE connections SET renewing_until = NULL WHERE id = $1 AND token_version = $2").bind(id).bind(version).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The provider refused the refresh token: the connection needs a new consent. Conditional on
+    /// the version, like every token write, and releases the lease.
+    pub async fn renewal_refused(&self, id: &str, version: i64, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
+                updated_at = $1 WHERE id = $2 AND token_version = $3",
+        )
+        .bind(event.at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        bump_revision(&mut tx).await?;
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn record_event(&self, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
@@ -377,24 +470,26 @@ impl Db {
         Ok(None)
     }
 
-    pub async fn insert_install(&self, install: &PendingInstall, subject: &str, access_token: Vec<u8>, refresh_token: Option<Vec<u8>>, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn insert_install(&self, install: &PendingInstall, subject: &str, tokens: RenewedTokens, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM pending_installs WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         sqlx::query(
             "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
-                refresh_token, publishable_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                refresh_token, publishable_key, created_at, expires_at, access_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&install.id)
         .bind(&install.provider)
         .bind(subject)
         .bind(&install.account_id)
         .bind(&install.account_name)
-        .bind(i64::from(install.livemode))
+        .bind(install.livemode.map(i64::from))
         .bind(&install.scope)
-        .bind(access_token)
-        .bind(refresh_token)
+        .bind(tokens.access_token)
+        .bind(tokens.refresh_token)
         .bind(publishable_key)
         .bind(now)
         .bind(install.expires_at.timestamp())
+        .bind(tokens.access_expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -404,7 +499,8 @@ impl Db {
     pub async fn take_install(&self, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
         let row = sqlx::query(
             "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4
-             RETURNING account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token, refresh_token, publishable_key",
+             RETURNING account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token, refresh_token, publishable_key,
+                access_expires_at",
         )
         .bind(id)
         .bind(provider)
@@ -416,11 +512,12 @@ impl Db {
             Ok(TakenInstall {
                 account_id: row.try_get("account_id")?,
                 account_name: row.try_get("account_name")?,
-                livemode: row.try_get::<i64, _>("livemode")? != 0,
+                livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
                 scope: row.try_get("scope")?,
                 access_token: row.try_get("access_token")?,
                 refresh_token: row.try_get("refresh_token")?,
                 publishable_key: row.try_get("publishable_key")?,
+                access_expires_at: row.try_get("access_expires_at")?,
             })
         })
         .transpose()
@@ -430,11 +527,12 @@ impl Db {
 pub struct TakenInstall {
     pub account_id: String,
     pub account_name: String,
-    pub livemode: bool,
+    pub livemode: Option<bool>,
     pub scope: String,
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
     pub publishable_key: Option<String>,
+    pub access_expires_at: Option<i64>,
 }
 
 /// Every transaction that writes `connections` calls this, so the revision moves with the data.
@@ -472,7 +570,7 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         provider: row.try_get("provider")?,
         account_id: row.try_get("account_id")?,
         account_name: row.try_get("account_name")?,
-        livemode: row.try_get::<i64, _>("livemode")? != 0,
+        livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
         scope: row.try_get("scope")?,
         status: ConnectionStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
@@ -483,7 +581,14 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
 }
 
 fn record_from_row(row: &AnyRow) -> Result<ConnectionRecord, sqlx::Error> {
-    Ok(ConnectionRecord { view: view_from_row(row)?, access_token: row.try_get("access_token")?, refresh_token: row.try_get("refresh_token")? })
+    Ok(ConnectionRecord {
+        view: view_from_row(row)?,
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        access_expires_at: row.try_get("access_expires_at")?,
+        token_version: row.try_get("token_version")?,
+        renewing_until: row.try_get("renewing_until")?,
+    })
 }
 
 fn event_from_row(row: &AnyRow) -> Result<AuditEvent, sqlx::Error> {

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     ProviderUnavailable,
     /// Stripe answered, and refused (e.g. `invalid_grant`).
     ProviderRejected,
+    /// The connection's access lapsed at the provider: an administrator must reauthenticate it.
+    ReauthenticationRequired,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -52,6 +54,7 @@ impl ErrorCode {
             ErrorCode::PkceMismatch => "pkce_mismatch",
             ErrorCode::ProviderUnavailable => "provider_unavailable",
             ErrorCode::ProviderRejected => "provider_rejected",
+            ErrorCode::ReauthenticationRequired => "reauthentication_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -111,7 +114,7 @@ mod tests {
         use ErrorCode::*;
         for code in [
             Unauthenticated, AdminRequired, InvalidRequest, CrossSiteRequest, UnknownProvider, UnknownAttempt,
-            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, NotFound, MethodNotAllowed, PayloadTooLarge, InvalidSignature, RateLimited, Internal,
+            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, ReauthenticationRequired, NotFound, MethodNotAllowed, PayloadTooLarge, InvalidSignature, RateLimited, Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

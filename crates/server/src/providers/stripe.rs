@@ -1,45 +1,17 @@
-//! The production client for Stripe's OAuth and account endpoints. Every URL comes from configuration,
-//! so the same code talks to Stripe or to the local stand-in.
+//! Stripe's two ways in: Stripe Apps OAuth 2.0 and Connect OAuth. Both take the secret key as HTTP
+//! Basic user name, answer the same token fields (`stripe_user_id`, `livemode`, …) and read the
+//! account at `GET /v1/account`. They differ in lifetimes (Apps: 1-hour access tokens and a refresh
+//! token rolled on every refresh; Connect: no expiry) and in undoing (Connect has
+//! `/oauth/deauthorize`; Apps documents no call, the admin uninstalls in the Dashboard).
 
+use connections_wire::Dialect;
 use serde::Deserialize;
 
-use crate::config::StripeConfig;
+use super::{server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
-    /// Network failure, timeout, or a 5xx: trying again later may work.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Stripe answered with an OAuth or API error.
-    #[error("{error}: {description}")]
-    Rejected { error: String, description: String },
-    /// A success status with a body that is not what Stripe documents.
-    #[error("unexpected response: {0}")]
-    Malformed(String),
-    /// The connected account's token was refused (401): access was revoked or expired.
-    #[error("the token was refused: {0}")]
-    TokenRefused(String),
-}
-
-/// How a deauthorization ended; both mean the platform is no longer connected.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Deauthorized {
-    Now,
-    /// Stripe says the app was not connected to that account (any more).
-    Already,
-}
-
-/// What `POST /oauth/token` grants.
-#[derive(Debug)]
-pub struct TokenGrant {
-    pub access_token: Secret<String>,
-    pub refresh_token: Option<Secret<String>>,
-    pub livemode: bool,
-    pub account_id: String,
-    pub scope: String,
-    pub publishable_key: Option<String>,
-}
+/// Stripe Apps access tokens last one hour; the token answer does not say so (no `expires_in`).
+pub const APPS_ACCESS_TOKEN_SECS: i64 = 3600;
 
 #[derive(Deserialize)]
 struct TokenResponseBody {
@@ -96,119 +68,96 @@ struct Dashboard {
     display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountInfo {
-    pub id: String,
-    pub display_name: String,
+/// Account ids are `acct_` and alphanumerics; anything else from the wire is refused before storing.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() <= 64 && id.strip_prefix("acct_").is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 pub struct StripeClient {
     http: reqwest::Client,
-    config: StripeConfig,
-}
-
-fn unavailable(error: reqwest::Error) -> ProviderError {
-    if error.is_timeout() {
-        ProviderError::Unavailable("Stripe did not answer in time".into())
-    } else {
-        ProviderError::Unavailable("Stripe could not be reached".into())
-    }
-}
-
-/// Account ids are `acct_` and alphanumerics; anything else from the wire is refused before storing.
-fn is_account_id(id: &str) -> bool {
-    id.len() <= 64 && id.strip_prefix("acct_").is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 impl StripeClient {
-    pub fn new(config: StripeConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("connections/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("TLS backend initialises");
-        StripeClient { http, config }
+    pub fn new(http: reqwest::Client) -> Self {
+        StripeClient { http }
     }
 
-    pub fn config(&self) -> &StripeConfig {
-        &self.config
-    }
-
-    /// Exchanges an authorization code. Called at most once per code: Stripe revokes every token
-    /// issued from a code presented twice, so this never retries.
-    pub async fn exchange_code(&self, code: &str, code_verifier: Option<&str>) -> Result<TokenGrant, ProviderError> {
+    pub async fn exchange_code(&self, spec: &ProviderSpec, code: &str, verifier: Option<&str>) -> Result<TokenGrant, ProviderError> {
         let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
-        if let Some(verifier) = code_verifier {
+        // Stripe documents no PKCE; Connect is sent the verifier (harmless, and checked by the
+        // stand-in), Apps is sent exactly what its docs list.
+        if let (Some(verifier), Dialect::StripeConnect) = (verifier, spec.dialect) {
             form.push(("code_verifier", verifier));
         }
-        self.token_request(&form).await
+        self.token_request(spec, &form).await
     }
 
-    /// A new access token from the refresh token Stripe issued with the connection.
-    pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
-        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())]).await
+    pub async fn refresh(&self, spec: &ProviderSpec, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
+        self.token_request(spec, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())]).await
     }
 
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenGrant, ProviderError> {
+    async fn token_request(&self, spec: &ProviderSpec, form: &[(&str, &str)]) -> Result<TokenGrant, ProviderError> {
         let response = self
             .http
-            .post(self.config.token_url.clone())
-            .basic_auth(self.config.secret_key.expose(), None::<&str>)
+            .post(spec.token_url.clone())
+            .basic_auth(spec.client_secret.expose(), None::<&str>)
             .form(form)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| unavailable(spec, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
+        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
         if status.is_server_error() {
-            return Err(ProviderError::Unavailable(format!("Stripe answered {status}")));
+            return Err(server_error(spec, status));
         }
+        let malformed = |detail: String| ProviderError::Malformed { provider: spec.name.clone(), detail };
         if !status.is_success() {
             return Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
-                Ok(e) => ProviderError::Rejected { error: e.error, description: e.error_description },
-                Err(_) => ProviderError::Malformed(format!("status {status} without an OAuth error body")),
+                Ok(e) => ProviderError::Rejected { provider: spec.name.clone(), error: e.error, description: e.error_description },
+                Err(_) => malformed(format!("status {status} without an OAuth error body")),
             });
         }
-        let token: TokenResponseBody = serde_json::from_slice(&body).map_err(|e| ProviderError::Malformed(format!("token response: {e}")))?;
+        let token: TokenResponseBody = serde_json::from_slice(&body).map_err(|e| malformed(format!("token response: {e}")))?;
         if token.access_token.is_empty() || !is_account_id(&token.stripe_user_id) {
-            return Err(ProviderError::Malformed("token response without an access token or account id".into()));
+            return Err(malformed("token response without an access token or account id".into()));
         }
+        let now = chrono::Utc::now().timestamp();
         Ok(TokenGrant {
             access_token: Secret::new(token.access_token),
             refresh_token: token.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
-            livemode: token.livemode,
-            account_id: token.stripe_user_id,
-            scope: token.scope.unwrap_or_else(|| self.config.scope.clone()),
+            access_expires_at: (spec.dialect == Dialect::StripeApps).then_some(now + APPS_ACCESS_TOKEN_SECS),
+            account_id: Some(token.stripe_user_id),
+            scope: token.scope.unwrap_or_else(|| spec.scopes.join(" ")),
+            livemode: Some(token.livemode),
             publishable_key: token.stripe_publishable_key,
         })
     }
 
     /// `GET /v1/account` with the connected account's access token.
-    pub async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
-        let url = self.config.api_base.join("v1/account").map_err(|e| ProviderError::Malformed(e.to_string()))?;
-        let response = self.http.get(url).bearer_auth(access_token.expose()).send().await.map_err(unavailable)?;
+    pub async fn fetch_account(&self, spec: &ProviderSpec, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
+        let response = self.http.get(spec.account_url.clone()).bearer_auth(access_token.expose()).send().await.map_err(|e| unavailable(spec, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
+        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
         if status.is_server_error() {
-            return Err(ProviderError::Unavailable(format!("Stripe answered {status}")));
+            return Err(server_error(spec, status));
         }
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            let message = serde_json::from_slice::<ApiErrorBody>(&body).map(|e| e.error.message).unwrap_or_default();
-            return Err(ProviderError::TokenRefused(message));
+            return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
         }
+        let malformed = |detail: String| ProviderError::Malformed { provider: spec.name.clone(), detail };
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ApiErrorBody>(&body) {
                 Ok(e) => ProviderError::Rejected {
+                    provider: spec.name.clone(),
                     error: e.error.code.or(e.error.kind).unwrap_or_else(|| status.as_u16().to_string()),
                     description: e.error.message,
                 },
-                Err(_) => ProviderError::Malformed(format!("status {status} without an API error body")),
+                Err(_) => malformed(format!("status {status} without an API error body")),
             });
         }
-        let account: AccountBody = serde_json::from_slice(&body).map_err(|e| ProviderError::Malformed(format!("account: {e}")))?;
+        let account: AccountBody = serde_json::from_slice(&body).map_err(|e| malformed(format!("account: {e}")))?;
         if !is_account_id(&account.id) {
-            return Err(ProviderError::Malformed("account without a valid id".into()));
+            return Err(malformed("account without a valid id".into()));
         }
         let non_empty = |name: Option<String>| name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         let display_name = non_empty(account.business_profile.and_then(|p| p.name))
@@ -218,31 +167,61 @@ impl StripeClient {
         Ok(AccountInfo { id: account.id, display_name })
     }
 
-    /// `POST /oauth/deauthorize`: disconnects the account from the platform at Stripe.
-    pub async fn deauthorize(&self, account_id: &str) -> Result<Deauthorized, ProviderError> {
+    /// Connect: `POST /oauth/deauthorize`. Apps: Stripe documents no call by which an app uninstalls
+    /// itself.
+    pub async fn deauthorize(&self, spec: &ProviderSpec, account_id: &str) -> Result<Revocation, ProviderError> {
+        let Some(url) = spec.revoke_url.clone().filter(|_| spec.dialect == Dialect::StripeConnect) else {
+            return Ok(Revocation::NotSupported);
+        };
         let response = self
             .http
-            .post(self.config.deauthorize_url.clone())
-            .basic_auth(self.config.secret_key.expose(), None::<&str>)
-            .form(&[("client_id", self.config.client_id.as_str()), ("stripe_user_id", account_id)])
+            .post(url)
+            .basic_auth(spec.client_secret.expose(), None::<&str>)
+            .form(&[("client_id", spec.client_id.as_str()), ("stripe_user_id", account_id)])
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| unavailable(spec, e))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(Deauthorized::Now);
+            return Ok(Revocation::Revoked);
         }
-        let body = response.bytes().await.map_err(unavailable)?;
+        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
         if status.is_server_error() {
-            return Err(ProviderError::Unavailable(format!("Stripe answered {status}")));
+            return Err(server_error(spec, status));
         }
         match serde_json::from_slice::<OAuthErrorBody>(&body) {
             // Stripe's answer when the app is no longer connected to the account: the goal is reached.
-            Ok(e) if e.error == "invalid_client" && e.error_description.contains("not connected") => Ok(Deauthorized::Already),
-            Ok(e) => Err(ProviderError::Rejected { error: e.error, description: e.error_description }),
-            Err(_) => Err(ProviderError::Malformed(format!("status {status}"))),
+            Ok(e) if e.error == "invalid_client" && e.error_description.contains("not connected") => Ok(Revocation::AlreadyRevoked),
+            Ok(e) => Err(ProviderError::Rejected { provider: spec.name.clone(), error: e.error, description: e.error_description }),
+            Err(_) => Err(ProviderError::Malformed { provider: spec.name.clone(), detail: format!("deauthorize: status {status}") }),
         }
     }
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(default)]
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The connected account the event is about.
+    account: Option<String>,
+    #[serde(default)]
+    created: i64,
+}
+
+/// Verifies `Stripe-Signature` and reads what the event means.
+pub fn webhook_event(spec: &ProviderSpec, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    let secret = spec.webhook_secret.as_ref().ok_or(WebhookError::NotConfigured)?;
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    crate::webhook::verify(secret.expose(), signature, body, now).map_err(|e| WebhookError::Signature(e.to_string()))?;
+    let event: Event = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let account = || event.account.clone().filter(|id| is_account_id(id)).ok_or_else(|| WebhookError::Malformed(format!("{} without an account", event.kind)));
+    Ok(match event.kind.as_str() {
+        "account.application.deauthorized" => WebhookEvent::Revoked { account_id: account()?, event_id: event.id.clone(), created: event.created },
+        "account.application.authorized" => WebhookEvent::Authorized { account_id: account()? },
+        _ => WebhookEvent::Ignored { kind: event.kind },
+    })
 }
 
 #[cfg(test)]

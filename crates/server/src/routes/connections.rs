@@ -5,15 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
-use connections_wire::{AuditAction, AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
+use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
 
-use super::connect::provider_error;
 use crate::error::ApiError;
-use crate::health;
+use crate::providers::Provider;
+use crate::services::lifecycle;
 use crate::session::Admin;
-use crate::storage::{ConnectionRecord, NewEvent};
-use crate::stripe::Deauthorized;
+use crate::storage::ConnectionRecord;
 use crate::AppState;
 
 /// The table's rows. Read with one single-row query when nothing changed since the last read: the
@@ -48,48 +46,30 @@ pub async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Json<
     Ok(Json(AuditList { events: state.db.recent_events(200).await? }))
 }
 
+/// The connection's data source; one no longer configured can't be checked or disconnected here.
+fn provider_of(state: &AppState, record: &ConnectionRecord) -> Result<std::sync::Arc<Provider>, ApiError> {
+    state.providers.get(&record.view.provider).ok_or_else(|| ApiError::UnknownProvider(record.view.provider.clone()))
+}
+
 /// `POST /api/connections/{id}/check`
 pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
     let record = find(&state, &id).await?;
     if record.access_token.is_none() {
         return Err(ApiError::InvalidRequest(format!("this connection is {}; there is nothing to check", record.view.status.label().to_lowercase())));
     }
-    health::check(&state, &record, &user.subject, &user.name).await?;
+    let provider = provider_of(&state, &record)?;
+    lifecycle::check(&state, &provider, record, &user.subject, &user.name).await?;
     Ok(Json(find(&state, &id).await?.view))
 }
 
-/// `POST /api/connections/{id}/disconnect`: deauthorize at Stripe, then forget the tokens. If Stripe
-/// can't be reached the connection is left exactly as it was.
+/// `POST /api/connections/{id}/disconnect`: withdraw at the provider (where it can be), then forget
+/// the tokens. If the provider can't be reached the connection is left exactly as it was.
 pub async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
     let record = find(&state, &id).await?;
-    let view = &record.view;
-    if view.status == ConnectionStatus::Disconnected {
+    if record.view.status == ConnectionStatus::Disconnected {
         return Ok(Json(record.view));
     }
-    let now = Utc::now().timestamp();
-    let event = |success: bool, detail: &'static str| NewEvent {
-        provider: &view.provider,
-        account_id: &view.account_id,
-        action: AuditAction::Disconnect,
-        success,
-        actor_subject: &user.subject,
-        actor_name: &user.name,
-        detail,
-        at: now,
-    };
-    match state.stripe.deauthorize(&view.account_id).await {
-        Ok(outcome) => {
-            let detail = match outcome {
-                Deauthorized::Now => "Disconnected; Stripe access revoked",
-                Deauthorized::Already => "Disconnected; Stripe had already disconnected the app",
-            };
-            state.db.set_status(&view.id, ConnectionStatus::Disconnected, true, event(true, detail)).await?;
-            tracing::info!(connection = %view.id, by = %user.subject, "disconnected");
-            Ok(Json(find(&state, &id).await?.view))
-        }
-        Err(error) => {
-            state.db.record_event(event(false, "Stripe could not be reached; nothing changed")).await?;
-            Err(provider_error(error))
-        }
-    }
+    let provider = provider_of(&state, &record)?;
+    lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name).await?;
+    Ok(Json(find(&state, &id).await?.view))
 }

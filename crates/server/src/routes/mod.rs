@@ -1,4 +1,4 @@
-//! The API under `/api/`. Every route but `GET /api/session` and the signed Stripe webhook needs an
+//! The API under `/api/`. Every route but `GET /api/session` and the signed provider webhooks needs an
 //! administrator.
 
 mod connect;
@@ -28,7 +28,8 @@ pub fn api_router(demo: bool) -> Router<AppState> {
         .route("/api/providers/{provider}/installs", post(connect::start_install))
         .route("/api/providers/{provider}/installs/{id}/confirm", post(connect::confirm_install))
         .route("/api/providers/{provider}/installs/{id}/decline", post(connect::decline_install))
-        .route(paths::STRIPE_WEBHOOK, post(webhooks::stripe))
+        // `/api/webhooks/stripe` is the Stripe provider's, as before.
+        .route("/api/webhooks/{provider}", post(webhooks::receive))
         .route("/api", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed);

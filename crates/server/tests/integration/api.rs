@@ -19,11 +19,14 @@ async fn an_admin_connects_stripe_and_the_connection_is_listed_without_tokens() 
     assert_eq!(connection["account_id"], "acct_1DemoAcmeBooks00");
     assert_eq!(connection["provider"], "stripe");
     assert_eq!(connection["livemode"], false);
+    assert_eq!(connection["outcome"], "created");
     assert_eq!(connection["scope"], "read_only");
     assert_eq!(connection["status"], "connected");
     assert_eq!(connection["connected_by"], "admin-1 name");
     assert!(!text.contains("sk_test_") && !text.contains("rt_"), "a token leaked: {text}");
 
+    let mut connection = connection;
+    connection.as_object_mut().unwrap().remove("outcome");
     let listed = app.connections().await;
     assert_eq!(listed, vec![connection]);
     assert_eq!(app.standin.token_requests(), 1);
@@ -48,6 +51,7 @@ async fn connecting_the_same_account_again_updates_its_row() {
     let first = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     let second = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     assert_eq!(first["id"], second["id"]);
+    assert_eq!((first["outcome"].as_str(), second["outcome"].as_str()), (Some("created"), Some("renewed")));
     let third = app.connect(&admin(), "finance@globex.test").await;
     assert_eq!(third["livemode"], true);
     assert_eq!(app.connections().await.len(), 2);
@@ -211,7 +215,17 @@ async fn providers_describe_stripe_with_the_configured_redirect_uri() {
     let stripe = &body["providers"][0];
     assert_eq!(stripe["id"], "stripe");
     assert_eq!(stripe["redirect_uri"], format!("{}/connections/stripe/callback", app.url));
-    assert_eq!(stripe["authorize_url"], format!("{}/oauth/authorize", app.standin_url));
+    assert_eq!(stripe["dialect"], "stripe-connect");
+    assert_eq!(stripe["has_modes"], true);
+    assert!(stripe.get("authorize_url").is_none() && stripe.get("client_id").is_none(), "the server builds the authorize URL now");
+    // ... and answers it when the attempt is registered, for that attempt.
+    let (attempt, url) = app.start_attempt_for("stripe", &admin()).await;
+    assert_eq!(url.as_str().split('?').next().unwrap(), format!("{}/oauth/authorize", app.standin_url));
+    let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], attempt.state);
+    assert_eq!(params["code_challenge"], attempt.challenge);
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["redirect_uri"], format!("{}/connections/stripe/callback", app.url));
     let synced: Vec<&str> = stripe["data_synced"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(synced, ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events"]);
     assert!(!body.to_string().contains("sk_test_"), "the platform secret must not reach the browser");

@@ -93,30 +93,21 @@ async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
 
     let signed_in = http.post(format!("{base}/api/demo/session")).json(&json!({ "role": "admin" })).send().await.unwrap();
     let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let providers: Value = http.get(format!("{base}/api/providers")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
-    let stripe = &providers["providers"][0];
-
     let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let challenge = connections_server::pkce::s256_challenge(&verifier);
     let attempt = json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
     let response = http.post(format!("{base}/api/providers/stripe/attempts")).header("cookie", &cookie).json(&attempt).send().await.unwrap();
     assert_eq!(response.status(), 201);
-    let consent = http
-        .post(stripe["authorize_url"].as_str().unwrap())
-        .form(&[
-            ("client_id", stripe["client_id"].as_str().unwrap()),
-            ("redirect_uri", stripe["redirect_uri"].as_str().unwrap()),
-            ("state", &state),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("email", stripe_standin::DEMO_EMAIL),
-            ("password", stripe_standin::DEMO_PASSWORD),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    // The demo's Stripe is a Stripe App: its install link, then the stand-in's sign-in form.
+    let attempt: Value = response.json().await.unwrap();
+    let mut authorize = url::Url::parse(attempt["authorize_url"].as_str().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    authorize.set_query(None);
+    for (name, value) in [("email", stripe_standin::DEMO_EMAIL), ("password", stripe_standin::DEMO_PASSWORD), ("decision", "allow")] {
+        form.push((name.into(), value.into()));
+    }
+    let consent = http.post(authorize).form(&form).send().await.unwrap();
     let callback = consent.headers()["location"].to_str().unwrap().to_owned();
     let params: HashMap<String, String> = url::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
     let code = params["code"].clone();

@@ -17,7 +17,8 @@ async fn a_flow_started_on_one_instance_finishes_on_another() {
     let code = first.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
     let response = second.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
     assert_eq!(response.status(), 201);
-    let connection: Value = response.json().await.unwrap();
+    let mut connection: Value = response.json().await.unwrap();
+    assert_eq!(connection.as_object_mut().unwrap().remove("outcome"), Some(json!("created")));
 
     // Each instance sees it, and can act on it.
     assert_eq!(first.connections().await, vec![connection.clone()]);
@@ -63,4 +64,30 @@ async fn a_list_cached_on_one_instance_reflects_writes_made_through_another() {
     // A new connection through the second instance.
     second.connect(&admin(), "finance@globex.test").await;
     assert_eq!(first.connections().await.len(), 2);
+}
+
+#[tokio::test]
+async fn two_instances_renewing_a_stripe_apps_connection_at_once_make_one_token_request() {
+    let first = spawn_app_with(&["--stripe-oauth=apps"]).await;
+    let second = spawn_second_instance(&first).await;
+    let (status, connection) = first.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(status, 201);
+    let id = connection["id"].as_str().unwrap().to_owned();
+    first.standin.advance_clock(3601);
+    first.sql(&format!("UPDATE connections SET access_expires_at = {} WHERE id = '{id}'", chrono::Utc::now().timestamp())).await;
+    let check = |app: &'static str| {
+        let target = if app == "first" { &first } else { &second };
+        target.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send()
+    };
+    let requests: Vec<_> = (0..10).map(|i| check(if i % 2 == 0 { "first" } else { "second" })).collect();
+    for response in crate::providers::join_all(requests).await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(first.standin.apps_token_requests(), 2, "the code, then one refresh across both instances");
+    // The rolled refresh token was stored: the next renewal, on the other instance, works.
+    second.standin.advance_clock(3601);
+    let body: Value = second.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["status"], "connected");
+    assert_eq!(first.standin.apps_token_requests(), 3);
 }

@@ -12,4 +12,7 @@ mod fuzz;
 mod instances;
 mod lifecycle;
 mod load;
+mod migrations;
+mod providers;
 mod security;
+mod stripe_apps;

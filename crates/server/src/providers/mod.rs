@@ -1,0 +1,295 @@
+//! One abstraction for "a source you connect with OAuth": build the authorize URL, exchange a code,
+//! refresh, read the account, revoke, and read its webhooks. One implementation per dialect
+//! (`oauth2`, `stripe-apps`, `stripe-connect`); nothing outside this module asks which one it is.
+//!
+//! The registry is built once at start from configuration (`spec`); routes find a provider by id
+//! through it and never compare provider names.
+
+mod generic;
+pub mod spec;
+pub mod stripe;
+
+use std::sync::Arc;
+
+use connections_wire::{Dialect, ProviderInfo};
+use url::Url;
+
+use crate::secret::Secret;
+pub use spec::{ClientAuth, ProviderSpec, ProvidersError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Network failure, timeout, or a 5xx: trying again later may work.
+    #[error("{provider} could not be reached: {reason}")]
+    Unavailable {
+        provider: String,
+        reason: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The provider answered with an OAuth or API error (`invalid_grant`, …). The description is the
+    /// provider's own text: for the log, not for the API answer.
+    #[error("{provider} refused: {error}: {description}")]
+    Rejected { provider: String, error: String, description: String },
+    /// A success status with a body that is not what the provider documents.
+    #[error("{provider} sent a response we could not read: {detail}")]
+    Malformed { provider: String, detail: String },
+    /// The connected account's token was refused (401): access was revoked or expired.
+    #[error("{provider} refused the token")]
+    TokenRefused { provider: String },
+}
+
+impl ProviderError {
+    /// The provider says the grant (code or refresh token) is dead: only a new consent helps.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, ProviderError::Rejected { error, .. } if error == "invalid_grant") || matches!(self, ProviderError::TokenRefused { .. })
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ProviderError::Unavailable { .. } | ProviderError::Malformed { .. })
+    }
+}
+
+/// What a token endpoint granted. `account_id` is known here for Stripe (`stripe_user_id`); the
+/// generic dialect learns it from the account endpoint.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub access_token: Secret<String>,
+    pub refresh_token: Option<Secret<String>>,
+    /// Unix seconds; `None` when the provider's tokens do not expire (Stripe Connect).
+    pub access_expires_at: Option<i64>,
+    pub account_id: Option<String>,
+    pub scope: String,
+    pub livemode: Option<bool>,
+    pub publishable_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// How a revocation at the provider ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// The provider says the app was not connected to that account (any more).
+    AlreadyRevoked,
+    /// The dialect has no call for it (Stripe Apps, or an `oauth2` source without `revoke_url`):
+    /// the admin removes the app at the provider.
+    NotSupported,
+}
+
+/// What a verified webhook event means for our connections.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookEvent {
+    /// The account owner removed the app at the provider.
+    Revoked { account_id: String, event_id: String, created: i64 },
+    /// The app was installed on an account (Stripe Apps); the redirect finishes the link.
+    Authorized { account_id: String },
+    /// Verified, but nothing we act on.
+    Ignored { kind: String },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("this data source sends no webhooks here")]
+    NotConfigured,
+    #[error("{0}")]
+    Signature(String),
+    #[error("not an event of this data source: {0}")]
+    Malformed(String),
+}
+
+enum Client {
+    Generic(generic::GenericClient),
+    Stripe(stripe::StripeClient),
+}
+
+/// A configured data source and the client that speaks its dialect.
+pub struct Provider {
+    spec: ProviderSpec,
+    client: Client,
+}
+
+impl Provider {
+    pub fn new(spec: ProviderSpec) -> Self {
+        let http = http_client(&spec);
+        let client = match spec.dialect {
+            Dialect::Oauth2 => Client::Generic(generic::GenericClient::new(http)),
+            Dialect::StripeApps | Dialect::StripeConnect => Client::Stripe(stripe::StripeClient::new(http)),
+        };
+        Provider { spec, client }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.spec.dialect
+    }
+
+    pub fn spec(&self) -> &ProviderSpec {
+        &self.spec
+    }
+
+    /// The scope string as sent at the authorize endpoint.
+    pub fn scope(&self) -> String {
+        self.spec.scopes.join(&self.spec.scope_separator)
+    }
+
+    /// The provider's authorization page for one attempt. `state` and the PKCE challenge come
+    /// from the browser; `redirect_uri` is one of the registered return addresses.
+    pub fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Url {
+        let mut url = self.spec.authorize_url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            match self.spec.dialect {
+                Dialect::Oauth2 => {
+                    query.append_pair("response_type", "code").append_pair("client_id", &self.spec.client_id);
+                    query.append_pair("redirect_uri", redirect_uri);
+                    if !self.spec.scopes.is_empty() {
+                        query.append_pair("scope", &self.scope());
+                    }
+                    query.append_pair("state", state);
+                    query.append_pair("code_challenge", code_challenge).append_pair("code_challenge_method", "S256");
+                    for (name, value) in &self.spec.authorize_params {
+                        query.append_pair(name, value);
+                    }
+                }
+                // Stripe's install link takes exactly these (its docs advise carrying the mode in state).
+                Dialect::StripeApps => {
+                    query.append_pair("client_id", &self.spec.client_id).append_pair("redirect_uri", redirect_uri).append_pair("state", state);
+                }
+                // Stripe does not document PKCE for Connect; the challenge is sent all the same, since
+                // a provider that ignores it loses nothing and one that checks it gains.
+                Dialect::StripeConnect => {
+                    query
+                        .append_pair("response_type", "code")
+                        .append_pair("client_id", &self.spec.client_id)
+                        .append_pair("scope", &self.scope())
+                        .append_pair("redirect_uri", redirect_uri)
+                        .append_pair("state", state)
+                        .append_pair("code_challenge", code_challenge)
+                        .append_pair("code_challenge_method", "S256");
+                }
+            }
+        }
+        url
+    }
+
+    /// Exchanges an authorization code, at most once per code: Stripe revokes every token issued from
+    /// a code presented twice, so nothing here retries.
+    pub async fn exchange_code(&self, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
+        match &self.client {
+            Client::Generic(client) => client.exchange_code(&self.spec, code, verifier, redirect_uri).await,
+            Client::Stripe(client) => client.exchange_code(&self.spec, code, verifier).await,
+        }
+    }
+
+    /// A new access token (and, where the provider rolls them, a new refresh token).
+    pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
+        match &self.client {
+            Client::Generic(client) => client.refresh(&self.spec, refresh_token).await,
+            Client::Stripe(client) => client.refresh(&self.spec, refresh_token).await,
+        }
+    }
+
+    /// The account the access token belongs to.
+    pub async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
+        match &self.client {
+            Client::Generic(client) => client.fetch_account(&self.spec, access_token).await,
+            Client::Stripe(client) => client.fetch_account(&self.spec, access_token).await,
+        }
+    }
+
+    /// Withdraws the app's authorization for the account, where the dialect has a call for it.
+    pub async fn revoke(&self, account_id: &str, refresh_token: Option<&Secret<String>>, access_token: Option<&Secret<String>>) -> Result<Revocation, ProviderError> {
+        match &self.client {
+            Client::Generic(client) => client.revoke(&self.spec, refresh_token.or(access_token)).await,
+            Client::Stripe(client) => client.deauthorize(&self.spec, account_id).await,
+        }
+    }
+
+    /// Verifies and reads a webhook delivery.
+    pub fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+        match &self.client {
+            Client::Generic(_) => Err(WebhookError::NotConfigured),
+            Client::Stripe(_) => stripe::webhook_event(&self.spec, headers, body, now),
+        }
+    }
+
+    /// Whether an account id from the wire is one this provider issues; refused before storing.
+    pub fn is_account_id(&self, id: &str) -> bool {
+        match self.spec.dialect {
+            Dialect::Oauth2 => generic::is_account_id(id),
+            Dialect::StripeApps | Dialect::StripeConnect => stripe::is_account_id(id),
+        }
+    }
+
+    /// What the gallery and the authorization page show, with the return addresses for this server.
+    pub fn info(&self, redirect_uris: Vec<String>) -> ProviderInfo {
+        let spec = &self.spec;
+        ProviderInfo {
+            id: spec.id.clone(),
+            name: spec.name.clone(),
+            dialect: spec.dialect,
+            categories: spec.categories.clone(),
+            icon_url: spec.icon.clone(),
+            scope: self.scope(),
+            access_summary: spec.access_summary.clone(),
+            data_synced: spec.data.clone(),
+            docs_url: spec.docs_url.as_ref().map(Url::to_string),
+            has_modes: matches!(spec.dialect, Dialect::StripeApps | Dialect::StripeConnect),
+            uninstall_url: spec.uninstall_url.as_ref().map(Url::to_string),
+            redirect_uri: redirect_uris.first().cloned().unwrap_or_default(),
+            redirect_uris,
+        }
+    }
+}
+
+fn http_client(spec: &ProviderSpec) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(spec.timeout)
+        // OAuth endpoints must not redirect; following one could send a code or secret elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("connections/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("TLS backend initialises")
+}
+
+/// A transport failure, in the provider's name, with its cause kept for the log.
+fn unavailable(provider: &ProviderSpec, error: reqwest::Error) -> ProviderError {
+    let reason = if error.is_timeout() { "it did not answer in time" } else { "the connection to it failed" };
+    ProviderError::Unavailable { provider: provider.name.clone(), reason: reason.into(), source: Some(Box::new(error)) }
+}
+
+fn server_error(provider: &ProviderSpec, status: reqwest::StatusCode) -> ProviderError {
+    ProviderError::Unavailable { provider: provider.name.clone(), reason: format!("it answered {status}"), source: None }
+}
+
+/// Every configured provider, in configuration order.
+#[derive(Clone)]
+pub struct ProviderRegistry {
+    providers: Arc<Vec<Arc<Provider>>>,
+}
+
+impl ProviderRegistry {
+    pub fn new(specs: Vec<ProviderSpec>) -> Self {
+        ProviderRegistry { providers: Arc::new(specs.into_iter().map(|spec| Arc::new(Provider::new(spec))).collect()) }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Provider>> {
+        self.providers.iter().find(|p| p.id() == id).cloned()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
+        self.providers.iter()
+    }
+}

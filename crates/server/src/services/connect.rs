@@ -1,0 +1,311 @@
+//! The connect flow's server side (see `shared/design.md`): registering an attempt before the browser
+//! leaves for the provider, finishing it with the grant, and installs that started at the provider.
+//! It owns the order of the steps and the undo when a later step fails; routes only call it.
+
+use chrono::{DateTime, Utc};
+use connections_wire::{AuditAction, GrantOutcome, GrantResponse, PendingInstall, StartAttemptRequest, StartAttemptResponse};
+
+use crate::crypto::TokenKind;
+use crate::error::ApiError;
+use crate::pkce;
+use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
+use crate::session::CurrentUser;
+use crate::storage::{AttemptRefusal, NewConnection, NewEvent, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
+use crate::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("this page's return address is not registered for this data source")]
+    UnregisteredReturnAddress,
+    #[error("No connection attempt of yours matches this response from the data source.")]
+    UnknownAttempt,
+    #[error("This connection attempt was already used.")]
+    AttemptUsed,
+    #[error("the connection attempt expired")]
+    AttemptExpired,
+    #[error("the PKCE code verifier does not match the challenge registered for this attempt")]
+    PkceMismatch,
+    #[error("No pending install of yours has this id; it may have expired (10 minutes) or been answered already.")]
+    UnknownInstall,
+    #[error("{provider} returned a different account than it authorized")]
+    AccountMismatch { provider: String },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ConnectError> for ApiError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::Invalid(message) => ApiError::InvalidRequest(message.into()),
+            ConnectError::UnregisteredReturnAddress => ApiError::InvalidRequest(error.to_string()),
+            ConnectError::UnknownAttempt => ApiError::UnknownAttempt("No connection attempt of yours matches this response from the data source."),
+            ConnectError::AttemptUsed => ApiError::UnknownAttempt("This connection attempt was already used."),
+            ConnectError::UnknownInstall => {
+                ApiError::UnknownAttempt("No pending install of yours has this id; it may have expired (10 minutes) or been answered already.")
+            }
+            ConnectError::AttemptExpired => ApiError::AttemptExpired,
+            ConnectError::PkceMismatch => ApiError::PkceMismatch,
+            ConnectError::AccountMismatch { provider } => {
+                ApiError::ProviderUnavailable { provider, reason: "it returned a different account than it authorized".into() }
+            }
+            ConnectError::Provider(error) => error.into(),
+            ConnectError::Database(error) => error.into(),
+        }
+    }
+}
+
+fn is_base64url(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `state` is at least 128 bits as base64url (22 characters), and not absurdly long.
+fn check_state(state: &str) -> Result<(), ConnectError> {
+    if (22..=128).contains(&state.len()) && is_base64url(state) {
+        Ok(())
+    } else {
+        Err(ConnectError::Invalid("state must be 22 to 128 base64url characters (at least 128 random bits)"))
+    }
+}
+
+/// Codes are opaque; allow the OAuth-safe charset, bounded.
+fn check_code(code: &str) -> Result<(), ConnectError> {
+    if (1..=512).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
+        Ok(())
+    } else {
+        Err(ConnectError::Invalid("code must be 1 to 512 characters of [A-Za-z0-9-._~]"))
+    }
+}
+
+/// Binds `state`, the PKCE challenge and the return address to this session, and answers the
+/// provider's authorize URL for them.
+pub async fn start_attempt(state: &AppState, provider: &Provider, user: &CurrentUser, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
+    check_state(&request.state)?;
+    if request.code_challenge_method != "S256" {
+        return Err(ConnectError::Invalid("code_challenge_method must be S256"));
+    }
+    if !pkce::is_valid_s256_challenge(&request.code_challenge) {
+        return Err(ConnectError::Invalid("code_challenge must be 43 base64url characters (an S256 challenge)"));
+    }
+    let registered = state.redirect_uris(provider.id());
+    let redirect_uri = match &request.redirect_uri {
+        None => registered[0].clone(),
+        Some(uri) if registered.contains(uri) => uri.clone(),
+        Some(_) => return Err(ConnectError::UnregisteredReturnAddress),
+    };
+    let now = Utc::now().timestamp();
+    if !state.db.insert_attempt(&request.state, provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
+        return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
+    }
+    let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range");
+    let authorize_url = provider.authorize_url(&request.state, &request.code_challenge, &redirect_uri).to_string();
+    Ok(StartAttemptResponse { expires_at, authorize_url })
+}
+
+/// Checks the grant, exchanges the code once, stores the connection with its tokens encrypted.
+pub async fn finish_grant(state: &AppState, provider: &Provider, user: &CurrentUser, code: &str, attempt_state: &str, verifier: &str) -> Result<GrantResponse, ConnectError> {
+    check_code(code)?;
+    check_state(attempt_state)?;
+    if !pkce::is_valid_verifier(verifier) {
+        return Err(ConnectError::Invalid("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)"));
+    }
+    let now = Utc::now().timestamp();
+    let attempt = match state.db.consume_attempt(provider.id(), attempt_state, &user.subject, now).await? {
+        Ok(attempt) => attempt,
+        Err(AttemptRefusal::Unknown) => return Err(ConnectError::UnknownAttempt),
+        Err(AttemptRefusal::AlreadyUsed) => return Err(ConnectError::AttemptUsed),
+        Err(AttemptRefusal::Expired) => return Err(ConnectError::AttemptExpired),
+    };
+    if !pkce::verifier_matches(verifier, &attempt.code_challenge) {
+        return Err(ConnectError::PkceMismatch);
+    }
+    let redirect_uri = attempt.redirect_uri.unwrap_or_else(|| state.redirect_uri(provider.id()));
+    let grant = provider.exchange_code(code, Some(verifier), &redirect_uri).await?;
+    let detail = format!("Connected with {}", provider.name());
+    let store = async {
+        let (account_id, account_name) = account_of(provider, &grant).await?;
+        store_connection(state, provider, user, &grant, &account_id, &account_name, now, &detail).await
+    };
+    finish_or_undo(state, provider, grant_undo(&grant), store).await
+}
+
+/// Tokens to withdraw at the provider if storing fails.
+struct Undo {
+    account_id: Option<String>,
+    refresh_token: Option<crate::secret::Secret<String>>,
+    access_token: crate::secret::Secret<String>,
+}
+
+fn grant_undo(grant: &TokenGrant) -> Undo {
+    Undo { account_id: grant.account_id.clone(), refresh_token: grant.refresh_token.clone(), access_token: grant.access_token.clone() }
+}
+
+async fn finish_or_undo<T: Send + 'static>(
+    state: &AppState,
+    provider: &Provider,
+    undo: Undo,
+    work: impl std::future::Future<Output = Result<T, ConnectError>> + Send,
+) -> Result<T, ConnectError> {
+    match work.await {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            undo_at_provider(state, provider, undo).await;
+            Err(error)
+        }
+    }
+}
+
+/// The account the new tokens belong to: named by the token answer (Stripe) or only by the account
+/// endpoint (`oauth2`); both must agree.
+async fn account_of(provider: &Provider, grant: &TokenGrant) -> Result<(String, String), ConnectError> {
+    let account = provider.fetch_account(&grant.access_token).await?;
+    if grant.account_id.as_deref().is_some_and(|id| id != account.id) || !provider.is_account_id(&account.id) {
+        return Err(ConnectError::AccountMismatch { provider: provider.name().to_owned() });
+    }
+    Ok((account.id, account.display_name))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_connection(
+    state: &AppState,
+    provider: &Provider,
+    user: &CurrentUser,
+    grant: &TokenGrant,
+    account_id: &str,
+    account_name: &str,
+    now: i64,
+    detail: &str,
+) -> Result<GrantResponse, ConnectError> {
+    let seal = |kind, token| state.cipher.seal(provider.id(), account_id, kind, token);
+    let (connection, renewed) = state
+        .db
+        .upsert_connection(
+            NewConnection {
+                provider: provider.id(),
+                account_id,
+                account_name,
+                livemode: grant.livemode,
+                scope: &grant.scope,
+                access_token: seal(TokenKind::Access, &grant.access_token),
+                refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
+                access_expires_at: grant.access_expires_at,
+                publishable_key: grant.publishable_key.as_deref(),
+                connected_by_subject: &user.subject,
+                connected_by_name: &user.name,
+                now,
+            },
+            detail,
+        )
+        .await?;
+    tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
+    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+}
+
+/// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
+/// account was already connected: withdrawing would cut the connection that still works.
+async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
+    if let Some(account_id) = &undo.account_id {
+        match state.db.connection_by_account(provider.id(), account_id).await {
+            Ok(Some(record)) if record.access_token.is_some() => return,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(account = %account_id, %error, "could not check for an existing connection; not undoing");
+                return;
+            }
+        }
+    }
+    match provider.revoke(undo.account_id.as_deref().unwrap_or(""), undo.refresh_token.as_ref(), Some(&undo.access_token)).await {
+        Ok(Revocation::NotSupported) => tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization"),
+        Ok(_) => {}
+        Err(error) => crate::error::log_chain(&error),
+    }
+}
+
+/// A callback with a code but no `state` of ours (the user began at the provider). The code is
+/// exchanged so the account can be named, but nothing is linked until an administrator confirms: a
+/// login-CSRF'd code shows up as an account nobody expected.
+pub async fn start_install(state: &AppState, provider: &Provider, user: &CurrentUser, code: &str) -> Result<PendingInstall, ConnectError> {
+    check_code(code)?;
+    let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
+    let now = Utc::now().timestamp();
+    let pending = async {
+        let (account_id, account_name) = account_of(provider, &grant).await?;
+        let install = PendingInstall {
+            id: format!("inst_{}", uuid::Uuid::new_v4().simple()),
+            provider: provider.id().to_owned(),
+            account_id,
+            account_name,
+            livemode: grant.livemode,
+            scope: grant.scope.clone(),
+            expires_at: DateTime::<Utc>::from_timestamp(now + INSTALL_LIFETIME_SECS, 0).expect("now is in range"),
+        };
+        let seal = |kind, token| state.cipher.seal(provider.id(), &install.account_id, kind, token);
+        let tokens = RenewedTokens {
+            access_token: seal(TokenKind::Access, &grant.access_token),
+            refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
+            access_expires_at: grant.access_expires_at,
+        };
+        state.db.insert_install(&install, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
+        Ok(install)
+    };
+    finish_or_undo(state, provider, grant_undo(&grant), pending).await
+}
+
+/// Links the pending install as a connection.
+pub async fn confirm_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
+    let now = Utc::now().timestamp();
+    let install = state.db.take_install(provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
+    let (connection, renewed) = state
+        .db
+        .upsert_connection(
+            NewConnection {
+                provider: provider.id(),
+                account_id: &install.account_id,
+                account_name: &install.account_name,
+                livemode: install.livemode,
+                scope: &install.scope,
+                access_token: install.access_token,
+                refresh_token: install.refresh_token,
+                access_expires_at: install.access_expires_at,
+                publishable_key: install.publishable_key.as_deref(),
+                connected_by_subject: &user.subject,
+                connected_by_name: &user.name,
+                now,
+            },
+            &format!("Installed from {}, confirmed by an administrator", provider.name()),
+        )
+        .await?;
+    tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");
+    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+}
+
+/// Forgets the pending install, and withdraws it at the provider where that is possible.
+pub async fn decline_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
+    let now = Utc::now().timestamp();
+    let install = state.db.take_install(provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
+    let open = |kind, stored: &[u8]| state.cipher.open(provider.id(), &install.account_id, kind, stored).ok();
+    let undo = Undo {
+        account_id: Some(install.account_id.clone()),
+        refresh_token: install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t)),
+        access_token: open(TokenKind::Access, &install.access_token).unwrap_or_else(|| crate::secret::Secret::new(String::new())),
+    };
+    undo_at_provider(state, provider, undo).await;
+    let detail = format!("Installed from {}, declined by an administrator", provider.name());
+    state
+        .db
+        .record_event(NewEvent {
+            provider: provider.id(),
+            account_id: &install.account_id,
+            action: AuditAction::Install,
+            success: false,
+            actor_subject: &user.subject,
+            actor_name: &user.name,
+            detail: &detail,
+            at: now,
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! What the server does, apart from HTTP: routes call these, and these call storage and the
+//! provider clients. Nothing here imports the routes.
+
+pub mod connect;
+pub mod lifecycle;
+pub mod tokens;
