@@ -52,8 +52,14 @@ async fn start() -> Harness {
 /// With `language` (e.g. `de-DE`), Chromium asks for it first: its UI language and its
 /// Accept-Language, which is what `navigator.languages` reports.
 async fn start_with_language(language: Option<&str>) -> Harness {
+    // The scenarios written for Stripe Connect stay on it; the Stripe Apps and configured-source
+    // scenarios start their own.
+    start_with(language, &["--stripe-oauth=connect"]).await
+}
+
+async fn start_with(language: Option<&str>, extra: &[&str]) -> Harness {
     let data = tempfile::tempdir().unwrap();
-    let args = Args::try_parse_from([
+    let mut argv = vec![
         "connections-server".to_owned(),
         "--demo".to_owned(),
         "--addr=127.0.0.1:0".to_owned(),
@@ -61,8 +67,9 @@ async fn start_with_language(language: Option<&str>) -> Harness {
         format!("--static-dir={}", dist_dir().display()),
         "--session-secret=e2e-session-secret-that-is-long-enough".to_owned(),
         format!("--encryption-key={}", base64::engine::general_purpose::STANDARD.encode([9u8; 32])),
-    ])
-    .unwrap();
+    ];
+    argv.extend(extra.iter().map(|arg| arg.to_string()));
+    let args = Args::try_parse_from(argv).unwrap();
     let DemoApp { app, standin, portal_url, .. } = connections_server::demo::launch(args).await.expect("server starts");
     let portal = portal_url.expect("the demo serves examples/portal");
     let url = app.public_url().to_string().trim_end_matches('/').to_owned();
@@ -498,12 +505,12 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.sign_in_as("Ada Admin").await;
     h.wait_for_text(".cx-empty", "No data sources").await;
     // The user begins at Stripe: no state, no PKCE from this app.
-    let stripe = h.state.stripe.config().clone();
-    let mut authorize = stripe.authorize_url.clone();
+    let stripe = h.state.providers.get("stripe").unwrap();
+    let mut authorize = stripe.spec().authorize_url.clone();
     authorize
         .query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &stripe.client_id)
+        .append_pair("client_id", &stripe.spec().client_id)
         .append_pair("redirect_uri", &h.state.redirect_uri("stripe"));
     h.browser.goto(authorize.as_str()).await.unwrap();
     h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;

@@ -64,6 +64,8 @@ pub async fn spawn(site: &Site) -> Instance {
         "--stripe-webhook-secret=whsec_bench_secret".to_owned(),
         "--rate-limit-per-minute=100000".to_owned(),
         "--health-check-secs=0".to_owned(),
+        // The grant benchmark consents at the stand-in's Connect page.
+        "--stripe-oauth=connect".to_owned(),
     ])
     .unwrap();
     let demo = connections_server::demo::launch(args).await.expect("server starts");
@@ -95,10 +97,11 @@ impl Instance {
                 provider: "stripe",
                 account_id: &account_id,
                 account_name: &name,
-                livemode: i % 3 == 0,
+                livemode: Some(i % 3 == 0),
                 scope: "read_only",
                 access_token: self.state.cipher.encrypt("sk_test_bench", &format!("stripe:{account_id}:access")),
                 refresh_token: None,
+                access_expires_at: None,
                 publishable_key: None,
                 connected_by_subject: "bench",
                 connected_by_name: "Bench Admin",
