@@ -8,4 +8,4 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 trunk build --release --offline
 # Stripe (as a Stripe App) and two made-up OAuth 2.0 sources, all served by the local stand-in.
-exec cargo run --offline -p connections-server -- --demo --providers examples/providers.toml "$@"
+exec cargo run --offline -p connections-server --features demo -- --demo --providers examples/providers.toml "$@"

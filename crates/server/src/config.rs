@@ -31,6 +31,19 @@ pub struct Args {
     /// HS256 secret the host portal signs session tokens with (at least 32 bytes).
     #[arg(long, env = "CONNECTIONS_SESSION_SECRET", hide_env_values = true)]
     pub session_secret: Option<String>,
+    /// The host portal's public key (PEM, or a path to a PEM file), RS256 or EdDSA: sessions are
+    /// verified with it instead of the shared secret, so Connections cannot mint them.
+    #[arg(long, env = "CONNECTIONS_SESSION_PUBLIC_KEY", hide_env_values = true)]
+    pub session_public_key: Option<String>,
+    /// The `aud` session tokens must carry.
+    #[arg(long, env = "CONNECTIONS_SESSION_AUDIENCE", default_value = crate::session::DEFAULT_AUDIENCE)]
+    pub session_audience: String,
+    /// The `iss` session tokens must carry; unset: not checked.
+    #[arg(long, env = "CONNECTIONS_SESSION_ISSUER")]
+    pub session_issuer: Option<String>,
+    /// Days of audit trail to keep; older events are deleted.
+    #[arg(long, env = "CONNECTIONS_EVENT_RETENTION_DAYS", default_value = "400")]
+    pub event_retention_days: String,
     /// 32 random bytes, base64. Several, comma separated, to rotate: the first encrypts, all decrypt.
     #[arg(long, env = "CONNECTIONS_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
@@ -89,6 +102,13 @@ pub struct Args {
     /// Run the demo: start the local Stripe stand-in, offer a demo sign-in, fill in every setting.
     #[arg(long, env = "CONNECTIONS_DEMO")]
     pub demo: bool,
+    /// Where to serve Prometheus metrics (`GET /metrics`), e.g. `127.0.0.1:9464`; never on the public
+    /// port. Unset: no metrics.
+    #[arg(long, env = "CONNECTIONS_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// `text`, or `json` for one JSON object per line.
+    #[arg(long, env = "CONNECTIONS_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +129,12 @@ pub struct Config {
     /// `None`: derived from the address actually bound.
     pub public_url: Option<Url>,
     pub database_url: String,
-    pub session_secret: Secret<String>,
+    /// `None` when sessions are verified with a public key only.
+    pub session_secret: Option<Secret<String>>,
+    pub session_public_key: Option<crate::session::PublicKey>,
+    pub session_audience: String,
+    pub session_issuer: Option<String>,
+    pub event_retention: Duration,
     pub encryption_keys: Vec<Secret<[u8; 32]>>,
     /// Every data source, in the order the gallery shows them.
     pub providers: Vec<ProviderSpec>,
@@ -121,6 +146,8 @@ pub struct Config {
     /// `None`: no background health checks.
     pub health_check_interval: Option<Duration>,
     pub demo: bool,
+    /// `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
@@ -221,6 +248,47 @@ fn providers(args: &Args, timeout: Duration, env: Env<'_>) -> Result<Vec<Provide
     Ok(vec![spec])
 }
 
+/// PEM text, or the path of a PEM file; an Ed25519 or an RSA public key.
+fn session_public_key(value: &str) -> Result<crate::session::PublicKey, ConfigError> {
+    const SETTING: &str = "CONNECTIONS_SESSION_PUBLIC_KEY";
+    let pem = if value.starts_with("-----BEGIN") {
+        value.as_bytes().to_vec()
+    } else {
+        std::fs::read(value).map_err(|e| invalid(SETTING, format!("{value}: {e}")))?
+    };
+    use crate::session::{PublicKey, SessionKeys};
+    for key in [PublicKey::Ed(pem.clone()), PublicKey::Rsa(pem)] {
+        if SessionKeys::with_public_key(&key).is_ok() {
+            return Ok(key);
+        }
+    }
+    Err(invalid(SETTING, "is not an Ed25519 or RSA public key in PEM form"))
+}
+
+/// Demo mode mints admin sessions for anyone and stands in for every provider: it must never run
+/// on an operator's data. Answers why it is refused, if it is.
+pub fn demo_refusal(args: &Args) -> Option<String> {
+    let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if set(&args.database_url) {
+        return Some("DATABASE_URL is set: the demo keeps its own database under .demo/".into());
+    }
+    if set(&args.session_secret) || set(&args.session_public_key) {
+        return Some("a session secret or key is set: the demo's sign-in would mint sessions with it".into());
+    }
+    if args.stripe_secret_key.as_deref().is_some_and(|key| key.contains("_live_")) {
+        return Some("STRIPE_SECRET_KEY is a live key".into());
+    }
+    if let Some(url) = args.public_url.as_deref().filter(|v| !v.trim().is_empty()) {
+        let loopback = Url::parse(url.trim()).ok().and_then(|u| u.host_str().map(str::to_owned)).is_some_and(|host| {
+            host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "[::1]"
+        });
+        if !loopback {
+            return Some(format!("CONNECTIONS_PUBLIC_URL {url} is not a loopback address"));
+        }
+    }
+    None
+}
+
 impl Config {
     /// Like `TryFrom<Args>`, reading the secrets a providers file names through `env`.
     pub fn from_args(args: Args, env: Env<'_>) -> Result<Self, ConfigError> {
@@ -243,10 +311,32 @@ impl Config {
         if crate::storage::Backend::of(&database_url).is_none() {
             return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
-        let session_secret = required(&args.session_secret, "CONNECTIONS_SESSION_SECRET")?;
-        if session_secret.len() < 32 {
-            return Err(invalid("CONNECTIONS_SESSION_SECRET", "must be at least 32 bytes"));
+        let session_public_key = match args.session_public_key.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => Some(session_public_key(value)?),
+        };
+        let session_secret = match (&args.session_secret, &session_public_key) {
+            (None, Some(_)) => None,
+            _ => {
+                let secret = required(&args.session_secret, "CONNECTIONS_SESSION_SECRET")
+                    .map_err(|_| invalid("CONNECTIONS_SESSION_SECRET", "is required (or CONNECTIONS_SESSION_PUBLIC_KEY)"))?;
+                if secret.len() < 32 {
+                    return Err(invalid("CONNECTIONS_SESSION_SECRET", "must be at least 32 bytes"));
+                }
+                Some(Secret::new(secret))
+            }
+        };
+        let session_audience = args.session_audience.trim().to_owned();
+        if session_audience.is_empty() {
+            return Err(invalid("CONNECTIONS_SESSION_AUDIENCE", "must not be empty"));
         }
+        let event_retention_days: u64 = args
+            .event_retention_days
+            .trim()
+            .parse()
+            .ok()
+            .filter(|days| (1..=36_500).contains(days))
+            .ok_or_else(|| invalid("CONNECTIONS_EVENT_RETENTION_DAYS", format!("{:?} must be a whole number of days from 1 to 36500", args.event_retention_days)))?;
         let encryption_keys = parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)?;
         let timeout_secs: u64 = args
             .stripe_timeout_secs
@@ -282,7 +372,11 @@ impl Config {
             addr,
             public_url,
             database_url,
-            session_secret: Secret::new(session_secret),
+            session_secret,
+            session_public_key,
+            session_audience,
+            session_issuer: args.session_issuer.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned),
+            event_retention: Duration::from_secs(event_retention_days * 86_400),
             encryption_keys,
             providers: providers(&args, Duration::from_secs(timeout_secs), env)?,
             static_dir: Some(static_dir),
@@ -291,6 +385,7 @@ impl Config {
             rate_limit_per_minute,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
             demo: args.demo,
+            metrics_addr: crate::observability::parse_metrics_addr(args.metrics_addr.as_deref(), addr)?,
         })
     }
 }
@@ -309,6 +404,8 @@ mod tests {
             stripe_scope: "read_only".into(),
             stripe_timeout_secs: "10".into(),
             static_dir: static_dir.display().to_string(),
+            session_audience: "connections".into(),
+            event_retention_days: "400".into(),
             frame_ancestors: "'self'".into(),
             rate_limit_per_minute: "10".into(),
             health_check_secs: "3600".into(),
@@ -374,6 +471,9 @@ mod tests {
     fn each_bad_setting_is_named_in_the_error() {
         assert!(error_for(|a| a.addr = "localhost".into()).starts_with("CONNECTIONS_ADDR:"));
         assert!(error_for(|a| a.session_secret = None).starts_with("CONNECTIONS_SESSION_SECRET: is required"));
+        assert!(error_for(|a| a.session_public_key = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----".into())).starts_with("CONNECTIONS_SESSION_PUBLIC_KEY:"));
+        assert!(error_for(|a| a.session_audience = " ".into()).starts_with("CONNECTIONS_SESSION_AUDIENCE:"));
+        assert!(error_for(|a| a.event_retention_days = "0".into()).starts_with("CONNECTIONS_EVENT_RETENTION_DAYS:"));
         assert!(error_for(|a| a.session_secret = Some("short".into())).starts_with("CONNECTIONS_SESSION_SECRET:"));
         assert!(error_for(|a| a.encryption_key = Some("not base64!".into())).contains("not valid base64"));
         assert!(error_for(|a| a.encryption_key = Some(STANDARD.encode([1u8; 16]))).contains("must be 32 bytes, got 16"));

@@ -260,12 +260,7 @@ async fn portal_asset(file: &str, content_type: &'static str) -> Response {
 /// The portal's backend signs its signed-in user's session with the secret it shares with
 /// Connections (`CONNECTIONS_SESSION_SECRET`); the page hands it to the app as `sessionToken`.
 async fn portal_session_token(State(state): State<PortalState>) -> Response {
-    let claims = Claims {
-        sub: "portal-admin".into(),
-        name: "Pat Portal".into(),
-        role: "admin".into(),
-        exp: chrono::Utc::now().timestamp() + 3600,
-    };
+    let claims = Claims::new("portal-admin", "Pat Portal", "admin", "acme", 3600);
     match state.sessions.sign(&claims) {
         Ok(token) => ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "token": token, "expires_in": 3600 }))).into_response(),
         Err(error) => error.into_response(),

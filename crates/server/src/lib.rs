@@ -8,12 +8,14 @@ pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod observability;
 pub mod pkce;
 pub mod providers;
 mod routes;
 pub mod secret;
 pub mod services;
 pub mod session;
+pub mod shutdown;
 pub mod storage;
 mod web;
 pub mod webhook;
@@ -23,11 +25,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use url::Url;
 
 pub use config::{Args, Config, ConfigError};
@@ -55,11 +55,18 @@ pub struct AppInner {
     /// `/embed.js`, made from the SPA's `index.html`; `None` when no SPA is served.
     pub embed_loader: Option<String>,
     pub demo: bool,
+    /// How long audit events are kept.
+    pub event_retention_secs: i64,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
     /// The serialized connections list and the revision it was read at. Only ever served after
     /// checking the database's revision, so it is never stale and never needed by another instance.
-    pub connections_cache: std::sync::Mutex<Option<(i64, axum::body::Bytes)>>,
+    /// Per workspace.
+    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+    /// Work that must end before the process does (grants past their code exchange): `shutdown`.
+    pub tasks: tokio_util::task::TaskTracker,
+    /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Clone)]
@@ -112,20 +119,16 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => api,
     };
+    let router = router.merge(observability::probes::router());
     let router = router.layer(middleware::from_fn_with_state(state.clone(), web::security_headers));
     // Host pages on other origins load the app's script, wasm and styles and call the API.
     let router = match web::cors(&state.embed_origins) {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    router
-        .layer(
-            // Paths only: the callback's query string holds an authorization code.
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| tracing::info_span!("http", method = %request.method(), path = %request.uri().path()))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .with_state(state)
+    // Request ids, the request log (paths only: the callback's query string holds an authorization
+    // code) and the HTTP metrics.
+    router.layer(middleware::from_fn(observability::track_requests)).with_state(state)
 }
 
 pub struct Application {
@@ -133,6 +136,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     health_check_interval: Option<std::time::Duration>,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -161,10 +165,12 @@ impl Application {
             None => None,
         };
         let db = Db::connect(&config.database_url).await?;
+        let metrics_listener = observability::bind_metrics(config.metrics_addr).await?;
         let state = AppState(Arc::new(AppInner {
             db,
             cipher: TokenCipher::new(&config.encryption_keys),
-            sessions: SessionKeys::new(&config.session_secret),
+            sessions: session_keys(&config)?,
+            event_retention_secs: config.event_retention.as_secs() as i64,
             providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
@@ -174,10 +180,12 @@ impl Application {
             embed_loader,
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
-            connections_cache: std::sync::Mutex::new(None),
+            connections_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+            tasks: tokio_util::task::TaskTracker::new(),
+            metrics_addr: metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?,
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
-        Ok(Application { listener, router, state, health_check_interval: config.health_check_interval })
+        Ok(Application { listener, router, state, health_check_interval: config.health_check_interval, metrics_listener })
     }
 
     pub fn public_url(&self) -> &Url {
@@ -193,22 +201,15 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until stopped, with the background health checks alongside (stopped with it).
+    /// Serves until SIGTERM or Ctrl-C, with the background health checks and the metrics listener
+    /// alongside (stopped with it); then finishes what is in flight (see `shutdown`).
     pub async fn run(self) -> std::io::Result<()> {
-        let checks = self.health_check_interval.map(|every| {
-            let state = self.state.clone();
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(every);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticks.tick().await; // the first tick is immediate; start one interval after start-up
-                loop {
-                    ticks.tick().await;
-                    services::lifecycle::check_all(&state).await;
-                }
-            })
-        });
+        let checks = Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
         let _stop_checks = checks.map(AbortOnDrop);
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown::signal()).await;
+        shutdown::finish_tracked(&self.state.tasks).await;
+        served
     }
 }
 
@@ -220,12 +221,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Verification with the portal's public key if one is set, else with the shared secret.
+fn session_keys(config: &Config) -> Result<SessionKeys, StartupError> {
+    let keys = match (&config.session_public_key, &config.session_secret) {
+        (Some(key), _) => SessionKeys::with_public_key(key)
+            .map_err(|e| ConfigError { setting: "CONNECTIONS_SESSION_PUBLIC_KEY".into(), problem: e.to_string() })?,
+        (None, Some(secret)) => SessionKeys::new(secret),
+        (None, None) => return Err(ConfigError { setting: "CONNECTIONS_SESSION_SECRET".into(), problem: "is required".into() }.into()),
+    };
+    Ok(keys.for_audience(&config.session_audience, config.session_issuer.as_deref()))
+}
+
 /// `http://<addr>`, with a wildcard address replaced by loopback.
 pub fn default_public_url(addr: SocketAddr) -> Url {
     let addr = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
     Url::parse(&format!("http://{addr}")).expect("an address makes a valid URL")
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -5,10 +5,17 @@ use connections_server::{Application, Args, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let args = Args::parse();
+    if let Err(error) = connections_server::observability::init_logging(&args.log_format) {
+        eprintln!("connections-server: {error}");
+        return ExitCode::from(2);
+    }
+    if args.demo {
+        if let Some(reason) = connections_server::config::demo_refusal(&args) {
+            eprintln!("connections-server: CONNECTIONS_DEMO refused: {reason}. The demo is for a machine of your own, never with production settings.");
+            return ExitCode::from(2);
+        }
+    }
     let app = if args.demo { launch_demo(args).await } else { launch(args).await };
     let app = match app {
         Ok(app) => app,

@@ -1,5 +1,7 @@
-//! Who is calling. The host portal signs a session token (HS256 JWT with `sub`, `name`, `role`, `exp`),
-//! sent as the `connections_session` cookie or as `Authorization: Bearer`.
+//! Who is calling, and for which workspace. The host portal signs a session token (a JWT with `sub`,
+//! `name`, `role`, `org`, `aud`, `exp`, optionally `iss` and `nbf`), sent as the session cookie or as
+//! `Authorization: Bearer`. HS256 with a shared secret, or RS256/EdDSA checked with the portal's
+//! public key, so that Connections can verify sessions without being able to mint them.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -12,55 +14,135 @@ use crate::error::ApiError;
 use crate::secret::Secret;
 use crate::AppState;
 
+/// The cookie's name over http (the demo, localhost).
 pub const SESSION_COOKIE: &str = "connections_session";
+/// Over https: the `__Host-` prefix makes browsers refuse it unless Secure, Path=/ and without a
+/// Domain, so a sibling subdomain cannot plant one (cookie tossing).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-connections_session";
+/// The audience tokens are checked for unless `CONNECTIONS_SESSION_AUDIENCE` says otherwise.
+pub const DEFAULT_AUDIENCE: &str = "connections";
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub name: String,
     pub role: String,
+    /// The workspace (the company using the BI product) the session acts for.
+    pub org: String,
+    pub aud: String,
     pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
+impl Claims {
+    /// Claims for the default audience, valid for `secs`.
+    pub fn new(sub: &str, name: &str, role: &str, org: &str, secs: i64) -> Self {
+        Claims {
+            sub: sub.into(),
+            name: name.into(),
+            role: role.into(),
+            org: org.into(),
+            aud: DEFAULT_AUDIENCE.into(),
+            exp: chrono::Utc::now().timestamp() + secs,
+            iss: None,
+            nbf: None,
+        }
+    }
+}
+
+/// `org`: 1 to 128 characters of `[A-Za-z0-9._:-]`.
+pub fn is_workspace_id(org: &str) -> bool {
+    (1..=128).contains(&org.len()) && org.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// How session tokens are checked (and, with a shared secret, minted: the demo and tests).
 pub struct SessionKeys {
-    encoding: EncodingKey,
+    encoding: Option<EncodingKey>,
     decoding: DecodingKey,
+    algorithms: Vec<Algorithm>,
+    audience: String,
+    issuer: Option<String>,
+}
+
+/// The portal's public key, for tokens Connections checks but cannot mint.
+#[derive(Clone, Debug)]
+pub enum PublicKey {
+    Rsa(Vec<u8>),
+    Ed(Vec<u8>),
 }
 
 impl SessionKeys {
+    /// HS256 with the shared secret, the default audience and no issuer.
     pub fn new(secret: &Secret<String>) -> Self {
         SessionKeys {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            encoding: Some(EncodingKey::from_secret(secret.expose().as_bytes())),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            algorithms: vec![Algorithm::HS256],
+            audience: DEFAULT_AUDIENCE.into(),
+            issuer: None,
         }
     }
 
+    /// Verification with the portal's public key (RS256 or EdDSA, from PEM); nothing can be signed.
+    pub fn with_public_key(key: &PublicKey) -> Result<Self, jsonwebtoken::errors::Error> {
+        let (decoding, algorithm) = match key {
+            PublicKey::Rsa(pem) => (DecodingKey::from_rsa_pem(pem)?, Algorithm::RS256),
+            PublicKey::Ed(pem) => (DecodingKey::from_ed_pem(pem)?, Algorithm::EdDSA),
+        };
+        Ok(SessionKeys { encoding: None, decoding, algorithms: vec![algorithm], audience: DEFAULT_AUDIENCE.into(), issuer: None })
+    }
+
+    pub fn for_audience(mut self, audience: &str, issuer: Option<&str>) -> Self {
+        self.audience = audience.to_owned();
+        self.issuer = issuer.map(str::to_owned);
+        self
+    }
+
     pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(ApiError::internal)
+        let encoding = self.encoding.as_ref().ok_or_else(|| ApiError::internal("sessions are verified with a public key here; they cannot be signed"))?;
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding).map_err(ApiError::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        // Only HS256: a token claiming `none` or another algorithm is refused.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // Only the configured algorithm: a token claiming `none` or another algorithm is refused.
+        let mut validation = Validation::new(self.algorithms[0]);
+        validation.algorithms = self.algorithms.clone();
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer]);
+            validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
-            Ok(data) if !data.claims.sub.is_empty() => Ok(data.claims),
-            Ok(_) => Err(ApiError::Unauthenticated("The session token has no subject.")),
+            Ok(data) if data.claims.sub.is_empty() => Err(ApiError::Unauthenticated("The session token has no subject.")),
+            Ok(data) if !is_workspace_id(&data.claims.org) => Err(ApiError::Unauthenticated("The session token names no valid workspace (org).")),
+            Ok(data) => Ok(data.claims),
             Err(error) => match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Err(ApiError::Unauthenticated("Your session has expired. Sign in again.")),
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => Err(ApiError::Unauthenticated("The session token is not valid yet.")),
+                jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
+                    Err(ApiError::Unauthenticated("The session token lacks a required claim (sub, org, aud, exp). Sign in again."))
+                }
                 _ => Err(ApiError::Unauthenticated("The session token is not valid. Sign in again.")),
             },
         }
     }
 }
 
-/// The signed-in user, whatever their role.
+/// The signed-in user, whatever their role, and the workspace they act for.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub subject: String,
     pub name: String,
     pub role: Role,
+    pub workspace: String,
 }
 
 fn token_from(parts: &Parts) -> Option<String> {
@@ -76,7 +158,7 @@ fn token_from(parts: &Parts) -> Option<String> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == SESSION_COOKIE || *name == SECURE_SESSION_COOKIE)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -86,7 +168,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_from(parts).ok_or(ApiError::Unauthenticated("Sign in to continue."))?;
         let claims = state.sessions.verify(&token)?;
-        Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role) })
+        Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role), workspace: claims.org })
     }
 }
 
@@ -115,7 +197,43 @@ mod tests {
     }
 
     fn claims(exp_offset: i64) -> Claims {
-        Claims { sub: "u1".into(), name: "Ada".into(), role: "admin".into(), exp: chrono::Utc::now().timestamp() + exp_offset }
+        Claims::new("u1", "Ada", "admin", "acme", exp_offset)
+    }
+
+    #[test]
+    fn audience_issuer_not_before_and_workspace_are_checked() {
+        let wrong_audience = Claims { aud: "other".into(), ..claims(600) };
+        assert!(keys().verify(&keys().sign(&wrong_audience).unwrap()).is_err());
+        let future = Claims { nbf: Some(chrono::Utc::now().timestamp() + 3600), ..claims(600) };
+        assert!(matches!(keys().verify(&keys().sign(&future).unwrap()), Err(ApiError::Unauthenticated(m)) if m.contains("not valid yet")));
+        let skewed = Claims { nbf: Some(chrono::Utc::now().timestamp() + 10), ..claims(600) };
+        assert!(keys().verify(&keys().sign(&skewed).unwrap()).is_ok(), "a small clock skew is tolerated");
+        for org in ["", "a b", "<x>", &"o".repeat(129)] {
+            let bad = Claims { org: org.into(), ..claims(600) };
+            assert!(keys().verify(&keys().sign(&bad).unwrap()).is_err(), "{org:?}");
+        }
+        let issuer_keys = keys().for_audience("connections", Some("https://portal.example.com"));
+        assert!(issuer_keys.verify(&keys().sign(&claims(600)).unwrap()).is_err(), "no iss");
+        let issued = Claims { iss: Some("https://portal.example.com".into()), ..claims(600) };
+        assert!(issuer_keys.verify(&keys().sign(&issued).unwrap()).is_ok());
+        // A token without `org` at all is refused.
+        let header = jsonwebtoken::Header::new(Algorithm::HS256);
+        let no_org = serde_json::json!({ "sub": "u1", "name": "Ada", "role": "admin", "aud": "connections", "exp": chrono::Utc::now().timestamp() + 600 });
+        let token = jsonwebtoken::encode(&header, &no_org, &EncodingKey::from_secret("k".repeat(32).as_bytes())).unwrap();
+        assert!(keys().verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_public_key_verifies_eddsa_tokens_it_cannot_sign() {
+        // An Ed25519 key pair (PKCS#8 / SPKI PEM) made with `openssl genpkey -algorithm ed25519` for this test.
+        let private = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFuit9XO5RwJGx44BAXiQyEKmE9m7woDjl+SrAm7Lycu\n-----END PRIVATE KEY-----\n";
+        let public = b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAa7bOFRMDZd265qi2UplrJTmBHYZF/+nN6yFxfo0EbPM=\n-----END PUBLIC KEY-----\n";
+        let verifier = SessionKeys::with_public_key(&PublicKey::Ed(public.to_vec())).unwrap();
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims(600), &EncodingKey::from_ed_pem(private).unwrap()).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().org, "acme");
+        assert!(verifier.sign(&claims(600)).is_err(), "a public key cannot mint sessions");
+        let hs = keys().sign(&claims(600)).unwrap();
+        assert!(verifier.verify(&hs).is_err(), "an HS256 token is refused where EdDSA is configured");
     }
 
     #[test]

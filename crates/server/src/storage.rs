@@ -59,6 +59,7 @@ pub struct ConsumedAttempt {
 
 /// Tokens and account data from a successful exchange, tokens already encrypted.
 pub struct NewConnection<'a> {
+    pub workspace: &'a str,
     pub provider: &'a str,
     pub account_id: &'a str,
     pub account_name: &'a str,
@@ -75,6 +76,7 @@ pub struct NewConnection<'a> {
 
 /// One line of the audit trail, to be written.
 pub struct NewEvent<'a> {
+    pub workspace: &'a str,
     pub provider: &'a str,
     pub account_id: &'a str,
     pub action: AuditAction,
@@ -88,6 +90,7 @@ pub struct NewEvent<'a> {
 /// A connection as the server works with it: the row, and its tokens still encrypted.
 pub struct ConnectionRecord {
     pub view: ConnectionView,
+    pub workspace: String,
     pub access_token: Option<Vec<u8>>,
     pub refresh_token: Option<Vec<u8>>,
     pub access_expires_at: Option<i64>,
@@ -109,8 +112,11 @@ pub struct RenewedTokens {
 const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
      connected_by_name, connected_at, last_checked_at";
 const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
-     connected_by_name, connected_at, last_checked_at, access_token, refresh_token, access_expires_at, token_version, renewing_until";
+     connected_by_name, connected_at, last_checked_at, access_token, refresh_token, access_expires_at, token_version, renewing_until, workspace";
 const EVENT_COLUMNS: &str = "at, action, CAST(success AS INTEGER) AS success, actor_name, provider, account_id, detail";
+
+/// How long processed webhook event ids are kept: longer than Stripe retries (three days).
+pub const WEBHOOK_EVENT_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
 impl Db {
     pub async fn connect(database_url: &str) -> Result<Self, sqlx::Error> {
@@ -152,12 +158,13 @@ impl Db {
         &self.pool
     }
 
-    pub async fn insert_attempt(&self, state: &str, provider: &str, subject: &str, challenge: &str, redirect_uri: &str, now: i64) -> Result<bool, sqlx::Error> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_attempt(&self, workspace: &str, state: &str, provider: &str, subject: &str, challenge: &str, redirect_uri: &str, now: i64) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
         sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
-            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at, redirect_uri)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (state) DO NOTHING",
+            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at, redirect_uri, workspace)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (state) DO NOTHING",
         )
         .bind(state)
         .bind(provider)
@@ -166,6 +173,7 @@ impl Db {
         .bind(now)
         .bind(now + ATTEMPT_LIFETIME_SECS)
         .bind(redirect_uri)
+        .bind(workspace)
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
@@ -175,6 +183,7 @@ impl Db {
     /// of two concurrent grants with the same `state` exactly one gets the row.
     pub async fn consume_attempt(
         &self,
+        workspace: &str,
         provider: &str,
         state: &str,
         subject: &str,
@@ -182,26 +191,29 @@ impl Db {
     ) -> Result<Result<ConsumedAttempt, AttemptRefusal>, sqlx::Error> {
         let consumed = sqlx::query(
             "UPDATE connect_attempts SET consumed_at = $1
-             WHERE state = $2 AND provider = $3 AND session_subject = $4 AND consumed_at IS NULL AND expires_at > $1
+             WHERE state = $2 AND provider = $3 AND session_subject = $4 AND workspace = $5 AND consumed_at IS NULL AND expires_at > $1
              RETURNING code_challenge, redirect_uri",
         )
         .bind(now)
         .bind(state)
         .bind(provider)
         .bind(subject)
+        .bind(workspace)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = consumed {
             return Ok(Ok(ConsumedAttempt { code_challenge: row.try_get("code_challenge")?, redirect_uri: row.try_get("redirect_uri")? }));
         }
-        let found = sqlx::query("SELECT session_subject, consumed_at, expires_at FROM connect_attempts WHERE state = $1 AND provider = $2")
+        let found = sqlx::query("SELECT session_subject, workspace, consumed_at, expires_at FROM connect_attempts WHERE state = $1 AND provider = $2")
             .bind(state)
             .bind(provider)
             .fetch_optional(&self.pool)
             .await?;
         Ok(Err(match found {
             None => AttemptRefusal::Unknown,
-            Some(row) if row.try_get::<String, _>("session_subject")? != subject => AttemptRefusal::Unknown,
+            Some(row) if row.try_get::<String, _>("session_subject")? != subject || row.try_get::<String, _>("workspace")? != workspace => {
+                AttemptRefusal::Unknown
+            }
             Some(row) if row.try_get::<Option<i64>, _>("consumed_at")?.is_some() => AttemptRefusal::AlreadyUsed,
             Some(_) => AttemptRefusal::Expired,
         }))
@@ -217,9 +229,9 @@ impl Db {
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at,
-                access_expires_at, token_version)
-             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1)
-             ON CONFLICT (provider, account_id) DO UPDATE SET
+                access_expires_at, token_version, workspace)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14)
+             ON CONFLICT (workspace, provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                 publishable_key = excluded.publishable_key, connected_by_subject = excluded.connected_by_subject,
@@ -242,6 +254,7 @@ impl Db {
         .bind(new.connected_by_name)
         .bind(new.now)
         .bind(new.access_expires_at)
+        .bind(new.workspace)
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
@@ -252,6 +265,7 @@ impl Db {
         insert_event(
             &mut tx,
             &NewEvent {
+                workspace: new.workspace,
                 provider: new.provider,
                 account_id: new.account_id,
                 action,
@@ -272,25 +286,50 @@ impl Db {
         sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'connections'").fetch_one(&self.pool).await
     }
 
-    pub async fn list_connections(&self) -> Result<Vec<ConnectionView>, sqlx::Error> {
-        let rows = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM connections ORDER BY connected_at DESC, id"))
+    /// One workspace's connections, newest first.
+    pub async fn list_connections(&self, workspace: &str) -> Result<Vec<ConnectionView>, sqlx::Error> {
+        let rows = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM connections WHERE workspace = $1 ORDER BY connected_at DESC, id"))
+            .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(view_from_row).collect()
     }
 
+    /// A connection by id, whatever its workspace: for work the server does itself (renewals,
+    /// background checks). Requests use [`Db::connection_in`].
     pub async fn connection(&self, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
         let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(record_from_row).transpose()
     }
 
-    pub async fn connection_by_account(&self, provider: &str, account_id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = $1 AND account_id = $2"))
+    /// A connection of `workspace`; another workspace's is not found.
+    pub async fn connection_in(&self, workspace: &str, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = $1 AND workspace = $2"))
+            .bind(id)
+            .bind(workspace)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    pub async fn connection_by_account(&self, workspace: &str, provider: &str, account_id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE workspace = $1 AND provider = $2 AND account_id = $3"))
+            .bind(workspace)
             .bind(provider)
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Every workspace's connection of one provider account (a provider's webhook concerns them all).
+    pub async fn connections_of_account(&self, provider: &str, account_id: &str) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+        let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = $1 AND account_id = $2 ORDER BY id"))
+            .bind(provider)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record_from_row).collect()
     }
 
     /// Connections whose tokens a health check should try: connected, or flagged but still holding tokens.
@@ -304,37 +343,52 @@ impl Db {
         rows.iter().map(record_from_row).collect()
     }
 
-    /// Changes a connection's status (dropping its tokens when asked) and records why, together.
-    pub async fn set_status(&self, id: &str, status: ConnectionStatus, forget_tokens: bool, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
+    /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
+    /// together. Only if its tokens are still those of `version`: a renewal or reconnection that got
+    /// in between is not overwritten blindly (answers false; read again and decide again).
+    pub async fn end_connection(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let sql = if forget_tokens {
+        let ended = sqlx::query(
             "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
-                token_version = token_version + 1, renewing_until = NULL, updated_at = $2 WHERE id = $3"
-        } else {
-            "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3"
-        };
-        sqlx::query(sql).bind(status.as_str()).bind(event.at).bind(id).execute(&mut *tx).await?;
-        bump_revision(&mut tx).await?;
-        insert_event(&mut tx, &event).await?;
-        tx.commit().await
-    }
-
-    /// A health check reached the provider: note when, and the status it found. Only while the row
-    /// still holds tokens: a disconnect that got in between stays a disconnect.
-    pub async fn record_check(&self, id: &str, status: ConnectionStatus, event: NewEvent<'_>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
-             WHERE id = $3 AND access_token IS NOT NULL",
+                token_version = token_version + 1, renewing_until = NULL, updated_at = $2 WHERE id = $3 AND token_version = $4",
         )
         .bind(status.as_str())
         .bind(event.at)
         .bind(id)
+        .bind(version)
         .execute(&mut *tx)
         .await?;
+        if ended.rows_affected() != 1 {
+            return Ok(false);
+        }
         bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A health check reached the provider: note when, and the status it found. Only if the tokens
+    /// are still those of `version` (the version after any renewal the check made): a disconnect
+    /// that got in between stays a disconnect. The audit line is written either way.
+    pub async fn record_check(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
+             WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL",
+        )
+        .bind(status.as_str())
+        .bind(event.at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        let applied = updated.rows_affected() == 1;
+        if applied {
+            bump_revision(&mut tx).await?;
+        }
+        insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(applied)
     }
 
     /// Claims the renewal of a connection's tokens until `until`, if nobody changed them since
@@ -415,11 +469,12 @@ impl Db {
         tx.commit().await
     }
 
-    /// The audit trail of one account, newest first.
-    pub async fn history(&self, provider: &str, account_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
-        let rows = sqlx::query(
-            &format!("SELECT {EVENT_COLUMNS} FROM connection_events WHERE provider = $1 AND account_id = $2 ORDER BY at DESC, id DESC"),
-        )
+    /// The audit trail of one account in one workspace, newest first.
+    pub async fn history(&self, workspace: &str, provider: &str, account_id: &str) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM connection_events WHERE workspace = $1 AND provider = $2 AND account_id = $3 ORDER BY at DESC, id DESC"
+        ))
+        .bind(workspace)
         .bind(provider)
         .bind(account_id)
         .fetch_all(&self.pool)
@@ -427,30 +482,40 @@ impl Db {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// The most recent events across all accounts, failed attempts included, newest first.
-    pub async fn recent_events(&self, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
-        let rows = sqlx::query(
-            &format!("SELECT {EVENT_COLUMNS} FROM connection_events ORDER BY at DESC, id DESC LIMIT $1"),
-        )
+    /// A workspace's most recent events across its accounts, failed attempts included, newest first.
+    pub async fn recent_events(&self, workspace: &str, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM connection_events WHERE workspace = $1 ORDER BY at DESC, id DESC LIMIT $2"))
+        .bind(workspace)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Counts one `action` by `subject`, unless `limit` were already counted in the last `window_secs`:
-    /// then answers how many seconds until one falls out of the window.
-    pub async fn count_rate_event(&self, subject: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Option<u64>, sqlx::Error> {
+    /// Counts one `action` by `subject` of `workspace`, unless `limit` were already counted in the
+    /// last `window_secs`: then answers how many seconds until one falls out of the window. Atomic:
+    /// on PostgreSQL the count and the insert run under a transaction-scoped advisory lock of that
+    /// subject and action, on SQLite the first write takes the database's one write lock, so a
+    /// concurrent burst cannot all read "under the limit".
+    pub async fn count_rate_event(&self, workspace: &str, subject: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Option<u64>, sqlx::Error> {
         let since = now - window_secs;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM rate_events WHERE subject = $1 AND action = $2 AND at <= $3")
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("rate:{workspace}:{subject}:{action}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM rate_events WHERE workspace = $1 AND subject = $2 AND action = $3 AND at <= $4")
+            .bind(workspace)
             .bind(subject)
             .bind(action)
             .bind(since)
             .execute(&mut *tx)
             .await?;
         let (count, oldest): (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_events WHERE subject = $1 AND action = $2 AND at > $3")
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_events WHERE workspace = $1 AND subject = $2 AND action = $3 AND at > $4")
+                .bind(workspace)
                 .bind(subject)
                 .bind(action)
                 .bind(since)
@@ -460,7 +525,8 @@ impl Db {
             let retry_after = oldest.map_or(window_secs, |oldest| oldest + window_secs - now).max(1);
             return Ok(Some(retry_after as u64));
         }
-        sqlx::query("INSERT INTO rate_events (subject, action, at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO rate_events (workspace, subject, action, at) VALUES ($1, $2, $3, $4)")
+            .bind(workspace)
             .bind(subject)
             .bind(action)
             .bind(now)
@@ -470,12 +536,26 @@ impl Db {
         Ok(None)
     }
 
-    pub async fn insert_install(&self, install: &PendingInstall, subject: &str, tokens: RenewedTokens, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM pending_installs WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+    /// Removes installs nobody answered in time and hands them back, so their authorizations can be
+    /// withdrawn at the provider.
+    pub async fn take_expired_installs(&self, now: i64) -> Result<Vec<TakenInstall>, sqlx::Error> {
+        let rows = sqlx::query(
+            "DELETE FROM pending_installs WHERE expires_at < $1
+             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,
+                refresh_token, publishable_key, access_expires_at",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(install_from_row).collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_install(&self, workspace: &str, install: &PendingInstall, subject: &str, tokens: RenewedTokens, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
-                refresh_token, publishable_key, created_at, expires_at, access_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                refresh_token, publishable_key, created_at, expires_at, access_expires_at, workspace)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&install.id)
         .bind(&install.provider)
@@ -490,41 +570,106 @@ impl Db {
         .bind(now)
         .bind(install.expires_at.timestamp())
         .bind(tokens.access_expires_at)
+        .bind(workspace)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// Removes and returns a pending install of this session that has not expired: single use.
-    pub async fn take_install(&self, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
+    pub async fn take_install(&self, workspace: &str, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
         let row = sqlx::query(
-            "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4
-             RETURNING account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token, refresh_token, publishable_key,
-                access_expires_at",
+            "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4 AND workspace = $5
+             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,
+                refresh_token, publishable_key, access_expires_at",
         )
         .bind(id)
         .bind(provider)
         .bind(subject)
         .bind(now)
+        .bind(workspace)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(TakenInstall {
-                account_id: row.try_get("account_id")?,
-                account_name: row.try_get("account_name")?,
-                livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
-                scope: row.try_get("scope")?,
-                access_token: row.try_get("access_token")?,
-                refresh_token: row.try_get("refresh_token")?,
-                publishable_key: row.try_get("publishable_key")?,
-                access_expires_at: row.try_get("access_expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(install_from_row).transpose()
+    }
+
+    /// Remembers a provider's webhook event id; false when it was seen before (a retry or a replay).
+    pub async fn first_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        sqlx::query("DELETE FROM webhook_events WHERE received_at < $1").bind(now - WEBHOOK_EVENT_RETENTION_SECS).execute(&self.pool).await?;
+        let inserted = sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(provider)
+            .bind(event_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Takes the lease `name` for `holder` until `until`, if nobody else holds it now. One statement
+    /// per database, so of several instances asking at once exactly one gets it.
+    pub async fn acquire_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool, sqlx::Error> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+             WHERE leases.until <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Deletes audit events older than `before` (unix seconds); answers how many.
+    pub async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query("DELETE FROM connection_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }
 
+// ---- Operating (`observability`): readiness and the connections gauge. Kept apart from the
+// methods above so that work on either does not meet.
+impl Db {
+    /// The migrations this build embeds that the database has not applied (successfully): empty when
+    /// it is current. A database migrated further by a newer instance is current for this one.
+    pub async fn missing_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE CAST(success AS INTEGER) = 1").fetch_all(&self.pool).await?;
+        Ok(migrator
+            .iter()
+            .filter(|migration| !migration.migration_type.is_down_migration() && !applied.contains(&migration.version))
+            .map(|migration| (migration.version, migration.description.to_string()))
+            .collect())
+    }
+
+    /// How many connections each provider has in each status: `(provider, status, count)`.
+    pub async fn connection_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        sqlx::query_as("SELECT provider, status, COUNT(*) FROM connections GROUP BY provider, status").fetch_all(&self.pool).await
+    }
+}
+
+fn install_from_row(row: &AnyRow) -> Result<TakenInstall, sqlx::Error> {
+    Ok(TakenInstall {
+        provider: row.try_get("provider")?,
+        workspace: row.try_get("workspace")?,
+        account_id: row.try_get("account_id")?,
+        account_name: row.try_get("account_name")?,
+        livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
+        scope: row.try_get("scope")?,
+        access_token: row.try_get("access_token")?,
+        refresh_token: row.try_get("refresh_token")?,
+        publishable_key: row.try_get("publishable_key")?,
+        access_expires_at: row.try_get("access_expires_at")?,
+    })
+}
+
 pub struct TakenInstall {
+    pub provider: String,
+    pub workspace: String,
     pub account_id: String,
     pub account_name: String,
     pub livemode: Option<bool>,
@@ -543,8 +688,8 @@ async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), 
 
 async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO connection_events (provider, account_id, action, success, actor_subject, actor_name, detail, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO connection_events (provider, account_id, action, success, actor_subject, actor_name, detail, at, workspace)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(event.provider)
     .bind(event.account_id)
@@ -554,6 +699,7 @@ async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEven
     .bind(event.actor_name)
     .bind(event.detail)
     .bind(event.at)
+    .bind(event.workspace)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -588,6 +734,7 @@ fn record_from_row(row: &AnyRow) -> Result<ConnectionRecord, sqlx::Error> {
         access_expires_at: row.try_get("access_expires_at")?,
         token_version: row.try_get("token_version")?,
         renewing_until: row.try_get("renewing_until")?,
+        workspace: row.try_get("workspace")?,
     })
 }
 

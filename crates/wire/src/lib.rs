@@ -75,6 +75,9 @@ pub struct SessionInfo {
     pub subject: String,
     pub name: String,
     pub role: Role,
+    /// The workspace (company) the session acts for: the token's `org`.
+    #[serde(default)]
+    pub workspace: String,
     /// The demo offers its own sign-in page; a production deployment signs in through its host portal.
     pub demo: bool,
 }
@@ -101,7 +104,13 @@ impl Role {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoSignInRequest {
     pub role: Role,
+    /// One of the demo's two companies, `acme` (the default) or `globex`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
 }
+
+/// The demo's companies, so a newcomer can see that each sees only its own connections.
+pub const DEMO_WORKSPACES: [(&str, &str); 2] = [("acme", "Acme Inc."), ("globex", "Globex")];
 
 /// How a provider speaks OAuth: one implementation per dialect in the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -80,11 +80,14 @@ pub struct Problem {
     #[serde(default)]
     pub detail: String,
     pub code: ErrorCode,
+    /// The id of the request this answers (also its `x-request-id` header), to find it in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Problem {
     pub fn new(code: ErrorCode, status: u16, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Problem { type_uri: code.type_uri(), title: title.into(), status, detail: detail.into(), code }
+        Problem { type_uri: code.type_uri(), title: title.into(), status, detail: detail.into(), code, request_id: None }
     }
 }
 
@@ -107,6 +110,15 @@ mod tests {
         let problem: Problem = serde_json::from_str(json).unwrap();
         assert_eq!(problem.code, ErrorCode::Unknown);
         assert_eq!(problem.detail, "");
+    }
+
+    #[test]
+    fn the_request_id_is_left_out_until_known_and_read_back_when_sent() {
+        let mut problem = Problem::new(ErrorCode::Internal, 500, "t", "d");
+        assert!(serde_json::to_value(&problem).unwrap().get("request_id").is_none());
+        problem.request_id = Some("0af7651916cd43dd8448eb211c80319c".into());
+        let json = serde_json::to_string(&problem).unwrap();
+        assert_eq!(serde_json::from_str::<Problem>(&json).unwrap(), problem);
     }
 
     #[test]

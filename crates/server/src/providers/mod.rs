@@ -3,17 +3,20 @@
 //! (`oauth2`, `stripe-apps`, `stripe-connect`); nothing outside this module asks which one it is.
 //!
 //! The registry is built once at start from configuration (`spec`); routes find a provider by id
-//! through it and never compare provider names.
+//! through it and never compare provider names. Every call to a provider is counted and timed here,
+//! whatever the dialect (`observability::provider_call`).
 
 mod generic;
 pub mod spec;
 pub mod stripe;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use connections_wire::{Dialect, ProviderInfo};
 use url::Url;
 
+use crate::observability;
 use crate::secret::Secret;
 pub use spec::{ClientAuth, ProviderSpec, ProvidersError};
 
@@ -85,7 +88,7 @@ pub enum Revocation {
 #[derive(Debug, PartialEq, Eq)]
 pub enum WebhookEvent {
     /// The account owner removed the app at the provider.
-    Revoked { account_id: String, event_id: String, created: i64 },
+    Revoked { account_id: String, event_id: String, created: Option<i64> },
     /// The app was installed on an account (Stripe Apps); the redirect finishes the link.
     Authorized { account_id: String },
     /// Verified, but nothing we act on.
@@ -187,34 +190,49 @@ impl Provider {
     /// Exchanges an authorization code, at most once per code: Stripe revokes every token issued from
     /// a code presented twice, so nothing here retries.
     pub async fn exchange_code(&self, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
-        match &self.client {
+        let started = Instant::now();
+        let result = match &self.client {
             Client::Generic(client) => client.exchange_code(&self.spec, code, verifier, redirect_uri).await,
             Client::Stripe(client) => client.exchange_code(&self.spec, code, verifier).await,
-        }
+        };
+        observability::provider_call(self.id(), "token_exchange", &result, started.elapsed());
+        result
     }
 
     /// A new access token (and, where the provider rolls them, a new refresh token).
     pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
-        match &self.client {
+        let started = Instant::now();
+        let result = match &self.client {
             Client::Generic(client) => client.refresh(&self.spec, refresh_token).await,
             Client::Stripe(client) => client.refresh(&self.spec, refresh_token).await,
-        }
+        };
+        observability::provider_call(self.id(), "token_refresh", &result, started.elapsed());
+        result
     }
 
     /// The account the access token belongs to.
     pub async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
-        match &self.client {
+        let started = Instant::now();
+        let result = match &self.client {
             Client::Generic(client) => client.fetch_account(&self.spec, access_token).await,
             Client::Stripe(client) => client.fetch_account(&self.spec, access_token).await,
-        }
+        };
+        observability::provider_call(self.id(), "account", &result, started.elapsed());
+        result
     }
 
     /// Withdraws the app's authorization for the account, where the dialect has a call for it.
     pub async fn revoke(&self, account_id: &str, refresh_token: Option<&Secret<String>>, access_token: Option<&Secret<String>>) -> Result<Revocation, ProviderError> {
-        match &self.client {
+        let started = Instant::now();
+        let result = match &self.client {
             Client::Generic(client) => client.revoke(&self.spec, refresh_token.or(access_token)).await,
             Client::Stripe(client) => client.deauthorize(&self.spec, account_id).await,
+        };
+        // `NotSupported` is answered without a call.
+        if !matches!(result, Ok(Revocation::NotSupported)) {
+            observability::provider_call(self.id(), "revoke", &result, started.elapsed());
         }
+        result
     }
 
     /// Verifies and reads a webhook delivery.

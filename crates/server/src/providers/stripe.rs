@@ -206,8 +206,8 @@ struct Event {
     kind: String,
     /// The connected account the event is about.
     account: Option<String>,
-    #[serde(default)]
-    created: i64,
+    /// Unix seconds; Stripe always sends it.
+    created: Option<i64>,
 }
 
 /// Verifies `Stripe-Signature` and reads what the event means.

@@ -15,9 +15,9 @@ use crate::storage::NewEvent;
 use crate::AppState;
 
 /// Counts this request against the session's per-minute allowance for `action`.
-pub(super) async fn rate_limit(state: &AppState, subject: &str, action: &str) -> Result<(), ApiError> {
+pub(super) async fn rate_limit(state: &AppState, user: &CurrentUser, action: &str) -> Result<(), ApiError> {
     let now = Utc::now().timestamp();
-    match state.db.count_rate_event(subject, action, now, state.rate_limit_per_minute, 60).await? {
+    match state.db.count_rate_event(&user.workspace, &user.subject, action, now, state.rate_limit_per_minute, 60).await? {
         None => Ok(()),
         Some(retry_after) => Err(ApiError::RateLimited(retry_after)),
     }
@@ -29,6 +29,7 @@ async fn audit_failure(state: &AppState, provider: &str, user: &CurrentUser, act
         return;
     }
     let event = NewEvent {
+        workspace: &user.workspace,
         provider,
         account_id: "",
         action,
@@ -55,23 +56,23 @@ pub async fn start_attempt(
     Admin(user): Admin,
     ApiJson(request): ApiJson<StartAttemptRequest>,
 ) -> Result<(StatusCode, Json<StartAttemptResponse>), ApiError> {
-    rate_limit(&state, &user.subject, "start_attempt").await?;
+    rate_limit(&state, &user, "start_attempt").await?;
     let response = connect::start_attempt(&state, &provider, &user, &request).await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
 /// `POST /api/providers/{provider}/grants`: answers the connection (never a token). The work runs in
 /// a task of its own, so a client that hangs up after the code was exchanged cannot cancel storing
-/// the connection (or undoing the authorization when storing fails).
+/// the connection (or undoing the authorization when storing fails), and neither can a shutdown.
 pub async fn grant(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Admin(user): Admin,
     ApiJson(request): ApiJson<GrantRequest>,
 ) -> Result<(StatusCode, Json<GrantResponse>), ApiError> {
-    rate_limit(&state, &user.subject, "grant").await?;
-    let task = tokio::spawn(async move {
-        match connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await {
+    rate_limit(&state, &user, "grant").await?;
+    let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
+        match crate::observability::count_grant(provider.id(), connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await) {
             Ok(response) => Ok(response),
             Err(error) => {
                 let error = ApiError::from(error);
@@ -90,8 +91,8 @@ pub async fn start_install(
     Admin(user): Admin,
     ApiJson(request): ApiJson<InstallRequest>,
 ) -> Result<(StatusCode, Json<PendingInstall>), ApiError> {
-    rate_limit(&state, &user.subject, "grant").await?;
-    let task = tokio::spawn(async move {
+    rate_limit(&state, &user, "grant").await?;
+    let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
         match connect::start_install(&state, &provider, &user, &request.code).await {
             Ok(install) => Ok(install),
             Err(error) => {
@@ -111,6 +112,7 @@ pub async fn confirm_install(
     Path((_, id)): Path<(String, String)>,
     Admin(user): Admin,
 ) -> Result<(StatusCode, Json<GrantResponse>), ApiError> {
+    rate_limit(&state, &user, "install_answer").await?;
     Ok(granted(connect::confirm_install(&state, &provider, &user, &id).await?))
 }
 
@@ -121,6 +123,7 @@ pub async fn decline_install(
     Path((_, id)): Path<(String, String)>,
     Admin(user): Admin,
 ) -> Result<StatusCode, ApiError> {
+    rate_limit(&state, &user, "install_answer").await?;
     connect::decline_install(&state, &provider, &user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,34 +16,38 @@ use crate::AppState;
 
 /// The table's rows. Read with one single-row query when nothing changed since the last read: the
 /// cached body is served only if its revision is still the database's.
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, Admin(user): Admin) -> Result<Response, ApiError> {
     let revision = state.db.connections_revision().await?;
-    let cached = state.connections_cache.lock().expect("cache lock poisoned").clone();
+    let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).cloned();
     let body = match cached {
         Some((at, body)) if at == revision => body,
         _ => {
-            let list = ConnectionList { connections: state.db.list_connections().await? };
+            let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await? };
             let body = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
             // Rows read after the revision are at least that new; a newer revision refetches them.
-            *state.connections_cache.lock().expect("cache lock poisoned") = Some((revision, body.clone()));
+            let mut cache = state.connections_cache.lock().expect("cache lock poisoned");
+            // One entry per workspace that asked since the last change: stale ones are dropped.
+            cache.retain(|_, (at, _)| *at == revision);
+            cache.insert(user.workspace.clone(), (revision, body.clone()));
             body
         }
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-async fn find(state: &AppState, id: &str) -> Result<ConnectionRecord, ApiError> {
-    state.db.connection(id).await?.ok_or(ApiError::NotFound)
+/// A connection of the caller's workspace; another workspace's answers 404 like one that never was.
+async fn find(state: &AppState, workspace: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
+    state.db.connection_in(workspace, id).await?.ok_or(ApiError::NotFound)
 }
 
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, _admin: Admin) -> Result<Json<ConnectionDetail>, ApiError> {
-    let record = find(&state, &id).await?;
-    let history = state.db.history(&record.view.provider, &record.view.account_id).await?;
+pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
+    let record = find(&state, &user.workspace, &id).await?;
+    let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?;
     Ok(Json(ConnectionDetail { connection: record.view, history }))
 }
 
-pub async fn audit(State(state): State<AppState>, _admin: Admin) -> Result<Json<AuditList>, ApiError> {
-    Ok(Json(AuditList { events: state.db.recent_events(200).await? }))
+pub async fn audit(State(state): State<AppState>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
+    Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await? }))
 }
 
 /// The connection's data source; one no longer configured can't be checked or disconnected here.
@@ -53,23 +57,25 @@ fn provider_of(state: &AppState, record: &ConnectionRecord) -> Result<std::sync:
 
 /// `POST /api/connections/{id}/check`
 pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
-    let record = find(&state, &id).await?;
+    let record = find(&state, &user.workspace, &id).await?;
     if record.access_token.is_none() {
         return Err(ApiError::InvalidRequest(format!("this connection is {}; there is nothing to check", record.view.status.label().to_lowercase())));
     }
     let provider = provider_of(&state, &record)?;
+    super::connect::rate_limit(&state, &user, "check").await?;
     lifecycle::check(&state, &provider, record, &user.subject, &user.name).await?;
-    Ok(Json(find(&state, &id).await?.view))
+    Ok(Json(find(&state, &user.workspace, &id).await?.view))
 }
 
 /// `POST /api/connections/{id}/disconnect`: withdraw at the provider (where it can be), then forget
 /// the tokens. If the provider can't be reached the connection is left exactly as it was.
 pub async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
-    let record = find(&state, &id).await?;
+    let record = find(&state, &user.workspace, &id).await?;
     if record.view.status == ConnectionStatus::Disconnected {
         return Ok(Json(record.view));
     }
     let provider = provider_of(&state, &record)?;
+    super::connect::rate_limit(&state, &user, "disconnect").await?;
     lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name).await?;
-    Ok(Json(find(&state, &id).await?.view))
+    Ok(Json(find(&state, &user.workspace, &id).await?.view))
 }

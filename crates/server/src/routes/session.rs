@@ -5,35 +5,38 @@ use axum::Json;
 use connections_wire::{DemoSignInRequest, Role, SessionInfo};
 
 use crate::error::{ApiError, ApiJson};
-use crate::session::{Claims, CurrentUser, SESSION_COOKIE};
+use crate::session::{Claims, CurrentUser, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::AppState;
 
 const DEMO_SESSION_SECS: i64 = 8 * 3600;
 
 pub async fn current(State(state): State<AppState>, user: CurrentUser) -> Json<SessionInfo> {
-    Json(SessionInfo { subject: user.subject, name: user.name, role: user.role, demo: state.demo })
+    Json(SessionInfo { subject: user.subject, name: user.name, role: user.role, workspace: user.workspace, demo: state.demo })
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
     // HttpOnly: scripts (and so XSS) cannot read it. Lax: sent on the top-level return from Stripe.
-    let secure = if state.public_url.scheme() == "https" { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    // Over https the `__Host-` name: Secure, Path=/ and no Domain, so no sibling subdomain can set it.
+    if state.public_url.scheme() == "https" {
+        format!("{SECURE_SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}; Secure")
+    } else {
+        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+    }
 }
 
-/// Demo only: signs in as the demo administrator or the demo viewer.
+/// Demo only: signs in as a demo administrator (of Acme or Globex) or the demo viewer.
 pub async fn demo_sign_in(State(state): State<AppState>, ApiJson(request): ApiJson<DemoSignInRequest>) -> Result<Response, ApiError> {
-    let (subject, name, role) = match request.role {
-        Role::Admin => ("demo-admin", "Ada Admin", "admin"),
-        Role::Viewer => ("demo-viewer", "Victor Viewer", "viewer"),
+    let workspace = request.workspace.as_deref().unwrap_or("acme");
+    let (subject, name, role) = match (request.role, workspace) {
+        (Role::Admin, "acme") => ("demo-admin", "Ada Admin", "admin"),
+        (Role::Admin, "globex") => ("demo-admin-globex", "Grace Admin", "admin"),
+        (Role::Viewer, "acme") => ("demo-viewer", "Victor Viewer", "viewer"),
+        (Role::Viewer, "globex") => ("demo-viewer-globex", "Vera Viewer", "viewer"),
+        _ => return Err(ApiError::InvalidRequest("workspace must be acme or globex".into())),
     };
-    let claims = Claims {
-        sub: subject.into(),
-        name: name.into(),
-        role: role.into(),
-        exp: chrono::Utc::now().timestamp() + DEMO_SESSION_SECS,
-    };
+    let claims = Claims::new(subject, name, role, workspace, DEMO_SESSION_SECS);
     let token = state.sessions.sign(&claims)?;
-    let info = SessionInfo { subject: subject.into(), name: name.into(), role: request.role, demo: true };
+    let info = SessionInfo { subject: subject.into(), name: name.into(), role: request.role, workspace: workspace.into(), demo: true };
     Ok(([(header::SET_COOKIE, session_cookie(&state, &token, DEMO_SESSION_SECS))], Json(info)).into_response())
 }
 

@@ -97,7 +97,7 @@ pub async fn start_attempt(state: &AppState, provider: &Provider, user: &Current
         Some(_) => return Err(ConnectError::UnregisteredReturnAddress),
     };
     let now = Utc::now().timestamp();
-    if !state.db.insert_attempt(&request.state, provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
+    if !state.db.insert_attempt(&user.workspace, &request.state, provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
         return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range");
@@ -113,7 +113,7 @@ pub async fn finish_grant(state: &AppState, provider: &Provider, user: &CurrentU
         return Err(ConnectError::Invalid("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)"));
     }
     let now = Utc::now().timestamp();
-    let attempt = match state.db.consume_attempt(provider.id(), attempt_state, &user.subject, now).await? {
+    let attempt = match state.db.consume_attempt(&user.workspace, provider.id(), attempt_state, &user.subject, now).await? {
         Ok(attempt) => attempt,
         Err(AttemptRefusal::Unknown) => return Err(ConnectError::UnknownAttempt),
         Err(AttemptRefusal::AlreadyUsed) => return Err(ConnectError::AttemptUsed),
@@ -129,18 +129,19 @@ pub async fn finish_grant(state: &AppState, provider: &Provider, user: &CurrentU
         let (account_id, account_name) = account_of(provider, &grant).await?;
         store_connection(state, provider, user, &grant, &account_id, &account_name, now, &detail).await
     };
-    finish_or_undo(state, provider, grant_undo(&grant), store).await
+    finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), store).await
 }
 
 /// Tokens to withdraw at the provider if storing fails.
 struct Undo {
+    workspace: String,
     account_id: Option<String>,
     refresh_token: Option<crate::secret::Secret<String>>,
     access_token: crate::secret::Secret<String>,
 }
 
-fn grant_undo(grant: &TokenGrant) -> Undo {
-    Undo { account_id: grant.account_id.clone(), refresh_token: grant.refresh_token.clone(), access_token: grant.access_token.clone() }
+fn grant_undo(grant: &TokenGrant, workspace: &str) -> Undo {
+    Undo { workspace: workspace.to_owned(), account_id: grant.account_id.clone(), refresh_token: grant.refresh_token.clone(), access_token: grant.access_token.clone() }
 }
 
 async fn finish_or_undo<T: Send + 'static>(
@@ -184,6 +185,7 @@ async fn store_connection(
         .db
         .upsert_connection(
             NewConnection {
+                workspace: &user.workspace,
                 provider: provider.id(),
                 account_id,
                 account_name,
@@ -208,7 +210,7 @@ async fn store_connection(
 /// account was already connected: withdrawing would cut the connection that still works.
 async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
     if let Some(account_id) = &undo.account_id {
-        match state.db.connection_by_account(provider.id(), account_id).await {
+        match state.db.connection_by_account(&undo.workspace, provider.id(), account_id).await {
             Ok(Some(record)) if record.access_token.is_some() => return,
             Ok(_) => {}
             Err(error) => {
@@ -248,20 +250,21 @@ pub async fn start_install(state: &AppState, provider: &Provider, user: &Current
             refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
             access_expires_at: grant.access_expires_at,
         };
-        state.db.insert_install(&install, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
+        state.db.insert_install(&user.workspace, &install, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
         Ok(install)
     };
-    finish_or_undo(state, provider, grant_undo(&grant), pending).await
+    finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), pending).await
 }
 
 /// Links the pending install as a connection.
 pub async fn confirm_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
     let now = Utc::now().timestamp();
-    let install = state.db.take_install(provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
+    let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let (connection, renewed) = state
         .db
         .upsert_connection(
             NewConnection {
+                workspace: &user.workspace,
                 provider: provider.id(),
                 account_id: &install.account_id,
                 account_name: &install.account_name,
@@ -285,9 +288,10 @@ pub async fn confirm_install(state: &AppState, provider: &Provider, user: &Curre
 /// Forgets the pending install, and withdraws it at the provider where that is possible.
 pub async fn decline_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
     let now = Utc::now().timestamp();
-    let install = state.db.take_install(provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
+    let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let open = |kind, stored: &[u8]| state.cipher.open(provider.id(), &install.account_id, kind, stored).ok();
     let undo = Undo {
+        workspace: user.workspace.clone(),
         account_id: Some(install.account_id.clone()),
         refresh_token: install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t)),
         access_token: open(TokenKind::Access, &install.access_token).unwrap_or_else(|| crate::secret::Secret::new(String::new())),
@@ -297,6 +301,7 @@ pub async fn decline_install(state: &AppState, provider: &Provider, user: &Curre
     state
         .db
         .record_event(NewEvent {
+            workspace: &user.workspace,
             provider: provider.id(),
             account_id: &install.account_id,
             action: AuditAction::Install,

@@ -24,53 +24,42 @@ pub enum CheckOutcome {
 /// the provider refuses it, renew once and read again. A provider that cannot be reached changes
 /// nothing and answers an error.
 pub async fn check(state: &AppState, provider: &Provider, record: ConnectionRecord, actor_subject: &str, actor_name: &str) -> Result<CheckOutcome, ApiError> {
-    let view = record.view.clone();
+    let (view, workspace) = (record.view.clone(), record.workspace.clone());
     let now = Utc::now().timestamp();
-    let event = |success: bool, detail: String| (success, detail);
-    let result = check_access(state, provider, record).await;
-    let (outcome, (success, detail)) = match result {
-        Ok(renewed) => (
-            if renewed { CheckOutcome::Renewed } else { CheckOutcome::Healthy },
-            event(true, if renewed { "Access renewed with the refresh token".into() } else { format!("{} accepted the stored token", provider.name()) }),
-        ),
+    let name = provider.name();
+    let (outcome, version, detail) = match crate::observability::count_health_check(provider.id(), check_access(state, provider, record).await) {
+        Ok(fresh) if fresh.renewed => (CheckOutcome::Renewed, fresh.version, "Access renewed with the refresh token".to_owned()),
+        Ok(fresh) => (CheckOutcome::Healthy, fresh.version, format!("{name} accepted the stored token")),
         Err(TokenError::ReauthenticationRequired { .. }) | Err(TokenError::NoTokens) => {
-            (CheckOutcome::ReauthenticationRequired, event(false, format!("{} refused the stored token; reauthenticate", provider.name())))
+            // The renewal that was refused already marked the row; note the check on what is there now.
+            let version = state.db.connection(&view.id).await?.map_or(-1, |r| r.token_version);
+            (CheckOutcome::ReauthenticationRequired, version, format!("{name} refused the stored token; reauthenticate"))
         }
         Err(TokenError::Undecryptable(error)) => {
-            // A key dropped from CONNECTIONS_ENCRYPTION_KEY is ours to fix, not the admin's.
+            // A key dropped from CONNECTIONS_ENCRYPTION_KEY is ours to fix, not the admin's: the row
+            // is left as it is.
             tracing::error!(connection = %view.id, %error, "stored token cannot be decrypted with the configured keys");
             return Err(ApiError::internal("a stored token cannot be decrypted with the configured keys"));
         }
         Err(error) => {
-            record_event(state, &view, actor_subject, actor_name, false, &format!("{} could not be reached; nothing changed", provider.name()), now).await?;
+            let detail = format!("{name} could not be reached; nothing changed");
+            state.db.record_event(check_event(&workspace, &view, actor_subject, actor_name, false, &detail, now)).await?;
             return Err(error.into());
         }
     };
     let status = if outcome == CheckOutcome::ReauthenticationRequired { ConnectionStatus::ReauthenticationRequired } else { ConnectionStatus::Connected };
-    let event = NewEvent {
-        provider: &view.provider,
-        account_id: &view.account_id,
-        action: AuditAction::HealthCheck,
-        success,
-        actor_subject,
-        actor_name,
-        detail: &detail,
-        at: now,
-    };
-    state.db.record_check(&view.id, status, event).await?;
+    let success = outcome != CheckOutcome::ReauthenticationRequired;
+    state.db.record_check(&view.id, version, status, check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now)).await?;
     Ok(outcome)
 }
 
-/// `Ok(renewed)` when the provider accepted a (possibly renewed) access token.
-async fn check_access(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<bool, TokenError> {
+/// The (possibly renewed) access token the provider accepted.
+async fn check_access(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<tokens::FreshToken, TokenError> {
     let id = record.view.id.clone();
     let seen = record.token_version;
-    let fresh = match tokens::fresh_access_token(state, provider, record).await {
-        Ok(fresh) => fresh,
-        Err(error) => return Err(error),
-    };
+    let fresh = tokens::fresh_access_token(state, provider, record).await?;
     match provider.fetch_account(&fresh.access_token).await {
-        Ok(_) => Ok(fresh.renewed),
+        Ok(_) => Ok(fresh),
         // Renew the tokens we saw refused; if someone already did, theirs are used.
         Err(ProviderError::TokenRefused { .. }) if !fresh.renewed => renew_and_read(state, provider, &id, seen).await,
         Err(ProviderError::TokenRefused { .. }) => Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() }),
@@ -78,21 +67,28 @@ async fn check_access(state: &AppState, provider: &Provider, record: ConnectionR
     }
 }
 
-async fn renew_and_read(state: &AppState, provider: &Provider, id: &str, seen_version: i64) -> Result<bool, TokenError> {
+async fn renew_and_read(state: &AppState, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
     let record = state.db.connection(id).await?.ok_or(TokenError::NoTokens)?;
     let fresh = tokens::renew(state, provider, record, seen_version).await?;
     match provider.fetch_account(&fresh.access_token).await {
-        Ok(_) => Ok(true),
+        Ok(_) => Ok(fresh),
         Err(ProviderError::TokenRefused { .. }) => Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() }),
         Err(error) => Err(error.into()),
     }
 }
 
-async fn record_event(state: &AppState, view: &ConnectionView, subject: &str, name: &str, success: bool, detail: &str, at: i64) -> Result<(), sqlx::Error> {
-    state
-        .db
-        .record_event(NewEvent { provider: &view.provider, account_id: &view.account_id, action: AuditAction::HealthCheck, success, actor_subject: subject, actor_name: name, detail, at })
-        .await
+fn check_event<'a>(workspace: &'a str, view: &'a ConnectionView, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
+    NewEvent {
+        workspace,
+        provider: &view.provider,
+        account_id: &view.account_id,
+        action: AuditAction::HealthCheck,
+        success,
+        actor_subject: subject,
+        actor_name: name,
+        detail,
+        at,
+    }
 }
 
 /// Checks every connection that holds tokens; failures are logged, not fatal.
@@ -120,22 +116,12 @@ pub async fn check_all(state: &AppState) {
 /// Withdraws the authorization at the provider where the dialect can, then forgets the tokens. If
 /// the provider can't be reached the connection is left exactly as it was.
 pub async fn disconnect(state: &AppState, provider: &Provider, record: ConnectionRecord, subject: &str, name: &str) -> Result<(), ApiError> {
-    let view = &record.view;
     let now = Utc::now().timestamp();
-    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().and_then(|s| state.cipher.open(&view.provider, &view.account_id, kind, s).ok());
+    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().and_then(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
     let access = open(crate::crypto::TokenKind::Access, &record.access_token);
-    let outcome = provider.revoke(&view.account_id, refresh.as_ref(), access.as_ref()).await;
-    let event = |success: bool, detail: &'static str| NewEvent {
-        provider: &view.provider,
-        account_id: &view.account_id,
-        action: AuditAction::Disconnect,
-        success,
-        actor_subject: subject,
-        actor_name: name,
-        detail,
-        at: now,
-    };
+    let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
+    crate::observability::count_disconnect(provider.id(), &outcome);
     let provider_name = provider.name();
     let detail = match outcome {
         Ok(Revocation::Revoked) => format!("Disconnected; {provider_name} access revoked"),
@@ -143,38 +129,91 @@ pub async fn disconnect(state: &AppState, provider: &Provider, record: Connectio
         Ok(Revocation::NotSupported) => format!("Disconnected; the stored access is deleted. Remove the app in {provider_name} to withdraw it there too"),
         Err(error) => {
             let detail = format!("{provider_name} could not be reached; nothing changed");
-            state.db.record_event(NewEvent { detail: &detail, ..event(false, "") }).await?;
+            state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
             return Err(error.into());
         }
     };
-    state.db.set_status(&view.id, ConnectionStatus::Disconnected, true, NewEvent { detail: &detail, ..event(true, "") }).await?;
-    tracing::info!(connection = %view.id, by = %subject, "disconnected");
+    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now };
+    end(state, record, ConnectionStatus::Disconnected, &why).await?;
     Ok(())
 }
 
-/// Acts on a verified webhook event.
+fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
+    NewEvent {
+        workspace: &record.workspace,
+        provider: &record.view.provider,
+        account_id: &record.view.account_id,
+        action: AuditAction::Disconnect,
+        success,
+        actor_subject: subject,
+        actor_name: name,
+        detail,
+        at,
+    }
+}
+
+/// Why a connection is ended, for its audit line.
+struct Why<'a> {
+    action: AuditAction,
+    actor_subject: &'a str,
+    actor_name: &'a str,
+    detail: &'a str,
+    at: i64,
+}
+
+/// Ends a connection conditionally on the token version it was read at; if a renewal or a
+/// reconnection got in between, reads it again and ends what is there now (a disconnect is meant
+/// for the connection as it stands). Answers false when it had already ended.
+async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, ApiError> {
+    for _ in 0..5 {
+        if record.access_token.is_none() && record.view.status == status {
+            return Ok(false);
+        }
+        let event = NewEvent {
+            workspace: &record.workspace,
+            provider: &record.view.provider,
+            account_id: &record.view.account_id,
+            action: why.action,
+            success: true,
+            actor_subject: why.actor_subject,
+            actor_name: why.actor_name,
+            detail: why.detail,
+            at: why.at,
+        };
+        if state.db.end_connection(&record.view.id, record.token_version, status, event).await? {
+            tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
+            return Ok(true);
+        }
+        record = state.db.connection(&record.view.id).await?.ok_or(ApiError::NotFound)?;
+    }
+    Err(ApiError::internal("the connection kept changing while it was being ended"))
+}
+
+/// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
+/// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
+/// and the account may have been connected again since).
 pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, ApiError> {
+    let now = Utc::now().timestamp();
     match event {
-        WebhookEvent::Revoked { account_id, .. } => {
-            let Some(record) = state.db.connection_by_account(provider.id(), &account_id).await? else {
-                return Ok(true);
-            };
-            if matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
-                let detail = format!("The account owner disconnected the app at {}", provider.name());
-                let event = NewEvent {
-                    provider: provider.id(),
-                    account_id: &account_id,
-                    action: AuditAction::Revoke,
-                    success: true,
-                    actor_subject: provider.id(),
-                    actor_name: provider.name(),
-                    detail: &detail,
-                    at: Utc::now().timestamp(),
-                };
-                state.db.set_status(&record.view.id, ConnectionStatus::Revoked, true, event).await?;
-                tracing::info!(connection = %record.view.id, "revoked at the provider");
+        WebhookEvent::Revoked { account_id, event_id, created } => {
+            if !event_id.is_empty() && !state.db.first_delivery(provider.id(), &event_id, now).await? {
+                tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
+                return Ok(false);
             }
-            Ok(true)
+            let detail = format!("The account owner disconnected the app at {}", provider.name());
+            let mut handled = false;
+            for record in state.db.connections_of_account(provider.id(), &account_id).await? {
+                if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
+                    continue;
+                }
+                if created.is_some_and(|created| created < record.view.connected_at.timestamp()) {
+                    tracing::info!(connection = %record.view.id, "revocation older than the connection; ignored");
+                    continue;
+                }
+                let why = Why { action: AuditAction::Revoke, actor_subject: provider.id(), actor_name: provider.name(), detail: &detail, at: now };
+                handled |= end(state, record, ConnectionStatus::Revoked, &why).await?;
+            }
+            Ok(handled)
         }
         WebhookEvent::Authorized { account_id } => {
             tracing::info!(provider = provider.id(), account = %account_id, "app installed at the provider");

@@ -3,4 +3,5 @@
 
 pub mod connect;
 pub mod lifecycle;
+pub mod maintenance;
 pub mod tokens;

@@ -43,10 +43,11 @@ pub enum TokenError {
     Database(#[from] sqlx::Error),
 }
 
-/// A usable access token, and whether it was renewed to get it.
+/// A usable access token, whether it was renewed to get it, and the token version it belongs to.
 pub struct FreshToken {
     pub access_token: Secret<String>,
     pub renewed: bool,
+    pub version: i64,
 }
 
 pub fn needs_renewal(record: &ConnectionRecord, now: i64) -> bool {
@@ -62,7 +63,7 @@ pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: C
     let now = chrono::Utc::now().timestamp();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
-        return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: false });
+        return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: false, version: record.token_version });
     }
     let seen = record.token_version;
     renew(state, provider, record, seen).await
@@ -84,11 +85,11 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
         // Someone renewed since we looked: their token is the fresh one.
         if record.token_version != read_version {
             let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
-            return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: true });
+            return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: true, version: record.token_version });
         }
         let now = chrono::Utc::now().timestamp();
         if state.db.claim_renewal(&record.view.id, record.token_version, now, now + LEASE_SECS).await? {
-            return renew_claimed(state, provider, &record).await;
+            return crate::observability::count_renewal(provider.id(), renew_claimed(state, provider, &record).await);
         }
         if started.elapsed() > WAIT_FOR_OTHERS {
             return Err(TokenError::Busy);
@@ -102,7 +103,7 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
 async fn renew_claimed(state: &AppState, provider: &Provider, record: &ConnectionRecord) -> Result<FreshToken, TokenError> {
     let view = &record.view;
     let now = chrono::Utc::now().timestamp();
-    let event = |success: bool, detail: &'static str| renew_event(view, success, detail, now);
+    let event = |success: bool, detail: &'static str| renew_event(record, success, detail, now);
     let refresh_token = match &record.refresh_token {
         None => None,
         Some(stored) => match decrypt(state, record, TokenKind::Refresh, stored) {
@@ -129,7 +130,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
                 return Err(TokenError::NoTokens);
             }
             tracing::info!(connection = %view.id, "access renewed");
-            Ok(FreshToken { access_token: grant.access_token, renewed: true })
+            Ok(FreshToken { access_token: grant.access_token, renewed: true, version: record.token_version + 1 })
         }
         Ok(_) => {
             state.db.release_renewal(&view.id, record.token_version).await?;
@@ -147,10 +148,11 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
     }
 }
 
-fn renew_event<'a>(view: &'a connections_wire::ConnectionView, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
+fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
     NewEvent {
-        provider: &view.provider,
-        account_id: &view.account_id,
+        workspace: &record.workspace,
+        provider: &record.view.provider,
+        account_id: &record.view.account_id,
         action: AuditAction::Renew,
         success,
         actor_subject: "connections",

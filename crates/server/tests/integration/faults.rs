@@ -98,7 +98,7 @@ async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
     let read = |account: &'static str| {
         let state = app.state.clone();
         async move {
-            let stored = state.db.connection_by_account("stripe", account).await.unwrap().and_then(|r| r.access_token).unwrap();
+            let stored = state.db.connection_by_account(support::WORKSPACE, "stripe", account).await.unwrap().and_then(|r| r.access_token).unwrap();
             state.cipher.decrypt(&stored, &format!("stripe:{account}:access")).map(|t| t.expose().clone())
         }
     };

@@ -68,7 +68,7 @@ async fn a_list_cached_on_one_instance_reflects_writes_made_through_another() {
 
 #[tokio::test]
 async fn two_instances_renewing_a_stripe_apps_connection_at_once_make_one_token_request() {
-    let first = spawn_app_with(&["--stripe-oauth=apps"]).await;
+    let first = spawn_app_with(&["--stripe-oauth=apps", "--rate-limit-per-minute=100"]).await;
     let second = spawn_second_instance(&first).await;
     let (status, connection) = first.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201);

@@ -26,7 +26,7 @@ async fn post(app: &TestApp, path: &str) -> reqwest::Response {
     app.post(path, Some(&admin()), &json!({})).send().await.unwrap()
 }
 
-async fn send_webhook(app: &TestApp, payload: &Value, secret: &str, timestamp: i64) -> reqwest::Response {
+pub async fn send_webhook(app: &TestApp, payload: &Value, secret: &str, timestamp: i64) -> reqwest::Response {
     let body = serde_json::to_vec(payload).unwrap();
     let signature = format!("t={timestamp},v1={}", connections_server::webhook::sign(secret, timestamp, &body));
     app.http
@@ -212,7 +212,7 @@ async fn failed_attempts_are_in_the_audit_trail() {
 }
 
 /// A user who began at Stripe: a code arrives with no `state` of ours.
-async fn install_started_at_stripe(app: &TestApp) -> Value {
+pub async fn install_started_at_stripe(app: &TestApp) -> Value {
     let params = app.consent(None, stripe_standin::DEMO_EMAIL).await;
     assert!(!params.contains_key("state"));
     let response = app.post("/api/providers/stripe/installs", Some(&admin()), &json!({ "code": params["code"] })).send().await.unwrap();

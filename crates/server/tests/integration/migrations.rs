@@ -52,15 +52,16 @@ async fn a_connection_made_before_providers_survives_the_migration() {
     pool.close().await;
 
     let db = Db::connect(&url).await.expect("the migration runs");
-    let listed = db.list_connections().await.unwrap();
+    let listed = db.list_connections("default").await.unwrap();
     assert_eq!(listed.len(), 1);
     let view = &listed[0];
     assert_eq!((view.id.as_str(), view.account_name.as_str(), view.livemode), ("conn_previous", "Previous Ltd", Some(true)));
     let record = db.connection("conn_previous").await.unwrap().unwrap();
     assert_eq!((record.access_expires_at, record.token_version, record.renewing_until), (None, 0, None));
+    assert_eq!(record.workspace, "default", "rows from before belong to the default workspace");
     let token = cipher.open("stripe", "acct_1Previous000", TokenKind::Access, record.access_token.as_deref().unwrap()).unwrap();
     assert_eq!(token.expose(), "sk_test_previousAccessToken");
-    let attempt = db.consume_attempt("stripe", "s1", "admin-1", now).await.unwrap().unwrap();
+    let attempt = db.consume_attempt("default", "stripe", "s1", "admin-1", now).await.unwrap().unwrap();
     assert_eq!((attempt.code_challenge.as_str(), attempt.redirect_uri), ("c1", None), "an attempt begun before the upgrade finishes after it");
     // The renewal lease works on migrated rows.
     assert!(db.claim_renewal("conn_previous", 0, now, now + 60).await.unwrap());

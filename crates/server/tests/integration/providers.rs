@@ -166,7 +166,7 @@ async fn a_refresh_token_the_provider_refuses_means_reauthentication() {
 
 #[tokio::test]
 async fn concurrent_renewals_make_one_token_request() {
-    let app = spawn_with_acme(&[]).await;
+    let app = spawn_with_acme(&["--rate-limit-per-minute=100"]).await;
     let (_, connection) = app.connect_to("acme", &admin(), ACME_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     expire_stored_token(&app, &id).await;

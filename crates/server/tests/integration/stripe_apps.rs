@@ -64,7 +64,8 @@ async fn after_expiry_renewal_rolls_the_refresh_token_and_a_second_renewal_uses_
 
 #[tokio::test]
 async fn concurrent_renewals_make_one_token_request_and_the_connection_still_works() {
-    let app = spawn_app_with(&[APPS]).await;
+    // Eleven checks in a minute: above the default per-session limit.
+    let app = spawn_app_with(&[APPS, "--rate-limit-per-minute=100"]).await;
     let id = connected(&app).await;
     app.standin.advance_clock(3601);
     app.sql(&format!("UPDATE connections SET access_expires_at = {} WHERE id = '{id}'", chrono::Utc::now().timestamp())).await;

@@ -15,6 +15,8 @@ use stripe_standin::Standin;
 
 pub const SESSION_SECRET: &str = "test-session-secret-that-is-long-enough";
 pub const WEBHOOK_SECRET: &str = "whsec_test_webhook_secret";
+/// The workspace `token()` signs sessions for.
+pub const WORKSPACE: &str = "acme";
 
 pub struct TestApp {
     pub args: Args,
@@ -120,8 +122,16 @@ pub fn token(role: &str, subject: &str) -> String {
 }
 
 pub fn token_with(secret: &str, role: &str, subject: &str, exp: i64) -> String {
-    let keys = SessionKeys::new(&connections_server::secret::Secret::new(secret.to_owned()));
-    keys.sign(&Claims { sub: subject.into(), name: format!("{subject} name"), role: role.into(), exp }).unwrap()
+    sign(secret, Claims { exp, ..Claims::new(subject, &format!("{subject} name"), role, WORKSPACE, 0) })
+}
+
+/// A session of another workspace.
+pub fn token_in(workspace: &str, role: &str, subject: &str) -> String {
+    sign(SESSION_SECRET, Claims::new(subject, &format!("{subject} name"), role, workspace, 3600))
+}
+
+pub fn sign(secret: &str, claims: Claims) -> String {
+    SessionKeys::new(&connections_server::secret::Secret::new(secret.to_owned())).sign(&claims).unwrap()
 }
 
 pub fn admin() -> String {
@@ -208,7 +218,7 @@ impl TestApp {
 
     /// The stored connection of a provider account.
     pub async fn record(&self, provider: &str, account_id: &str) -> connections_server::storage::ConnectionRecord {
-        self.state.db.connection_by_account(provider, account_id).await.unwrap().expect("connection stored")
+        self.state.db.connection_by_account(WORKSPACE, provider, account_id).await.unwrap().expect("connection stored")
     }
 
     /// What the SPA does on "Connect with Stripe": a fresh state and PKCE pair, registered.
@@ -282,7 +292,7 @@ impl TestApp {
 
     /// The stored (still encrypted) access token of a provider account, if it has one.
     pub async fn stored_access_token(&self, account_id: &str) -> Option<Vec<u8>> {
-        self.state.db.connection_by_account("stripe", account_id).await.unwrap().and_then(|record| record.access_token)
+        self.state.db.connection_by_account(WORKSPACE, "stripe", account_id).await.unwrap().and_then(|record| record.access_token)
     }
 
     /// Runs SQL straight on the test's database, under the API.

@@ -1,0 +1,141 @@
+//! Around every request: its id, its log line and its metrics.
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use super::names;
+use super::probes;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Requests answered by no route (the SPA's files, or nothing) share this route label.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered, where there is one (inside [`track_requests`]).
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// `work` run elsewhere (a spawned task) as part of the current request: its log lines keep the
+/// request's span, and so its id.
+pub fn carry_request_context<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let id = request_id();
+    let work = work.instrument(tracing::Span::current());
+    async move {
+        match id {
+            Some(id) => REQUEST_ID.scope(id, work).await,
+            None => work.await,
+        }
+    }
+}
+
+/// A load balancer's `x-request-id` is kept when it is a plain token; anything else gets a new id.
+fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let plain = (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    plain.then(|| value.to_owned())
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Methods by name; anything else a client sends is `other` (a label must not be whatever was typed).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// The outermost layer of the app (`Router::layer`, so the matched route is known): gives the request
+/// its id, logs it once answered (paths only: the callback's query string holds an authorization
+/// code; the probes only at debug level), counts and times it under its route template.
+pub async fn track_requests(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let quiet = matches!(route.as_deref(), Some(probes::HEALTHZ | probes::READYZ));
+    let method = method_label(request.method());
+    let id = incoming_request_id(request.headers()).unwrap_or_else(new_request_id);
+    let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id);
+    let started = Instant::now();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
+    let latency = started.elapsed();
+    let status = response.status();
+    span.in_scope(|| {
+        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        if quiet {
+            tracing::debug!(status = status.as_u16(), latency_ms, "finished processing request");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "finished processing request");
+        }
+    });
+    let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    metrics::counter!(names::HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status_class(status)).increment(1);
+    metrics::histogram!(names::HTTP_REQUEST_DURATION, "route" => route, "method" => method).record(latency.as_secs_f64());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_incoming_request_id_is_kept_and_anything_else_replaced() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(REQUEST_ID_HEADER, HeaderValue::from_str(value).unwrap());
+            incoming_request_id(&headers)
+        };
+        assert_eq!(with("lb-7f3a:01.2").as_deref(), Some("lb-7f3a:01.2"));
+        assert_eq!(with("with space"), None);
+        assert_eq!(with("\"quoted\""), None);
+        assert_eq!(with(&"x".repeat(65)), None);
+        assert_eq!(incoming_request_id(&HeaderMap::new()), None);
+        assert_eq!(new_request_id().len(), 32);
+    }
+
+    #[test]
+    fn labels_are_fixed_words() {
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert_eq!(status_class(StatusCode::SERVICE_UNAVAILABLE), "5xx");
+        assert_eq!(status_class(StatusCode::CREATED), "2xx");
+    }
+
+    #[tokio::test]
+    async fn the_request_id_follows_work_handed_to_another_task() {
+        let seen = REQUEST_ID
+            .scope("req-1".to_owned(), async { tokio::spawn(carry_request_context(async { request_id() })).await.unwrap() })
+            .await;
+        assert_eq!(seen.as_deref(), Some("req-1"));
+        assert_eq!(request_id(), None);
+    }
+}

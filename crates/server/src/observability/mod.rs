@@ -1,0 +1,39 @@
+//! Operating the server: what it tells whoever runs it.
+//!
+//! - `http`: a request id for every request (answered as `x-request-id`, carried by problem bodies and
+//!   by every log line of the request), the request log, and the HTTP metrics.
+//! - `logs`: text or JSON lines (`CONNECTIONS_LOG_FORMAT`).
+//! - `probes`: `GET /healthz` and `GET /readyz` on the public port.
+//! - `exporter`: Prometheus metrics, on their own listener (`CONNECTIONS_METRICS_ADDR`) only.
+//! - `outcomes`: one counter per thing that can go well or badly (grants, renewals, health checks,
+//!   disconnects, webhook events, calls to providers), recorded where the outcome is decided.
+//!
+//! Metrics go through the `metrics` facade: until the exporter installs its recorder (metrics off),
+//! recording costs nothing. Labels are fixed words, route templates and configured provider ids, never
+//! an id, a name or anything a request carried.
+
+mod exporter;
+mod http;
+mod logs;
+mod outcomes;
+pub mod probes;
+
+pub use exporter::{bind_metrics, parse_metrics_addr, serve_metrics};
+pub use http::{carry_request_context, request_id, track_requests};
+pub use logs::{init_logging, LogFormat};
+pub use outcomes::{count_disconnect, count_grant, count_health_check, count_renewal, count_webhook_event, provider_call};
+
+/// Every metric this server exports, for the README and the tests.
+pub mod names {
+    pub const HTTP_REQUESTS: &str = "connections_http_requests_total";
+    pub const HTTP_REQUEST_DURATION: &str = "connections_http_request_duration_seconds";
+    pub const GRANTS: &str = "connections_grants_total";
+    pub const RENEWALS: &str = "connections_renewals_total";
+    pub const HEALTH_CHECKS: &str = "connections_health_checks_total";
+    pub const DISCONNECTS: &str = "connections_disconnects_total";
+    pub const WEBHOOK_EVENTS: &str = "connections_webhook_events_total";
+    pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
+    pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
+    pub const CONNECTIONS: &str = "connections_connections";
+    pub const BUILD_INFO: &str = "connections_build_info";
+}
