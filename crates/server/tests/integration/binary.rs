@@ -1,5 +1,6 @@
 //! The real `connections-server` binary as a process: bad configuration stops it with a message naming
-//! the setting, and a whole connect flow logged at debug level leaves no secret in the log.
+//! the setting, and a whole connect flow logged at debug level leaves no secret in the log, as text
+//! or as JSON lines.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -53,6 +54,8 @@ fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
         (with("CONNECTIONS_ENCRYPTION_KEY", "abc"), "CONNECTIONS_ENCRYPTION_KEY: key 1 is not valid base64"),
         (with("STRIPE_TOKEN_URL", "not a url"), "STRIPE_TOKEN_URL:"),
         (with("CONNECTIONS_ADDR", "everywhere"), "CONNECTIONS_ADDR:"),
+        (with("CONNECTIONS_METRICS_ADDR", "everywhere"), "CONNECTIONS_METRICS_ADDR:"),
+        (with("CONNECTIONS_LOG_FORMAT", "xml"), "CONNECTIONS_LOG_FORMAT: \"xml\" must be text or json"),
     ] {
         let (code, stderr) = run_with(&env);
         assert_eq!(code, Some(2), "{stderr}");
@@ -67,6 +70,32 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
+    flow_logged_without_secrets("text").await;
+}
+
+/// The same flow with `CONNECTIONS_LOG_FORMAT=json`: every line is a JSON object (but the demo's
+/// banner for people), without a secret, and the request id answered in `x-request-id` is on the
+/// lines of that request, the grant's own task included. The probes are not logged at info level.
+#[tokio::test]
+async fn a_whole_flow_logged_as_json_lines_leaves_no_secret_and_carries_the_request_id() {
+    let (log, grant_request_id) = flow_logged_without_secrets("json").await;
+    let mut lines = Vec::new();
+    for line in log.lines().filter(|line| !line.is_empty() && !line.starts_with("  ")) {
+        let line: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(line["timestamp"].is_string() && line["level"].is_string() && line["target"].is_string(), "{line}");
+        lines.push(line);
+    }
+    let of_grant = |message: &str| lines.iter().any(|l| l["message"] == message && l["span"]["request_id"] == grant_request_id.as_str());
+    assert!(of_grant("finished processing request"), "the grant's request line carries its id:\n{log}");
+    assert!(of_grant("connected"), "the grant task's line carries the request's id:\n{log}");
+    let probe_at_info = lines.iter().find(|l| l["level"] == "INFO" && l["span"]["path"] == "/healthz");
+    assert!(probe_at_info.is_none(), "{probe_at_info:?}");
+    assert!(lines.iter().any(|l| l["level"] == "DEBUG" && l["span"]["path"] == "/healthz"), "at debug level they are");
+}
+
+/// Runs a whole connect flow against the binary logging at debug level in `format`, and checks the
+/// log for every secret of it. Answers the log and the grant's request id.
+async fn flow_logged_without_secrets(format: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -79,6 +108,7 @@ async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
         .env("CONNECTIONS_ADDR", format!("127.0.0.1:{port}"))
         .env("CONNECTIONS_STATIC_DIR", static_dir(dir.path()))
         .env("RUST_LOG", "debug")
+        .env("CONNECTIONS_LOG_FORMAT", format)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .kill_on_drop(true)
@@ -86,7 +116,7 @@ async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
         .unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let started = Instant::now();
-    while http.get(format!("{base}/api/session")).send().await.is_err() {
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
         assert!(started.elapsed() < Duration::from_secs(20), "the server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -116,6 +146,7 @@ async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
     let grant = json!({ "code": code, "state": state, "code_verifier": verifier });
     let response = http.post(format!("{base}/api/providers/stripe/grants")).header("cookie", &cookie).json(&grant).send().await.unwrap();
     assert_eq!(response.status(), 201);
+    let grant_request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     server.kill().await.unwrap();
 
     // The tokens as stored, decrypted with the demo's key.
@@ -143,4 +174,5 @@ async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
     ] {
         assert!(!log.contains(secret), "the {what} is in the log");
     }
+    (log, grant_request_id)
 }

@@ -14,6 +14,7 @@ mod instances;
 mod lifecycle;
 mod load;
 mod migrations;
+mod operating;
 mod providers;
 mod security;
 mod stripe_apps;
