@@ -12,6 +12,7 @@ pub mod observability;
 pub mod pkce;
 pub mod providers;
 mod routes;
+mod serve;
 pub mod secret;
 pub mod services;
 pub mod session;
@@ -128,7 +129,7 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     };
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
-    router.layer(middleware::from_fn(observability::track_requests)).with_state(state)
+    serve::timeouts(router).layer(middleware::from_fn(observability::track_requests)).with_state(state)
 }
 
 pub struct Application {
@@ -207,7 +208,7 @@ impl Application {
         let checks = Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
         let _stop_checks = checks.map(AbortOnDrop);
         let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown::signal()).await;
+        let served = serve::serve(self.listener, self.router, shutdown::signal()).await;
         shutdown::finish_tracked(&self.state.tasks).await;
         served
     }

@@ -186,3 +186,32 @@ async fn audit_events_past_their_retention_are_pruned() {
     maintenance::housekeeping(&app.state).await;
     assert_eq!(app.count("connection_events").await, 1, "only the recent connect is left");
 }
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_at_the_headers_and_at_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let address = app.url.trim_start_matches("http://").to_owned();
+    // Headers that never end, and a body that never comes.
+    let slow_headers = async {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(25), stream.read_to_end(&mut answer)).await.expect("the server closed the connection").ok();
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let slow_body = async {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /api/providers/stripe/attempts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"state\":",
+            admin()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(25), stream.read(&mut answer)).await.expect("the server answered").unwrap();
+        String::from_utf8_lossy(&answer[..read]).into_owned()
+    };
+    let (headers, body) = tokio::join!(slow_headers, slow_body);
+    assert!(!headers.contains("200 OK"), "{headers}");
+    assert!(body.starts_with("HTTP/1.1 408") || body.starts_with("HTTP/1.1 400"), "{body}");
+}
