@@ -76,6 +76,10 @@ pub async fn spawn(site: &Site) -> Instance {
     Instance { url, state, standin: demo.standin, standin_url: demo.standin_url, http, _data: data }
 }
 
+/// The workspace of the benchmark's rows and sessions: the demo sign-in's default, which the
+/// benchmark's browser signs in to.
+const WORKSPACE: &str = "acme";
+
 fn random_b64url() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
@@ -83,7 +87,7 @@ fn random_b64url() -> String {
 impl Instance {
     pub fn token(&self, subject: &str) -> String {
         let keys = SessionKeys::new(&connections_server::secret::Secret::new(SESSION_SECRET.to_owned()));
-        let claims = Claims { sub: subject.into(), name: "Bench Admin".into(), role: "admin".into(), exp: chrono::Utc::now().timestamp() + 3600 };
+        let claims = Claims::new(subject, "Bench Admin", "admin", WORKSPACE, 3600);
         keys.sign(&claims).unwrap()
     }
 
@@ -94,6 +98,7 @@ impl Instance {
             let account_id = format!("acct_1Bench{i:06}");
             let name = format!("Bench Account {i}");
             let connection = NewConnection {
+                workspace: WORKSPACE,
                 provider: "stripe",
                 account_id: &account_id,
                 account_name: &name,
@@ -110,6 +115,7 @@ impl Instance {
             let (view, _) = self.state.db.upsert_connection(connection, "seeded").await.unwrap();
             if i % 7 == 3 {
                 let event = NewEvent {
+                    workspace: WORKSPACE,
                     provider: "stripe",
                     account_id: &account_id,
                     action: AuditAction::Revoke,
@@ -119,7 +125,7 @@ impl Instance {
                     detail: "seeded",
                     at: now,
                 };
-                self.state.db.set_status(&view.id, ConnectionStatus::Revoked, true, event).await.unwrap();
+                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event).await.unwrap();
             }
         }
     }
