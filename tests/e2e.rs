@@ -304,7 +304,7 @@ async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
     h.wait_for_text("table", "Acme Books Ltd").await;
     let flash = h.browser.find(Locator::Css(".cx-flash-region")).await.unwrap().text().await.unwrap();
     assert!(flash.is_empty(), "the success message does not come back on reload: {flash:?}");
-    assert_eq!(h.state.db.list_connections().await.unwrap().len(), 1);
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 1);
     h.browser.clone().close().await.unwrap();
 }
 
@@ -331,7 +331,7 @@ async fn denying_at_stripe_says_so_and_stores_nothing() {
     assert!(message.contains("nothing was connected"), "{message}");
     assert_eq!(h.current_url().await.query(), None);
     assert_eq!(h.standin.token_requests(), 0);
-    assert!(h.state.db.list_connections().await.unwrap().is_empty());
+    assert!(h.state.db.list_connections("acme").await.unwrap().is_empty());
     h.click("//a[normalize-space()='Back to Connections']").await;
     h.wait_for_text(".cx-empty", "No data sources are connected yet").await;
     h.browser.clone().close().await.unwrap();
@@ -346,7 +346,7 @@ async fn a_callback_this_tab_did_not_start_is_refused() {
     h.wait_for_text("[role=alert]", "This tab did not start a Stripe connection").await;
     assert_eq!(h.current_url().await.query(), None, "the injected code is scrubbed from the address bar");
     assert_eq!(h.standin.token_requests(), 0);
-    assert!(h.state.db.list_connections().await.unwrap().is_empty());
+    assert!(h.state.db.list_connections("acme").await.unwrap().is_empty());
     h.browser.clone().close().await.unwrap();
 }
 
@@ -388,7 +388,7 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
     h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
 
-    let stored = h.state.db.connection_by_account("stripe", "acct_1DemoAcmeBooks00").await.unwrap().and_then(|r| r.access_token).unwrap();
+    let stored = h.state.db.connection_by_account("acme", "stripe", "acct_1DemoAcmeBooks00").await.unwrap().and_then(|r| r.access_token).unwrap();
     let access_token = h.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
     let page = h.browser.source().await.unwrap();
     let storage: serde_json::Value = h
@@ -442,7 +442,7 @@ async fn disconnect_asks_first_then_revokes_and_the_history_shows_it() {
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
     let disconnect = "//button[@aria-label='Disconnect Acme Books Ltd']";
     h.click(disconnect).await;
-    let dialog = h.wait_for_text("dialog[open]", "stop syncing").await;
+    let dialog = h.wait_for_text("dialog[open]", "stops syncing").await;
     assert!(dialog.contains("Disconnect Acme Books Ltd?"), "{dialog}");
     h.snapshot("9-dialog").await;
     // Escape closes it, changes nothing, and focus goes back to the button that opened it.
@@ -516,7 +516,7 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
     let page = h.wait_for_text("main", "This connection was started at Stripe").await;
     assert!(page.contains("Connect Acme Books Ltd?") && page.contains(ACME), "{page}");
-    assert!(h.state.db.list_connections().await.unwrap().is_empty(), "nothing linked before confirmation");
+    assert!(h.state.db.list_connections("acme").await.unwrap().is_empty(), "nothing linked before confirmation");
     h.snapshot("12-install").await;
     h.click("//button[normalize-space()='Connect this account']").await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
@@ -546,7 +546,7 @@ async fn every_page_state_has_no_accessibility_violations() {
     h.wait_for_text("tbody tr", "Acme Books Ltd").await;
     h.assert_accessible("the table with rows").await;
     h.click("//button[@aria-label='Disconnect Acme Books Ltd']").await;
-    h.wait_for_text("dialog[open]", "stop syncing").await;
+    h.wait_for_text("dialog[open]", "stops syncing").await;
     h.assert_accessible("the disconnect dialog").await;
     h.browser.clone().close().await.unwrap();
 }
@@ -807,12 +807,162 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
         .await
         .unwrap();
     let [day, month, year, hour, minute] = serde_json::from_value::<[u32; 5]>(parts).unwrap();
-    let expected = format!("{day}.{month}.{year}, {hour:02}:{minute:02}:");
-    assert!(text.starts_with(&expected), "{text:?} is not German for {at} (expected {expected:?}…)");
+    // German writes the hour with or without its leading zero ("0:28" and "00:28" are both German).
+    let expected = [format!("{day}.{month}.{year}, {hour:02}:{minute:02}:"), format!("{day}.{month}.{year}, {hour}:{minute:02}:")];
+    assert!(expected.iter().any(|e| text.starts_with(e)), "{text:?} is not German for {at} (expected {expected:?}…)");
 
     let body = h.browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
     for english in ["Data Sources", "Add a Data Source", "Connection successful!", "Connected by", "Disconnect"] {
         assert!(!body.contains(english), "English {english:?} left on the German page:\n{body}");
     }
+    h.browser.clone().close().await.unwrap();
+}
+
+/// A providers file for a generic, standards-following OAuth 2.0 source served by the stand-in (the
+/// demo puts its address for `{{STANDIN}}`), next to Stripe as a Stripe App.
+const ACME_PROVIDERS: &str = r#"
+[providers.stripe]
+name = "Stripe"
+dialect = "stripe-apps"
+client_id = "ca_DemoConnectionsPlatform"
+client_secret_env = "STRIPE_SECRET_KEY"
+authorize_url = "{{STANDIN}}/apps/oauth/v2/authorize"
+token_url = "{{STANDIN}}/v1/oauth/token"
+api_base = "{{STANDIN}}"
+
+[providers.acme]
+name = "Acme CRM"
+dialect = "oauth2"
+categories = ["crm"]
+authorize_url = "{{STANDIN}}/oauth2/acme/authorize"
+token_url = "{{STANDIN}}/oauth2/acme/token"
+revoke_url = "{{STANDIN}}/oauth2/acme/revoke"
+account_url = "{{STANDIN}}/oauth2/acme/api/me"
+account_id_pointer = "/data/id"
+account_name_pointer = "/data/profile/company"
+scopes = ["contacts.read", "deals.read"]
+client_auth = "basic"
+client_id = "acme_client"
+client_secret_env = "ACME_CLIENT_SECRET"
+data = ["Contacts", "Deals", "Companies"]
+docs_url = "https://acme.example/docs/connect"
+"#;
+
+async fn start_with_providers_file() -> Harness {
+    let file = std::env::temp_dir().join(format!("connections-e2e-providers-{}.toml", std::process::id()));
+    std::fs::write(&file, ACME_PROVIDERS).unwrap();
+    start_with(None, &[&format!("--providers={}", file.display())]).await
+}
+
+#[tokio::test]
+async fn a_source_added_by_configuration_alone_connects_with_pkce_checked_by_the_provider() {
+    let h = start_with_providers_file().await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text("h1", "Data Sources").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.wait_for_text(".cx-gallery", "Acme CRM").await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    h.snapshot("20-gallery-two-sources").await;
+    // The gallery's search narrows to the CRM.
+    h.browser.find(Locator::Css("input[type=search]")).await.unwrap().send_keys("crm").await.unwrap();
+    let started = Instant::now();
+    loop {
+        let items = h.browser.find_all(Locator::Css(".cx-gallery-item")).await.unwrap();
+        let mut names = Vec::new();
+        for item in &items {
+            names.push(item.text().await.unwrap());
+        }
+        if names.len() == 1 && names[0].contains("Acme CRM") {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "search did not narrow the gallery: {names:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.assert_accessible("the gallery with a search").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Acme CRM')]").await;
+    let page = h.wait_for_text("main", "Data that will sync").await;
+    for kind in ["Contacts", "Deals", "Companies", "contacts.read deals.read"] {
+        assert!(page.contains(kind), "authorization page lacks {kind}: {page}");
+    }
+    h.snapshot("21-authorize-acme").await;
+    h.assert_accessible("a configured source's authorization page").await;
+    h.click("//button[normalize-space()='Connect with Acme CRM']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    let at_provider = h.current_url().await;
+    assert_eq!(at_provider.path(), "/oauth2/acme/authorize");
+    let params: std::collections::HashMap<_, _> = at_provider.query_pairs().into_owned().collect();
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["redirect_uri"], format!("{}/connections/acme/callback", h.url));
+    h.allow_at_stripe("sales@northwind.test").await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tbody tr", "Northwind Traders").await;
+    h.snapshot("22-connected-acme").await;
+    assert!(row.contains("Acme CRM") && row.contains("Connected"), "{row}");
+    // The strict stand-in refuses a code without the right verifier: one successful exchange means
+    // the browser's PKCE pair travelled through the server to the provider and matched.
+    assert_eq!(h.standin.realm_token_requests("acme"), 1);
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 1);
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn stripe_connects_as_a_stripe_app_by_default() {
+    let h = start_with(None, &[]).await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text("h1", "Data Sources").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    let install = h.current_url().await;
+    assert_eq!(install.path(), "/apps/oauth/v2/authorize", "Stripe's install link");
+    h.snapshot("23-stripe-app-install").await;
+    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    assert!(row.contains("stripe_apps") && row.contains("Test"), "{row}");
+    assert_eq!(h.standin.apps_token_requests(), 1);
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_crafted_callback_link_cannot_make_the_page_call_another_api_path() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    let id = h.state.db.list_connections("acme").await.unwrap()[0].id.clone();
+    // The review's link: the provider segment decodes to a path of another API route.
+    h.open(&format!("/connections/..%2Fconnections%2F{id}%2Fdisconnect%3F/callback?code=x")).await;
+    h.wait_for_text("main", "").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let page = h.browser.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    h.snapshot("24-crafted-callback").await;
+    let connections = h.state.db.list_connections("acme").await.unwrap();
+    assert_eq!(connections[0].status, connections_wire::ConnectionStatus::Connected, "nothing was disconnected; the page said: {page}");
+    assert_eq!(h.standin.token_requests(), 1);
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_workspaces_side_by_side_each_see_only_their_own_row() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+
+    h.sign_in_as("Grace Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources are connected yet").await;
+    h.snapshot("25-second-workspace-empty").await;
+    h.connect_in_browser("finance@globex.test").await;
+    let table = h.wait_for_text("tbody", "Globex Corporation").await;
+    assert!(!table.contains("Acme Books Ltd"), "another workspace's row is shown: {table}");
+    h.snapshot("26-second-workspace").await;
+
+    h.sign_in_as("Ada Admin").await;
+    let table = h.wait_for_text("tbody", "Acme Books Ltd").await;
+    assert!(!table.contains("Globex Corporation"), "{table}");
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 1);
+    assert_eq!(h.state.db.list_connections("globex").await.unwrap().len(), 1);
     h.browser.clone().close().await.unwrap();
 }
