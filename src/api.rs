@@ -4,13 +4,16 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, InstallRequest, PendingInstall, Problem,
-    ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall, Problem,
+    ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
+
+use crate::catalog::Catalog;
+use crate::endpoints::{self, BadSegment};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiError {
@@ -22,6 +25,14 @@ pub enum ApiError {
     UnexpectedResponse(u16),
     /// The host's session token function failed or gave no token.
     SessionToken,
+    /// An id that cannot be a path segment (empty, `.` or `..`): nothing was sent.
+    BadId,
+}
+
+impl From<BadSegment> for ApiError {
+    fn from(_: BadSegment) -> Self {
+        ApiError::BadId
+    }
 }
 
 impl ApiError {
@@ -127,8 +138,9 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
     get(paths::SESSION).await
 }
 
-pub async fn demo_sign_in(role: Role) -> Result<SessionInfo, ApiError> {
-    post(paths::DEMO_SESSION, &DemoSignInRequest { role }).await
+/// Demo only: as the administrator or viewer of one of `DEMO_WORKSPACES`.
+pub async fn demo_sign_in(role: Role, workspace: &str) -> Result<SessionInfo, ApiError> {
+    post(paths::DEMO_SESSION, &DemoSignInRequest { role, workspace: Some(workspace.to_owned()) }).await
 }
 
 pub async fn demo_sign_out() -> Result<(), ApiError> {
@@ -140,24 +152,27 @@ pub async fn demo_sign_out() -> Result<(), ApiError> {
     }
 }
 
-pub async fn providers() -> Result<Vec<ProviderInfo>, ApiError> {
-    get::<ProviderList>(paths::PROVIDERS).await.map(|list| list.providers)
+/// The providers the server offers. Pages act only on a provider listed here.
+pub async fn catalog() -> Result<Catalog, ApiError> {
+    get::<ProviderList>(paths::PROVIDERS).await.map(|list| Catalog::new(list.providers))
 }
 
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
     get::<ConnectionList>(paths::CONNECTIONS).await.map(|list| list.connections)
 }
 
+/// Registers the attempt; the answer says where to send the browser.
 pub async fn start_attempt(provider: &str, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ApiError> {
-    post(&paths::attempts(provider), request).await
+    post(&endpoints::attempts(provider)?, request).await
 }
 
-pub async fn send_grant(provider: &str, request: &GrantRequest) -> Result<ConnectionView, ApiError> {
-    post(&paths::grants(provider), request).await
+/// `201` with `outcome: created`, or `200` with `outcome: renewed`.
+pub async fn send_grant(provider: &str, request: &GrantRequest) -> Result<GrantResponse, ApiError> {
+    post(&endpoints::grants(provider)?, request).await
 }
 
 pub async fn connection(id: &str) -> Result<ConnectionDetail, ApiError> {
-    get(&paths::connection(id)).await
+    get(&endpoints::connection(id)?).await
 }
 
 /// State-changing calls without a body still send `{}` as JSON: the server requires the content type.
@@ -166,23 +181,23 @@ fn empty() -> serde_json::Value {
 }
 
 pub async fn disconnect(id: &str) -> Result<ConnectionView, ApiError> {
-    post(&paths::disconnect(id), &empty()).await
+    post(&endpoints::disconnect(id)?, &empty()).await
 }
 
 pub async fn check(id: &str) -> Result<ConnectionView, ApiError> {
-    post(&paths::check(id), &empty()).await
+    post(&endpoints::check(id)?, &empty()).await
 }
 
 pub async fn start_install(provider: &str, code: &str) -> Result<PendingInstall, ApiError> {
-    post(&paths::installs(provider), &InstallRequest { code: code.to_owned() }).await
+    post(&endpoints::installs(provider)?, &InstallRequest { code: code.to_owned() }).await
 }
 
-pub async fn confirm_install(provider: &str, id: &str) -> Result<ConnectionView, ApiError> {
-    post(&paths::confirm_install(provider, id), &empty()).await
+pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, ApiError> {
+    post(&endpoints::confirm_install(provider, id)?, &empty()).await
 }
 
 pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
-    let builder = request("POST", &paths::decline_install(provider, id)).await?;
+    let builder = request("POST", &endpoints::decline_install(provider, id)?).await?;
     let response = builder.json(&empty()).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
     if response.ok() {
         return Ok(());

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{FlashKind, FlashState, SessionResource, UserBadge};
+use crate::components::{ExternalLink, FlashKind, FlashState, SessionResource, UserBadge};
 use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
@@ -51,6 +51,7 @@ pub fn App(options: AppOptions) -> impl IntoView {
                         <div class=class>
                             <span aria-hidden="true">{icon}</span>
                             <strong>{message.text}</strong>
+                            {message.link.map(|link| view! { <ExternalLink href=link.href text=link.text /> })}
                             <button class="cx-link-button" aria-label=td_string!(i18n::locale(), shell.dismiss) on:click=move |_| flash.0.set(None)>"×"</button>
                         </div>
                     }})}

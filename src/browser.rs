@@ -74,7 +74,9 @@ pub fn local_datetime(tags: &[String], at: &chrono::DateTime<chrono::Utc>) -> St
             Some(i) => &cache[i].1,
             None => {
                 let options = js_sys::Object::new();
-                for (key, value) in [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "2-digit"), ("second", "2-digit")] {
+                for (key, value) in
+                    [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric"), ("minute", "2-digit"), ("second", "2-digit")]
+                {
                     let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
                 }
                 cache.push((tags.to_vec(), js_sys::Intl::DateTimeFormat::new(&tags_array(tags), &options)));

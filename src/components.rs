@@ -1,9 +1,10 @@
 //! Small pieces shared by pages.
 
-use connections_wire::{Role, SessionInfo};
+use connections_wire::{ProviderInfo, Role, SessionInfo};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::catalog;
 use crate::i18n::{self, td_string};
 use crate::messages;
 use crate::navigator::use_navigator;
@@ -16,6 +17,15 @@ pub struct Flash {
     /// The connection to mark in the table.
     pub connection_id: Option<String>,
     pub kind: FlashKind,
+    /// What to do next elsewhere, e.g. remove the app at the provider.
+    pub link: Option<FlashLink>,
+}
+
+/// A link to another site, opened in a new tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlashLink {
+    pub text: String,
+    pub href: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,11 +37,15 @@ pub enum FlashKind {
 
 impl Flash {
     pub fn success(text: impl Into<String>, connection_id: Option<String>) -> Self {
-        Flash { text: text.into(), connection_id, kind: FlashKind::Success }
+        Flash { text: text.into(), connection_id, kind: FlashKind::Success, link: None }
     }
 
     pub fn warning(text: impl Into<String>) -> Self {
-        Flash { text: text.into(), connection_id: None, kind: FlashKind::Warning }
+        Flash { text: text.into(), connection_id: None, kind: FlashKind::Warning, link: None }
+    }
+
+    pub fn with_link(self, link: Option<FlashLink>) -> Self {
+        Flash { link, ..self }
     }
 }
 
@@ -72,6 +86,33 @@ pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
 #[component]
 pub fn ErrorNotice(#[prop(into)] message: String) -> impl IntoView {
     view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> }
+}
+
+/// A link to another site in a new tab: no handle on this page, no referrer, and said so to screen
+/// readers.
+#[component]
+pub fn ExternalLink(#[prop(into)] href: String, #[prop(into)] text: String) -> impl IntoView {
+    view! {
+        <a class="cx-external" href=href target="_blank" rel="noopener noreferrer">
+            {text}<span class="cx-visually-hidden">" " {td_string!(i18n::locale(), shell.new_tab)}</span>
+        </a>
+    }
+}
+
+/// The provider's logo, or a tile with its initials; decorative either way, since the name is always
+/// written next to it.
+#[component]
+pub fn ProviderIcon(provider: ProviderInfo) -> impl IntoView {
+    match provider.icon_url {
+        Some(url) => view! { <img class="cx-provider-icon" src=api::asset_url(&url) alt="" height="40" /> }.into_any(),
+        None => view! { <span class="cx-provider-icon cx-initials" aria-hidden="true">{catalog::initials(&provider.name)}</span> }.into_any(),
+    }
+}
+
+/// "Loading…" while a page's data is on its way.
+#[component]
+pub fn Loading(#[prop(into)] text: String) -> impl IntoView {
+    view! { <p class="cx-muted" role="status" aria-busy="true">{text}</p> }
 }
 
 /// The signed-in user, with a sign-out for the demo.

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use connections_wire::{AuditAction, ConnectionView};
+use connections_wire::{ConnectionView, GrantOutcome, GrantResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -56,22 +56,20 @@ pub fn emit_connection(event: HostEvent, connection: &ConnectionView) {
     dispatch(event, serde_json::json!({ "connection": connection }));
 }
 
-/// After a grant: the server's audit trail says whether this connected an account afresh or restored
-/// one that had lost its access, which is what the host wants to tell apart.
-pub async fn announce_connected(connection: ConnectionView) {
-    let event = match api::connection(&connection.id).await {
-        Ok(detail)
-            if detail
-                .history
-                .iter()
-                .find(|e| e.success && matches!(e.action, AuditAction::Connect | AuditAction::Reauthenticate | AuditAction::Install))
-                .is_some_and(|e| e.action == AuditAction::Reauthenticate) =>
-        {
-            HostEvent::Reauthenticated
+impl HostEvent {
+    /// After a grant or a confirmed install: whether it connected an account afresh or restored one
+    /// that had lost its access, as the server says.
+    pub fn after(outcome: GrantOutcome) -> Self {
+        match outcome {
+            GrantOutcome::Created => HostEvent::Connected,
+            GrantOutcome::Renewed => HostEvent::Reauthenticated,
         }
-        _ => HostEvent::Connected,
-    };
-    emit_connection(event, &connection);
+    }
+}
+
+/// Tells the host about a grant: the event names the outcome, the detail is the connection alone.
+pub fn announce_grant(response: &GrantResponse) {
+    emit_connection(HostEvent::after(response.outcome), &response.connection);
 }
 
 /// Tells the host something failed, with the same words the user reads.
@@ -207,4 +205,15 @@ pub fn define_custom_element() {
     define_connections_panel(mount_from_element.as_ref().unchecked_ref());
     // The element class calls it for the page's lifetime.
     mount_from_element.forget();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grant_outcome_names_the_event() {
+        assert_eq!(HostEvent::after(GrantOutcome::Created).name(), "connections:connected");
+        assert_eq!(HostEvent::after(GrantOutcome::Renewed).name(), "connections:reauthenticated");
+    }
 }

@@ -1,11 +1,13 @@
-//! The browser's half of the connect flow, on plain types so it is tested without a browser:
-//! making `state` and the PKCE pair, building the authorization URL, and checking what Stripe sent back.
+//! The browser's half of the connect flow, on plain types so it is tested without a browser: making
+//! `state` and the PKCE pair, checking the authorize URL the server answers, checking what the provider
+//! sent back, and the steps of the consent page. The server builds the provider's authorize URL: no
+//! provider's URL rules live in the wasm.
 
-use connections_wire::{GrantRequest, ProviderInfo, StartAttemptRequest};
-use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+use connections_wire::{GrantRequest, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
+use oauth2::{CsrfToken, PkceCodeChallenge};
 use serde::{Deserialize, Serialize};
-use url::Url;
+
+use crate::options::ConnectIn;
 
 /// `sessionStorage` key of the attempt this tab started: per tab, gone when the tab closes.
 pub const PENDING_ATTEMPT_KEY: &str = "connections.pending_attempt";
@@ -13,7 +15,8 @@ pub const PENDING_ATTEMPT_KEY: &str = "connections.pending_attempt";
 /// Bytes of randomness in `state`: 256 bits, twice the 128 the flow requires.
 pub const STATE_BYTES: u32 = 32;
 
-/// What this tab keeps while the user is at Stripe. The verifier never leaves the tab until the grant.
+/// What this tab keeps while the user is at the provider. The verifier never leaves the tab until the
+/// grant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAttempt {
     pub provider: String,
@@ -21,20 +24,19 @@ pub struct PendingAttempt {
     pub code_verifier: String,
 }
 
-/// A freshly made attempt: what to register with the backend, what to keep, and where to go.
+/// A freshly made attempt: what to register with the backend, and what to keep.
 pub struct NewAttempt {
     pub register: StartAttemptRequest,
     pub pending: PendingAttempt,
-    pub authorize_url: Url,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FlowError {
-    /// The provider information from the server has a URL that doesn't parse.
-    BadProviderUrl(String),
     /// The page the app runs on is not a return address registered with the provider, which would
     /// refuse it (and this tab's attempt could not be finished anywhere else).
     UnregisteredReturnAddress(String),
+    /// The server answered an authorize URL that is not an http(s) address.
+    BadAuthorizeUrl,
 }
 
 /// The app's return address where it runs (`origin + base path + /{provider}/callback`), if the
@@ -48,46 +50,55 @@ pub fn registered_redirect_uri(provider: &ProviderInfo, own: &str) -> Result<Str
 }
 
 /// Makes `state` and a PKCE S256 pair from the platform's CSPRNG (`crypto.getRandomValues` in the
-/// browser) and builds the authorization URL with the `oauth2` crate.
-pub fn new_attempt(provider: &ProviderInfo, redirect_uri: &str) -> Result<NewAttempt, FlowError> {
+/// browser), for the return address where the app runs (`own`), which the provider must have
+/// registered.
+pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, FlowError> {
+    let redirect_uri = registered_redirect_uri(provider, own)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(STATE_BYTES);
-    let authorize_url = authorize_url(provider, redirect_uri, &state, &challenge)?;
     Ok(NewAttempt {
         register: StartAttemptRequest {
             state: state.secret().clone(),
             code_challenge: challenge.as_str().to_owned(),
             code_challenge_method: challenge.method().as_str().to_owned(),
+            redirect_uri: Some(redirect_uri),
         },
         pending: PendingAttempt { provider: provider.id.clone(), state: state.secret().clone(), code_verifier: verifier.secret().clone() },
-        authorize_url,
     })
 }
 
-/// `response_type=code`, `client_id`, `scope`, `redirect_uri`, `state`, `code_challenge`,
-/// `code_challenge_method=S256`, all from the server's configuration.
-pub fn authorize_url(provider: &ProviderInfo, redirect_uri: &str, state: &CsrfToken, challenge: &PkceCodeChallenge) -> Result<Url, FlowError> {
-    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(provider.authorize_url.clone()).map_err(|e| FlowError::BadProviderUrl(e.to_string()))?)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| FlowError::BadProviderUrl(e.to_string()))?);
-    let (url, _) = client
-        .authorize_url(|| state.clone())
-        .add_scope(Scope::new(provider.scope.clone()))
-        .set_pkce_challenge(challenge.clone())
-        .url();
-    Ok(url)
+/// Where to send the browser: the server's authorize URL, only if it is an http(s) address. Anything
+/// else (`javascript:`, a relative path) would run or stay here instead of reaching the provider.
+pub fn authorize_destination(response: &StartAttemptResponse) -> Result<&str, FlowError> {
+    let url = response.authorize_url.as_str();
+    let after_scheme = ["https://", "http://"]
+        .iter()
+        .find(|scheme| url.get(..scheme.len()).is_some_and(|p| p.eq_ignore_ascii_case(scheme)))
+        .map(|scheme| &url[scheme.len()..]);
+    match after_scheme {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.chars().any(|c| c.is_whitespace() || c.is_control()) => Ok(url),
+        _ => Err(FlowError::BadAuthorizeUrl),
+    }
 }
 
 /// What the provider's redirect said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallbackOutcome {
-    Granted { code: String, state: String },
-    /// A code with no `state` at all: the user began at Stripe, not here. Never linked silently.
-    ProviderStarted { code: String },
-    /// The user pressed cancel at Stripe (`error=access_denied`).
+    Granted {
+        code: String,
+        state: String,
+    },
+    /// A code with no `state` at all: the user began at the provider, not here. Never linked silently.
+    ProviderStarted {
+        code: String,
+    },
+    /// The user pressed cancel at the provider (`error=access_denied`).
     Denied,
     /// Any other OAuth error, e.g. `invalid_scope`.
-    Failed { error: String, description: String },
+    Failed {
+        error: String,
+        description: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +124,7 @@ pub fn parse_callback(query: &str) -> Result<CallbackOutcome, CallbackError> {
     let mut state = None;
     let mut error = None;
     let mut description = None;
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let slot = match name.as_ref() {
             "code" => &mut code,
             "state" => &mut state,
@@ -153,6 +164,86 @@ pub fn grant_request(code: String, state: String, pending: Option<PendingAttempt
     Ok(GrantRequest { code, state, code_verifier: pending.code_verifier })
 }
 
+/// What to do with the provider's answer on this tab.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// Hand the grant to the server.
+    Grant(GrantRequest),
+    /// A provider-started install: show the account for confirmation before linking it.
+    Install { code: String },
+}
+
+/// Why the provider's answer cannot be finished; `messages::unfinished` words it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unfinished {
+    Callback(CallbackError),
+    /// The provider said no (cancelled, or an OAuth error).
+    Refused(CallbackOutcome),
+}
+
+/// The callback's query, checked against the attempt this tab kept for `provider`.
+pub fn next_step(query: &str, pending: Option<PendingAttempt>, provider: &str) -> Result<NextStep, Unfinished> {
+    match parse_callback(query).map_err(Unfinished::Callback)? {
+        CallbackOutcome::Granted { code, state } => grant_request(code, state, pending, provider).map(NextStep::Grant).map_err(Unfinished::Callback),
+        CallbackOutcome::ProviderStarted { code } => Ok(NextStep::Install { code }),
+        refused => Err(Unfinished::Refused(refused)),
+    }
+}
+
+/// The answer a popup handed over: it belongs to the attempt this page started, so it must carry a
+/// `state` (a provider-started install never arrives this way).
+pub fn popup_grant(query: &str, pending: PendingAttempt, provider: &str) -> Result<GrantRequest, Unfinished> {
+    match next_step(query, Some(pending), provider)? {
+        NextStep::Grant(request) => Ok(request),
+        NextStep::Install { .. } => Err(Unfinished::Callback(CallbackError::MissingState)),
+    }
+}
+
+/// The `state` to offer over the popup channel: a callback with a `state` this tab did not start may
+/// belong to the framed app that opened this window, which holds the verifier.
+pub fn hand_over_state(query: &str, pending: Option<&PendingAttempt>) -> Option<String> {
+    callback_state(query).filter(|state| pending.is_none_or(|p| &p.state != state))
+}
+
+/// How the connect step reaches the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectWay {
+    /// The whole page leaves for the provider and comes back.
+    Redirect,
+    /// The provider in a popup (providers refuse to be framed).
+    Popup,
+}
+
+pub fn connect_way(option: ConnectIn, framed: bool) -> ConnectWay {
+    match option {
+        ConnectIn::Popup => ConnectWay::Popup,
+        ConnectIn::Redirect => ConnectWay::Redirect,
+        ConnectIn::Auto if framed => ConnectWay::Popup,
+        ConnectIn::Auto => ConnectWay::Redirect,
+    }
+}
+
+/// Where the consent page's connect step is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Ready,
+    /// Registering the attempt, then leaving for (or loading) the provider.
+    Opening,
+    /// The provider is open in a popup; waiting for its answer.
+    WaitingForPopup,
+    /// The answer came back; the server is finishing.
+    Finishing,
+    /// The browser refused to open the popup.
+    PopupBlocked,
+}
+
+impl Stage {
+    /// While busy, a second press of Connect does nothing (one attempt at a time).
+    pub fn is_busy(self) -> bool {
+        matches!(self, Stage::Opening | Stage::WaitingForPopup | Stage::Finishing)
+    }
+}
+
 /// The popup flow's messages on its `BroadcastChannel`: the popup hands over the provider's answer,
 /// and the tab that started the attempt (the one holding the verifier) says it took it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +256,7 @@ pub enum PopupMessage {
 /// `state` of a callback query, whatever else it says: the popup hand-over is keyed by it.
 pub fn callback_state(query: &str) -> Option<String> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name == "state");
+    let mut states = form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name == "state");
     let state = states.next()?.1.into_owned();
     (states.next().is_none() && !state.is_empty() && state.len() <= MAX_PARAM_LEN).then_some(state)
 }
@@ -193,12 +284,15 @@ mod tests {
         ProviderInfo {
             id: "stripe".into(),
             name: "Stripe".into(),
-            logo_path: "/public/stripe.svg".into(),
-            scope: "read_only".into(),
+            dialect: connections_wire::Dialect::StripeApps,
+            categories: vec!["payments".into()],
+            icon_url: Some("/public/stripe.svg".into()),
+            scope: "stripe_apps".into(),
             access_summary: String::new(),
             data_synced: vec![],
-            authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
-            client_id: "ca_123".into(),
+            docs_url: None,
+            has_modes: true,
+            uninstall_url: Some("https://dashboard.stripe.com/settings/apps".into()),
             redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
             redirect_uris: vec![
                 "https://bi.example.com/connections/stripe/callback".into(),
@@ -210,16 +304,16 @@ mod tests {
     const CALLBACK: &str = "https://bi.example.com/connections/stripe/callback";
 
     #[test]
-    fn only_a_registered_return_address_is_used() {
+    fn only_a_registered_return_address_is_used_and_sent() {
         let provider = stripe();
         assert_eq!(registered_redirect_uri(&provider, CALLBACK), Ok(CALLBACK.to_owned()));
         let embedded = "https://portal.example.com/admin/connections/stripe/callback";
         assert_eq!(registered_redirect_uri(&provider, embedded), Ok(embedded.to_owned()));
         let elsewhere = "http://internal:8080/connections/stripe/callback";
         assert_eq!(registered_redirect_uri(&provider, elsewhere), Err(FlowError::UnregisteredReturnAddress(elsewhere.to_owned())));
+        assert!(matches!(new_attempt(&provider, elsewhere), Err(FlowError::UnregisteredReturnAddress(_))));
         let attempt = new_attempt(&provider, embedded).unwrap();
-        let params: std::collections::HashMap<_, _> = attempt.authorize_url.query_pairs().into_owned().collect();
-        assert_eq!(params["redirect_uri"], embedded);
+        assert_eq!(attempt.register.redirect_uri.as_deref(), Some(embedded));
     }
 
     #[test]
@@ -238,51 +332,99 @@ mod tests {
         assert_ne!(first.pending.state, second.pending.state);
         assert_ne!(first.pending.code_verifier, second.pending.code_verifier);
         assert_eq!(first.register.state, first.pending.state);
+        assert_eq!(first.pending.provider, "stripe");
         assert_eq!(first.register.code_challenge_method, "S256");
-        let recomputed =
-            PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.clone()));
+        let recomputed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.clone()));
         assert_eq!(recomputed.as_str(), first.register.code_challenge);
     }
 
     #[test]
-    fn the_authorize_url_carries_every_parameter_and_never_the_verifier() {
+    fn what_is_registered_never_carries_the_verifier() {
         let attempt = new_attempt(&stripe(), CALLBACK).unwrap();
-        let url = attempt.authorize_url;
-        assert_eq!(url.origin().ascii_serialization(), "https://connect.stripe.com");
-        assert_eq!(url.path(), "/oauth/authorize");
-        let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!(params["response_type"], "code");
-        assert_eq!(params["client_id"], "ca_123");
-        assert_eq!(params["scope"], "read_only");
-        assert_eq!(params["redirect_uri"], "https://bi.example.com/connections/stripe/callback");
-        assert_eq!(params["state"], attempt.pending.state);
-        assert_eq!(params["code_challenge"], attempt.register.code_challenge);
-        assert_eq!(params["code_challenge_method"], "S256");
-        assert!(!url.as_str().contains(&attempt.pending.code_verifier));
+        let json = serde_json::to_value(&attempt.register).unwrap();
+        assert_eq!(json["redirect_uri"], CALLBACK);
+        assert_eq!(json["code_challenge_method"], "S256");
+        assert!(!json.to_string().contains(&attempt.pending.code_verifier));
+    }
+
+    fn answer(authorize_url: &str) -> StartAttemptResponse {
+        StartAttemptResponse { expires_at: chrono::Utc::now(), authorize_url: authorize_url.into() }
     }
 
     #[test]
-    fn a_bad_provider_url_is_an_error_not_a_panic() {
-        let mut provider = stripe();
-        provider.authorize_url = "not a url".into();
-        assert!(matches!(new_attempt(&provider, CALLBACK), Err(FlowError::BadProviderUrl(_))));
-        assert!(matches!(new_attempt(&stripe(), "not a url"), Err(FlowError::BadProviderUrl(_))));
+    fn only_an_http_authorize_url_is_followed() {
+        for ok in
+            ["https://marketplace.stripe.com/oauth/v2/authorize?client_id=ca_1&state=s", "http://127.0.0.1:9000/oauth2/x/authorize", "HTTPS://EXAMPLE.COM"]
+        {
+            assert_eq!(authorize_destination(&answer(ok)), Ok(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " https://a.example",
+            "/oauth/authorize",
+            "https://",
+            "https:///path",
+            "data:text/html,x",
+            "https://a.example/\nx",
+            "https://a.example/ x",
+            "",
+        ] {
+            assert_eq!(authorize_destination(&answer(bad)), Err(FlowError::BadAuthorizeUrl), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn connect_in_a_popup_when_framed_or_asked() {
+        assert_eq!(connect_way(ConnectIn::Auto, false), ConnectWay::Redirect);
+        assert_eq!(connect_way(ConnectIn::Auto, true), ConnectWay::Popup);
+        assert_eq!(connect_way(ConnectIn::Redirect, true), ConnectWay::Redirect);
+        assert_eq!(connect_way(ConnectIn::Popup, false), ConnectWay::Popup);
+    }
+
+    #[test]
+    fn connect_is_ignored_while_busy() {
+        assert!(!Stage::Ready.is_busy());
+        assert!(!Stage::PopupBlocked.is_busy(), "the user may press Connect again");
+        assert!(Stage::Opening.is_busy() && Stage::WaitingForPopup.is_busy() && Stage::Finishing.is_busy());
+    }
+
+    fn pending(state: &str) -> PendingAttempt {
+        PendingAttempt { provider: "stripe".into(), state: state.into(), code_verifier: "v".repeat(43) }
+    }
+
+    #[test]
+    fn the_next_step_is_a_grant_an_install_or_why_not() {
+        let grant = next_step("?code=ac_1&state=s1", Some(pending("s1")), "stripe").unwrap();
+        assert!(matches!(grant, NextStep::Grant(GrantRequest { ref code, .. }) if code == "ac_1"));
+        assert_eq!(next_step("?code=ac_2", None, "stripe"), Ok(NextStep::Install { code: "ac_2".into() }));
+        assert_eq!(next_step("?error=access_denied&state=s1", Some(pending("s1")), "stripe"), Err(Unfinished::Refused(CallbackOutcome::Denied)));
+        assert_eq!(next_step("?code=ac_1&state=s2", Some(pending("s1")), "stripe"), Err(Unfinished::Callback(CallbackError::StateMismatch)));
+        assert_eq!(next_step("", None, "stripe"), Err(Unfinished::Callback(CallbackError::NothingToFinish)));
+    }
+
+    #[test]
+    fn a_popup_answer_must_belong_to_this_pages_attempt() {
+        assert!(popup_grant("?code=ac_1&state=s1", pending("s1"), "stripe").is_ok());
+        assert_eq!(popup_grant("?code=ac_1", pending("s1"), "stripe"), Err(Unfinished::Callback(CallbackError::MissingState)));
+        assert_eq!(popup_grant("?code=ac_1&state=s1", pending("s1"), "acme"), Err(Unfinished::Callback(CallbackError::NoPendingAttempt)));
+    }
+
+    #[test]
+    fn only_a_state_this_tab_did_not_start_is_offered_to_a_framed_app() {
+        assert_eq!(hand_over_state("?code=ac_1&state=s1", None), Some("s1".into()));
+        assert_eq!(hand_over_state("?code=ac_1&state=s1", Some(&pending("s2"))), Some("s1".into()));
+        assert_eq!(hand_over_state("?code=ac_1&state=s1", Some(&pending("s1"))), None, "ours: finish here");
+        assert_eq!(hand_over_state("?code=ac_1", None), None, "a provider-started install");
     }
 
     #[test]
     fn parses_a_granted_callback() {
-        assert_eq!(
-            parse_callback("?code=ac_123&scope=read_only&state=abc"),
-            Ok(CallbackOutcome::Granted { code: "ac_123".into(), state: "abc".into() })
-        );
+        assert_eq!(parse_callback("?code=ac_123&scope=read_only&state=abc"), Ok(CallbackOutcome::Granted { code: "ac_123".into(), state: "abc".into() }));
     }
 
     #[test]
     fn parses_denial_and_other_provider_errors() {
-        assert_eq!(
-            parse_callback("error=access_denied&error_description=The+user+denied+your+request&state=abc"),
-            Ok(CallbackOutcome::Denied)
-        );
+        assert_eq!(parse_callback("error=access_denied&error_description=The+user+denied+your+request&state=abc"), Ok(CallbackOutcome::Denied));
         assert_eq!(
             parse_callback("error=invalid_scope&error_description=%3Cb%3Ebad%3C%2Fb%3E"),
             Ok(CallbackOutcome::Failed { error: "invalid_scope".into(), description: "<b>bad</b>".into() })
@@ -328,7 +470,7 @@ mod tests {
             state in "[ -~]{1,200}",
             scope in "[a-z_]{0,20}",
         ) {
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
+            let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("code", &code)
                 .append_pair("scope", &scope)
                 .append_pair("state", &state)

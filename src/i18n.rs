@@ -213,10 +213,8 @@ mod tests {
 
     #[test]
     fn there_is_one_file_per_locale_and_english_is_the_default() {
-        let files: BTreeSet<String> = std::fs::read_dir(locales_dir())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let files: BTreeSet<String> =
+            std::fs::read_dir(locales_dir()).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
         let expected: BTreeSet<String> = Locale::get_all().iter().map(|l| format!("{}.json", l.as_str())).collect();
         assert_eq!(files, expected);
         assert_eq!(Locale::get_all().iter().map(|l| l.as_str()).collect::<Vec<_>>(), ["en", "de", "nl", "it", "es"]);
@@ -238,17 +236,31 @@ mod tests {
             for (key, text) in &english {
                 match other.get(key) {
                     None => problems.push(format!("{locale}: missing {key}")),
-                    Some(translated) if placeholders(translated) != placeholders(text) => problems.push(format!(
-                        "{locale}: {key} has {:?}, English has {:?}",
-                        placeholders(translated),
-                        placeholders(text)
-                    )),
+                    Some(translated) if placeholders(translated) != placeholders(text) => {
+                        problems.push(format!("{locale}: {key} has {:?}, English has {:?}", placeholders(translated), placeholders(text)))
+                    }
                     Some(_) => {}
                 }
             }
             problems.extend(other.keys().filter(|key| !english.contains_key(*key)).map(|key| format!("{locale}: extra {key}")));
         }
         assert!(problems.is_empty(), "locale files differ from English:\n{}", problems.join("\n"));
+    }
+
+    /// Texts name the provider through `{{ provider }}`; only the words for Stripe's own scopes say
+    /// Stripe.
+    #[test]
+    fn only_the_texts_for_stripes_own_scopes_name_stripe() {
+        const STRIPE_ONLY: [&str; 3] = ["authorize.access_read_only", "authorize.access_read_write", "authorize.access_stripe_apps"];
+        let mut named = Vec::new();
+        for locale in Locale::get_all() {
+            let (mut texts, mut problems) = (BTreeMap::new(), Vec::new());
+            translations(&read_locale(locale.as_str()), "", &mut texts, &mut problems);
+            named.extend(
+                texts.iter().filter(|(key, text)| text.contains("Stripe") && !STRIPE_ONLY.contains(&key.as_str())).map(|(key, _)| format!("{locale}: {key}")),
+            );
+        }
+        assert!(named.is_empty(), "texts naming Stripe instead of {{{{ provider }}}}:\n{}", named.join("\n"));
     }
 
     #[test]

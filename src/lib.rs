@@ -1,13 +1,17 @@
-//! Connections SPA: Admin > Connections, where an administrator connects Stripe.
+//! Connections SPA: Admin > Connections, where an administrator connects the data sources (providers)
+//! the server is configured with.
 //!
-//! `flow` and `messages` are plain logic, tested natively; `api` talks to the server; `pages` holds one
-//! file per page; `app` wires the router and the shell; `i18n` chooses the language (`locales/*.json`).
+//! `flow`, `catalog`, `endpoints`, `table` and `messages` are plain logic, tested natively; `api` talks
+//! to the server; `pages` holds one file per page; `app` wires the router and the shell; `i18n` chooses
+//! the language (`locales/*.json`).
 
 pub mod api;
 mod app;
 pub mod browser;
+pub mod catalog;
 mod components;
 pub mod embed;
+pub mod endpoints;
 pub mod flow;
 pub mod i18n;
 pub mod messages;

@@ -83,14 +83,48 @@ impl AppOptions {
 /// An absolute http(s) URL without query or fragment, kept without a trailing slash so API paths
 /// (`/api/…`) append cleanly.
 fn api_base(value: &str) -> Result<String, String> {
-    let url = url::Url::parse(value).map_err(|_| format!("apiBase {value:?} must be an absolute URL such as \"https://connections.example.com\""))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    let url = parse_url(value).ok_or_else(|| format!("apiBase {value:?} must be an absolute URL such as \"https://connections.example.com\""))?;
+    if !matches!(url.scheme.as_str(), "http" | "https") || !url.has_host {
         return Err(format!("apiBase {value:?} must be an http or https URL"));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+    // In a serialised URL, `?` and `#` only ever start the query and the fragment.
+    if url.href.contains(['?', '#']) || url.has_credentials {
         return Err(format!("apiBase {value:?} must not carry a query, fragment or credentials"));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url.href.trim_end_matches('/').to_owned())
+}
+
+/// What the `apiBase` check needs from a WHATWG URL parser.
+struct UrlParts {
+    scheme: String,
+    has_host: bool,
+    has_credentials: bool,
+    /// The serialised URL.
+    href: String,
+}
+
+/// The browser's own `URL`: no URL parser in the wasm.
+#[cfg(target_arch = "wasm32")]
+fn parse_url(value: &str) -> Option<UrlParts> {
+    let url = web_sys::Url::new(value).ok()?;
+    Some(UrlParts {
+        scheme: url.protocol().trim_end_matches(':').to_owned(),
+        has_host: !url.hostname().is_empty(),
+        has_credentials: !url.username().is_empty() || !url.password().is_empty(),
+        href: url.href(),
+    })
+}
+
+/// Natively (the unit tests), the `url` crate, which implements the same standard.
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_url(value: &str) -> Option<UrlParts> {
+    let url = url::Url::parse(value).ok()?;
+    Some(UrlParts {
+        scheme: url.scheme().to_owned(),
+        has_host: url.host_str().is_some_and(|host| !host.is_empty()),
+        has_credentials: !url.username().is_empty() || url.password().is_some(),
+        href: url.as_str().to_owned(),
+    })
 }
 
 /// BCP 47 in the shape hosts actually pass: `de`, `de-CH`, `zh-Hant-TW`.
@@ -131,6 +165,8 @@ mod tests {
     fn an_api_base_may_have_a_path() {
         let options = AppOptions::from_raw(RawOptions { api_base: Some("https://bi.example.com/connections-api/".into()), ..Default::default() }).unwrap();
         assert_eq!(options.api_base, "https://bi.example.com/connections-api");
+        let options = AppOptions::from_raw(RawOptions { api_base: Some("HTTPS://Connections.Example.COM:443/".into()), ..Default::default() }).unwrap();
+        assert_eq!(options.api_base, "https://connections.example.com", "normalised as the URL standard says");
     }
 
     #[test]
@@ -141,6 +177,9 @@ mod tests {
             (RawOptions { api_base: Some("ftp://x.example".into()), ..Default::default() }, "apiBase"),
             (RawOptions { api_base: Some("https://x.example/?a=1".into()), ..Default::default() }, "apiBase"),
             (RawOptions { api_base: Some("https://user:pw@x.example".into()), ..Default::default() }, "apiBase"),
+            (RawOptions { api_base: Some("https://x.example/?".into()), ..Default::default() }, "apiBase"),
+            (RawOptions { api_base: Some("https://x.example/#".into()), ..Default::default() }, "apiBase"),
+            (RawOptions { api_base: Some("javascript:alert(1)".into()), ..Default::default() }, "apiBase"),
             (RawOptions { locale: Some("<script>".into()), ..Default::default() }, "locale"),
             (RawOptions { locale: Some("english".into()), ..Default::default() }, "locale"),
             (RawOptions { routing: Some("hash".into()), ..Default::default() }, "routing"),

@@ -13,13 +13,19 @@ pub enum Route {
     /// Add a Data Source: `/new`.
     Gallery,
     /// A provider's authorization page: `/new/{provider}`.
-    Authorize { provider: String },
+    Authorize {
+        provider: String,
+    },
     /// Where the provider sends the browser back: `/{provider}/callback`.
-    Callback { provider: String },
+    Callback {
+        provider: String,
+    },
     /// The demo sign-in: `/sign-in`.
     SignIn,
     /// One connection: `/{id}`.
-    Detail { id: String },
+    Detail {
+        id: String,
+    },
     NotFound,
 }
 

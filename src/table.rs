@@ -56,15 +56,14 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
     let mut shown: Vec<ConnectionView> = rows
         .iter()
         .filter(|row| query.status.is_none_or(|status| row.status == status))
-        .filter(|row| {
-            needle.is_empty() || row.account_name.to_lowercase().contains(&needle) || row.account_id.to_lowercase().contains(&needle)
-        })
+        .filter(|row| needle.is_empty() || row.account_name.to_lowercase().contains(&needle) || row.account_id.to_lowercase().contains(&needle))
         .cloned()
         .collect();
     shown.sort_by(|a, b| {
         let order = match query.sort {
             SortKey::Account => a.account_name.to_lowercase().cmp(&b.account_name.to_lowercase()),
             SortKey::AccountId => a.account_id.cmp(&b.account_id),
+            // Test before live.
             SortKey::Mode => a.livemode.cmp(&b.livemode),
             SortKey::Scope => a.scope.cmp(&b.scope),
             SortKey::Status => status_rank(a.status).cmp(&status_rank(b.status)),
@@ -74,11 +73,13 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
         };
         // Ties keep a stable, predictable order.
         let order = order.then_with(|| a.id.cmp(&b.id));
-        if query.descending {
-            order.reverse()
-        } else {
-            order
-        }
+        let order = if query.descending { order.reverse() } else { order };
+        // Rows of providers without modes have none to sort by: last, either way.
+        let blanks_last = match query.sort {
+            SortKey::Mode => a.livemode.is_none().cmp(&b.livemode.is_none()),
+            _ => std::cmp::Ordering::Equal,
+        };
+        blanks_last.then(order)
     });
     shown
 }
@@ -94,7 +95,7 @@ mod tests {
             provider: "stripe".into(),
             account_id: format!("acct_{id}"),
             account_name: name.into(),
-            livemode: false,
+            livemode: Some(false),
             scope: "read_only".into(),
             status,
             connected_by: "Ada".into(),
@@ -145,5 +146,18 @@ mod tests {
         assert_eq!(ids(&apply(&rows(), &query)), ["3", "2", "1"]);
         query.toggle_sort(SortKey::Status);
         assert_eq!(ids(&apply(&rows(), &query)), ["3", "2", "1"], "needs attention first");
+    }
+
+    #[test]
+    fn sorting_by_mode_puts_test_before_live_and_rows_without_a_mode_last() {
+        let mut rows = rows();
+        rows[0].livemode = Some(true);
+        rows[1].livemode = None;
+        rows[2].livemode = Some(false);
+        let mut query = TableQuery::default();
+        query.toggle_sort(SortKey::Mode);
+        assert_eq!(ids(&apply(&rows, &query)), ["3", "1", "2"]);
+        query.toggle_sort(SortKey::Mode);
+        assert_eq!(ids(&apply(&rows, &query)), ["1", "3", "2"], "descending: live first, still no mode last");
     }
 }

@@ -1,13 +1,16 @@
 //! Runs inside headless Chromium (wasm-bindgen-test): the flow's randomness comes from the browser's
 //! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON; dates and
-//! numbers come out of the browser's `Intl` in the language asked for.
+//! numbers come out of the browser's `Intl` in the language asked for; the host's `apiBase` is checked
+//! by the browser's own `URL`.
 
 #![cfg(target_arch = "wasm32")]
 
 use chrono::{TimeZone, Utc};
 use connections::browser::{local_datetime, local_number};
 use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
-use connections_wire::ProviderInfo;
+use connections::options::{AppOptions, RawOptions};
+use connections_wire::{Dialect, ProviderInfo};
+use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -16,12 +19,15 @@ fn stripe() -> ProviderInfo {
     ProviderInfo {
         id: "stripe".into(),
         name: "Stripe".into(),
-        logo_path: "/public/stripe.svg".into(),
-        scope: "read_only".into(),
+        dialect: Dialect::StripeApps,
+        categories: vec!["payments".into()],
+        icon_url: Some("/public/stripe.svg".into()),
+        scope: "stripe_apps".into(),
         access_summary: String::new(),
         data_synced: vec![],
-        authorize_url: "https://connect.stripe.com/oauth/authorize".into(),
-        client_id: "ca_123".into(),
+        docs_url: None,
+        has_modes: true,
+        uninstall_url: None,
         redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
         redirect_uris: vec![],
     }
@@ -37,8 +43,11 @@ fn attempts_made_in_the_browser_are_random_and_well_formed() {
     for attempt in &attempts {
         assert_eq!(attempt.pending.state.len(), 43);
         assert_eq!(attempt.pending.code_verifier.len(), 43);
-        assert_eq!(attempt.register.code_challenge.len(), 43);
-        assert!(attempt.authorize_url.as_str().contains("code_challenge_method=S256"));
+        assert_eq!(attempt.register.code_challenge_method, "S256");
+        assert_eq!(attempt.register.redirect_uri.as_deref(), Some(stripe().redirect_uri.as_str()));
+        // The challenge is S256 of this attempt's verifier, hashed by the wasm build of sha2.
+        let verifier = PkceCodeVerifier::new(attempt.pending.code_verifier.clone());
+        assert_eq!(PkceCodeChallenge::from_code_verifier_sha256(&verifier).as_str(), attempt.register.code_challenge);
     }
 }
 
@@ -69,4 +78,23 @@ fn dates_and_numbers_follow_the_language_asked_for_each_with_its_own_formatter()
     assert_eq!(local_number(&tags(&["de"]), 1_234_567.0), "1.234.567");
     assert_eq!(local_number(&tags(&["en"]), 1_234_567.0), "1,234,567");
     assert_eq!(local_number(&tags(&["it"]), 1_234_567.0), "1.234.567");
+}
+
+#[wasm_bindgen_test]
+fn the_browsers_url_parser_checks_the_api_base_as_the_native_tests_expect() {
+    let api_base = |value: &str| AppOptions::from_raw(RawOptions { api_base: Some(value.into()), ..Default::default() }).map(|o| o.api_base);
+    assert_eq!(api_base("https://connections.example.com/").as_deref(), Ok("https://connections.example.com"));
+    assert_eq!(api_base("https://bi.example.com/connections-api/").as_deref(), Ok("https://bi.example.com/connections-api"));
+    assert_eq!(api_base("HTTPS://Connections.Example.COM:443/").as_deref(), Ok("https://connections.example.com"));
+    for bad in [
+        "/relative",
+        "ftp://x.example",
+        "https://x.example/?a=1",
+        "https://x.example/?",
+        "https://x.example/#",
+        "https://user:pw@x.example",
+        "javascript:alert(1)",
+    ] {
+        assert!(api_base(bad).unwrap_err().starts_with("apiBase"), "{bad}");
+    }
 }

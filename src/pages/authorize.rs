@@ -1,16 +1,17 @@
-//! The provider's authorization page: what access is asked, what will sync, and Connect.
+//! The provider's authorization page: what access is asked, what will sync, and Connect. The steps of
+//! connecting are decided in `flow`; `Connector` is their browser side.
 
-use connections_wire::ProviderInfo;
+use connections_wire::{Dialect, GrantResponse, ProviderInfo};
 use leptos::prelude::*;
 
-use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
+use crate::components::{AdminOnly, ErrorNotice, ExternalLink, Flash, FlashState, Loading, ProviderIcon};
 use crate::embed;
-use crate::flow::CallbackOutcome;
+use crate::flow::{self, ConnectWay, PendingAttempt, Stage};
 use crate::i18n::{self, td_string, Locale};
+use crate::navigator::{use_navigator, Navigator};
 use crate::options::{AppOptions, ConnectIn};
-use crate::navigator::use_navigator;
 use crate::routing::Route;
-use crate::{api, browser, flow, messages, popup};
+use crate::{api, browser, messages, popup};
 
 #[component]
 pub fn AuthorizePage(provider: String) -> impl IntoView {
@@ -26,59 +27,134 @@ pub fn AuthorizePage(provider: String) -> impl IntoView {
     }
 }
 
+/// Only a provider the server lists gets a page: an id from the address bar alone sends nothing.
 #[component]
 fn Authorize(provider: String) -> impl IntoView {
-    let providers = LocalResource::new(api::providers);
+    let catalog = LocalResource::new(api::catalog);
     let locale = i18n::locale();
-    move || match providers.get() {
-        None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, shell.loading)}</p> }.into_any(),
+    move || match catalog.get() {
+        None => view! { <Loading text=td_string!(locale, shell.loading) /> }.into_any(),
         Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
-        Some(Ok(list)) => match list.into_iter().find(|p| p.id == provider) {
-            Some(provider) => view! { <ProviderConsent provider /> }.into_any(),
+        Some(Ok(catalog)) => match catalog.get(&provider) {
+            Some(provider) => view! { <ProviderConsent provider=provider.clone() /> }.into_any(),
             None => view! { <ErrorNotice message=td_string!(locale, messages.unknown_provider) /> }.into_any(),
         },
     }
 }
 
-/// Where the connect step is under way.
-#[derive(Clone, Debug, PartialEq)]
-enum Stage {
-    Ready,
-    /// Registering the attempt, then leaving for (or loading) the provider.
-    Opening,
-    /// The provider is open in a popup; waiting for its answer.
-    WaitingForPopup,
-    /// The answer came back; the server is finishing.
-    Finishing,
-    /// The browser refused to open the popup.
-    PopupBlocked,
+#[component]
+fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
+    let connector = Connector::new(provider.clone());
+    view! {
+        <article class="cx-consent" aria-labelledby="cx-consent-title">
+            <ConsentDetails provider />
+            {move || connector.error.get().map(|message| view! { <ErrorNotice message /> })}
+            <StageNotice connector />
+            <ConnectActions connector />
+        </article>
+    }
 }
 
-/// Makes the attempt for the return address where the app runs, and registers it with the server.
-async fn register(locale: Locale, provider: &ProviderInfo, redirect_uri: &str) -> Result<flow::NewAttempt, String> {
-    let redirect_uri = flow::registered_redirect_uri(provider, redirect_uri).map_err(|e| messages::flow_error(locale, &e))?;
-    let attempt = flow::new_attempt(provider, &redirect_uri).map_err(|e| messages::flow_error(locale, &e))?;
-    api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::api_error(locale, &e))?;
-    Ok(attempt)
+/// What connecting means: the access asked for, the data that will sync, where to read more.
+#[component]
+fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
+    let locale = i18n::locale();
+    let name = provider.name.clone();
+    view! {
+        <header class="cx-consent-header">
+            <ProviderIcon provider=provider.clone() />
+            <h1 id="cx-consent-title">{td_string!(locale, authorize.title, provider = &name).to_string()}</h1>
+        </header>
+        <section>
+            <h2>{td_string!(locale, authorize.access_requested)}</h2>
+            <p>{access_summary(locale, &provider)}</p>
+            <p class="cx-muted">{td_string!(locale, authorize.scope)} " " <code>{provider.scope.clone()}</code></p>
+        </section>
+        {(!provider.data_synced.is_empty()).then(|| view! {
+            <section>
+                <h2>{td_string!(locale, authorize.data_synced)}</h2>
+                <ul class="cx-sync-list">
+                    {provider.data_synced.iter().map(|kind| view! { <li>{data_kind(locale, kind)}</li> }).collect_view()}
+                </ul>
+            </section>
+        })}
+        {provider.docs_url.clone().map(|href| view! {
+            <p><ExternalLink href text=td_string!(locale, authorize.docs_link, provider = &name).to_string() /></p>
+        })}
+        <p class="cx-muted">{td_string!(locale, authorize.sign_in_note, provider = &name).to_string()}</p>
+    }
 }
 
-/// The default: keep the verifier in this tab, then leave for the provider.
-async fn connect_by_redirect(locale: Locale, provider: ProviderInfo, redirect_uri: String) -> Result<(), String> {
-    let attempt = register(locale, &provider, &redirect_uri).await?;
-    browser::save_pending(&attempt.pending).map_err(|e| messages::browser_error(locale, e))?;
-    browser::go_to(attempt.authorize_url.as_str()).map_err(|e| messages::browser_error(locale, e))?;
-    Ok(())
+/// Waiting for the popup, finishing, or the popup was blocked.
+#[component]
+fn StageNotice(connector: Connector) -> impl IntoView {
+    let locale = i18n::locale();
+    let name = connector.name();
+    let in_a_tab = use_navigator().absolute_url(&Route::Authorize { provider: connector.id() });
+    move || match connector.stage.get() {
+        Stage::WaitingForPopup => Some(
+            view! {
+                <div class="cx-progress" role="status">
+                    <span class="cx-spinner" aria-hidden="true"></span>
+                    <p>{td_string!(locale, popup.waiting, provider = &name).to_string()}</p>
+                    <button class="cx-button" on:click=move |_| connector.cancel()>{td_string!(locale, shell.cancel)}</button>
+                </div>
+            }
+            .into_any(),
+        ),
+        Stage::Finishing => Some(
+            view! {
+                <div class="cx-progress" role="status" aria-busy="true">
+                    <span class="cx-spinner" aria-hidden="true"></span>
+                    <p>{td_string!(locale, callback.finishing, provider = &name).to_string()}</p>
+                </div>
+            }
+            .into_any(),
+        ),
+        Stage::PopupBlocked => Some(
+            view! {
+                <div class="cx-notice cx-notice-error" role="alert">
+                    <h2>{td_string!(locale, popup.blocked_title, provider = &name).to_string()}</h2>
+                    <p>{td_string!(locale, popup.blocked, provider = &name).to_string()}</p>
+                    <p><a href=in_a_tab.clone() target="_blank" rel="noopener">{td_string!(locale, popup.open_in_tab)}</a></p>
+                </div>
+            }
+            .into_any(),
+        ),
+        Stage::Ready | Stage::Opening => None,
+    }
 }
-/// What the server says it will access, in the mount's language when the scope is a known one.
+
+#[component]
+fn ConnectActions(connector: Connector) -> impl IntoView {
+    let locale = i18n::locale();
+    let name = connector.name();
+    let busy = move || connector.stage.get().is_busy();
+    let label = move || match connector.stage.get() {
+        Stage::Opening => td_string!(locale, authorize.opening, provider = &name).to_string(),
+        _ => td_string!(locale, authorize.connect_with, provider = &name).to_string(),
+    };
+    view! {
+        <div class="cx-actions">
+            <button class="cx-button cx-button-primary" on:click=move |_| connector.connect() disabled=busy aria-busy=move || busy().to_string()>
+                {label}
+            </button>
+            <a class="cx-button" href=use_navigator().href(&Route::List)>{td_string!(locale, shell.cancel)}</a>
+        </div>
+    }
+}
+
+/// What the server says it will access, in the mount's language for Stripe's known scopes.
 fn access_summary(locale: Locale, provider: &ProviderInfo) -> String {
-    match provider.scope.as_str() {
-        "read_only" => td_string!(locale, authorize.access_read_only).into(),
-        "read_write" => td_string!(locale, authorize.access_read_write).into(),
+    match (provider.dialect, provider.scope.as_str()) {
+        (Dialect::StripeConnect, "read_only") => td_string!(locale, authorize.access_read_only).into(),
+        (Dialect::StripeConnect, "read_write") => td_string!(locale, authorize.access_read_write).into(),
+        (Dialect::StripeApps, "stripe_apps") => td_string!(locale, authorize.access_stripe_apps).into(),
         _ => provider.access_summary.clone(),
     }
 }
 
-/// A kind of data the server says will sync, translated when it is one Stripe has.
+/// A kind of data the server says will sync, translated when it is one Stripe has; others as given.
 fn data_kind(locale: Locale, kind: &str) -> String {
     match kind {
         "Customers" => td_string!(locale, data.customers).into(),
@@ -92,177 +168,186 @@ fn data_kind(locale: Locale, kind: &str) -> String {
     }
 }
 
-#[component]
-fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
-    let navigator = use_navigator();
-    let options = expect_context::<AppOptions>();
-    let flash = expect_context::<FlashState>();
-    let locale = i18n::locale();
-    let stage = RwSignal::new(Stage::Ready);
-    let error = RwSignal::new(None::<String>);
-    let provider = StoredValue::new(provider);
+/// The connect step's state and its browser side: the redirect, or the popup and its channel.
+#[derive(Clone, Copy)]
+struct Connector {
+    provider: StoredValue<ProviderInfo>,
+    /// This page's callback address, which the provider sends the browser back to.
+    return_address: StoredValue<String>,
+    stage: RwSignal<Stage>,
+    error: RwSignal<Option<String>>,
     // The popup's window and the channel listener live as long as the wait (not Send: local storage).
-    let popup_window = StoredValue::new_local(None::<web_sys::Window>);
-    let listener = StoredValue::new_local(None::<popup::Listener>);
-    let stop_waiting = move || {
-        listener.set_value(None);
-        if let Some(window) = popup_window.try_update_value(|w| w.take()).flatten() {
-            let _ = window.close();
-        }
-    };
-    on_cleanup(stop_waiting);
-    let redirect_uri = StoredValue::new(navigator.absolute_url(&Route::Callback { provider: provider.with_value(|p| p.id.clone()) }));
-    let fail = move |message: String| {
-        embed::emit_error("connect_failed", &message);
-        error.set(Some(message));
-        stage.set(Stage::Ready);
-    };
+    popup_window: StoredValue<Option<web_sys::Window>, LocalStorage>,
+    listener: StoredValue<Option<popup::Listener>, LocalStorage>,
+    locale: Locale,
+    flash: FlashState,
+    navigator: Navigator,
+    connect_in: ConnectIn,
+}
 
-    // The provider's answer, handed over by the popup: finish here, where the verifier is.
-    let finish = move |query: String, pending: flow::PendingAttempt| {
-        stop_waiting();
-        stage.set(Stage::Finishing);
-        let provider_id = provider.with_value(|p| p.id.clone());
-        let request = match flow::parse_callback(&query) {
-            Ok(CallbackOutcome::Granted { code, state }) => flow::grant_request(code, state, Some(pending), &provider_id).map_err(|e| messages::callback_error(locale, &e)),
-            Ok(CallbackOutcome::ProviderStarted { .. }) => Err(messages::callback_error(locale, &flow::CallbackError::MissingState)),
-            Ok(refused) => Err(messages::provider_refused(locale, &refused)),
-            Err(e) => Err(messages::callback_error(locale, &e)),
+impl Connector {
+    fn new(provider: ProviderInfo) -> Self {
+        let navigator = use_navigator();
+        let return_address = navigator.absolute_url(&Route::Callback { provider: provider.id.clone() });
+        let connector = Connector {
+            provider: StoredValue::new(provider),
+            return_address: StoredValue::new(return_address),
+            stage: RwSignal::new(Stage::Ready),
+            error: RwSignal::new(None),
+            popup_window: StoredValue::new_local(None),
+            listener: StoredValue::new_local(None),
+            locale: i18n::locale(),
+            flash: expect_context::<FlashState>(),
+            navigator,
+            connect_in: expect_context::<AppOptions>().connect_in,
         };
-        match request {
-            Err(message) => fail(message),
+        on_cleanup(move || connector.stop_waiting());
+        connector
+    }
+
+    fn id(self) -> String {
+        self.provider.with_value(|p| p.id.clone())
+    }
+
+    fn name(self) -> String {
+        self.provider.with_value(|p| p.name.clone())
+    }
+
+    /// The Connect button: one attempt at a time.
+    fn connect(self) {
+        if self.stage.get_untracked().is_busy() {
+            return;
+        }
+        self.error.set(None);
+        match flow::connect_way(self.connect_in, popup::is_framed()) {
+            ConnectWay::Popup => self.in_popup(),
+            ConnectWay::Redirect => self.by_redirect(),
+        }
+    }
+
+    /// Makes the attempt for where the app runs, registers it, and answers where to go.
+    async fn register(self) -> Result<(PendingAttempt, String), String> {
+        let provider = self.provider.get_value();
+        let flow_error = |e: flow::FlowError| messages::flow_error(self.locale, &e, &provider.name);
+        let attempt = flow::new_attempt(&provider, &self.return_address.get_value()).map_err(flow_error)?;
+        let answer = api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::provider_api_error(self.locale, &e, &provider.name))?;
+        let destination = flow::authorize_destination(&answer).map_err(flow_error)?.to_owned();
+        Ok((attempt.pending, destination))
+    }
+
+    /// The default: keep the verifier in this tab, then leave for the provider.
+    fn by_redirect(self) {
+        self.stage.set(Stage::Opening);
+        leptos::task::spawn_local(async move {
+            let browser_error = |e| messages::browser_error(self.locale, e, &self.name());
+            let left = match self.register().await {
+                Ok((pending, destination)) => browser::save_pending(&pending).and_then(|()| browser::go_to(&destination)).map_err(browser_error),
+                Err(message) => Err(message),
+            };
+            // On success the page is leaving; the button stays busy until it does.
+            if let Err(message) = left {
+                self.fail(message);
+            }
+        });
+    }
+
+    /// Inside a frame: the provider in a popup, its answer back over the channel.
+    fn in_popup(self) {
+        let locale = self.locale;
+        // Synchronously, inside the click: later, the browser would block the popup.
+        let Some(window) = popup::open_blank() else {
+            self.stage.set(Stage::PopupBlocked);
+            embed::emit_error("popup_blocked", &td_string!(locale, popup.blocked, provider = self.name()).to_string());
+            return;
+        };
+        self.popup_window.set_value(Some(window));
+        self.stage.set(Stage::Opening);
+        leptos::task::spawn_local(async move {
+            let (pending, destination) = match self.register().await {
+                Ok(registered) => registered,
+                Err(message) => return self.fail(message),
+            };
+            let Some(listener) = popup::Listener::new(pending.state.clone(), move |query| self.finish(query, pending.clone())) else {
+                return self.fail(td_string!(locale, popup.unsupported).into());
+            };
+            self.listener.set_value(Some(listener));
+            let opened = self.popup_window.with_value(|w| w.as_ref().is_some_and(|w| w.location().set_href(&destination).is_ok()));
+            if opened {
+                self.stage.set(Stage::WaitingForPopup);
+            } else {
+                self.fail(td_string!(locale, popup.closed, provider = self.name()).to_string());
+            }
+        });
+    }
+
+    /// The provider's answer, handed over by the popup: finish here, where the verifier is.
+    fn finish(self, query: String, pending: PendingAttempt) {
+        self.stop_waiting();
+        self.stage.set(Stage::Finishing);
+        let provider = self.provider.get_value();
+        match flow::popup_grant(&query, pending, &provider.id) {
+            Err(why) => self.fail(messages::unfinished(self.locale, &why, &provider.name)),
             Ok(request) => leptos::task::spawn_local(async move {
-                match api::send_grant(&provider_id, &request).await {
-                    Ok(connection) => {
-                        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(connection.id.clone()))));
-                        navigator.go(Route::List);
-                        embed::announce_connected(connection).await;
-                    }
-                    Err(e) => fail(messages::api_error(locale, &e)),
+                match api::send_grant(&provider.id, &request).await {
+                    Ok(response) => self.succeed(response),
+                    Err(e) => self.fail(messages::provider_api_error(self.locale, &e, &provider.name)),
                 }
             }),
         }
-    };
+    }
 
-    let connect_in_popup = move || {
-        // Synchronously, inside the click: later, the browser would block the popup.
-        let Some(window) = popup::open_blank() else {
-            stage.set(Stage::PopupBlocked);
-            embed::emit_error("popup_blocked", td_string!(locale, popup.blocked));
-            return;
-        };
-        popup_window.set_value(Some(window));
-        stage.set(Stage::Opening);
-        leptos::task::spawn_local(async move {
-            let attempt = match register(locale, &provider.get_value(), &redirect_uri.get_value()).await {
-                Ok(attempt) => attempt,
-                Err(message) => {
-                    stop_waiting();
-                    return fail(message);
-                }
-            };
-            let pending = attempt.pending.clone();
-            let Some(waiting) = popup::Listener::new(pending.state.clone(), move |query| finish(query, pending.clone())) else {
-                stop_waiting();
-                return fail(td_string!(locale, popup.unsupported).into());
-            };
-            listener.set_value(Some(waiting));
-            let opened = popup_window.with_value(|w| w.as_ref().map(|w| w.location().set_href(attempt.authorize_url.as_str()).is_ok()));
-            if opened == Some(true) {
-                stage.set(Stage::WaitingForPopup);
-            } else {
-                stop_waiting();
-                fail(td_string!(locale, popup.closed).into());
-            }
-        });
-    };
+    fn succeed(self, response: GrantResponse) {
+        let connection_id = Some(response.connection.id.clone());
+        self.flash.0.set(Some(Flash::success(messages::connection_successful(self.locale), connection_id)));
+        self.navigator.go(Route::List);
+        embed::announce_grant(&response);
+    }
 
-    let on_connect = move |_| {
-        if matches!(stage.get_untracked(), Stage::Opening | Stage::WaitingForPopup | Stage::Finishing) {
-            return;
+    fn cancel(self) {
+        self.stop_waiting();
+        self.stage.set(Stage::Ready);
+    }
+
+    fn stop_waiting(self) {
+        self.listener.set_value(None);
+        if let Some(window) = self.popup_window.try_update_value(|w| w.take()).flatten() {
+            let _ = window.close();
         }
-        error.set(None);
-        let use_popup = match options.connect_in {
-            ConnectIn::Popup => true,
-            ConnectIn::Redirect => false,
-            ConnectIn::Auto => popup::is_framed(),
-        };
-        if use_popup {
-            return connect_in_popup();
-        }
-        stage.set(Stage::Opening);
-        leptos::task::spawn_local(async move {
-            // On success the page is leaving; keep the button busy until it does.
-            if let Err(message) = connect_by_redirect(locale, provider.get_value(), redirect_uri.get_value()).await {
-                fail(message);
-            }
-        });
-    };
-    let cancel_popup = move |_| {
-        stop_waiting();
-        stage.set(Stage::Ready);
-    };
-    let busy = move || matches!(stage.get(), Stage::Opening | Stage::WaitingForPopup | Stage::Finishing);
-    let name = move || provider.with_value(|p| p.name.clone());
-    let p = provider.get_value();
-    view! {
-        <article class="cx-consent" aria-labelledby="cx-consent-title">
-            <header class="cx-consent-header">
-                <img src=api::asset_url(&p.logo_path) alt="" width="96" height="40" />
-                <h1 id="cx-consent-title">{td_string!(locale, authorize.title, provider = &p.name).to_string()}</h1>
-            </header>
-            <section>
-                <h2>{td_string!(locale, authorize.access_requested)}</h2>
-                <p>{access_summary(locale, &p)}</p>
-                <p class="cx-muted">{td_string!(locale, authorize.scope)} " " <code>{p.scope.clone()}</code></p>
-            </section>
-            <section>
-                <h2>{td_string!(locale, authorize.data_synced)}</h2>
-                <ul class="cx-sync-list">
-                    {p.data_synced.iter().map(|kind| view! { <li>{data_kind(locale, kind)}</li> }).collect_view()}
-                </ul>
-            </section>
-            <p class="cx-muted">
-                {td_string!(locale, authorize.sign_in_note, provider = &p.name).to_string()}
-            </p>
-            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
-            {move || match stage.get() {
-                Stage::WaitingForPopup => Some(view! {
-                    <div class="cx-progress" role="status">
-                        <span class="cx-spinner" aria-hidden="true"></span>
-                        <p>{td_string!(locale, popup.waiting, provider = name()).to_string()}</p>
-                        <button class="cx-button" on:click=cancel_popup>{td_string!(locale, shell.cancel)}</button>
-                    </div>
-                }.into_any()),
-                Stage::Finishing => Some(view! {
-                    <div class="cx-progress" role="status" aria-busy="true">
-                        <span class="cx-spinner" aria-hidden="true"></span>
-                        <p>{td_string!(locale, callback.finishing)}</p>
-                    </div>
-                }.into_any()),
-                Stage::PopupBlocked => Some(view! {
-                    <div class="cx-notice cx-notice-error" role="alert">
-                        <h2>{td_string!(locale, popup.blocked_title, provider = name()).to_string()}</h2>
-                        <p>{td_string!(locale, popup.blocked)}</p>
-                        <p>
-                            <a href=navigator.absolute_url(&Route::Authorize { provider: provider.with_value(|p| p.id.clone()) }) target="_blank" rel="noopener">
-                                {td_string!(locale, popup.open_in_tab)}
-                            </a>
-                        </p>
-                    </div>
-                }.into_any()),
-                _ => None,
-            }}
-            <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=on_connect disabled=busy aria-busy=move || busy().to_string()>
-                    {move || if stage.get() == Stage::Opening {
-                        td_string!(locale, authorize.opening, provider = name()).to_string()
-                    } else {
-                        td_string!(locale, authorize.connect_with, provider = name()).to_string()
-                    }}
-                </button>
-                <a class="cx-button" href=navigator.href(&Route::List)>{td_string!(locale, shell.cancel)}</a>
-            </div>
-        </article>
+    }
+
+    /// Every failure also tells the host, with the words the user reads.
+    fn fail(self, message: String) {
+        self.stop_waiting();
+        embed::emit_error("connect_failed", &message);
+        self.error.set(Some(message));
+        self.stage.set(Stage::Ready);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::provider;
+
+    #[test]
+    fn stripes_known_scopes_are_translated_and_any_other_is_the_servers_summary() {
+        let mut apps = provider("stripe", "Stripe", &[]);
+        apps.dialect = Dialect::StripeApps;
+        apps.scope = "stripe_apps".into();
+        assert!(access_summary(Locale::de, &apps).starts_with("Lesezugriff auf die Daten Ihres Stripe-Kontos"));
+        let mut connect = provider("stripe", "Stripe", &[]);
+        connect.dialect = Dialect::StripeConnect;
+        connect.scope = "read_only".into();
+        assert!(access_summary(Locale::en, &connect).starts_with("Read-only access"));
+        // The same scope name at another provider is that provider's business.
+        let mut other = provider("acme", "Acme", &[]);
+        other.scope = "read_only".into();
+        assert_eq!(access_summary(Locale::en, &other), "Read access");
+    }
+
+    #[test]
+    fn known_kinds_of_data_are_translated_and_others_shown_as_given() {
+        assert_eq!(data_kind(Locale::de, "Customers"), "Kunden");
+        assert_eq!(data_kind(Locale::de, "Deals"), "Deals");
     }
 }

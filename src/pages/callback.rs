@@ -1,13 +1,15 @@
 //! Where the provider sends the browser back: check `state`, drop the code from the address bar, hand
 //! the grant to the server, and go back to the table. A code that arrives with no `state` at all (the
-//! user began at Stripe) is shown for confirmation first, naming the account.
+//! user began at the provider) is shown for confirmation first, naming the account. Nothing is sent
+//! for a provider the server does not list.
 
-use connections_wire::{ConnectionView, PendingInstall};
+use connections_wire::{GrantResponse, PendingInstall};
 use leptos::prelude::*;
+
 use crate::components::{ErrorNotice, Flash, FlashState};
 use crate::embed;
-use crate::flow::{self, CallbackOutcome};
-use crate::i18n::{self, td_string};
+use crate::flow::{self, NextStep, PendingAttempt};
+use crate::i18n::{self, td_string, Locale};
 use crate::navigator::use_navigator;
 use crate::routing::Route;
 use crate::{api, browser, messages, popup};
@@ -26,13 +28,15 @@ enum Progress {
 #[component]
 pub fn CallbackPage(provider: String) -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
+    // The id until the server's list names the provider.
+    let name = RwSignal::new(provider.clone());
     let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let succeed = move |connection: ConnectionView| {
-        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(connection.id.clone()))));
+    let succeed = move |response: GrantResponse| {
+        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(response.connection.id.clone()))));
         navigator.replace(Route::List);
-        leptos::task::spawn_local(embed::announce_connected(connection));
+        embed::announce_grant(&response);
     };
     // Every way this page can fail also tells the host.
     Effect::new(move || {
@@ -46,52 +50,64 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
     let pending = browser::take_pending();
     navigator.scrub_callback_url();
 
-    let finish = {
-        let provider = provider.clone();
-        move |query: String, pending: Option<flow::PendingAttempt>| match flow::parse_callback(&query) {
-            Ok(CallbackOutcome::Granted { code, state }) => match flow::grant_request(code, state, pending, &provider) {
-                Ok(request) => {
-                    let provider = provider.clone();
-                    leptos::task::spawn_local(async move {
-                        match api::send_grant(&provider, &request).await {
-                            Ok(connection) => succeed(connection),
-                            Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
-                        }
-                    });
-                }
-                Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
-            },
-            Ok(CallbackOutcome::ProviderStarted { code }) => {
-                let provider = provider.clone();
-                leptos::task::spawn_local(async move {
-                    match api::start_install(&provider, &code).await {
-                        Ok(install) => progress.set(Progress::Confirm(install)),
-                        Err(error) => progress.set(Progress::Failed(messages::api_error(locale, &error))),
-                    }
-                });
-            }
-            Ok(refused) => progress.set(Progress::Failed(messages::provider_refused(locale, &refused))),
-            Err(error) => progress.set(Progress::Failed(messages::callback_error(locale, &error))),
-        }
-    };
-
-    // No attempt of this tab's own with this `state`: this may be the popup of a framed app, which
-    // holds the verifier. Offer it the answer first; if no frame takes it, finish here as usual (and
-    // fail clearly, as a forged callback must).
-    let state = flow::callback_state(&query);
-    let ours = pending.as_ref().is_some_and(|p| Some(&p.state) == state.as_ref());
-    match state.filter(|_| !ours) {
-        Some(state) => leptos::task::spawn_local(async move {
+    let id = provider.clone();
+    leptos::task::spawn_local(async move {
+        // A `state` this tab did not start may belong to the framed app that opened this popup, which
+        // holds the verifier: offer it the answer first. If no frame takes it, finish here as usual
+        // (and fail clearly, as a forged callback must).
+        if let Some(state) = flow::hand_over_state(&query, pending.as_ref()) {
             if popup::hand_over(&state, &query).await {
                 progress.set(Progress::HandedOver);
                 popup::close_this_window();
-            } else {
-                finish(query, pending);
+                return;
             }
-        }),
-        None => finish(query, pending),
-    }
+        }
+        let outcome = match api::catalog().await {
+            Ok(catalog) => match catalog.get(&id) {
+                Some(known) => {
+                    name.set(known.name.clone());
+                    finish(locale, &id, &known.name, &query, pending).await
+                }
+                None => Step::Failed(td_string!(locale, messages.unknown_provider).into()),
+            },
+            Err(error) => Step::Failed(messages::api_error(locale, &error)),
+        };
+        match outcome {
+            Step::Connected(response) => succeed(response),
+            Step::Confirm(install) => progress.set(Progress::Confirm(install)),
+            Step::Failed(message) => progress.set(Progress::Failed(message)),
+        }
+    });
 
+    view! { <CallbackView provider progress name succeed /> }
+}
+
+/// What finishing came to.
+enum Step {
+    Connected(GrantResponse),
+    Confirm(PendingInstall),
+    Failed(String),
+}
+
+/// Sends the grant, or starts the install, of a provider the server lists.
+async fn finish(locale: Locale, provider: &str, name: &str, query: &str, pending: Option<PendingAttempt>) -> Step {
+    let failed = |error: api::ApiError| Step::Failed(messages::provider_api_error(locale, &error, name));
+    match flow::next_step(query, pending, provider) {
+        Ok(NextStep::Grant(request)) => api::send_grant(provider, &request).await.map_or_else(failed, Step::Connected),
+        Ok(NextStep::Install { code }) => api::start_install(provider, &code).await.map_or_else(failed, Step::Confirm),
+        Err(why) => Step::Failed(messages::unfinished(locale, &why, name)),
+    }
+}
+
+#[component]
+fn CallbackView(
+    provider: String,
+    progress: RwSignal<Progress>,
+    name: RwSignal<String>,
+    succeed: impl Fn(GrantResponse) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let navigator = use_navigator();
+    let locale = i18n::locale();
     let retry_href = navigator.href(&Route::Authorize { provider: provider.clone() });
     let list_href = navigator.href(&Route::List);
     let provider = StoredValue::new(provider);
@@ -99,7 +115,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
         Progress::Working => view! {
             <div class="cx-progress" role="status" aria-busy="true">
                 <span class="cx-spinner" aria-hidden="true"></span>
-                <p>{td_string!(locale, callback.finishing)}</p>
+                <p>{move || td_string!(locale, callback.finishing, provider = name.get()).to_string()}</p>
             </div>
         }
         .into_any(),
@@ -114,7 +130,9 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Progress::Confirm(install) => view! { <ConfirmInstall install provider=provider.get_value() progress succeed /> }.into_any(),
+        Progress::Confirm(install) => {
+            view! { <ConfirmInstall install provider=provider.get_value() name=name.get_untracked() progress succeed=succeed.clone() /> }.into_any()
+        }
         Progress::HandedOver => view! {
             <div class="cx-notice" role="status">
                 <h1>{td_string!(locale, popup.handed_over_title)}</h1>
@@ -125,7 +143,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
         Progress::Declined => view! {
             <div class="cx-notice" role="status">
                 <h1>{td_string!(locale, callback.declined_title)}</h1>
-                <p>{td_string!(locale, callback.declined)}</p>
+                <p>{td_string!(locale, callback.declined, provider = name.get_untracked()).to_string()}</p>
             </div>
             <p><a class="cx-button" href=list_href.clone()>{td_string!(locale, shell.back_to_connections)}</a></p>
         }
@@ -137,49 +155,54 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
 fn ConfirmInstall(
     install: PendingInstall,
     provider: String,
+    name: String,
     progress: RwSignal<Progress>,
-    succeed: impl Fn(ConnectionView) + Clone + Send + Sync + 'static,
+    succeed: impl Fn(GrantResponse) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(install.id.clone());
     let provider = StoredValue::new(provider);
     let locale = i18n::locale();
-    let confirm = move |_| {
-        busy.set(true);
-        let succeed = succeed.clone();
-        leptos::task::spawn_local(async move {
-            match api::confirm_install(&provider.get_value(), &id.get_value()).await {
-                Ok(connection) => succeed(connection),
-                Err(e) => {
-                    error.set(Some(messages::api_error(locale, &e)));
-                    busy.set(false);
-                }
-            }
-        });
+    let failed = move |e: api::ApiError, name: &str| {
+        error.set(Some(messages::provider_api_error(locale, &e, name)));
+        busy.set(false);
     };
-    let decline = move |_| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match api::decline_install(&provider.get_value(), &id.get_value()).await {
-                Ok(()) => progress.set(Progress::Declined),
-                Err(e) => {
-                    error.set(Some(messages::api_error(locale, &e)));
-                    busy.set(false);
+    let confirm = {
+        let name = name.clone();
+        move |_| {
+            busy.set(true);
+            let (succeed, name) = (succeed.clone(), name.clone());
+            leptos::task::spawn_local(async move {
+                match api::confirm_install(&provider.get_value(), &id.get_value()).await {
+                    Ok(response) => succeed(response),
+                    Err(e) => failed(e, &name),
                 }
-            }
-        });
+            });
+        }
+    };
+    let decline = {
+        let name = name.clone();
+        move |_| {
+            busy.set(true);
+            let name = name.clone();
+            leptos::task::spawn_local(async move {
+                match api::decline_install(&provider.get_value(), &id.get_value()).await {
+                    Ok(()) => progress.set(Progress::Declined),
+                    Err(e) => failed(e, &name),
+                }
+            });
+        }
     };
     view! {
         <article class="cx-consent" aria-labelledby="cx-install-title">
             <h1 id="cx-install-title">{td_string!(locale, callback.confirm_title, account = &install.account_name).to_string()}</h1>
-            <p>
-                {td_string!(locale, callback.confirm_intro)}
-            </p>
+            <p>{td_string!(locale, callback.confirm_intro, provider = &name).to_string()}</p>
             <dl class="cx-facts">
+                <dt>{td_string!(locale, columns.provider)}</dt><dd>{name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
-                <dt>{td_string!(locale, columns.mode)}</dt><dd>{if install.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</dd>
+                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{super::mode_label(locale, live)}</dd> })}
                 <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::browser;
-use crate::components::{AdminOnly, ErrorNotice, Flash, FlashState};
+use crate::catalog::Catalog;
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading};
 use crate::embed::{self, HostEvent};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
@@ -53,6 +54,12 @@ fn refresh_while_visible(refresh: impl Fn() + Clone + Send + Sync + 'static) {
     });
 }
 
+/// Whether the table has a Mode column: some provider has test and live accounts (or, should the
+/// list be unavailable, some row has a mode).
+pub fn shows_mode(catalog: &Catalog, rows: &[ConnectionView]) -> bool {
+    catalog.has_modes() || rows.iter().any(|row| row.livemode.is_some())
+}
+
 #[component]
 fn DataSources() -> impl IntoView {
     let rows: RwSignal<Rows> = RwSignal::new(None);
@@ -64,6 +71,10 @@ fn DataSources() -> impl IntoView {
     };
     load();
     refresh_while_visible(load);
+    // The providers' names and what they support, once, alongside the first rows. Without the list
+    // the table still shows, naming providers by id.
+    let catalog = RwSignal::new(None::<Catalog>);
+    leptos::task::spawn_local(async move { catalog.set(Some(api::catalog().await.unwrap_or_default())) });
 
     let query = RwSignal::new(TableQuery::default());
     let flash = expect_context::<FlashState>();
@@ -75,35 +86,30 @@ fn DataSources() -> impl IntoView {
             <h1>{td_string!(locale, table.title)}</h1>
             <a class="cx-button cx-button-primary" href=use_navigator().href(&Route::Gallery)>{td_string!(locale, gallery.title)}</a>
         </div>
-        {move || match rows.get() {
-            None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, table.loading)}</p> }.into_any(),
-            Some(Err(error)) => view! {
+        {move || match (rows.get(), catalog.get()) {
+            (None, _) | (_, None) => view! { <Loading text=td_string!(locale, table.loading) /> }.into_any(),
+            (Some(Err(error)), _) => view! {
                 <ErrorNotice message=messages::api_error(locale, &error) />
                 <button class="cx-button" on:click=move |_| load()>{td_string!(locale, table.try_again)}</button>
             }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! {
+            (Some(Ok(list)), _) if list.is_empty() => view! {
                 <div class="cx-empty">
                     <p><strong>{td_string!(locale, table.empty)}</strong></p>
                     <p>{i18n::td!(locale, table.empty_hint, <em> = <em />)}</p>
                 </div>
             }.into_any(),
-            Some(Ok(list)) => view! {
+            (Some(Ok(list)), Some(catalog)) => view! {
                 <TableControls query />
-                <ConnectionsTable rows=list query flash to_disconnect reload=load />
+                <ConnectionsTable rows=list catalog query flash to_disconnect reload=load />
             }.into_any(),
         }}
-        <DisconnectDialog target=to_disconnect reload=load />
+        <DisconnectDialog target=to_disconnect catalog reload=load />
     }
 }
 
 #[component]
 fn TableControls(query: RwSignal<TableQuery>) -> impl IntoView {
-    let statuses = [
-        ConnectionStatus::Connected,
-        ConnectionStatus::ReauthenticationRequired,
-        ConnectionStatus::Revoked,
-        ConnectionStatus::Disconnected,
-    ];
+    let statuses = [ConnectionStatus::Connected, ConnectionStatus::ReauthenticationRequired, ConnectionStatus::Revoked, ConnectionStatus::Disconnected];
     let locale = i18n::locale();
     view! {
         <div class="cx-filters" role="search">
@@ -133,18 +139,41 @@ fn TableControls(query: RwSignal<TableQuery>) -> impl IntoView {
 #[component]
 fn ConnectionsTable(
     rows: Vec<ConnectionView>,
+    catalog: Catalog,
     query: RwSignal<TableQuery>,
     flash: FlashState,
     to_disconnect: RwSignal<Option<ConnectionView>>,
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
+    let show_mode = shows_mode(&catalog, &rows);
     let rows = StoredValue::new(rows);
+    let catalog = StoredValue::new(catalog);
     let shown = Memo::new(move |_| query.with(|q| rows.with_value(|rows| table::apply(rows, q))));
     let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
     let locale = i18n::locale();
     let header = move |key: SortKey| {
-        let aria_sort = move || query.with(|q| if q.sort != key { "none" } else if q.descending { "descending" } else { "ascending" });
-        let arrow = move || query.with(|q| if q.sort != key { "" } else if q.descending { " ▼" } else { " ▲" });
+        let aria_sort = move || {
+            query.with(|q| {
+                if q.sort != key {
+                    "none"
+                } else if q.descending {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            })
+        };
+        let arrow = move || {
+            query.with(|q| {
+                if q.sort != key {
+                    ""
+                } else if q.descending {
+                    " ▼"
+                } else {
+                    " ▲"
+                }
+            })
+        };
         view! {
             <th scope="col" aria-sort=aria_sort>
                 <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
@@ -167,8 +196,8 @@ fn ConnectionsTable(
                     <tr>
                         {header(SortKey::Account)}
                         {header(SortKey::AccountId)}
-                        <th scope="col">{td_string!(locale, columns.provider_type)}</th>
-                        {header(SortKey::Mode)}
+                        <th scope="col">{td_string!(locale, columns.provider)}</th>
+                        {show_mode.then(|| header(SortKey::Mode))}
                         {header(SortKey::Scope)}
                         {header(SortKey::Status)}
                         {header(SortKey::ConnectedBy)}
@@ -179,7 +208,8 @@ fn ConnectionsTable(
                 </thead>
                 <tbody>
                     <For each=move || shown.get() key=|row| (row.id.clone(), row.status, row.last_checked_at) let:row>
-                        <ConnectionRow row highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
+                        <ConnectionRow provider=catalog.with_value(|c| c.name(&row.provider)) row show_mode
+                            highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
                     </For>
                 </tbody>
             </table>
@@ -191,55 +221,21 @@ fn ConnectionsTable(
 #[component]
 fn ConnectionRow(
     row: ConnectionView,
+    /// The provider's display name.
+    provider: String,
+    show_mode: bool,
     highlighted: Signal<Option<String>>,
     to_disconnect: RwSignal<Option<ConnectionView>>,
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
     let locale = i18n::locale();
     let id = row.id.clone();
     let is_new = Signal::derive(move || highlighted.get().as_deref() == Some(id.as_str()));
-    let checking = RwSignal::new(false);
-    let check = {
-        let id = row.id.clone();
-        let name = row.account_name.clone();
-        move |_| {
-            let (id, name, reload) = (id.clone(), name.clone(), reload.clone());
-            checking.set(true);
-            leptos::task::spawn_local(async move {
-                let message = match api::check(&id).await {
-                    Ok(view) if view.status == ConnectionStatus::Connected => {
-                        Flash::success(td_string!(locale, table.check_ok, account = &name).to_string(), None)
-                    }
-                    Ok(_) => Flash::warning(td_string!(locale, table.check_refused, account = &name).to_string()),
-                    Err(error) => {
-                        Flash::warning(td_string!(locale, table.check_failed, account = &name, message = messages::api_error(locale, &error)).to_string())
-                    }
-                };
-                flash.0.set(Some(message));
-                checking.set(false);
-                reload();
-            });
-        }
+    let mode = match row.livemode {
+        Some(live) => super::mode_label(locale, live),
+        None => "—",
     };
-    let reconnect_label = match row.status {
-        ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => Some((
-            td_string!(locale, table.reauthenticate),
-            td_string!(locale, table.reauthenticate_named, account = &row.account_name).to_string(),
-        )),
-        ConnectionStatus::Disconnected => {
-            Some((td_string!(locale, table.reconnect), td_string!(locale, table.reconnect_named, account = &row.account_name).to_string()))
-        }
-        ConnectionStatus::Connected => None,
-    };
-    let reconnect = {
-        let provider = row.provider.clone();
-        move |_| navigator.go(Route::Authorize { provider: provider.clone() })
-    };
-    let has_tokens = matches!(row.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
-    let can_disconnect = row.status != ConnectionStatus::Disconnected;
-    let for_dialog = row.clone();
     view! {
         <tr class:cx-row-new=is_new data-connection-id=row.id.clone()>
             <th scope="row">
@@ -247,36 +243,94 @@ fn ConnectionRow(
                 {move || is_new.get().then(|| view! { <span class="cx-tag">{td_string!(locale, table.new)}</span> })}
             </th>
             <td><code>{row.account_id.clone()}</code></td>
-            <td>{provider_label(&row.provider)}</td>
-            <td>{if row.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</td>
+            <td>{provider.clone()}</td>
+            {show_mode.then(|| view! { <td>{mode}</td> })}
             <td><code>{row.scope.clone()}</code></td>
             <td><StatusBadge status=row.status /></td>
             <td>{row.connected_by.clone()}</td>
             <td><time datetime=row.connected_at.to_rfc3339()>{i18n::datetime(&row.connected_at)}</time></td>
             <td>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
-            <td class="cx-row-actions">
-                {reconnect_label.map(|(label, aria_label)| view! {
-                    <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=aria_label>{label}</button>
-                })}
-                {has_tokens.then(|| view! {
-                    <button class="cx-button cx-button-small" on:click=check disabled=move || checking.get()
-                        aria-label=td_string!(locale, table.check_named, account = &row.account_name).to_string()>
-                        {move || if checking.get() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
-                    </button>
-                })}
-                {can_disconnect.then(|| view! {
-                    <button class="cx-button cx-button-small" on:click=move |_| to_disconnect.set(Some(for_dialog.clone()))
-                        aria-label=td_string!(locale, table.disconnect_named, account = &row.account_name).to_string()>{td_string!(locale, table.disconnect)}</button>
-                })}
-            </td>
+            <td class="cx-row-actions"><RowActions row=row.clone() provider to_disconnect reload /></td>
         </tr>
+    }
+}
+
+/// Reauthenticate or reconnect, check, disconnect: whichever the row's status allows.
+#[component]
+fn RowActions(
+    row: ConnectionView,
+    provider: String,
+    to_disconnect: RwSignal<Option<ConnectionView>>,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let flash = expect_context::<FlashState>();
+    let navigator = use_navigator();
+    let locale = i18n::locale();
+    let checking = RwSignal::new(false);
+    let check = {
+        let (id, account) = (row.id.clone(), row.account_name.clone());
+        move |_| {
+            let (id, account, provider, reload) = (id.clone(), account.clone(), provider.clone(), reload.clone());
+            checking.set(true);
+            leptos::task::spawn_local(async move {
+                let outcome = api::check(&id).await;
+                flash.0.set(Some(check_flash(locale, &account, &provider, outcome)));
+                checking.set(false);
+                reload();
+            });
+        }
+    };
+    let account = row.account_name.clone();
+    let reconnect_label = match row.status {
+        ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => {
+            Some((td_string!(locale, table.reauthenticate), td_string!(locale, table.reauthenticate_named, account = &account).to_string()))
+        }
+        ConnectionStatus::Disconnected => {
+            Some((td_string!(locale, table.reconnect), td_string!(locale, table.reconnect_named, account = &account).to_string()))
+        }
+        ConnectionStatus::Connected => None,
+    };
+    let provider_id = row.provider.clone();
+    let reconnect = move |_| navigator.go(Route::Authorize { provider: provider_id.clone() });
+    let has_tokens = matches!(row.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
+    let can_disconnect = row.status != ConnectionStatus::Disconnected;
+    view! {
+        {reconnect_label.map(|(label, aria_label)| view! {
+            <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=aria_label>{label}</button>
+        })}
+        {has_tokens.then(|| view! {
+            <button class="cx-button cx-button-small" on:click=check disabled=move || checking.get()
+                aria-label=td_string!(locale, table.check_named, account = &account).to_string()>
+                {move || if checking.get() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
+            </button>
+        })}
+        {can_disconnect.then(|| view! {
+            <button class="cx-button cx-button-small" on:click=move |_| to_disconnect.set(Some(row.clone()))
+                aria-label=td_string!(locale, table.disconnect_named, account = &account).to_string()>{td_string!(locale, table.disconnect)}</button>
+        })}
+    }
+}
+
+/// What a health check found, for the flash.
+fn check_flash(locale: Locale, account: &str, provider: &str, outcome: Result<ConnectionView, ApiError>) -> Flash {
+    match outcome {
+        Ok(view) if view.status == ConnectionStatus::Connected => Flash::success(td_string!(locale, table.check_ok, account, provider).to_string(), None),
+        Ok(_) => Flash::warning(td_string!(locale, table.check_refused, account, provider).to_string()),
+        Err(error) => {
+            let message = messages::provider_api_error(locale, &error, provider);
+            Flash::warning(td_string!(locale, table.check_failed, account, message).to_string())
+        }
     }
 }
 
 /// Asks before disconnecting, saying what stops working. A native modal `<dialog>`: it keeps focus
 /// inside, closes on Escape and gives focus back to the button that opened it.
 #[component]
-fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn DisconnectDialog(
+    target: RwSignal<Option<ConnectionView>>,
+    catalog: RwSignal<Option<Catalog>>,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -293,20 +347,27 @@ fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() 
             _ => {}
         }
     });
+    // The target's provider: its name, and where its app is removed when disconnecting here cannot.
+    let provider = move || {
+        let id = target.with(|t| t.as_ref().map(|c| c.provider.clone())).unwrap_or_default();
+        let found = catalog.with(|c| c.as_ref().and_then(|c| c.get(&id)).cloned());
+        (found.as_ref().map_or(id, |p| p.name.clone()), found.and_then(|p| p.uninstall_url))
+    };
     let confirm = move |_| {
         let Some(connection) = target.get_untracked() else { return };
+        let (name, uninstall_url) = untrack(provider);
         let reload = reload.clone();
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::disconnect(&connection.id).await {
                 Ok(disconnected) => {
-                    flash.0.set(Some(Flash::success(td_string!(locale, table.disconnected, account = &connection.account_name).to_string(), None)));
+                    flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
                     embed::emit_connection(HostEvent::Disconnected, &disconnected);
                     target.set(None);
                     reload();
                 }
                 Err(e) => {
-                    let message = messages::api_error(locale, &e);
+                    let message = messages::provider_api_error(locale, &e, &name);
                     embed::emit_error("disconnect_failed", &message);
                     error.set(Some(message));
                 }
@@ -314,16 +375,12 @@ fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() 
             busy.set(false);
         });
     };
-    let name = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
+    let account = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
     view! {
         <dialog node_ref=dialog class="cx-dialog" aria-labelledby="cx-dialog-title" on:close=move |_| target.set(None)>
-            <h2 id="cx-dialog-title">{move || td_string!(locale, dialog.title, account = name()).to_string()}</h2>
+            <h2 id="cx-dialog-title">{move || td_string!(locale, dialog.title, account = account()).to_string()}</h2>
             <p>{td_string!(locale, dialog.intro)}</p>
-            <ul>
-                <li>{td_string!(locale, dialog.stops_syncing)}</li>
-                <li>{td_string!(locale, dialog.access_revoked)}</li>
-                <li>{td_string!(locale, dialog.data_kept)}</li>
-            </ul>
+            <ul>{move || disconnect_consequences(locale, provider())}</ul>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
                 <button class="cx-button cx-button-danger" on:click=confirm disabled=move || busy.get()>
@@ -335,11 +392,24 @@ fn DisconnectDialog(target: RwSignal<Option<ConnectionView>>, reload: impl Fn() 
     }
 }
 
-pub fn provider_label(provider: &str) -> String {
-    match provider {
-        "stripe" => "Stripe".into(),
-        other => other.to_owned(),
+/// What disconnecting does, for a provider by name, and whether its app must be removed there.
+fn disconnect_consequences(locale: Locale, (name, uninstall_url): (String, Option<String>)) -> impl IntoView {
+    // Where disconnecting cannot withdraw the authorization, the app stays installed at the provider.
+    let access = match uninstall_url {
+        Some(_) => td_string!(locale, dialog.app_stays_installed, provider = &name).to_string(),
+        None => td_string!(locale, dialog.access_revoked, provider = &name).to_string(),
+    };
+    view! {
+        <li>{td_string!(locale, dialog.stops_syncing, provider = &name).to_string()}</li>
+        <li>{access}</li>
+        <li>{td_string!(locale, dialog.data_kept)}</li>
     }
+}
+
+/// "Disconnected …", with the way to remove the app at the provider when that is still to do.
+fn disconnected_flash(locale: Locale, account: &str, provider: &str, uninstall_url: Option<String>) -> Flash {
+    let link = uninstall_url.map(|href| FlashLink { text: td_string!(locale, table.remove_app, provider).to_string(), href });
+    Flash::success(td_string!(locale, table.disconnected, account).to_string(), None).with_link(link)
 }
 
 pub fn status_label(locale: Locale, status: ConnectionStatus) -> &'static str {
@@ -374,4 +444,56 @@ pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
         ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
     };
     view! { <span class=class><span aria-hidden="true">{icon}</span><span>{status_label(i18n::locale(), status)}</span></span> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::provider;
+    use chrono::{TimeZone, Utc};
+
+    fn row(provider: &str, livemode: Option<bool>) -> ConnectionView {
+        ConnectionView {
+            id: "conn_1".into(),
+            provider: provider.into(),
+            account_id: "acct_1".into(),
+            account_name: "Acme".into(),
+            livemode,
+            scope: "read".into(),
+            status: ConnectionStatus::Connected,
+            connected_by: "Ada".into(),
+            connected_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
+            last_checked_at: None,
+        }
+    }
+
+    #[test]
+    fn the_mode_column_shows_only_when_some_provider_has_modes() {
+        let without = Catalog::new(vec![provider("northwind-crm", "Northwind CRM", &["crm"])]);
+        assert!(!shows_mode(&without, &[row("northwind-crm", None)]));
+        let mut stripe = provider("stripe", "Stripe", &["payments"]);
+        stripe.has_modes = true;
+        let with = Catalog::new(vec![stripe, provider("northwind-crm", "Northwind CRM", &["crm"])]);
+        assert!(shows_mode(&with, &[row("northwind-crm", None)]));
+        assert!(shows_mode(&Catalog::default(), &[row("stripe", Some(true))]), "without the list, the rows decide");
+    }
+
+    #[test]
+    fn disconnecting_a_stripe_app_links_to_removing_it_there() {
+        let flash = disconnected_flash(Locale::en, "Acme", "Stripe", Some("https://dashboard.stripe.com/settings/apps".into()));
+        assert_eq!(flash.text, "Disconnected Acme.");
+        let link = flash.link.unwrap();
+        assert_eq!(link.text, "Remove the app in Stripe");
+        assert_eq!(link.href, "https://dashboard.stripe.com/settings/apps");
+        assert_eq!(disconnected_flash(Locale::en, "Acme", "Northwind CRM", None).link, None);
+    }
+
+    #[test]
+    fn a_check_names_the_provider() {
+        let ok = check_flash(Locale::en, "Acme", "Northwind CRM", Ok(row("northwind-crm", None)));
+        assert_eq!(ok.text, "Acme: Northwind CRM accepted the connection.");
+        let mut lapsed = row("northwind-crm", None);
+        lapsed.status = ConnectionStatus::ReauthenticationRequired;
+        assert_eq!(check_flash(Locale::en, "Acme", "Northwind CRM", Ok(lapsed)).kind, crate::components::FlashKind::Warning);
+    }
 }

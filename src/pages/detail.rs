@@ -4,9 +4,9 @@ use leptos::prelude::*;
 
 use connections_wire::AuditAction;
 
-use super::connections::{provider_label, StatusBadge};
+use super::connections::StatusBadge;
 use crate::api;
-use crate::components::{AdminOnly, ErrorNotice};
+use crate::components::{AdminOnly, ErrorNotice, Loading};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
@@ -33,18 +33,20 @@ fn Detail(id: String) -> impl IntoView {
         let id = id.clone();
         async move { api::connection(&id).await }
     });
+    // For the provider's name; without the list, its id.
+    let catalog = LocalResource::new(api::catalog);
     let locale = i18n::locale();
-    move || match detail.get() {
-        None => view! { <p class="cx-muted" role="status" aria-busy="true">{td_string!(locale, shell.loading)}</p> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
-        Some(Ok(detail)) => {
+    move || match (detail.get(), catalog.get().map(Result::unwrap_or_default)) {
+        (None, _) | (_, None) => view! { <Loading text=td_string!(locale, shell.loading) /> }.into_any(),
+        (Some(Err(error)), _) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
+        (Some(Ok(detail)), Some(catalog)) => {
             let c = detail.connection;
             view! {
                 <h1>{c.account_name.clone()}</h1>
                 <dl class="cx-facts">
                     <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{c.account_id.clone()}</code></dd>
-                    <dt>{td_string!(locale, columns.provider_type)}</dt><dd>{provider_label(&c.provider)}</dd>
-                    <dt>{td_string!(locale, columns.mode)}</dt><dd>{if c.livemode { td_string!(locale, mode.live) } else { td_string!(locale, mode.test) }}</dd>
+                    <dt>{td_string!(locale, columns.provider)}</dt><dd>{catalog.name(&c.provider)}</dd>
+                    {c.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{super::mode_label(locale, live)}</dd> })}
                     <dt>{td_string!(locale, columns.scope_granted)}</dt><dd><code>{c.scope.clone()}</code></dd>
                     <dt>{td_string!(locale, columns.status)}</dt><dd><StatusBadge status=c.status /></dd>
                     <dt>{td_string!(locale, columns.connected_by)}</dt><dd>{c.connected_by.clone()}</dd>
@@ -86,5 +88,6 @@ fn action_label(locale: Locale, action: AuditAction) -> &'static str {
         AuditAction::Revoke => td_string!(locale, audit.revoke),
         AuditAction::HealthCheck => td_string!(locale, audit.health_check),
         AuditAction::Install => td_string!(locale, audit.install),
+        AuditAction::Renew => td_string!(locale, audit.renew),
     }
 }

@@ -1,6 +1,7 @@
-//! The demo's sign-in. A production deployment signs users in through its host portal instead.
+//! The demo's sign-in, as one of its two workspaces' administrator or viewer. A production deployment
+//! signs users in through its host portal instead.
 
-use connections_wire::Role;
+use connections_wire::{Role, DEMO_WORKSPACES};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
@@ -10,6 +11,14 @@ use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
 
+/// Who the server signs in for each demo workspace: its administrator and its viewer.
+fn demo_people(workspace: &str) -> (&'static str, &'static str) {
+    match workspace {
+        "globex" => ("Grace Admin", "Vera Viewer"),
+        _ => ("Ada Admin", "Victor Viewer"),
+    }
+}
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<SessionResource>();
@@ -17,10 +26,10 @@ pub fn SignInPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let locale = i18n::locale();
-    let sign_in = move |role: Role| {
+    let sign_in = move |role: Role, workspace: &'static str| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::demo_sign_in(role).await {
+            match api::demo_sign_in(role, workspace).await {
                 Ok(_) => {
                     session.refetch();
                     navigator.go(Route::List);
@@ -31,18 +40,25 @@ pub fn SignInPage() -> impl IntoView {
             busy.set(false);
         });
     };
-    let sign_in_viewer = sign_in;
     view! {
         <h1>{td_string!(locale, session.demo_sign_in)}</h1>
         <p>{td_string!(locale, session.demo_intro)}</p>
         {move || error.get().map(|message| view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> })}
-        <div class="cx-actions">
-            <button class="cx-button cx-button-primary" disabled=move || busy.get() on:click=move |_| sign_in(Role::Admin)>
-                {td_string!(locale, session.sign_in_as_admin)}
-            </button>
-            <button class="cx-button" disabled=move || busy.get() on:click=move |_| sign_in_viewer(Role::Viewer)>
-                {td_string!(locale, session.sign_in_as_viewer)}
-            </button>
-        </div>
+        {DEMO_WORKSPACES.into_iter().map(|(workspace, company)| {
+            let (admin, viewer) = demo_people(workspace);
+            view! {
+                <section aria-label=company>
+                    <h2>{company}</h2>
+                    <div class="cx-actions">
+                        <button class="cx-button cx-button-primary" disabled=move || busy.get() on:click=move |_| sign_in(Role::Admin, workspace)>
+                            {td_string!(locale, session.sign_in_as_admin, name = admin).to_string()}
+                        </button>
+                        <button class="cx-button" disabled=move || busy.get() on:click=move |_| sign_in(Role::Viewer, workspace)>
+                            {td_string!(locale, session.sign_in_as_viewer, name = viewer).to_string()}
+                        </button>
+                    </div>
+                </section>
+            }
+        }).collect_view()}
     }
 }
