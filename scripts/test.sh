@@ -12,6 +12,10 @@ export CHROME="${CHROME:-$(command -v chromium)}"
 # A CI run builds everything once: incremental caches would only cost disk (over a GB).
 if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 
+echo "[test] format and lints (rustfmt.toml; clippy with warnings as errors)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --offline -- -D warnings
+
 echo "[test] building the SPA (release: opt-level z, LTO, wasm-opt)"
 trunk build --release --offline
 "$ROOT/scripts/size-report.sh"

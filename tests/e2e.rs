@@ -30,14 +30,8 @@ struct Harness {
 }
 
 fn dist_dir() -> PathBuf {
-    let dist = std::env::var_os("CONNECTIONS_STATIC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
-    assert!(
-        dist.join("index.html").is_file(),
-        "{} has no built SPA: run `trunk build --release --offline` first (scripts/test.sh does)",
-        dist.display()
-    );
+    let dist = std::env::var_os("CONNECTIONS_STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
+    assert!(dist.join("index.html").is_file(), "{} has no built SPA: run `trunk build --release --offline` first (scripts/test.sh does)", dist.display());
     dist
 }
 
@@ -368,10 +362,8 @@ async fn markup_from_stripe_is_shown_as_text_never_run() {
     assert!(h.browser.find(Locator::Id("injected-name")).await.is_err(), "no element was created from the name");
 
     let description = "<script>document.title='pwned'</script><b id=injected-bold>bold</b>";
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", "invalid_scope")
-        .append_pair("error_description", description)
-        .finish();
+    let query: String =
+        url::form_urlencoded::Serializer::new(String::new()).append_pair("error", "invalid_scope").append_pair("error_description", description).finish();
     h.open(&format!("/connections/stripe/callback?{query}")).await;
     let alert = h.wait_for_text("[role=alert]", "invalid_scope").await;
     assert!(alert.contains(description), "{alert}");
@@ -391,11 +383,8 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
     let stored = h.state.db.connection_by_account("acme", "stripe", "acct_1DemoAcmeBooks00").await.unwrap().and_then(|r| r.access_token).unwrap();
     let access_token = h.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
     let page = h.browser.source().await.unwrap();
-    let storage: serde_json::Value = h
-        .browser
-        .execute("return JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage}) + document.cookie", vec![])
-        .await
-        .unwrap();
+    let storage: serde_json::Value =
+        h.browser.execute("return JSON.stringify({...sessionStorage}) + JSON.stringify({...localStorage}) + document.cookie", vec![]).await.unwrap();
     let mut built = Vec::new();
     for entry in std::fs::read_dir(dist_dir()).unwrap() {
         let path = entry.unwrap().path();
@@ -492,7 +481,10 @@ async fn the_table_searches_filters_and_sorts() {
     h.wait_for_text(".cx-count", "1 of 2 shown").await;
     assert_eq!(names().await, ["Acme Books Ltd"]);
     h.browser.find(Locator::Css("input[type=search]")).await.unwrap().clear().await.unwrap();
-    h.browser.execute("const s = document.querySelector('.cx-filters select'); s.value = 'reauthentication_required'; s.dispatchEvent(new Event('change'));", vec![]).await.unwrap();
+    h.browser
+        .execute("const s = document.querySelector('.cx-filters select'); s.value = 'reauthentication_required'; s.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
     h.wait_for_text(".cx-count", "1 of 2 shown").await;
     assert_eq!(names().await, ["Globex Corporation"]);
     h.snapshot("11-filtered").await;
@@ -800,10 +792,7 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     let at = shown.attr("datetime").await.unwrap().unwrap();
     let parts = h
         .browser
-        .execute(
-            "const d = new Date(arguments[0]); return [d.getDate(), d.getMonth() + 1, d.getFullYear(), d.getHours(), d.getMinutes()];",
-            vec![json!(at)],
-        )
+        .execute("const d = new Date(arguments[0]); return [d.getDate(), d.getMonth() + 1, d.getFullYear(), d.getHours(), d.getMinutes()];", vec![json!(at)])
         .await
         .unwrap();
     let [day, month, year, hour, minute] = serde_json::from_value::<[u32; 5]>(parts).unwrap();

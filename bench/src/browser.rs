@@ -160,10 +160,8 @@ impl Browser {
             let allow = self.client.find(Locator::Id("allow")).await.unwrap();
             let t2 = Instant::now();
             allow.click().await.unwrap();
-            self.wait_until(
-                "const f = document.querySelector('.cx-flash-region'); return f && f.textContent.includes('Connection successful!') ? true : null",
-            )
-            .await;
+            self.wait_until("const f = document.querySelector('.cx-flash-region'); return f && f.textContent.includes('Connection successful!') ? true : null")
+                .await;
             let t3 = Instant::now();
             app.push(((t1 - t0) + (t3 - t2)).as_secs_f64() * 1000.0);
             total.push((t3 - t0).as_secs_f64() * 1000.0);

@@ -192,13 +192,8 @@ pub fn parse_encryption_keys(value: &str) -> Result<Vec<Secret<[u8; 32]>>, Confi
     const SETTING: &str = "CONNECTIONS_ENCRYPTION_KEY";
     let mut keys = Vec::new();
     for (index, part) in value.split(',').map(str::trim).enumerate() {
-        let bytes = STANDARD
-            .decode(part)
-            .map_err(|_| invalid(SETTING, format!("key {} is not valid base64", index + 1)))?;
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| invalid(SETTING, format!("key {} must be 32 bytes, got {}", index + 1, bytes.len())))?;
+        let bytes = STANDARD.decode(part).map_err(|_| invalid(SETTING, format!("key {} is not valid base64", index + 1)))?;
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| invalid(SETTING, format!("key {} must be 32 bytes, got {}", index + 1, bytes.len())))?;
         keys.push(Secret::new(key));
     }
     Ok(keys)
@@ -279,9 +274,10 @@ pub fn demo_refusal(args: &Args) -> Option<String> {
         return Some("STRIPE_SECRET_KEY is a live key".into());
     }
     if let Some(url) = args.public_url.as_deref().filter(|v| !v.trim().is_empty()) {
-        let loopback = Url::parse(url.trim()).ok().and_then(|u| u.host_str().map(str::to_owned)).is_some_and(|host| {
-            host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "[::1]"
-        });
+        let loopback = Url::parse(url.trim())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .is_some_and(|host| host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "[::1]");
         if !loopback {
             return Some(format!("CONNECTIONS_PUBLIC_URL {url} is not a loopback address"));
         }
@@ -292,11 +288,7 @@ pub fn demo_refusal(args: &Args) -> Option<String> {
 impl Config {
     /// Like `TryFrom<Args>`, reading the secrets a providers file names through `env`.
     pub fn from_args(args: Args, env: Env<'_>) -> Result<Self, ConfigError> {
-        let addr = args
-            .addr
-            .trim()
-            .parse()
-            .map_err(|_| invalid("CONNECTIONS_ADDR", format!("{:?} is not an address like 127.0.0.1:8080", args.addr)))?;
+        let addr = args.addr.trim().parse().map_err(|_| invalid("CONNECTIONS_ADDR", format!("{:?} is not an address like 127.0.0.1:8080", args.addr)))?;
         let public_url = match &args.public_url {
             Some(value) if !value.trim().is_empty() => {
                 let url = http_url(value, "CONNECTIONS_PUBLIC_URL")?;
@@ -330,13 +322,9 @@ impl Config {
         if session_audience.is_empty() {
             return Err(invalid("CONNECTIONS_SESSION_AUDIENCE", "must not be empty"));
         }
-        let event_retention_days: u64 = args
-            .event_retention_days
-            .trim()
-            .parse()
-            .ok()
-            .filter(|days| (1..=36_500).contains(days))
-            .ok_or_else(|| invalid("CONNECTIONS_EVENT_RETENTION_DAYS", format!("{:?} must be a whole number of days from 1 to 36500", args.event_retention_days)))?;
+        let event_retention_days: u64 = args.event_retention_days.trim().parse().ok().filter(|days| (1..=36_500).contains(days)).ok_or_else(|| {
+            invalid("CONNECTIONS_EVENT_RETENTION_DAYS", format!("{:?} must be a whole number of days from 1 to 36500", args.event_retention_days))
+        })?;
         let encryption_keys = parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)?;
         let timeout_secs: u64 = args
             .stripe_timeout_secs
@@ -345,28 +333,20 @@ impl Config {
             .ok()
             .filter(|secs| (1..=120).contains(secs))
             .ok_or_else(|| invalid("STRIPE_TIMEOUT_SECS", format!("{:?} must be a whole number of seconds from 1 to 120", args.stripe_timeout_secs)))?;
-        let rate_limit_per_minute: u32 = args
-            .rate_limit_per_minute
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| (1..=100_000).contains(n))
-            .ok_or_else(|| invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute)))?;
-        let health_check_secs: u64 = args
-            .health_check_secs
-            .trim()
-            .parse()
-            .map_err(|_| invalid("CONNECTIONS_HEALTH_CHECK_SECS", format!("{:?} must be a whole number of seconds (0 turns checks off)", args.health_check_secs)))?;
+        let rate_limit_per_minute: u32 =
+            args.rate_limit_per_minute.trim().parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
+                invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute))
+            })?;
+        let health_check_secs: u64 = args.health_check_secs.trim().parse().map_err(|_| {
+            invalid("CONNECTIONS_HEALTH_CHECK_SECS", format!("{:?} must be a whole number of seconds (0 turns checks off)", args.health_check_secs))
+        })?;
         let frame_ancestors = args.frame_ancestors.trim().to_owned();
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
         }
         let static_dir = PathBuf::from(args.static_dir.trim());
         if !static_dir.join("index.html").is_file() {
-            return Err(invalid(
-                "CONNECTIONS_STATIC_DIR",
-                format!("{} has no index.html; build the SPA first (trunk build --release)", static_dir.display()),
-            ));
+            return Err(invalid("CONNECTIONS_STATIC_DIR", format!("{} has no index.html; build the SPA first (trunk build --release)", static_dir.display())));
         }
         Ok(Config {
             addr,
@@ -454,9 +434,13 @@ mod tests {
     fn a_providers_file_replaces_the_stripe_settings_and_a_bad_one_names_provider_and_key() {
         let dir = static_dir();
         let file = dir.path().join("providers.toml");
-        std::fs::write(&file, "[providers.crm]\nname = \"CRM\"\ndialect = \"oauth2\"\nclient_id = \"c\"\nclient_secret_env = \"CRM_SECRET\"\n\
+        std::fs::write(
+            &file,
+            "[providers.crm]\nname = \"CRM\"\ndialect = \"oauth2\"\nclient_id = \"c\"\nclient_secret_env = \"CRM_SECRET\"\n\
             authorize_url = \"https://crm.example/a\"\ntoken_url = \"https://crm.example/t\"\naccount_url = \"https://crm.example/me\"\n\
-            account_id_pointer = \"/id\"\naccount_name_pointer = \"/name\"\n").unwrap();
+            account_id_pointer = \"/id\"\naccount_name_pointer = \"/name\"\n",
+        )
+        .unwrap();
         let mut args = valid_args(dir.path());
         args.providers = Some(file.display().to_string());
         args.stripe_client_id = None;
@@ -471,7 +455,8 @@ mod tests {
     fn each_bad_setting_is_named_in_the_error() {
         assert!(error_for(|a| a.addr = "localhost".into()).starts_with("CONNECTIONS_ADDR:"));
         assert!(error_for(|a| a.session_secret = None).starts_with("CONNECTIONS_SESSION_SECRET: is required"));
-        assert!(error_for(|a| a.session_public_key = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----".into())).starts_with("CONNECTIONS_SESSION_PUBLIC_KEY:"));
+        assert!(error_for(|a| a.session_public_key = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----".into()))
+            .starts_with("CONNECTIONS_SESSION_PUBLIC_KEY:"));
         assert!(error_for(|a| a.session_audience = " ".into()).starts_with("CONNECTIONS_SESSION_AUDIENCE:"));
         assert!(error_for(|a| a.event_retention_days = "0".into()).starts_with("CONNECTIONS_EVENT_RETENTION_DAYS:"));
         assert!(error_for(|a| a.session_secret = Some("short".into())).starts_with("CONNECTIONS_SESSION_SECRET:"));

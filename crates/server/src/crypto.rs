@@ -98,10 +98,8 @@ impl TokenCipher {
         let (key_id, rest) = stored[1..].split_at(KEY_ID_LEN);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let key = self.keys.iter().find(|key| key.id == key_id).ok_or(CryptoError::UnknownKey)?;
-        let plain = key
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: associated_data.as_bytes() })
-            .map_err(|_| CryptoError::Tampered)?;
+        let plain =
+            key.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: associated_data.as_bytes() }).map_err(|_| CryptoError::Tampered)?;
         String::from_utf8(plain).map(Secret::new).map_err(|_| CryptoError::Malformed)
     }
 }

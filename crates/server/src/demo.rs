@@ -6,8 +6,8 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rand::RngCore;
 use connections_wire::Dialect;
+use rand::RngCore;
 use stripe_standin::{ClientAuth, Realm, Standin, StandinConfig};
 use tokio::net::TcpListener;
 
@@ -92,10 +92,11 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     args.stripe_client_id.get_or_insert_with(|| DEMO_CLIENT_ID.to_owned());
     args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
 
-    let addr: std::net::SocketAddr = args.addr.trim().parse().map_err(|_| ConfigError {
-        setting: "CONNECTIONS_ADDR".into(),
-        problem: format!("{:?} is not an address like 127.0.0.1:8080", args.addr),
-    })?;
+    let addr: std::net::SocketAddr = args
+        .addr
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError { setting: "CONNECTIONS_ADDR".into(), problem: format!("{:?} is not an address like 127.0.0.1:8080", args.addr) })?;
     let listener = TcpListener::bind(addr).await?;
     let public_url = match &args.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),

@@ -67,9 +67,7 @@ impl ApiError {
             ProviderUnavailable { provider, .. } => {
                 return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable, format!("{provider} could not be reached"))
             }
-            ProviderRejected { provider, .. } => {
-                return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, format!("{provider} refused the connection"))
-            }
+            ProviderRejected { provider, .. } => return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, format!("{provider} refused the connection")),
             ReauthenticationRequired { .. } => (StatusCode::CONFLICT, ErrorCode::ReauthenticationRequired, "Reauthentication required"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),

@@ -12,8 +12,8 @@ pub mod observability;
 pub mod pkce;
 pub mod providers;
 mod routes;
-mod serve;
 pub mod secret;
+mod serve;
 pub mod services;
 pub mod session;
 pub mod shutdown;
@@ -33,8 +33,8 @@ use url::Url;
 
 pub use config::{Args, Config, ConfigError};
 use crypto::TokenCipher;
-use session::SessionKeys;
 use providers::ProviderRegistry;
+use session::SessionKeys;
 use storage::Db;
 
 /// JSON bodies of this API are small; anything larger is refused before it is read.
@@ -225,8 +225,9 @@ impl Drop for AbortOnDrop {
 /// Verification with the portal's public key if one is set, else with the shared secret.
 fn session_keys(config: &Config) -> Result<SessionKeys, StartupError> {
     let keys = match (&config.session_public_key, &config.session_secret) {
-        (Some(key), _) => SessionKeys::with_public_key(key)
-            .map_err(|e| ConfigError { setting: "CONNECTIONS_SESSION_PUBLIC_KEY".into(), problem: e.to_string() })?,
+        (Some(key), _) => {
+            SessionKeys::with_public_key(key).map_err(|e| ConfigError { setting: "CONNECTIONS_SESSION_PUBLIC_KEY".into(), problem: e.to_string() })?
+        }
         (None, Some(secret)) => SessionKeys::new(secret),
         (None, None) => return Err(ConfigError { setting: "CONNECTIONS_SESSION_SECRET".into(), problem: "is required".into() }.into()),
     };

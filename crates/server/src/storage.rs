@@ -159,7 +159,16 @@ impl Db {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_attempt(&self, workspace: &str, state: &str, provider: &str, subject: &str, challenge: &str, redirect_uri: &str, now: i64) -> Result<bool, sqlx::Error> {
+    pub async fn insert_attempt(
+        &self,
+        workspace: &str,
+        state: &str,
+        provider: &str,
+        subject: &str,
+        challenge: &str,
+        redirect_uri: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
         sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
@@ -485,10 +494,10 @@ impl Db {
     /// A workspace's most recent events across its accounts, failed attempts included, newest first.
     pub async fn recent_events(&self, workspace: &str, limit: i64) -> Result<Vec<AuditEvent>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM connection_events WHERE workspace = $1 ORDER BY at DESC, id DESC LIMIT $2"))
-        .bind(workspace)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+            .bind(workspace)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -497,7 +506,15 @@ impl Db {
     /// on PostgreSQL the count and the insert run under a transaction-scoped advisory lock of that
     /// subject and action, on SQLite the first write takes the database's one write lock, so a
     /// concurrent burst cannot all read "under the limit".
-    pub async fn count_rate_event(&self, workspace: &str, subject: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Option<u64>, sqlx::Error> {
+    pub async fn count_rate_event(
+        &self,
+        workspace: &str,
+        subject: &str,
+        action: &str,
+        now: i64,
+        limit: u32,
+        window_secs: i64,
+    ) -> Result<Option<u64>, sqlx::Error> {
         let since = now - window_secs;
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
@@ -551,7 +568,15 @@ impl Db {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_install(&self, workspace: &str, install: &PendingInstall, subject: &str, tokens: RenewedTokens, publishable_key: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn insert_install(
+        &self,
+        workspace: &str,
+        install: &PendingInstall,
+        subject: &str,
+        tokens: RenewedTokens,
+        publishable_key: Option<&str>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
                 refresh_token, publishable_key, created_at, expires_at, access_expires_at, workspace)
@@ -718,8 +743,7 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         account_name: row.try_get("account_name")?,
         livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
         scope: row.try_get("scope")?,
-        status: ConnectionStatus::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
+        status: ConnectionStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,
         connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
         last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,

@@ -154,11 +154,7 @@ pub fn embed_loader(html: &str) -> Option<String> {
 
 pub async fn serve_embed_loader(State(state): State<AppState>) -> Response {
     match &state.embed_loader {
-        Some(js) => (
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
-            js.clone(),
-        )
-            .into_response(),
+        Some(js) => ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], js.clone()).into_response(),
         None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }

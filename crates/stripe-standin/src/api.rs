@@ -22,10 +22,7 @@ fn masked(key: &str) -> String {
 /// With a connected account's access token, or with the platform key and `Stripe-Account`.
 pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) -> Response {
     let Some(key) = header_key(&headers) else {
-        return api_error(
-            StatusCode::UNAUTHORIZED,
-            "You did not provide an API key. You need to provide your API key in the Authorization header.".into(),
-        );
+        return api_error(StatusCode::UNAUTHORIZED, "You did not provide an API key. You need to provide your API key in the Authorization header.".into());
     };
     let account_id = {
         let store = standin.store.lock().expect("stand-in store poisoned");

@@ -51,11 +51,7 @@ fn consent_form(request: &InstallRequest, email: &str) -> ConsentForm {
         client_name: request.client.name.clone(),
         request: "asks you to install the app on your Stripe account.".into(),
         allow_label: "Install the app".into(),
-        hidden: vec![
-            ("client_id", request.client.client_id.clone()),
-            ("redirect_uri", request.redirect_uri.clone()),
-            ("state", request.state.clone()),
-        ],
+        hidden: vec![("client_id", request.client.client_id.clone()), ("redirect_uri", request.redirect_uri.clone()), ("state", request.state.clone())],
         email: email.to_owned(),
         demo_emails: oauth::stripe_demo_emails(),
     }

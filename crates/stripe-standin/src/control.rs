@@ -18,9 +18,7 @@ fn table(rows: &str) -> String {
 }
 
 fn document(body: &str) -> Html<String> {
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in controls</title></head><body>{body}</body></html>"
-    ))
+    Html(format!("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in controls</title></head><body>{body}</body></html>"))
 }
 
 pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
@@ -61,10 +59,7 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
             format!("<h2>{}</h2>{}", escape(&realm.name), table(&rows))
         })
         .collect();
-    document(&format!(
-        "<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}",
-        table(&stripe_rows)
-    ))
+    document(&format!("<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}", table(&stripe_rows)))
 }
 
 pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path<(String, String)>) -> Response {

@@ -237,14 +237,7 @@ impl Standin {
         self.application_event("account.application.deauthorized", account_id, now, app.client_id, app.name).deliver(url, secret).await
     }
 
-    fn application_event(
-        &self,
-        kind: &'static str,
-        account_id: &str,
-        created: i64,
-        application_id: String,
-        application_name: String,
-    ) -> ApplicationEvent {
+    fn application_event(&self, kind: &'static str, account_id: &str, created: i64, application_id: String, application_name: String) -> ApplicationEvent {
         let livemode = self.config().accounts.iter().any(|a| a.id == account_id && a.livemode);
         ApplicationEvent { kind, account_id: account_id.to_owned(), livemode, created, application_id, application_name }
     }

@@ -79,9 +79,7 @@ fn validate(standin: &Standin, params: &HashMap<String, String>) -> Result<Autho
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method").map(String::as_str)) {
         (None, _) => None,
         (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => Some(challenge.clone()),
-        (Some(_), Some("S256")) => {
-            return Err(redirect_error("invalid_request", "Invalid code_challenge: expected 43 base64url characters."))
-        }
+        (Some(_), Some("S256")) => return Err(redirect_error("invalid_request", "Invalid code_challenge: expected 43 base64url characters.")),
         (Some(_), _) => return Err(redirect_error("invalid_request", "Unsupported code_challenge_method: only S256 is accepted.")),
     };
     Ok(AuthorizeRequest { client, redirect_uri, scope, state, code_challenge })
@@ -118,11 +116,9 @@ pub(crate) fn error_page(provider: &str, message: &str) -> Response {
 pub(crate) fn authorize_error(provider: &str, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Page(message) => error_page(provider, &message),
-        AuthorizeError::Redirect { redirect_uri, state, error, description } => redirect_with(
-            provider,
-            &redirect_uri,
-            &[("error", error), ("error_description", &description), ("state", &state)],
-        ),
+        AuthorizeError::Redirect { redirect_uri, state, error, description } => {
+            redirect_with(provider, &redirect_uri, &[("error", error), ("error_description", &description), ("state", &state)])
+        }
     }
 }
 
@@ -329,11 +325,7 @@ pub(crate) async fn deauthorize(State(standin): State<Standin>, headers: HeaderM
     let mut store = standin.store.lock().expect("stand-in store poisoned");
     let revoked = store.revoke(|_, grant| grant.dialect == Dialect::Connect && grant.client_id == client_id && grant.account_id == account_id);
     if revoked == 0 {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            format!("Application {client_id} is not connected to stripe_user_id {account_id}"),
-        );
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", format!("Application {client_id} is not connected to stripe_user_id {account_id}"));
     }
     Json(json!({ "stripe_user_id": account_id })).into_response()
 }

@@ -140,9 +140,7 @@ impl Store {
     }
 
     fn is_active(&self, token: &IssuedToken) -> bool {
-        !token.access_expired
-            && token.expires_at.is_none_or(|at| self.now() < at)
-            && self.grants.get(&token.grant_id).is_some_and(|grant| !grant.revoked)
+        !token.access_expired && token.expires_at.is_none_or(|at| self.now() < at) && self.grants.get(&token.grant_id).is_some_and(|grant| !grant.revoked)
     }
 
     /// The grant behind `access_token`, if the token is usable now.
@@ -159,11 +157,8 @@ impl Store {
     /// (`invalid_grant`'s description). A code presented twice revokes the grant it was exchanged for.
     pub fn redeem_code(&mut self, dialect: &Dialect, client_id: &str, code: &str, lifetime_secs: i64) -> Result<IssuedCode, String> {
         let now = self.now();
-        let issued = self
-            .codes
-            .get_mut(code)
-            .filter(|issued| issued.dialect == *dialect)
-            .ok_or_else(|| format!("Authorization code does not exist: {code}"))?;
+        let issued =
+            self.codes.get_mut(code).filter(|issued| issued.dialect == *dialect).ok_or_else(|| format!("Authorization code does not exist: {code}"))?;
         if issued.client_id != client_id {
             return Err(format!("Authorization code does not belong to you: {code}"));
         }
@@ -213,13 +208,7 @@ impl Store {
     /// A new access token for the grant of `refresh_token`; except under Connect, the refresh token
     /// rolls too (the answered grant holds the new one). Access tokens issued before keep working
     /// until they expire.
-    pub fn refresh(
-        &mut self,
-        dialect: &Dialect,
-        client_id: &str,
-        refresh_token: &str,
-        lifetimes: Lifetimes,
-    ) -> Result<(String, Grant), RefreshRefused> {
+    pub fn refresh(&mut self, dialect: &Dialect, client_id: &str, refresh_token: &str, lifetimes: Lifetimes) -> Result<(String, Grant), RefreshRefused> {
         let now = self.now();
         let grant_id = self.refresh_tokens.get(refresh_token).cloned().ok_or(RefreshRefused::Invalid)?;
         let grant = self.grants.get_mut(&grant_id).filter(|g| g.dialect == *dialect && g.client_id == client_id && !g.revoked);

@@ -55,8 +55,7 @@ impl Harness {
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
-        let response =
-            self.http.post(format!("{}/v1/oauth/token", self.url)).basic_auth(SECRET, None::<&str>).form(form).send().await.unwrap();
+        let response = self.http.post(format!("{}/v1/oauth/token", self.url)).basic_auth(SECRET, None::<&str>).form(form).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
     }
 

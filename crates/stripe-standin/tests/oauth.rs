@@ -71,8 +71,7 @@ async fn consent_page_is_shown_only_for_a_registered_client_and_redirect_uri() {
 
     let unknown_client = page("response_type=code&client_id=ca_Other&state=s".into()).await.unwrap();
     assert_eq!(unknown_client.status(), 400, "an unknown client is never redirected");
-    let foreign_redirect =
-        page(format!("response_type=code&client_id={CLIENT_ID}&state=s&redirect_uri=https://evil.example/cb")).await.unwrap();
+    let foreign_redirect = page(format!("response_type=code&client_id={CLIENT_ID}&state=s&redirect_uri=https://evil.example/cb")).await.unwrap();
     assert_eq!(foreign_redirect.status(), 400, "an unregistered redirect_uri is never used");
 
     let bad_scope = page(format!("response_type=code&client_id={CLIENT_ID}&scope=admin&state=s")).await.unwrap();
@@ -141,8 +140,7 @@ async fn pkce_is_checked_when_a_challenge_was_sent() {
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let code = h.code(Some(&challenge)).await;
-    let (status, error) =
-        h.token(&[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier.replace('d', "e"))]).await;
+    let (status, error) = h.token(&[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &verifier.replace('d', "e"))]).await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")));
 
     let code = h.code(Some(&challenge)).await;
@@ -202,14 +200,7 @@ async fn account_with_the_platform_key_and_stripe_account_header() {
     let h = start().await;
     let code = h.code(None).await;
     h.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
-    let response = h
-        .http
-        .get(format!("{}/v1/account", h.url))
-        .bearer_auth(SECRET)
-        .header("Stripe-Account", "acct_1DemoAcmeBooks00")
-        .send()
-        .await
-        .unwrap();
+    let response = h.http.get(format!("{}/v1/account", h.url)).bearer_auth(SECRET).header("Stripe-Account", "acct_1DemoAcmeBooks00").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let account: Value = response.json().await.unwrap();
     assert_eq!(account["business_profile"]["name"], "Acme Books Ltd");

@@ -28,9 +28,7 @@ struct Harness {
 }
 
 async fn start_with(crm: Realm) -> Harness {
-    let config = StandinConfig::demo("ca_Test", "sk_test_platform", REDIRECT)
-        .with_realm(crm)
-        .with_realm(Realm::demo_ads(ADS_ID, ADS_SECRET, REDIRECT));
+    let config = StandinConfig::demo("ca_Test", "sk_test_platform", REDIRECT).with_realm(crm).with_realm(Realm::demo_ads(ADS_ID, ADS_SECRET, REDIRECT));
     let standin = Standin::new(config);
     let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

@@ -254,14 +254,9 @@ impl ConnectionStatus {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            ConnectionStatus::Connected,
-            ConnectionStatus::ReauthenticationRequired,
-            ConnectionStatus::Revoked,
-            ConnectionStatus::Disconnected,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == value)
+        [ConnectionStatus::Connected, ConnectionStatus::ReauthenticationRequired, ConnectionStatus::Revoked, ConnectionStatus::Disconnected]
+            .into_iter()
+            .find(|status| status.as_str() == value)
     }
 }
 
@@ -435,12 +430,7 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_its_storage_name() {
-        for status in [
-            ConnectionStatus::Connected,
-            ConnectionStatus::ReauthenticationRequired,
-            ConnectionStatus::Revoked,
-            ConnectionStatus::Disconnected,
-        ] {
+        for status in [ConnectionStatus::Connected, ConnectionStatus::ReauthenticationRequired, ConnectionStatus::Revoked, ConnectionStatus::Disconnected] {
             assert_eq!(ConnectionStatus::parse(status.as_str()), Some(status));
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }

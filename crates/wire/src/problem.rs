@@ -125,8 +125,23 @@ mod tests {
     fn as_str_matches_serde_for_every_code() {
         use ErrorCode::*;
         for code in [
-            Unauthenticated, AdminRequired, InvalidRequest, CrossSiteRequest, UnknownProvider, UnknownAttempt,
-            AttemptExpired, PkceMismatch, ProviderUnavailable, ProviderRejected, ReauthenticationRequired, NotFound, MethodNotAllowed, PayloadTooLarge, InvalidSignature, RateLimited, Internal,
+            Unauthenticated,
+            AdminRequired,
+            InvalidRequest,
+            CrossSiteRequest,
+            UnknownProvider,
+            UnknownAttempt,
+            AttemptExpired,
+            PkceMismatch,
+            ProviderUnavailable,
+            ProviderRejected,
+            ReauthenticationRequired,
+            NotFound,
+            MethodNotAllowed,
+            PayloadTooLarge,
+            InvalidSignature,
+            RateLimited,
+            Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

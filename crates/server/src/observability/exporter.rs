@@ -35,9 +35,8 @@ static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 fn recorder() -> Option<&'static PrometheusHandle> {
     RECORDER
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-                .expect("the bucket list is not empty");
+            let builder =
+                PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS).expect("the bucket list is not empty");
             match builder.install_recorder() {
                 Ok(handle) => {
                     describe();
@@ -142,7 +141,10 @@ mod tests {
         assert_eq!(parse_metrics_addr(None, public).unwrap(), None);
         assert_eq!(parse_metrics_addr(Some(" "), public).unwrap(), None);
         assert_eq!(parse_metrics_addr(Some("127.0.0.1:9464"), public).unwrap(), Some("127.0.0.1:9464".parse().unwrap()));
-        assert!(parse_metrics_addr(Some("127.0.0.1:8080"), public).unwrap_err().to_string().starts_with("CONNECTIONS_METRICS_ADDR: 127.0.0.1:8080 is the public"));
+        assert!(parse_metrics_addr(Some("127.0.0.1:8080"), public)
+            .unwrap_err()
+            .to_string()
+            .starts_with("CONNECTIONS_METRICS_ADDR: 127.0.0.1:8080 is the public"));
         assert!(parse_metrics_addr(Some("9464"), public).unwrap_err().to_string().starts_with("CONNECTIONS_METRICS_ADDR:"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
         assert!(parse_metrics_addr(Some("127.0.0.1:0"), any_port).unwrap().is_some());

@@ -132,9 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_request_id_follows_work_handed_to_another_task() {
-        let seen = REQUEST_ID
-            .scope("req-1".to_owned(), async { tokio::spawn(carry_request_context(async { request_id() })).await.unwrap() })
-            .await;
+        let seen = REQUEST_ID.scope("req-1".to_owned(), async { tokio::spawn(carry_request_context(async { request_id() })).await.unwrap() }).await;
         assert_eq!(seen.as_deref(), Some("req-1"));
         assert_eq!(request_id(), None);
     }

@@ -27,10 +27,7 @@ pub const READYZ: &str = "/readyz";
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(HEALTHZ, get(healthz))
-        .route(READYZ, get(readyz))
-        .route("/metrics", any(|| async { ApiError::NotFound }))
+    Router::new().route(HEALTHZ, get(healthz)).route(READYZ, get(readyz)).route("/metrics", any(|| async { ApiError::NotFound }))
 }
 
 async fn healthz() -> Json<Value> {

@@ -5,7 +5,10 @@
 use std::borrow::Cow;
 
 use oauth2::basic::BasicClient;
-use oauth2::{AuthType, AuthorizationCode, ClientId, ClientSecret, HttpRequest, HttpResponse, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
+use oauth2::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, HttpRequest, HttpResponse, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    TokenResponse, TokenUrl,
+};
 
 use super::{server_error, unavailable, AccountInfo, ClientAuth, ProviderError, ProviderSpec, Revocation, TokenGrant};
 use crate::secret::Secret;
@@ -98,7 +101,9 @@ impl GenericClient {
         }
     }
 
-    fn client(spec: &ProviderSpec) -> oauth2::basic::BasicClient<oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet> {
+    fn client(
+        spec: &ProviderSpec,
+    ) -> oauth2::basic::BasicClient<oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet> {
         BasicClient::new(ClientId::new(spec.client_id.clone()))
             .set_client_secret(ClientSecret::new(spec.client_secret.expose().clone()))
             .set_auth_type(match spec.client_auth {
@@ -109,7 +114,8 @@ impl GenericClient {
     }
 
     pub async fn exchange_code(&self, spec: &ProviderSpec, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
-        let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| ProviderError::Malformed { provider: spec.name.clone(), detail: format!("redirect_uri: {e}") })?;
+        let redirect = RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|e| ProviderError::Malformed { provider: spec.name.clone(), detail: format!("redirect_uri: {e}") })?;
         let client = Self::client(spec);
         let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned())).set_redirect_uri(Cow::Owned(redirect));
         if let Some(verifier) = verifier {
@@ -154,7 +160,8 @@ impl GenericClient {
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let id = text(&spec.account_id_pointer).filter(|id| is_account_id(id)).ok_or_else(|| malformed(format!("no account id at {}", spec.account_id_pointer)))?;
+        let id =
+            text(&spec.account_id_pointer).filter(|id| is_account_id(id)).ok_or_else(|| malformed(format!("no account id at {}", spec.account_id_pointer)))?;
         let display_name = text(&spec.account_name_pointer).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect()).unwrap_or_else(|| id.clone());
         Ok(AccountInfo { id, display_name })
     }
@@ -187,7 +194,10 @@ impl GenericClient {
             return Err(server_error(spec, status));
         }
         let body = response.bytes().await.unwrap_or_default();
-        let error = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| v["error"].as_str().map(str::to_owned)).unwrap_or_else(|| status.as_u16().to_string());
+        let error = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| status.as_u16().to_string());
         Err(ProviderError::Rejected { provider: spec.name.clone(), error, description: String::new() })
     }
 }

@@ -222,7 +222,12 @@ impl Provider {
     }
 
     /// Withdraws the app's authorization for the account, where the dialect has a call for it.
-    pub async fn revoke(&self, account_id: &str, refresh_token: Option<&Secret<String>>, access_token: Option<&Secret<String>>) -> Result<Revocation, ProviderError> {
+    pub async fn revoke(
+        &self,
+        account_id: &str,
+        refresh_token: Option<&Secret<String>>,
+        access_token: Option<&Secret<String>>,
+    ) -> Result<Revocation, ProviderError> {
         let started = Instant::now();
         let result = match &self.client {
             Client::Generic(client) => client.revoke(&self.spec, refresh_token.or(access_token)).await,

@@ -238,7 +238,14 @@ fn check(id: &str, raw: RawProvider, env: Env<'_>) -> Result<ProviderSpec, KeyPr
     let base = |data: Option<Vec<String>>| data.unwrap_or_default();
     let spec = match dialect {
         Dialect::Oauth2 => {
-            not_for("oauth2", &[("api_base", raw.api_base.is_some()), ("deauthorize_url", raw.deauthorize_url.is_some()), ("webhook_secret_env", raw.webhook_secret_env.is_some())])?;
+            not_for(
+                "oauth2",
+                &[
+                    ("api_base", raw.api_base.is_some()),
+                    ("deauthorize_url", raw.deauthorize_url.is_some()),
+                    ("webhook_secret_env", raw.webhook_secret_env.is_some()),
+                ],
+            )?;
             let client_auth = match raw.client_auth.as_deref() {
                 None | Some("basic") => ClientAuth::Basic,
                 Some("body") => ClientAuth::Body,
@@ -378,7 +385,10 @@ impl StripeSettings {
             };
             (vec![self.scope.clone()], summary.to_owned())
         } else {
-            (vec!["stripe_apps".to_owned()], "Access to your Stripe account's data as the app's permissions allow, which Stripe shows you before you install it.".to_owned())
+            (
+                vec!["stripe_apps".to_owned()],
+                "Access to your Stripe account's data as the app's permissions allow, which Stripe shows you before you install it.".to_owned(),
+            )
         };
         Ok(ProviderSpec {
             id: id.to_owned(),
@@ -484,7 +494,8 @@ docs_url = "https://acme.example/docs/connect"
         assert!(error(&ACME.replace("token_url = \"https://acme.example/oauth/token\"\n", "")).contains("provider \"acme\", key token_url: is required"));
         assert!(error(&ACME.replace("ACME_CLIENT_SECRET", "MISSING_SECRET")).contains("key client_secret_env: the environment variable MISSING_SECRET"));
         assert!(error(&ACME.replace("\"oauth2\"", "\"saml\"")).contains("key dialect"));
-        assert!(error(&ACME.replace("https://acme.example/api/me", "http://acme.example/api/me")).contains("key account_url: \"http://acme.example/api/me\" must use https"));
+        assert!(error(&ACME.replace("https://acme.example/api/me", "http://acme.example/api/me"))
+            .contains("key account_url: \"http://acme.example/api/me\" must use https"));
         assert!(error(&ACME.replace("\"/data/id\"", "\"data.id\"")).contains("key account_id_pointer"));
         assert!(error(&ACME.replace("\"basic\"", "\"jwt\"")).contains("key client_auth"));
         assert!(error(&ACME.replace("docs_url", "doc_url")).contains("provider \"acme\": unknown field `doc_url`"));

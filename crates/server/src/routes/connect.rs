@@ -72,7 +72,10 @@ pub async fn grant(
 ) -> Result<(StatusCode, Json<GrantResponse>), ApiError> {
     rate_limit(&state, &user, "grant").await?;
     let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
-        match crate::observability::count_grant(provider.id(), connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await) {
+        match crate::observability::count_grant(
+            provider.id(),
+            connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await,
+        ) {
             Ok(response) => Ok(response),
             Err(error) => {
                 let error = ApiError::from(error);

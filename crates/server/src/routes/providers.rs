@@ -25,9 +25,7 @@ impl FromRequestParts<AppState> for KnownProvider {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::UnknownProvider(String::new()))?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| ApiError::UnknownProvider(String::new()))?;
         let id = params.get("provider").map(String::as_str).unwrap_or_default();
         state.providers.get(id).map(KnownProvider).ok_or_else(|| ApiError::UnknownProvider(id.chars().take(40).collect()))
     }

@@ -14,11 +14,14 @@ use crate::services::lifecycle;
 use crate::AppState;
 
 pub async fn receive(State(state): State<AppState>, KnownProvider(provider): KnownProvider, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let event = crate::observability::count_webhook_event(provider.id(), provider.webhook_event(&headers, &body, Utc::now().timestamp())).map_err(|error| match error {
-        WebhookError::NotConfigured => ApiError::NotFound,
-        WebhookError::Signature(reason) => ApiError::InvalidSignature(reason),
-        WebhookError::Malformed(reason) => ApiError::InvalidRequest(format!("not an event of {}: {reason}", provider.name())),
-    })?;
+    let event =
+        crate::observability::count_webhook_event(provider.id(), provider.webhook_event(&headers, &body, Utc::now().timestamp())).map_err(
+            |error| match error {
+                WebhookError::NotConfigured => ApiError::NotFound,
+                WebhookError::Signature(reason) => ApiError::InvalidSignature(reason),
+                WebhookError::Malformed(reason) => ApiError::InvalidRequest(format!("not an event of {}: {reason}", provider.name())),
+            },
+        )?;
     let handled = lifecycle::webhook(&state, &provider, event).await?;
     Ok(Json(json!({ "received": true, "handled": handled })))
 }

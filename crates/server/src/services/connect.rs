@@ -82,7 +82,12 @@ fn check_code(code: &str) -> Result<(), ConnectError> {
 
 /// Binds `state`, the PKCE challenge and the return address to this session, and answers the
 /// provider's authorize URL for them.
-pub async fn start_attempt(state: &AppState, provider: &Provider, user: &CurrentUser, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
+pub async fn start_attempt(
+    state: &AppState,
+    provider: &Provider,
+    user: &CurrentUser,
+    request: &StartAttemptRequest,
+) -> Result<StartAttemptResponse, ConnectError> {
     check_state(&request.state)?;
     if request.code_challenge_method != "S256" {
         return Err(ConnectError::Invalid("code_challenge_method must be S256"));
@@ -106,7 +111,14 @@ pub async fn start_attempt(state: &AppState, provider: &Provider, user: &Current
 }
 
 /// Checks the grant, exchanges the code once, stores the connection with its tokens encrypted.
-pub async fn finish_grant(state: &AppState, provider: &Provider, user: &CurrentUser, code: &str, attempt_state: &str, verifier: &str) -> Result<GrantResponse, ConnectError> {
+pub async fn finish_grant(
+    state: &AppState,
+    provider: &Provider,
+    user: &CurrentUser,
+    code: &str,
+    attempt_state: &str,
+    verifier: &str,
+) -> Result<GrantResponse, ConnectError> {
     check_code(code)?;
     check_state(attempt_state)?;
     if !pkce::is_valid_verifier(verifier) {
@@ -141,7 +153,12 @@ struct Undo {
 }
 
 fn grant_undo(grant: &TokenGrant, workspace: &str) -> Undo {
-    Undo { workspace: workspace.to_owned(), account_id: grant.account_id.clone(), refresh_token: grant.refresh_token.clone(), access_token: grant.access_token.clone() }
+    Undo {
+        workspace: workspace.to_owned(),
+        account_id: grant.account_id.clone(),
+        refresh_token: grant.refresh_token.clone(),
+        access_token: grant.access_token.clone(),
+    }
 }
 
 async fn finish_or_undo<T: Send + 'static>(
@@ -220,7 +237,9 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
         }
     }
     match provider.revoke(undo.account_id.as_deref().unwrap_or(""), undo.refresh_token.as_ref(), Some(&undo.access_token)).await {
-        Ok(Revocation::NotSupported) => tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization"),
+        Ok(Revocation::NotSupported) => {
+            tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
+        }
         Ok(_) => {}
         Err(error) => crate::error::log_chain(&error),
     }

@@ -179,14 +179,8 @@ async fn cross_site_state_changes_are_refused() {
     assert_problem(from_evil, 403, "cross_site_request").await;
     let cross_site = app.post("/api/demo/session", None, &body).header("sec-fetch-site", "cross-site").send().await.unwrap();
     assert_problem(cross_site, 403, "cross_site_request").await;
-    let simple_form = app
-        .http
-        .post(format!("{}/api/demo/session", app.url))
-        .header("content-type", "text/plain")
-        .body("{\"role\":\"admin\"}")
-        .send()
-        .await
-        .unwrap();
+    let simple_form =
+        app.http.post(format!("{}/api/demo/session", app.url)).header("content-type", "text/plain").body("{\"role\":\"admin\"}").send().await.unwrap();
     assert_problem(simple_form, 400, "invalid_request").await;
     let same_origin = app.post("/api/demo/session", None, &body).header("origin", app.url.as_str()).header("sec-fetch-site", "same-origin");
     assert_eq!(same_origin.send().await.unwrap().status(), 200);

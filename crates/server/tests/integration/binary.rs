@@ -153,8 +153,7 @@ async fn flow_logged_without_secrets(format: &str) -> (String, String) {
     let demo = dir.path().join(".demo");
     let cipher = TokenCipher::new(&parse_encryption_keys(std::fs::read_to_string(demo.join("encryption.key")).unwrap().trim()).unwrap());
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", demo.join("connections.db").display())).await.unwrap();
-    let (access, refresh): (Vec<u8>, Vec<u8>) =
-        sqlx::query_as("SELECT access_token, refresh_token FROM connections").fetch_one(&pool).await.unwrap();
+    let (access, refresh): (Vec<u8>, Vec<u8>) = sqlx::query_as("SELECT access_token, refresh_token FROM connections").fetch_one(&pool).await.unwrap();
     let account = "stripe:acct_1DemoAcmeBooks00";
     let access = cipher.decrypt(&access, &format!("{account}:access")).unwrap().expose().clone();
     let refresh = cipher.decrypt(&refresh, &format!("{account}:refresh")).unwrap().expose().clone();

@@ -112,8 +112,5 @@ async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
     let stored = app.stored_access_token("acct_1DemoGlobexCorp0").await.unwrap();
     assert!(app.state.cipher.decrypt(&stored, "stripe:acct_1DemoGlobexCorp0:access").is_ok());
     let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
-    assert_eq!(
-        app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap_err(),
-        connections_server::crypto::CryptoError::UnknownKey
-    );
+    assert_eq!(app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap_err(), connections_server::crypto::CryptoError::UnknownKey);
 }

@@ -21,15 +21,8 @@ fn app() -> &'static TestApp {
 fn post_raw(path: &str, body: Vec<u8>) -> (u16, String, String) {
     let app = app();
     runtime().block_on(async {
-        let response = app
-            .http
-            .post(format!("{}{path}", app.url))
-            .bearer_auth(admin())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            app.http.post(format!("{}{path}", app.url)).bearer_auth(admin()).header("content-type", "application/json").body(body).send().await.unwrap();
         let status = response.status().as_u16();
         let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         (status, content_type, response.text().await.unwrap())

@@ -120,7 +120,8 @@ async fn installs_nobody_answered_are_withdrawn_at_the_provider() {
 #[tokio::test]
 async fn a_burst_of_attempts_cannot_pass_the_limit() {
     let app = spawn_app_with(&["--rate-limit-per-minute=10"]).await;
-    let body = |i: usize| json!({ "state": format!("{i:0>43}"), "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256" });
+    let body =
+        |i: usize| json!({ "state": format!("{i:0>43}"), "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256" });
     let requests: Vec<_> = (0..30).map(|i| app.post("/api/providers/stripe/attempts", Some(&admin()), &body(i)).send()).collect();
     let mut created = 0;
     for response in crate::providers::join_all(requests).await {

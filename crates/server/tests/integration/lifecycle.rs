@@ -14,12 +14,7 @@ async fn detail(app: &TestApp, id: &str) -> Value {
 }
 
 fn actions(detail: &Value) -> Vec<(String, bool)> {
-    detail["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["success"].as_bool().unwrap()))
-        .collect()
+    detail["history"].as_array().unwrap().iter().map(|e| (e["action"].as_str().unwrap().to_owned(), e["success"].as_bool().unwrap())).collect()
 }
 
 async fn post(app: &TestApp, path: &str) -> reqwest::Response {

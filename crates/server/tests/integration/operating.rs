@@ -148,7 +148,10 @@ async fn metrics_after_a_connect_flow_count_the_grant_and_time_the_provider_call
     }
     for line in after.lines().filter(|line| line.starts_with("connections_")) {
         let (series, _) = line.rsplit_once(' ').unwrap();
-        assert!(parse_series(series).1.keys().all(|k| ["route", "method", "status", "provider", "outcome", "endpoint", "le", "version"].contains(&k.as_str())), "{line}");
+        assert!(
+            parse_series(series).1.keys().all(|k| ["route", "method", "status", "provider", "outcome", "endpoint", "le", "version"].contains(&k.as_str())),
+            "{line}"
+        );
     }
 }
 

@@ -96,7 +96,8 @@ async fn a_provider_added_by_configuration_is_listed_and_connects_end_to_end() {
     let expires_in = record.access_expires_at.unwrap() - chrono::Utc::now().timestamp();
     assert!((3500..=3600).contains(&expires_in), "expires_in is stored: {expires_in}");
     assert!(record.refresh_token.is_some());
-    let detail: Value = app.get(&format!("/api/connections/{}", connection["id"].as_str().unwrap()), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    let detail: Value =
+        app.get(&format!("/api/connections/{}", connection["id"].as_str().unwrap()), Some(&admin())).send().await.unwrap().json().await.unwrap();
     assert_eq!(detail["history"][0]["detail"], "Connected with Acme CRM");
 }
 

@@ -30,10 +30,8 @@ async fn the_same_grant_posted_twice_at_the_same_moment_reaches_stripe_once() {
     let attempt = app.start_attempt(&admin()).await;
     let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
     let token = admin();
-    let (first, second) = tokio::join!(
-        app.send_grant(&token, &code, &attempt.state, &attempt.verifier),
-        app.send_grant(&token, &code, &attempt.state, &attempt.verifier)
-    );
+    let (first, second) =
+        tokio::join!(app.send_grant(&token, &code, &attempt.state, &attempt.verifier), app.send_grant(&token, &code, &attempt.state, &attempt.verifier));
     let mut statuses = [first.status().as_u16(), second.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [201, 400]);
@@ -67,13 +65,7 @@ async fn the_session_cookie_is_secure_outside_localhost() {
 #[tokio::test]
 async fn only_the_configured_redirect_uri_is_ever_used() {
     let app = spawn_app_with(&["--public-url=https://connections.example.com"]).await;
-    let response = app
-        .get("/api/providers", Some(&admin()))
-        .header("host", "evil.example")
-        .header("x-forwarded-host", "evil.example")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/providers", Some(&admin())).header("host", "evil.example").header("x-forwarded-host", "evil.example").send().await.unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["providers"][0]["redirect_uri"], "https://connections.example.com/connections/stripe/callback");
 }

@@ -114,7 +114,8 @@ async fn an_install_begun_in_the_marketplace_is_linked_once_confirmed() {
     let pending: Value = pending.json().await.unwrap();
     assert_eq!(pending["account_name"], "Acme Books Ltd");
     assert!(app.connections().await.is_empty());
-    let confirmed = app.post(&format!("/api/providers/stripe/installs/{}/confirm", pending["id"].as_str().unwrap()), Some(&admin()), &json!({})).send().await.unwrap();
+    let confirmed =
+        app.post(&format!("/api/providers/stripe/installs/{}/confirm", pending["id"].as_str().unwrap()), Some(&admin()), &json!({})).send().await.unwrap();
     assert_eq!(confirmed.status(), 201);
     let confirmed: Value = confirmed.json().await.unwrap();
     assert_eq!(confirmed["outcome"], "created");

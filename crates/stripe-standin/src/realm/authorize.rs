@@ -36,12 +36,7 @@ fn validate(realm: &Realm, params: &HashMap<String, String>, repeated: Option<&s
         None => return Err(AuthorizeError::Page("The redirect_uri parameter is required.".into())),
     };
     let state = get("state").to_owned();
-    let redirect_error = |error, description: String| AuthorizeError::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
-        error,
-        description,
-    };
+    let redirect_error = |error, description: String| AuthorizeError::Redirect { redirect_uri: redirect_uri.clone(), state: state.clone(), error, description };
     if let Some(name) = repeated {
         return Err(redirect_error("invalid_request", format!("The {name} parameter is included more than once.")));
     }

@@ -75,10 +75,7 @@ impl Realm {
             redirect_uris: vec![redirect_uri.into()],
             scopes: ["contacts.read", "deals.read", "companies.read"].map(String::from).to_vec(),
             access_token_lifetime_secs: REALM_ACCESS_TOKEN_LIFETIME_SECS,
-            accounts: vec![
-                account("nw-1001", "sales@northwind.test", "Northwind Traders"),
-                account("nw-1002", "ops@contoso.test", "Contoso Ltd"),
-            ],
+            accounts: vec![account("nw-1001", "sales@northwind.test", "Northwind Traders"), account("nw-1002", "ops@contoso.test", "Contoso Ltd")],
         }
     }
 

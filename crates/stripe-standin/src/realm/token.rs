@@ -22,16 +22,18 @@ enum Refusal {
     NoRealm,
     Repeated(String),
     /// RFC 6749 §5.2's `401 invalid_client`; a client that tried HTTP authentication is `challenged`.
-    Client { realm: String, description: &'static str, challenged: bool },
+    Client {
+        realm: String,
+        description: &'static str,
+        challenged: bool,
+    },
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
             Refusal::NoRealm => no_such_realm(),
-            Refusal::Repeated(name) => {
-                oauth_error(StatusCode::BAD_REQUEST, "invalid_request", format!("The {name} parameter is included more than once."))
-            }
+            Refusal::Repeated(name) => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", format!("The {name} parameter is included more than once.")),
             Refusal::Client { realm, description, challenged } => {
                 let mut response = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
                 let challenge = HeaderValue::from_str(&format!("Basic realm=\"{realm}\""));
@@ -140,9 +142,7 @@ pub(crate) async fn token(State(standin): State<Standin>, Path(realm): Path<Stri
             // §4.1.3: the redirect_uri of the authorization request must be repeated, identically.
             match form.get("redirect_uri") {
                 None => return invalid_grant("The redirect_uri parameter is required: the authorization request included one."),
-                Some(uri) if *uri != issued.redirect_uri => {
-                    return invalid_grant("The redirect_uri does not match the one of the authorization request.")
-                }
+                Some(uri) if *uri != issued.redirect_uri => return invalid_grant("The redirect_uri does not match the one of the authorization request."),
                 Some(_) => {}
             }
             let verifier = get("code_verifier");

@@ -196,7 +196,8 @@ impl TestApp {
         let mut target = authorize_url.clone();
         target.set_query(None);
         let response = self.http.post(target.as_str()).form(&form).send().await.unwrap();
-        let location = response.headers().get("location").unwrap_or_else(|| panic!("no redirect from {target}: {}", response.status())).to_str().unwrap().to_owned();
+        let location =
+            response.headers().get("location").unwrap_or_else(|| panic!("no redirect from {target}: {}", response.status())).to_str().unwrap().to_owned();
         url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
     }
 
@@ -269,10 +270,7 @@ impl TestApp {
     }
 
     pub async fn send_grant(&self, token: &str, code: &str, state: &str, verifier: &str) -> reqwest::Response {
-        self.post("/api/providers/stripe/grants", Some(token), &json!({ "code": code, "state": state, "code_verifier": verifier }))
-            .send()
-            .await
-            .unwrap()
+        self.post("/api/providers/stripe/grants", Some(token), &json!({ "code": code, "state": state, "code_verifier": verifier })).send().await.unwrap()
     }
 
     /// The whole flow for the demo account with `email`; returns the grant's response body.
