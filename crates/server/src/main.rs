@@ -51,6 +51,12 @@ async fn launch_demo(args: Args) -> Result<Application, String> {
         stripe_standin::DEMO_PASSWORD,
         demo.standin_url
     );
+    if demo.app.state().providers.iter().count() > 1 {
+        println!(
+            "  Other sources in the gallery are served by the stand-in too; their demo accounts are listed in the README (password {}).\n",
+            stripe_standin::DEMO_PASSWORD
+        );
+    }
     if let Some(portal) = &demo.portal_url {
         println!("  The app embedded in an example admin portal (mount(), <connections-panel>, an iframe): {portal}\n");
     }
