@@ -807,35 +807,9 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     h.browser.clone().close().await.unwrap();
 }
 
-/// A providers file for a generic, standards-following OAuth 2.0 source served by the stand-in (the
-/// demo puts its address for `{{STANDIN}}`), next to Stripe as a Stripe App.
-const ACME_PROVIDERS: &str = r#"
-[providers.stripe]
-name = "Stripe"
-dialect = "stripe-apps"
-client_id = "ca_DemoConnectionsPlatform"
-client_secret_env = "STRIPE_SECRET_KEY"
-authorize_url = "{{STANDIN}}/apps/oauth/v2/authorize"
-token_url = "{{STANDIN}}/v1/oauth/token"
-api_base = "{{STANDIN}}"
-
-[providers.acme]
-name = "Acme CRM"
-dialect = "oauth2"
-categories = ["crm"]
-authorize_url = "{{STANDIN}}/oauth2/acme/authorize"
-token_url = "{{STANDIN}}/oauth2/acme/token"
-revoke_url = "{{STANDIN}}/oauth2/acme/revoke"
-account_url = "{{STANDIN}}/oauth2/acme/api/me"
-account_id_pointer = "/data/id"
-account_name_pointer = "/data/profile/company"
-scopes = ["contacts.read", "deals.read"]
-client_auth = "basic"
-client_id = "acme_client"
-client_secret_env = "ACME_CLIENT_SECRET"
-data = ["Contacts", "Deals", "Companies"]
-docs_url = "https://acme.example/docs/connect"
-"#;
+/// A providers file for a generic, standards-following OAuth 2.0 source served by the stand-in, next
+/// to Stripe as a Stripe App (the same one the server's integration tests use).
+const ACME_PROVIDERS: &str = include_str!("../crates/server/tests/fixtures/acme-providers.toml");
 
 async fn start_with_providers_file() -> Harness {
     let file = std::env::temp_dir().join(format!("connections-e2e-providers-{}.toml", std::process::id()));

@@ -7,35 +7,7 @@ use crate::support;
 use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app_with, TestApp};
 
-pub const ACME_FILE: &str = r#"
-[providers.stripe]
-name = "Stripe"
-dialect = "stripe-apps"
-client_id = "ca_DemoConnectionsPlatform"
-client_secret_env = "STRIPE_SECRET_KEY"
-authorize_url = "{{STANDIN}}/apps/oauth/v2/authorize"
-token_url = "{{STANDIN}}/v1/oauth/token"
-api_base = "{{STANDIN}}"
-
-[providers.acme]
-name = "Acme CRM"
-dialect = "oauth2"
-categories = ["crm"]
-authorize_url = "{{STANDIN}}/oauth2/acme/authorize"
-token_url = "{{STANDIN}}/oauth2/acme/token"
-revoke_url = "{{STANDIN}}/oauth2/acme/revoke"
-account_url = "{{STANDIN}}/oauth2/acme/api/me"
-account_id_pointer = "/data/id"
-account_name_pointer = "/data/profile/company"
-scopes = ["contacts.read", "deals.read"]
-scope_separator = " "
-client_auth = "basic"
-client_id = "acme_client"
-client_secret_env = "ACME_CLIENT_SECRET"
-authorize_params = { access_type = "offline" }
-data = ["Contacts", "Deals", "Companies"]
-docs_url = "https://acme.example/docs/connect"
-"#;
+pub const ACME_FILE: &str = include_str!("../fixtures/acme-providers.toml");
 
 /// The stand-in realm's first account (see `stripe_standin::Realm::demo_crm`).
 pub const ACME_EMAIL: &str = "sales@northwind.test";
