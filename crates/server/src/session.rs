@@ -224,6 +224,18 @@ mod tests {
     }
 
     #[test]
+    fn a_public_key_verifies_rs256_tokens() {
+        // A 2048-bit RSA key pair made with `openssl genrsa` for the tests.
+        let private = include_bytes!("../tests/fixtures/session-rsa-private.pem");
+        let public = include_bytes!("../tests/fixtures/session-rsa-public.pem");
+        let verifier = SessionKeys::with_public_key(&PublicKey::Rsa(public.to_vec())).unwrap();
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims(600), &EncodingKey::from_rsa_pem(private).unwrap()).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().sub, "u1");
+        let hs = keys().sign(&claims(600)).unwrap();
+        assert!(verifier.verify(&hs).is_err(), "an HS256 token is refused where RS256 is configured");
+    }
+
+    #[test]
     fn a_public_key_verifies_eddsa_tokens_it_cannot_sign() {
         // An Ed25519 key pair (PKCS#8 / SPKI PEM) made with `openssl genpkey -algorithm ed25519` for this test.
         let private = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFuit9XO5RwJGx44BAXiQyEKmE9m7woDjl+SrAm7Lycu\n-----END PRIVATE KEY-----\n";

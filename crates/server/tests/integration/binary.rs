@@ -64,6 +64,23 @@ fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
     }
 }
 
+#[test]
+fn demo_mode_refuses_to_start_with_production_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value) in [
+        ("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("prod.db").display())),
+        ("CONNECTIONS_SESSION_SECRET", "p".repeat(32)),
+        ("STRIPE_SECRET_KEY", "sk_live_1".to_owned()),
+        ("CONNECTIONS_PUBLIC_URL", "https://connections.example.com".to_owned()),
+    ] {
+        let env = [("CONNECTIONS_DEMO", "true".to_owned()), ("CONNECTIONS_ADDR", "127.0.0.1:0".to_owned()), (name, value)];
+        let (code, stderr) = run_with(&env);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("CONNECTIONS_DEMO refused"), "{name}: {stderr}");
+        assert!(!stderr.contains(&"p".repeat(32)) && !stderr.contains("sk_live_1"), "a secret in the error: {stderr}");
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
