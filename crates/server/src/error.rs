@@ -5,6 +5,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connections_wire::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 
+use crate::services::connect::ConnectError;
+use crate::services::lifecycle::LifecycleError;
+use crate::services::tokens::TokenError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -127,7 +131,7 @@ impl From<QueryRejection> for ApiError {
 impl From<crate::providers::ProviderError> for ApiError {
     fn from(error: crate::providers::ProviderError) -> Self {
         use crate::providers::ProviderError::*;
-        log_chain(&error);
+        crate::log_chain(&error);
         match error {
             Unavailable { provider, reason, .. } => ApiError::ProviderUnavailable { provider, reason },
             Malformed { provider, .. } => ApiError::ProviderUnavailable { provider, reason: "its answer could not be read".into() },
@@ -137,16 +141,51 @@ impl From<crate::providers::ProviderError> for ApiError {
     }
 }
 
-/// Logs an error with every `source` below it.
-pub fn log_chain(error: &(dyn std::error::Error + 'static)) {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
+// The services' errors, in the API's words: the services themselves know nothing of HTTP.
+impl From<ConnectError> for ApiError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::Invalid(message) => ApiError::InvalidRequest(message.into()),
+            ConnectError::UnregisteredReturnAddress => ApiError::InvalidRequest(error.to_string()),
+            ConnectError::UnknownAttempt => ApiError::UnknownAttempt("No connection attempt of yours matches this response from the data source."),
+            ConnectError::AttemptUsed => ApiError::UnknownAttempt("This connection attempt was already used."),
+            ConnectError::UnknownInstall => {
+                ApiError::UnknownAttempt("No pending install of yours has this id; it may have expired (10 minutes) or been answered already.")
+            }
+            ConnectError::AttemptExpired => ApiError::AttemptExpired,
+            ConnectError::PkceMismatch => ApiError::PkceMismatch,
+            ConnectError::AccountMismatch { provider } => {
+                ApiError::ProviderUnavailable { provider, reason: "it returned a different account than it authorized".into() }
+            }
+            ConnectError::Provider(error) => error.into(),
+            ConnectError::Database(error) => error.into(),
+        }
     }
-    tracing::warn!(error = %chain, "provider call failed");
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::NoTokens => ApiError::InvalidRequest("this connection holds no access; connect it again".into()),
+            TokenError::ReauthenticationRequired { provider } => ApiError::ReauthenticationRequired { provider },
+            TokenError::Provider(error) => error.into(),
+            TokenError::Busy => ApiError::ProviderUnavailable { provider: "The data source".into(), reason: "a renewal is still under way".into() },
+            TokenError::Undecryptable(error) => ApiError::internal(format!("stored token: {error}")),
+            TokenError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::Token(error) => error.into(),
+            LifecycleError::Provider(error) => error.into(),
+            LifecycleError::Gone => ApiError::NotFound,
+            LifecycleError::Undecryptable | LifecycleError::KeptChanging => ApiError::internal(error),
+            LifecycleError::Database(error) => error.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {

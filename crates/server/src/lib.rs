@@ -117,7 +117,11 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         Some(dir) => api
             .route("/embed.js", axum::routing::get(web::serve_embed_loader))
             .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/connections") }))
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+            .fallback_service(tower::Layer::layer(
+                &middleware::from_fn(web::static_caching),
+                // `name.br` / `name.gz` beside each built asset (scripts/compress-dist.sh), by `Accept-Encoding`.
+                ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(ServeFile::new(dir.join("index.html"))),
+            )),
         None => api,
     };
     let router = router.merge(observability::probes::router());
@@ -232,6 +236,18 @@ fn session_keys(config: &Config) -> Result<SessionKeys, StartupError> {
         (None, None) => return Err(ConfigError { setting: "CONNECTIONS_SESSION_SECRET".into(), problem: "is required".into() }.into()),
     };
     Ok(keys.for_audience(&config.session_audience, config.session_issuer.as_deref()))
+}
+
+/// Logs an error with every `source` below it.
+pub fn log_chain(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::warn!(error = %chain, "provider call failed");
 }
 
 /// `http://<addr>`, with a wildcard address replaced by loopback.

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use connections_wire::{AuditAction, GrantOutcome, GrantResponse, PendingInstall, StartAttemptRequest, StartAttemptResponse};
 
 use crate::crypto::TokenKind;
-use crate::error::ApiError;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
@@ -35,27 +34,6 @@ pub enum ConnectError {
     Provider(#[from] ProviderError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-}
-
-impl From<ConnectError> for ApiError {
-    fn from(error: ConnectError) -> Self {
-        match error {
-            ConnectError::Invalid(message) => ApiError::InvalidRequest(message.into()),
-            ConnectError::UnregisteredReturnAddress => ApiError::InvalidRequest(error.to_string()),
-            ConnectError::UnknownAttempt => ApiError::UnknownAttempt("No connection attempt of yours matches this response from the data source."),
-            ConnectError::AttemptUsed => ApiError::UnknownAttempt("This connection attempt was already used."),
-            ConnectError::UnknownInstall => {
-                ApiError::UnknownAttempt("No pending install of yours has this id; it may have expired (10 minutes) or been answered already.")
-            }
-            ConnectError::AttemptExpired => ApiError::AttemptExpired,
-            ConnectError::PkceMismatch => ApiError::PkceMismatch,
-            ConnectError::AccountMismatch { provider } => {
-                ApiError::ProviderUnavailable { provider, reason: "it returned a different account than it authorized".into() }
-            }
-            ConnectError::Provider(error) => error.into(),
-            ConnectError::Database(error) => error.into(),
-        }
-    }
 }
 
 fn is_base64url(value: &str) -> bool {
@@ -241,7 +219,7 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
         }
         Ok(_) => {}
-        Err(error) => crate::error::log_chain(&error),
+        Err(error) => crate::log_chain(&error),
     }
 }
 

@@ -5,12 +5,28 @@ use chrono::Utc;
 use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
 
 use super::tokens::{self, TokenError};
-use crate::error::ApiError;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
 use crate::storage::{ConnectionRecord, NewEvent};
 use crate::AppState;
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// A stored token no configured key decrypts: the operator's to fix (a key was dropped).
+    #[error("a stored token cannot be decrypted with the configured keys")]
+    Undecryptable,
+    #[error("the connection is gone")]
+    Gone,
+    #[error("the connection kept changing while it was being ended")]
+    KeptChanging,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum CheckOutcome {
@@ -23,7 +39,13 @@ pub enum CheckOutcome {
 /// Checks one connection and records the outcome: read the account with a fresh access token; if
 /// the provider refuses it, renew once and read again. A provider that cannot be reached changes
 /// nothing and answers an error.
-pub async fn check(state: &AppState, provider: &Provider, record: ConnectionRecord, actor_subject: &str, actor_name: &str) -> Result<CheckOutcome, ApiError> {
+pub async fn check(
+    state: &AppState,
+    provider: &Provider,
+    record: ConnectionRecord,
+    actor_subject: &str,
+    actor_name: &str,
+) -> Result<CheckOutcome, LifecycleError> {
     let (view, workspace) = (record.view.clone(), record.workspace.clone());
     let now = Utc::now().timestamp();
     let name = provider.name();
@@ -39,7 +61,7 @@ pub async fn check(state: &AppState, provider: &Provider, record: ConnectionReco
             // A key dropped from CONNECTIONS_ENCRYPTION_KEY is ours to fix, not the admin's: the row
             // is left as it is.
             tracing::error!(connection = %view.id, %error, "stored token cannot be decrypted with the configured keys");
-            return Err(ApiError::internal("a stored token cannot be decrypted with the configured keys"));
+            return Err(LifecycleError::Undecryptable);
         }
         Err(error) => {
             let detail = format!("{name} could not be reached; nothing changed");
@@ -115,7 +137,7 @@ pub async fn check_all(state: &AppState) {
 
 /// Withdraws the authorization at the provider where the dialect can, then forgets the tokens. If
 /// the provider can't be reached the connection is left exactly as it was.
-pub async fn disconnect(state: &AppState, provider: &Provider, record: ConnectionRecord, subject: &str, name: &str) -> Result<(), ApiError> {
+pub async fn disconnect(state: &AppState, provider: &Provider, record: ConnectionRecord, subject: &str, name: &str) -> Result<(), LifecycleError> {
     let now = Utc::now().timestamp();
     let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().and_then(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
@@ -164,7 +186,7 @@ struct Why<'a> {
 /// Ends a connection conditionally on the token version it was read at; if a renewal or a
 /// reconnection got in between, reads it again and ends what is there now (a disconnect is meant
 /// for the connection as it stands). Answers false when it had already ended.
-async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, ApiError> {
+async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
     for _ in 0..5 {
         if record.access_token.is_none() && record.view.status == status {
             return Ok(false);
@@ -184,15 +206,15 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
-        record = state.db.connection(&record.view.id).await?.ok_or(ApiError::NotFound)?;
+        record = state.db.connection(&record.view.id).await?.ok_or(LifecycleError::Gone)?;
     }
-    Err(ApiError::internal("the connection kept changing while it was being ended"))
+    Err(LifecycleError::KeptChanging)
 }
 
 /// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
 /// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
 /// and the account may have been connected again since).
-pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, ApiError> {
+pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         WebhookEvent::Revoked { account_id, event_id, created } => {

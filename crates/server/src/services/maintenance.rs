@@ -83,7 +83,7 @@ pub async fn withdraw_expired_installs(state: &AppState, now: i64) {
         let refresh = install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t));
         match provider.revoke(&install.account_id, refresh.as_ref(), access.as_ref()).await {
             Ok(outcome) => tracing::info!(provider = provider.id(), ?outcome, "expired install withdrawn"),
-            Err(error) => crate::error::log_chain(&error),
+            Err(error) => crate::log_chain(&error),
         }
     }
 }

@@ -137,7 +137,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
             Err(TokenError::Provider(ProviderError::Malformed { provider: provider.name().to_owned(), detail: "renewal answered another account".into() }))
         }
         Err(error) if error.is_invalid_grant() => {
-            crate::error::log_chain(&error);
+            crate::log_chain(&error);
             state.db.renewal_refused(&view.id, record.token_version, event(false, "The provider refused the refresh token; reauthenticate")).await?;
             Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() })
         }
@@ -159,19 +159,5 @@ fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str,
         actor_name: RENEWAL_ACTOR,
         detail,
         at,
-    }
-}
-
-impl From<TokenError> for crate::error::ApiError {
-    fn from(error: TokenError) -> Self {
-        use crate::error::ApiError;
-        match error {
-            TokenError::NoTokens => ApiError::InvalidRequest("this connection holds no access; connect it again".into()),
-            TokenError::ReauthenticationRequired { provider } => ApiError::ReauthenticationRequired { provider },
-            TokenError::Provider(error) => error.into(),
-            TokenError::Busy => ApiError::ProviderUnavailable { provider: "The data source".into(), reason: "a renewal is still under way".into() },
-            TokenError::Undecryptable(error) => ApiError::internal(format!("stored token: {error}")),
-            TokenError::Database(error) => error.into(),
-        }
     }
 }
