@@ -7,5 +7,6 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
 trunk build --release --offline
+"$ROOT/scripts/compress-dist.sh"
 # Stripe (as a Stripe App) and two made-up OAuth 2.0 sources, all served by the local stand-in.
 exec cargo run --offline -p connections-server --features demo -- --demo --providers examples/providers.toml "$@"

@@ -18,6 +18,7 @@ cargo clippy --workspace --all-targets --offline -- -D warnings
 
 echo "[test] building the SPA (release: opt-level z, LTO, wasm-opt)"
 trunk build --release --offline
+"$ROOT/scripts/compress-dist.sh"
 "$ROOT/scripts/size-report.sh"
 
 echo "[test] native tests on SQLite (unit, API, stand-in, end-to-end in headless Chromium)"

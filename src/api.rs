@@ -157,8 +157,30 @@ pub async fn catalog() -> Result<Catalog, ApiError> {
     get::<ProviderList>(paths::PROVIDERS).await.map(|list| Catalog::new(list.providers))
 }
 
+thread_local! {
+    /// The last list answered with an `ETag`, with that tag and the API base it came from.
+    static LAST_LIST: RefCell<Option<(String, String, Vec<ConnectionView>)>> = const { RefCell::new(None) };
+}
+
+/// The table's rows. Polled: the request carries the last list's `ETag` in `If-None-Match`, and a
+/// `304 Not Modified` (nothing changed) reuses that list without a body or a parse.
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
-    get::<ConnectionList>(paths::CONNECTIONS).await.map(|list| list.connections)
+    let base = CONFIG.with(|config| config.borrow().base.clone());
+    let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|(at, _, _)| *at == base).map(|(_, etag, _)| etag.clone()));
+    let mut builder = request("GET", paths::CONNECTIONS).await?;
+    if let Some(etag) = &last_etag {
+        builder = builder.header("If-None-Match", etag);
+    }
+    let response = builder.send().await.map_err(|_| ApiError::Network)?;
+    if response.status() == 304 {
+        let reused = LAST_LIST
+            .with(|last| last.borrow().as_ref().filter(|(at, etag, _)| *at == base && Some(etag) == last_etag.as_ref()).map(|(_, _, list)| list.clone()));
+        return reused.ok_or(ApiError::UnexpectedResponse(304));
+    }
+    let etag = response.headers().get("etag");
+    let list = read::<ConnectionList>(response).await?.connections;
+    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| (base, etag, list.clone())));
+    Ok(list)
 }
 
 /// Registers the attempt; the answer says where to send the browser.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
@@ -112,7 +112,9 @@ pub fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
             .allow_origin(AllowOrigin::list(origins))
             .allow_credentials(true)
             .allow_methods([Method::GET, Method::POST, Method::DELETE])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+            // `If-None-Match`: the list is polled with the last `ETag` it answered (exposed to the page).
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, header::IF_NONE_MATCH])
+            .expose_headers([header::ETAG])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }
@@ -152,11 +154,95 @@ pub fn embed_loader(html: &str) -> Option<String> {
     ))
 }
 
-pub async fn serve_embed_loader(State(state): State<AppState>) -> Response {
+pub async fn serve_embed_loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match &state.embed_loader {
-        Some(js) => ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], js.clone()).into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        Some(js) => {
+            let etag = content_etag(js.as_bytes());
+            if if_none_match(&headers, &etag) {
+                return not_modified(etag);
+            }
+            ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], [(header::ETAG, etag)], js.clone())
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A strong `ETag` of a body: its SHA-256, shortened (collisions would need a deliberate attacker
+/// who controls the build).
+pub fn content_etag(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`). Weak comparison, as RFC 9110 asks
+/// for `If-None-Match`.
+pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Ok(etag) = etag.to_str() else { return false };
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| tag.trim() == "*" || opaque(tag) == opaque(etag))
+}
+
+/// `304 Not Modified` with the validator (and nothing else of the body's headers).
+pub fn not_modified(etag: HeaderValue) -> Response {
+    (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))]).into_response()
+}
+
+/// Whether a path names a file whose name carries Trunk's content hash (`main-50d3dbb0c9148d47.css`,
+/// `connections-482669c32e078b9_bg.wasm`, `snippets/connections-7f21231bdaa84aba/inline0.js`): a new
+/// build gives new names, so these never change and can be cached for good.
+pub fn is_hashed_asset(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let Some((_, tail)) = segment.rsplit_once('-') else { return false };
+        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        hex >= 12 && matches!(tail.as_bytes().get(hex), None | Some(b'.' | b'_'))
+    })
+}
+
+/// The shell's largest plausible size; it is read whole to hash it.
+const MAX_SHELL_BYTES: usize = 1024 * 1024;
+
+/// Around the static files (`ServeDir` with its `.br`/`.gz` siblings): hashed assets are cached for a
+/// year as immutable; the SPA shell (`index.html`, and every app route that answers with it) is
+/// `no-cache` with an `ETag`, so a second visit revalidates it with one `304` and nothing else.
+pub async fn static_caching(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let conditional = request.headers().clone();
+    // A HEAD's body is empty, so its hash would not be the shell's: it gets no ETag.
+    let is_get = request.method() == Method::GET;
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html && is_get && status == StatusCode::OK {
+        let (mut parts, body) = response.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_SHELL_BYTES).await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let etag = content_etag(&bytes);
+        if if_none_match(&conditional, &etag) {
+            return not_modified(etag);
+        }
+        parts.headers.insert(header::ETAG, etag);
+        parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // ServeDir's validator is the file's modification time; the ETag is the one to use.
+        parts.headers.remove(header::LAST_MODIFIED);
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let headers = response.headers_mut();
+    if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED) && is_hashed_asset(&path) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    }
+    // The same URL answers br, gzip or identity by `Accept-Encoding`: caches must keep them apart.
+    if [".wasm", ".js", ".css", ".svg"].iter().any(|ext| path.ends_with(ext)) {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
 }
 
 #[cfg(test)]
@@ -188,5 +274,33 @@ const wasm = await init({ module_or_path: '/connections-faa09f_bg.wasm' });
         assert!(!js.contains("standalone"), "the standalone page's body styles must not reach a host page");
         assert!(js.contains("export const mount = glue.mount;"));
         assert_eq!(embed_loader("<html></html>"), None);
+    }
+
+    #[test]
+    fn hashed_assets_are_told_apart_from_app_routes_and_public_files() {
+        for hashed in [
+            "/main-50d3dbb0c9148d47.css",
+            "/connections-482669c32e078b9_bg.wasm",
+            "/connections-482669c32e078b9.js",
+            "/snippets/connections-7f21231bdaa84aba/inline0.js",
+        ] {
+            assert!(is_hashed_asset(hashed), "{hashed}");
+        }
+        for plain in ["/index.html", "/public/favicon.svg", "/connections/stripe/callback", "/embed.js", "/connections", "/a-1234.js"] {
+            assert!(!is_hashed_asset(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists() {
+        let etag = content_etag(b"shell");
+        let mut headers = HeaderMap::new();
+        assert!(!if_none_match(&headers, &etag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(&format!("\"other\", W/{}", etag.to_str().unwrap())).unwrap());
+        assert!(if_none_match(&headers, &etag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!if_none_match(&headers, &etag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(if_none_match(&headers, &etag));
     }
 }

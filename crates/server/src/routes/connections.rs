@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
@@ -16,8 +16,17 @@ use crate::AppState;
 
 /// The table's rows. Read with one single-row query when nothing changed since the last read: the
 /// cached body is served only if its revision is still the database's.
-pub async fn list(State(state): State<AppState>, Admin(user): Admin) -> Result<Response, ApiError> {
+///
+/// Polling costs nothing when nothing changed: the answer's `ETag` is the revision (bumped by every
+/// connection write, in any workspace) and the workspace, so a client that sends it back in
+/// `If-None-Match` gets `304 Not Modified` without a body, before any row is read. The workspace is
+/// in it because one browser may sign in to another workspace at the same revision.
+pub async fn list(State(state): State<AppState>, Admin(user): Admin, headers: HeaderMap) -> Result<Response, ApiError> {
     let revision = state.db.connections_revision().await?;
+    let etag = list_etag(revision, &user.workspace);
+    if crate::web::if_none_match(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
     let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).cloned();
     let body = match cached {
         Some((at, body)) if at == revision => body,
@@ -32,7 +41,15 @@ pub async fn list(State(state): State<AppState>, Admin(user): Admin) -> Result<R
             body
         }
     };
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], body).into_response())
+}
+
+/// `W/"<revision>-<workspace digest>"`: weak, since the rows read after the revision may already be
+/// newer than it (the next poll then answers them again under the newer revision).
+fn list_etag(revision: i64, workspace: &str) -> HeaderValue {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(workspace.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
+    HeaderValue::from_str(&format!("W/\"{revision}-{digest}\"")).expect("digits and hex are a valid header value")
 }
 
 /// A connection of the caller's workspace; another workspace's answers 404 like one that never was.

@@ -17,5 +17,6 @@ mod migrations;
 mod operating;
 mod providers;
 mod security;
+mod serving;
 mod stripe_apps;
 mod workspaces;
