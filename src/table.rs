@@ -14,6 +14,40 @@ pub enum SortKey {
     LastChecked,
 }
 
+/// Every column the table sorts by, in the table's order.
+pub const SORT_KEYS: [SortKey; 8] =
+    [SortKey::Account, SortKey::AccountId, SortKey::Mode, SortKey::Scope, SortKey::Status, SortKey::ConnectedBy, SortKey::ConnectedAt, SortKey::LastChecked];
+
+impl SortKey {
+    fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Account => "account",
+            SortKey::AccountId => "account_id",
+            SortKey::Mode => "mode",
+            SortKey::Scope => "scope",
+            SortKey::Status => "status",
+            SortKey::ConnectedBy => "connected_by",
+            SortKey::ConnectedAt => "connected_at",
+            SortKey::LastChecked => "last_checked",
+        }
+    }
+}
+
+/// A sort as one `<select>` value, e.g. `connected_at:desc`.
+pub fn sort_value(key: SortKey, descending: bool) -> String {
+    format!("{}:{}", key.as_str(), if descending { "desc" } else { "asc" })
+}
+
+pub fn parse_sort_value(value: &str) -> Option<(SortKey, bool)> {
+    let (key, direction) = value.split_once(':')?;
+    let key = SORT_KEYS.into_iter().find(|k| k.as_str() == key)?;
+    match direction {
+        "asc" => Some((key, false)),
+        "desc" => Some((key, true)),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableQuery {
     /// Matches the account name or id, case-insensitively.
@@ -38,6 +72,12 @@ impl TableQuery {
             self.sort = key;
             self.descending = matches!(key, SortKey::ConnectedAt | SortKey::LastChecked);
         }
+    }
+
+    /// Choosing a sort outright (the sort control shown instead of the headers).
+    pub fn sort_by(&mut self, key: SortKey, descending: bool) {
+        self.sort = key;
+        self.descending = descending;
     }
 }
 
@@ -159,5 +199,17 @@ mod tests {
         assert_eq!(ids(&apply(&rows, &query)), ["3", "1", "2"]);
         query.toggle_sort(SortKey::Mode);
         assert_eq!(ids(&apply(&rows, &query)), ["1", "3", "2"], "descending: live first, still no mode last");
+    }
+
+    #[test]
+    fn a_sort_round_trips_through_its_select_value() {
+        for key in SORT_KEYS {
+            for descending in [false, true] {
+                assert_eq!(parse_sort_value(&sort_value(key, descending)), Some((key, descending)));
+            }
+        }
+        assert_eq!(sort_value(SortKey::ConnectedAt, true), "connected_at:desc");
+        assert_eq!(parse_sort_value("account:sideways"), None);
+        assert_eq!(parse_sort_value("nothing:asc"), None);
     }
 }

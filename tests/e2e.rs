@@ -260,6 +260,12 @@ impl Harness {
     async fn pending_attempt_in_session_storage(&self) -> serde_json::Value {
         self.browser.execute("return sessionStorage.getItem('connections.pending_attempt')", vec![]).await.unwrap()
     }
+
+    /// Resizes the window (in headless Chromium, the viewport) and waits for the layout to follow.
+    async fn set_width(&self, width: u32) {
+        self.browser.set_window_size(width, 900).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 #[tokio::test]
@@ -927,5 +933,81 @@ async fn two_workspaces_side_by_side_each_see_only_their_own_row() {
     assert!(!table.contains("Globex Corporation"), "{table}");
     assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 1);
     assert_eq!(h.state.db.list_connections("globex").await.unwrap().len(), 1);
+    h.browser.clone().close().await.unwrap();
+}
+
+/// At the page as it is: the document does not scroll sideways, and the Acme row's status and its
+/// Disconnect button lie inside the visible width, uncut by a scroll box, and the button opens the
+/// dialog, which fits too.
+async fn assert_fits(h: &Harness, place: &str, width: u32) {
+    let layout = h
+        .browser
+        .execute(
+            "const doc = document.documentElement;
+             const row = [...document.querySelectorAll('tbody tr')].find((r) => r.textContent.includes('Acme Books Ltd'));
+             const button = [...row.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Disconnect');
+             window.scrollTo(0, button.getBoundingClientRect().top + window.scrollY - 200);
+             const span = (e) => { const r = e.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right), Math.round(r.width), Math.round(r.height)]; };
+             const wrap = row.closest('.cx-table-wrap');
+             return { viewport: doc.clientWidth, scroll: doc.scrollWidth, status: span(row.querySelector('.cx-status')), button: span(button),
+                      hidden: wrap.scrollWidth - wrap.clientWidth };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let at = format!("{place} at {width}px: {layout}");
+    let number = |value: &serde_json::Value| value.as_i64().unwrap();
+    let viewport = number(&layout["viewport"]);
+    assert!(number(&layout["scroll"]) <= viewport, "the page scrolls sideways, {at}");
+    assert!(number(&layout["hidden"]) <= 1, "part of the table is hidden in a scroll box, {at}");
+    for what in ["status", "button"] {
+        let span = layout[what].as_array().unwrap();
+        assert!(number(&span[0]) >= 0 && number(&span[1]) <= viewport, "the {what} is outside the visible width, {at}");
+    }
+    let button = layout["button"].as_array().unwrap();
+    assert!(number(&button[2]) >= 24 && number(&button[3]) >= 24, "the Disconnect button is smaller than 24 x 24 px, {at}");
+    h.snapshot(&format!("fit-{place}-{width}")).await;
+    h.assert_accessible(&format!("{place} at {width}px")).await;
+
+    h.click("//tr[contains(., 'Acme Books Ltd')]//button[normalize-space()='Disconnect']").await;
+    h.wait_for_text("dialog[open]", "Disconnect Acme Books Ltd").await;
+    let dialog =
+        h.browser.execute("const r = document.querySelector('dialog[open]').getBoundingClientRect(); return [r.left, r.right];", vec![]).await.unwrap();
+    assert!(
+        dialog[0].as_f64().unwrap() >= 0.0 && dialog[1].as_f64().unwrap() <= viewport as f64,
+        "the dialog is wider than the page, {place} at {width}px: {dialog}"
+    );
+    h.snapshot(&format!("fit-{place}-{width}-dialog")).await;
+    h.assert_accessible(&format!("the dialog, {place} at {width}px")).await;
+    h.click("//dialog//button[normalize-space()='Cancel']").await;
+    let started = Instant::now();
+    while h.browser.find(Locator::Css("dialog[open]")).await.is_ok() {
+        assert!(started.elapsed() < WAIT, "the dialog did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_page_fits_every_width_from_a_phone_to_a_desktop_alone_and_in_the_portal() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    for width in [320, 390, 768, 1280] {
+        h.set_width(width).await;
+        assert_fits(&h, "alone", width).await;
+    }
+    // Narrow, the rows are cards without headers to click: the sort control drives the same sort.
+    h.set_width(390).await;
+    let sort = h.browser.find(Locator::Css(".cx-sort-control select")).await.unwrap();
+    assert!(sort.is_displayed().await.unwrap(), "a sort control where the headers are hidden");
+    assert_eq!(sort.prop("value").await.unwrap().as_deref(), Some("connected_at:desc"));
+
+    h.set_width(1280).await;
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    for width in [320, 390, 768, 1280] {
+        h.set_width(width).await;
+        assert_fits(&h, "portal", width).await;
+    }
     h.browser.clone().close().await.unwrap();
 }

@@ -99,7 +99,7 @@ fn DataSources() -> impl IntoView {
                 </div>
             }.into_any(),
             (Some(Ok(list)), Some(catalog)) => view! {
-                <TableControls query />
+                <TableControls query show_mode=shows_mode(&catalog, &list) />
                 <ConnectionsTable rows=list catalog query flash to_disconnect reload=load />
             }.into_any(),
         }}
@@ -108,7 +108,7 @@ fn DataSources() -> impl IntoView {
 }
 
 #[component]
-fn TableControls(query: RwSignal<TableQuery>) -> impl IntoView {
+fn TableControls(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
     let statuses = [ConnectionStatus::Connected, ConnectionStatus::ReauthenticationRequired, ConnectionStatus::Revoked, ConnectionStatus::Disconnected];
     let locale = i18n::locale();
     view! {
@@ -132,7 +132,36 @@ fn TableControls(query: RwSignal<TableQuery>) -> impl IntoView {
                     {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{status_label(locale, s)}</option> }).collect_view()}
                 </select>
             </label>
+            <SortControl query show_mode />
         </div>
+    }
+}
+
+/// Sorting where the table is shown as cards and has no column headers to click: the same sort,
+/// as one labelled `<select>` (hidden by the stylesheet while the headers show).
+#[component]
+fn SortControl(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
+    let locale = i18n::locale();
+    let keys = table::SORT_KEYS.into_iter().filter(move |key| show_mode || *key != SortKey::Mode);
+    let options = keys
+        .flat_map(|key| [(key, false), (key, true)])
+        .map(|(key, descending)| {
+            let direction = if descending { td_string!(locale, table.sort_descending) } else { td_string!(locale, table.sort_ascending) };
+            view! { <option value=table::sort_value(key, descending)>{format!("{}, {direction}", sort_label(locale, key))}</option> }
+        })
+        .collect_view();
+    view! {
+        <label class="cx-sort-control">
+            {td_string!(locale, table.sort_by)} " "
+            <select prop:value=move || query.with(|q| table::sort_value(q.sort, q.descending))
+                on:change=move |ev| {
+                    if let Some((key, descending)) = table::parse_sort_value(&event_target_value(&ev)) {
+                        query.update(|q| q.sort_by(key, descending));
+                    }
+                }>
+                {options}
+            </select>
+        </label>
     }
 }
 
@@ -190,7 +219,7 @@ fn ConnectionsTable(
             {move || td_string!(locale, table.count, shown = i18n::count(count()), total = i18n::count(rows.with_value(Vec::len))).to_string()}
         </p>
         <div class="cx-table-wrap">
-            <table class="cx-table">
+            <table class="cx-table cx-cards">
                 <caption class="cx-visually-hidden">{td_string!(locale, table.caption)}</caption>
                 <thead>
                     <tr>
@@ -242,14 +271,15 @@ fn ConnectionRow(
                 <a href=navigator.href(&Route::Detail { id: row.id.clone() })>{row.account_name.clone()}</a>
                 {move || is_new.get().then(|| view! { <span class="cx-tag">{td_string!(locale, table.new)}</span> })}
             </th>
-            <td><code>{row.account_id.clone()}</code></td>
-            <td>{provider.clone()}</td>
-            {show_mode.then(|| view! { <td>{mode}</td> })}
-            <td><code>{row.scope.clone()}</code></td>
-            <td><StatusBadge status=row.status /></td>
-            <td>{row.connected_by.clone()}</td>
-            <td><time datetime=row.connected_at.to_rfc3339()>{i18n::datetime(&row.connected_at)}</time></td>
-            <td>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            // `data-label`: the column's name, shown beside the value when rows are cards.
+            <td data-label=td_string!(locale, columns.account_id)><code>{row.account_id.clone()}</code></td>
+            <td data-label=td_string!(locale, columns.provider)>{provider.clone()}</td>
+            {show_mode.then(|| view! { <td data-label=td_string!(locale, columns.mode)>{mode}</td> })}
+            <td data-label=td_string!(locale, columns.scope)><code>{row.scope.clone()}</code></td>
+            <td class="cx-cell-status" data-label=td_string!(locale, columns.status)><StatusBadge status=row.status /></td>
+            <td data-label=td_string!(locale, columns.connected_by)>{row.connected_by.clone()}</td>
+            <td data-label=td_string!(locale, columns.connected_at)><time datetime=row.connected_at.to_rfc3339()>{i18n::datetime(&row.connected_at)}</time></td>
+            <td data-label=td_string!(locale, columns.last_checked)>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td class="cx-row-actions"><RowActions row=row.clone() provider to_disconnect reload /></td>
         </tr>
     }
