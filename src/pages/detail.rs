@@ -55,7 +55,7 @@ fn Detail(id: String) -> impl IntoView {
                 </dl>
                 <h2>{td_string!(locale, detail.history)}</h2>
                 <div class="cx-table-wrap">
-                    <table class="cx-table cx-history">
+                    <table class="cx-table cx-history cx-cards">
                         <thead><tr>
                             <th scope="col">{td_string!(locale, detail.when)}</th><th scope="col">{td_string!(locale, detail.what)}</th><th scope="col">{td_string!(locale, detail.outcome)}</th>
                             <th scope="col">{td_string!(locale, detail.who)}</th><th scope="col">{td_string!(locale, detail.detail)}</th>
@@ -63,11 +63,11 @@ fn Detail(id: String) -> impl IntoView {
                         <tbody>
                             {detail.history.into_iter().map(|event| view! {
                                 <tr>
-                                    <td><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
-                                    <td>{action_label(locale, event.action)}</td>
-                                    <td>{if event.success { format!("✓ {}", td_string!(locale, detail.succeeded)) } else { format!("✕ {}", td_string!(locale, detail.failed)) }}</td>
-                                    <td>{event.actor}</td>
-                                    <td>{event.detail}</td>
+                                    <td data-label=td_string!(locale, detail.when)><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
+                                    <td data-label=td_string!(locale, detail.what)>{action_label(locale, event.action)}</td>
+                                    <td data-label=td_string!(locale, detail.outcome)>{if event.success { format!("✓ {}", td_string!(locale, detail.succeeded)) } else { format!("✕ {}", td_string!(locale, detail.failed)) }}</td>
+                                    <td data-label=td_string!(locale, detail.who)>{event.actor}</td>
+                                    <td data-label=td_string!(locale, detail.detail)>{event.detail}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
