@@ -37,6 +37,9 @@ use providers::ProviderRegistry;
 use session::SessionKeys;
 use storage::Db;
 
+/// API answers larger than this are compressed.
+pub const API_COMPRESS_ABOVE: u16 = 1024;
+
 /// JSON bodies of this API are small; anything larger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -111,7 +114,13 @@ pub enum StartupError {
 pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     let api = routes::api_router(state.demo)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site));
+        .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site))
+        // Large answers (a long list) compressed by Accept-Encoding; small ones aren't worth it.
+        // No answer of this API holds a secret, so compression can't leak one (BREACH).
+        .layer(tower_http::compression::CompressionLayer::new().compress_when({
+            use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+            DefaultPredicate::new().and(SizeAbove::new(API_COMPRESS_ABOVE))
+        }));
     let router = match static_dir {
         // Any app route (e.g. /connections/stripe/callback) answers with the SPA shell.
         Some(dir) => api

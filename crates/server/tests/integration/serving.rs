@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{admin, spawn_app, TestApp};
+use crate::support::{self, admin, spawn_app, TestApp};
 
 const WASM: &str = "connections-482669c32e078b9_bg.wasm";
 const JS: &str = "connections-482669c32e078b9.js";
@@ -166,4 +166,24 @@ fn the_size_guard_fails_a_bundle_over_its_brotli_budget() {
     assert!(String::from_utf8_lossy(&over.stderr).contains("over the budget"), "{}", String::from_utf8_lossy(&over.stderr));
     let within = size_report(100_000);
     assert!(within.status.success(), "{}{}", String::from_utf8_lossy(&within.stdout), String::from_utf8_lossy(&within.stderr));
+}
+
+#[tokio::test]
+async fn a_large_api_answer_is_compressed_and_a_small_one_is_not() {
+    let app = support::spawn_app_with(&["--rate-limit-per-minute=1000"]).await;
+    for i in 0..20 {
+        app.standin.add_account(stripe_standin::Account {
+            id: format!("acct_1Compress{i:06}"),
+            email: format!("c{i}@compress.test"),
+            password: stripe_standin::DEMO_PASSWORD.into(),
+            business_name: format!("Compressible Account {i}"),
+            livemode: false,
+        });
+        app.connect(&support::admin(), &format!("c{i}@compress.test")).await;
+    }
+    let list = app.get("/api/connections", Some(&support::admin())).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(list.status(), 200);
+    assert_eq!(list.headers()["content-encoding"], "br");
+    let session = app.get("/api/session", Some(&support::admin())).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert!(session.headers().get("content-encoding").is_none(), "a small answer is sent as is");
 }
