@@ -109,6 +109,20 @@ pub struct Args {
     /// `text`, or `json` for one JSON object per line.
     #[arg(long, env = "CONNECTIONS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Keys of the product's backends for `/service/v1/`, comma separated, each `name=<hex SHA-256
+    /// of the key>`: the keys themselves are never configured here.
+    #[arg(long, env = "CONNECTIONS_SERVICE_KEYS", hide_env_values = true)]
+    pub service_keys: Option<String>,
+    /// Where outgoing webhook events are POSTed (Standard Webhooks); unset: none are sent.
+    #[arg(long, env = "CONNECTIONS_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// `whsec_` + base64 of the signing key (24 to 64 bytes); required with CONNECTIONS_WEBHOOK_URL.
+    #[arg(long, env = "CONNECTIONS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Milliseconds before a failed delivery is first retried (then doubling, up to two hours;
+    /// retries stop after 30 hours). Default 5000.
+    #[arg(long, env = "CONNECTIONS_WEBHOOK_FIRST_RETRY_MS")]
+    pub webhook_first_retry_ms: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +162,10 @@ pub struct Config {
     pub demo: bool,
     /// `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
+    /// Who may call `/service/v1/`; empty: nobody.
+    pub service_keys: crate::service_keys::ServiceKeys,
+    /// `None`: no outgoing webhooks (and no outbox rows).
+    pub webhook: Option<crate::outbox::WebhookSettings>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
@@ -366,8 +384,33 @@ impl Config {
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
             demo: args.demo,
             metrics_addr: crate::observability::parse_metrics_addr(args.metrics_addr.as_deref(), addr)?,
+            service_keys: crate::service_keys::ServiceKeys::parse(args.service_keys.as_deref().unwrap_or_default())
+                .map_err(|problem| invalid("CONNECTIONS_SERVICE_KEYS", problem))?,
+            webhook: webhook_settings(&args)?,
         })
     }
+}
+
+/// `CONNECTIONS_WEBHOOK_URL` and its secret and retry delay; all or nothing.
+fn webhook_settings(args: &Args) -> Result<Option<crate::outbox::WebhookSettings>, ConfigError> {
+    let set = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let (url, secret) = match (set(&args.webhook_url), set(&args.webhook_secret)) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => return Err(invalid("CONNECTIONS_WEBHOOK_SECRET", "is required with CONNECTIONS_WEBHOOK_URL")),
+        (None, Some(_)) => return Err(invalid("CONNECTIONS_WEBHOOK_URL", "is required with CONNECTIONS_WEBHOOK_SECRET")),
+        (Some(url), Some(secret)) => (url, secret),
+    };
+    let url = http_url(&url, "CONNECTIONS_WEBHOOK_URL")?;
+    let signer = crate::outbox::Signer::from_secret(&secret).map_err(|problem| invalid("CONNECTIONS_WEBHOOK_SECRET", problem))?;
+    let first_retry_ms = match set(&args.webhook_first_retry_ms) {
+        None => crate::outbox::DEFAULT_FIRST_RETRY_MS,
+        Some(value) => value
+            .parse()
+            .ok()
+            .filter(|ms| (1..=3_600_000).contains(ms))
+            .ok_or_else(|| invalid("CONNECTIONS_WEBHOOK_FIRST_RETRY_MS", format!("{value:?} must be a whole number of milliseconds from 1 to 3600000")))?,
+    };
+    Ok(Some(crate::outbox::WebhookSettings { url, signer, first_retry_ms }))
 }
 
 #[cfg(test)]

@@ -37,6 +37,12 @@ pub enum ApiError {
     /// The connection's access lapsed at the provider; an administrator must connect it again.
     #[error("{provider} no longer accepts this connection's access; reauthenticate it")]
     ReauthenticationRequired { provider: String },
+    #[error("this connection was revoked at {provider}: it holds no access; an administrator must connect it again")]
+    ConnectionRevoked { provider: String },
+    #[error("this connection was disconnected: it holds no access; an administrator must connect it again")]
+    ConnectionDisconnected,
+    #[error("the service API takes server-to-server requests only: no cookies, Origin or Sec-Fetch headers")]
+    BrowserContext,
     #[error("not found")]
     NotFound,
     #[error("this route does not take that method")]
@@ -73,6 +79,9 @@ impl ApiError {
             }
             ProviderRejected { provider, .. } => return (StatusCode::BAD_GATEWAY, ErrorCode::ProviderRejected, format!("{provider} refused the connection")),
             ReauthenticationRequired { .. } => (StatusCode::CONFLICT, ErrorCode::ReauthenticationRequired, "Reauthentication required"),
+            ConnectionRevoked { .. } => (StatusCode::CONFLICT, ErrorCode::ConnectionRevoked, "Connection revoked"),
+            ConnectionDisconnected => (StatusCode::CONFLICT, ErrorCode::ConnectionDisconnected, "Connection disconnected"),
+            BrowserContext => (StatusCode::FORBIDDEN, ErrorCode::BrowserContext, "Not for browsers"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
@@ -135,7 +144,7 @@ impl From<crate::providers::ProviderError> for ApiError {
         match error {
             Unavailable { provider, reason, .. } => ApiError::ProviderUnavailable { provider, reason },
             Malformed { provider, .. } => ApiError::ProviderUnavailable { provider, reason: "its answer could not be read".into() },
-            Rejected { provider, error, .. } => ApiError::ProviderRejected { provider, error },
+            Rejected { provider, error, .. } | PermissionMissing { provider, error, .. } => ApiError::ProviderRejected { provider, error },
             TokenRefused { provider } => ApiError::ReauthenticationRequired { provider },
         }
     }

@@ -9,11 +9,13 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod observability;
+pub mod outbox;
 pub mod pkce;
 pub mod providers;
 mod routes;
 pub mod secret;
 mod serve;
+pub mod service_keys;
 pub mod services;
 pub mod session;
 pub mod shutdown;
@@ -71,6 +73,10 @@ pub struct AppInner {
     pub tasks: tokio_util::task::TaskTracker,
     /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.
     pub metrics_addr: Option<SocketAddr>,
+    /// Who may call `/service/v1/`.
+    pub service_keys: service_keys::ServiceKeys,
+    /// Where outgoing webhook events go; `None`: nowhere, and the outbox stays empty.
+    pub webhook: Option<outbox::WebhookSettings>,
 }
 
 #[derive(Clone)]
@@ -140,6 +146,10 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
+    // The service API: outside CORS (never granted to a page) and outside the browser checks of
+    // `/api/`; the security headers all the same.
+    let service = routes::service::router().layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let router = router.merge(service.layer(middleware::from_fn_with_state(state.clone(), web::security_headers)));
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
     serve::timeouts(router).layer(middleware::from_fn(observability::track_requests)).with_state(state)
@@ -178,7 +188,7 @@ impl Application {
             Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
             None => None,
         };
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect(&config.database_url).await?.with_outbox(config.webhook.is_some());
         let metrics_listener = observability::bind_metrics(config.metrics_addr).await?;
         let state = AppState(Arc::new(AppInner {
             db,
@@ -197,6 +207,8 @@ impl Application {
             connections_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
             tasks: tokio_util::task::TaskTracker::new(),
             metrics_addr: metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?,
+            service_keys: config.service_keys.clone(),
+            webhook: config.webhook.clone(),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, health_check_interval: config.health_check_interval, metrics_listener })
@@ -220,6 +232,7 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let checks = Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
         let _stop_checks = checks.map(AbortOnDrop);
+        let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(tokio::spawn(services::delivery::run(self.state.clone()))));
         let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
         let served = serve::serve(self.listener, self.router, shutdown::signal()).await;
         shutdown::finish_tracked(&self.state.tasks).await;

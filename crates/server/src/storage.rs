@@ -11,6 +11,8 @@ use connections_wire::{AuditAction, AuditEvent, ConnectionStatus, ConnectionView
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::outbox::EventType;
+
 /// How long a connect attempt may take, from "Connect with Stripe" to the grant.
 pub const ATTEMPT_LIFETIME_SECS: i64 = 10 * 60;
 /// How long a provider-started install waits for an administrator's confirmation.
@@ -34,10 +36,18 @@ impl Backend {
     }
 }
 
+mod data_checks;
+mod outbox;
+
+pub use data_checks::ConnectionFilter;
+pub use outbox::DueEvent;
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Whether changes to connections are announced in the webhook outbox (a receiver is configured).
+    outbox: bool,
 }
 
 /// Why a grant's `state` did not match a pending attempt.
@@ -110,9 +120,9 @@ pub struct RenewedTokens {
 // Booleans are read through a cast: SQLite reports a column declared BOOLEAN as such, which the Any
 // driver refuses, while an expression's value is a plain integer on both databases.
 const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
-     connected_by_name, connected_at, last_checked_at";
+     connected_by_name, connected_at, last_checked_at, last_data_at";
 const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
-     connected_by_name, connected_at, last_checked_at, access_token, refresh_token, access_expires_at, token_version, renewing_until, workspace";
+     connected_by_name, connected_at, last_checked_at, last_data_at, access_token, refresh_token, access_expires_at, token_version, renewing_until, workspace";
 const EVENT_COLUMNS: &str = "at, action, CAST(success AS INTEGER) AS success, actor_name, provider, account_id, detail";
 
 /// How long processed webhook event ids are kept: longer than Stripe retries (three days).
@@ -146,11 +156,17 @@ impl Db {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, outbox: false })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Announce every change to a connection in the webhook outbox, in its own transaction.
+    pub fn with_outbox(mut self, enabled: bool) -> Self {
+        self.outbox = enabled;
+        self
     }
 
     /// The pool itself, for tests that need to reach under the API.
@@ -286,6 +302,8 @@ impl Db {
             },
         )
         .await?;
+        let announced = if existed { EventType::Reauthenticated } else { EventType::Created };
+        self.announce(&mut tx, &view.id, announced, new.now).await?;
         tx.commit().await?;
         Ok((view, existed))
     }
@@ -372,6 +390,11 @@ impl Db {
         }
         bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        match status {
+            ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
+            ConnectionStatus::Disconnected => self.announce(&mut tx, id, EventType::Disconnected, event.at).await?,
+            ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => {}
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -381,19 +404,28 @@ impl Db {
     /// that got in between stays a disconnect. The audit line is written either way.
     pub async fn record_check(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
-             WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL",
-        )
-        .bind(status.as_str())
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        let applied = updated.rows_affected() == 1;
+        // A change of status first (written, not read, so the transaction never upgrades a read
+        // lock): only a change is announced.
+        let update = |only_a_change: bool| {
+            sqlx::query(if only_a_change {
+                "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
+                 WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL AND status <> $1"
+            } else {
+                "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
+                 WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL"
+            })
+            .bind(status.as_str())
+            .bind(event.at)
+            .bind(id)
+            .bind(version)
+        };
+        let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
+        let applied = changed || update(false).execute(&mut *tx).await?.rows_affected() == 1;
         if applied {
             bump_revision(&mut tx).await?;
+        }
+        if changed && status == ConnectionStatus::ReauthenticationRequired {
+            self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
         }
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
@@ -454,20 +486,27 @@ impl Db {
     /// the version, like every token write, and releases the lease.
     pub async fn renewal_refused(&self, id: &str, version: i64, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
-                updated_at = $1 WHERE id = $2 AND token_version = $3",
-        )
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
+        let update = |only_a_change: bool| {
+            sqlx::query(if only_a_change {
+                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
+                    updated_at = $1 WHERE id = $2 AND token_version = $3 AND status <> 'reauthentication_required'"
+            } else {
+                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
+                    updated_at = $1 WHERE id = $2 AND token_version = $3"
+            })
+            .bind(event.at)
+            .bind(id)
+            .bind(version)
+        };
+        let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
+        if !changed && update(false).execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
         bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if changed {
+            self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -747,6 +786,7 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         connected_by: row.try_get("connected_by_name")?,
         connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
         last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,
+        last_data_at: row.try_get::<Option<i64>, _>("last_data_at")?.map(|at| timestamp(at, "last_data_at")).transpose()?,
     })
 }
 

@@ -19,10 +19,14 @@ fn masked(key: &str) -> String {
     format!("{}****{tail}", key.split('_').take(2).collect::<Vec<_>>().join("_") + "_")
 }
 
-/// With a connected account's access token, or with the platform key and `Stripe-Account`.
-pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) -> Response {
-    let Some(key) = header_key(&headers) else {
-        return api_error(StatusCode::UNAUTHORIZED, "You did not provide an API key. You need to provide your API key in the Authorization header.".into());
+/// The account a request acts for: with a connected account's access token, or with the platform
+/// key and `Stripe-Account`. Refused as Stripe refuses (401).
+fn acting_account(standin: &Standin, headers: &HeaderMap) -> Result<crate::Account, Response> {
+    let Some(key) = header_key(headers) else {
+        return Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "You did not provide an API key. You need to provide your API key in the Authorization header.".into(),
+        ));
     };
     let account_id = {
         let store = standin.store.lock().expect("stand-in store poisoned");
@@ -37,8 +41,17 @@ pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) 
         }
     };
     let accounts = standin.config().accounts;
-    let Some(account) = account_id.and_then(|id| accounts.iter().find(|a| a.id == id)) else {
-        return api_error(StatusCode::UNAUTHORIZED, format!("Invalid API Key provided: {}", masked(&key)));
+    match account_id.and_then(|id| accounts.into_iter().find(|a| a.id == id)) {
+        Some(account) => Ok(account),
+        None => Err(api_error(StatusCode::UNAUTHORIZED, format!("Invalid API Key provided: {}", masked(&key)))),
+    }
+}
+
+/// `GET /v1/account`.
+pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) -> Response {
+    let account = match acting_account(&standin, &headers) {
+        Ok(account) => account,
+        Err(refused) => return refused,
     };
     Json(json!({
         "id": account.id,
@@ -53,4 +66,59 @@ pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) 
         "details_submitted": true,
     }))
     .into_response()
+}
+
+/// The lists the product syncs, each with a few made-up objects per account.
+pub const LISTS: [&str; 7] = ["customers", "charges", "coupons", "invoices", "plans", "subscriptions", "events"];
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<usize>,
+}
+
+/// `GET /v1/{customers,charges,…}?limit=N`: Stripe's list shape, newest first. A table refused for
+/// the account (`Standin::refuse_list`) answers 403 as Stripe does for a missing permission.
+pub(crate) async fn list(
+    State(standin): State<Standin>,
+    axum::extract::Path(list): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if !LISTS.contains(&list.as_str()) {
+        return api_error(StatusCode::NOT_FOUND, format!("Unrecognized request URL (GET: /v1/{list})."));
+    }
+    let account = match acting_account(&standin, &headers) {
+        Ok(account) => account,
+        Err(refused) => return refused,
+    };
+    let (refused, now) = {
+        let store = standin.store.lock().expect("stand-in store poisoned");
+        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now())
+    };
+    if refused {
+        let message = format!(
+            "The provided key does not have the required permissions for this endpoint on account '{}'. Having the 'rak_{}_read' permission would allow this request to continue.",
+            account.id,
+            list.trim_end_matches('s')
+        );
+        return (StatusCode::FORBIDDEN, Json(json!({ "error": { "type": "invalid_request_error", "code": "permission_denied", "message": message } })))
+            .into_response();
+    }
+    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    // Three objects, an hour apart, the newest a minute ago by the stand-in's clock.
+    let prefix = match list.as_str() {
+        "customers" => "cus",
+        "charges" => "ch",
+        "coupons" => "co",
+        "invoices" => "in",
+        "plans" => "plan",
+        "subscriptions" => "sub",
+        _ => "evt",
+    };
+    let object = list.trim_end_matches('s');
+    let data: Vec<_> = (0..3)
+        .take(limit)
+        .map(|i| json!({ "id": format!("{prefix}_{}{i}", &account.id[5.min(account.id.len())..]), "object": object, "created": now - 60 - i * 3600, "livemode": account.livemode }))
+        .collect();
+    Json(json!({ "object": "list", "url": format!("/v1/{list}"), "has_more": limit < 3, "data": data })).into_response()
 }

@@ -29,8 +29,10 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
         .map(|account| {
             let id = escape(&account.id);
             format!(
-                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}{}{}</td></tr>",
+                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}{}{}{}{}</td></tr>",
                 escape(&account.business_name),
+                action_form(&id, "refuse-charges", "Refuse the Charges list (permission missing)"),
+                action_form(&id, "allow-charges", "Allow the Charges list again"),
                 action_form(&id, "expire-access", "Expire access token"),
                 action_form(&id, "revoke-access", "Revoke access silently"),
                 action_form(&id, "disconnect-app", "Disconnect the app (sends webhook)"),
@@ -76,6 +78,8 @@ pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path
         "uninstall-app" => {
             standin.owner_uninstalls_app(&id).await;
         }
+        "refuse-charges" => standin.refuse_list(&id, "charges", true),
+        "allow-charges" => standin.refuse_list(&id, "charges", false),
         "marketplace-install" => return marketplace_install(&standin, &id),
         _ => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
     }

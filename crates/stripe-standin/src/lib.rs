@@ -250,6 +250,18 @@ impl Standin {
     }
 
     /// How many issued access tokens, of every dialect, are still usable.
+    /// Makes one of Stripe's lists (`charges`, …) answer 403 for the account, as when the access
+    /// granted lacks its permission; `false` gives it back.
+    pub fn refuse_list(&self, account_id: &str, list: &str, refused: bool) {
+        let mut store = self.store.lock().expect("stand-in store poisoned");
+        let key = (account_id.to_owned(), list.to_owned());
+        if refused {
+            store.refused_lists.insert(key);
+        } else {
+            store.refused_lists.remove(&key);
+        }
+    }
+
     pub fn active_tokens(&self) -> usize {
         self.store.lock().expect("stand-in store poisoned").active_tokens()
     }
@@ -262,6 +274,7 @@ impl Standin {
             .route("/apps/oauth/v2/authorize", get(apps::authorize_page).post(apps::authorize_decision))
             .route("/v1/oauth/token", post(apps::token))
             .route("/v1/account", get(api::account))
+            .route("/v1/{list}", get(api::list))
             .route("/oauth2/{realm}/authorize", get(realm::authorize_page).post(realm::authorize_decision))
             .route("/oauth2/{realm}/token", post(realm::token))
             .route("/oauth2/{realm}/revoke", post(realm::revoke))

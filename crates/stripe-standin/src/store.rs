@@ -131,6 +131,8 @@ pub struct Store {
     pub webhook: Option<(String, String)>,
     /// The same for the Stripe App's events.
     pub apps_webhook: Option<(String, String)>,
+    /// `(account, list)` pairs answered 403: a permission the account's access lacks.
+    pub refused_lists: std::collections::HashSet<(String, String)>,
 }
 
 impl Store {

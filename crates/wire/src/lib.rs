@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod delivery;
 mod problem;
+pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
@@ -36,6 +38,16 @@ pub mod paths {
     /// `POST`: check now that the stored token still works.
     pub fn check(id: &str) -> String {
         format!("/api/connections/{id}/check")
+    }
+
+    /// `POST`: read one page of each data table with the connection's access.
+    pub fn data_check(id: &str) -> String {
+        format!("/api/connections/{id}/data-check")
+    }
+
+    /// `POST`: send a failed (or waiting) outgoing webhook event again now.
+    pub fn retry_delivery(id: &str) -> String {
+        format!("/api/webhook-deliveries/{id}/retry")
     }
 
     /// `POST`: a provider-started install: exchange the code and show the account before linking.
@@ -278,6 +290,10 @@ pub struct ConnectionView {
     pub connected_at: DateTime<Utc>,
     /// When a health check last reached the provider with this connection's token.
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// The newest object the last data-access check read, across the provider's tables ("last data
+    /// point"); absent before any check, or when nothing could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_data_at: Option<DateTime<Utc>>,
 }
 
 /// What happened to a connection, for the audit trail.
@@ -294,6 +310,10 @@ pub enum AuditAction {
     Install,
     /// A new access token obtained with the refresh token (before use, or by a health check).
     Renew,
+    /// A service key was handed the access token (`/service/v1/`); the token itself is never logged.
+    TokenRead,
+    /// Each data table read once with the connection's access.
+    DataCheck,
 }
 
 impl AuditAction {
@@ -306,6 +326,8 @@ impl AuditAction {
             AuditAction::HealthCheck => "Health check",
             AuditAction::Install => "Install started at the provider",
             AuditAction::Renew => "Access renewed",
+            AuditAction::TokenRead => "Access token read by a service",
+            AuditAction::DataCheck => "Data access checked",
         }
     }
 
@@ -318,12 +340,14 @@ impl AuditAction {
             AuditAction::HealthCheck => "health_check",
             AuditAction::Install => "install",
             AuditAction::Renew => "renew",
+            AuditAction::TokenRead => "token_read",
+            AuditAction::DataCheck => "data_check",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         use AuditAction::*;
-        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew].into_iter().find(|a| a.as_str() == value)
+        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck].into_iter().find(|a| a.as_str() == value)
     }
 }
 
@@ -346,6 +370,13 @@ pub struct ConnectionDetail {
     pub connection: ConnectionView,
     /// Newest first.
     pub history: Vec<AuditEvent>,
+    /// The last data-access check; `None` before the first.
+    #[serde(default)]
+    pub data_check: Option<DataCheck>,
+    /// The most recent outgoing webhook events about this connection, newest first (empty when no
+    /// webhook receiver is configured).
+    #[serde(default)]
+    pub deliveries: Vec<WebhookDelivery>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -398,6 +429,7 @@ mod tests {
             connected_by: "Ada".into(),
             connected_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().into(),
             last_checked_at: None,
+            last_data_at: None,
         };
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["status"], "reauthentication_required");
@@ -440,7 +472,7 @@ mod tests {
     #[test]
     fn audit_actions_round_trip_through_their_storage_name() {
         use AuditAction::*;
-        for action in [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew] {
+        for action in [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck] {
             assert_eq!(AuditAction::parse(action.as_str()), Some(action));
             assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
         }

@@ -30,6 +30,12 @@ pub enum ErrorCode {
     ProviderRejected,
     /// The connection's access lapsed at the provider: an administrator must reauthenticate it.
     ReauthenticationRequired,
+    /// The account owner withdrew the app at the provider: the connection holds no access.
+    ConnectionRevoked,
+    /// An administrator disconnected it: the connection holds no access.
+    ConnectionDisconnected,
+    /// A service-API route asked from a browser (cookies, `Origin` or `Sec-Fetch-*` headers).
+    BrowserContext,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -55,6 +61,9 @@ impl ErrorCode {
             ErrorCode::ProviderUnavailable => "provider_unavailable",
             ErrorCode::ProviderRejected => "provider_rejected",
             ErrorCode::ReauthenticationRequired => "reauthentication_required",
+            ErrorCode::ConnectionRevoked => "connection_revoked",
+            ErrorCode::ConnectionDisconnected => "connection_disconnected",
+            ErrorCode::BrowserContext => "browser_context",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",

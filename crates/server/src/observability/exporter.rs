@@ -107,8 +107,11 @@ pub async fn serve_metrics(listener: TcpListener, state: AppState) {
 
 async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     set_connection_gauges(&state).await;
-    // The webhooks outbox's pending deliveries (`connections_outbox_pending{provider}`) are to be set
-    // here too once the outbox lands: a count from the database at each scrape, like the gauge above.
+    // Outgoing webhook events not yet delivered (retries included), counted at each scrape.
+    match state.db.outbox_backlog().await {
+        Ok(pending) => metrics::gauge!(names::OUTBOX_PENDING).set(pending as f64),
+        Err(error) => tracing::warn!(%error, "metrics: could not count the outbox"),
+    }
     let body = recorder().map(PrometheusHandle::render).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }

@@ -21,7 +21,7 @@ pub mod probes;
 pub use exporter::{bind_metrics, parse_metrics_addr, serve_metrics};
 pub use http::{carry_request_context, request_id, track_requests};
 pub use logs::{init_logging, LogFormat};
-pub use outcomes::{count_disconnect, count_grant, count_health_check, count_renewal, count_webhook_event, provider_call};
+pub use outcomes::{count_disconnect, count_grant, count_health_check, count_renewal, count_webhook_delivery, count_webhook_event, provider_call};
 
 /// Every metric this server exports, for the README and the tests.
 pub mod names {
@@ -35,5 +35,7 @@ pub mod names {
     pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
     pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
     pub const CONNECTIONS: &str = "connections_connections";
+    pub const WEBHOOK_DELIVERIES: &str = "connections_webhook_deliveries_total";
+    pub const OUTBOX_PENDING: &str = "connections_outbox_pending";
     pub const BUILD_INFO: &str = "connections_build_info";
 }

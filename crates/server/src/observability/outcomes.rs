@@ -31,6 +31,7 @@ fn provider_error(error: &ProviderError) -> &'static str {
         ProviderError::Rejected { .. } => "rejected",
         ProviderError::Malformed { .. } => "malformed",
         ProviderError::TokenRefused { .. } => "token_refused",
+        ProviderError::PermissionMissing { .. } => "permission_missing",
     }
 }
 
@@ -129,4 +130,9 @@ pub fn count_webhook_event(provider: &str, event: Result<WebhookEvent, WebhookEr
     };
     count(names::WEBHOOK_EVENTS, provider, outcome);
     event
+}
+
+/// One attempt to deliver an outgoing webhook event (`delivered`, or `failed` and retried later).
+pub fn count_webhook_delivery(delivered: bool) {
+    metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => if delivered { "delivered" } else { "failed" }).increment(1);
 }

@@ -40,6 +40,9 @@ pub enum ProviderError {
     /// The connected account's token was refused (401): access was revoked or expired.
     #[error("{provider} refused the token")]
     TokenRefused { provider: String },
+    /// The token is good, but its access does not cover what was asked (403).
+    #[error("{provider} refused for lack of permission: {error}: {description}")]
+    PermissionMissing { provider: String, error: String, description: String },
 }
 
 impl ProviderError {
@@ -221,6 +224,31 @@ impl Provider {
         result
     }
 
+    /// The data tables this source lists, each with the endpoint that reads one page of it (`None`:
+    /// none configured, so it cannot be checked).
+    pub fn data_tables(&self) -> Vec<DataTable> {
+        let spec = &self.spec;
+        spec.data
+            .iter()
+            .map(|name| {
+                let url = match spec.dialect {
+                    Dialect::Oauth2 => spec.data_urls.iter().find(|(table, _)| table == name).map(|(_, url)| url.clone()),
+                    Dialect::StripeApps | Dialect::StripeConnect => stripe::list_url(spec, name),
+                };
+                DataTable { name: name.clone(), url }
+            })
+            .collect()
+    }
+
+    /// Reads one page of a data table: when its newest object was created (unix seconds; `None`
+    /// for an empty table).
+    pub async fn read_table(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+        let started = Instant::now();
+        let result = read_list(&self.spec, access_token, url).await;
+        observability::provider_call(self.id(), "data_list", &result, started.elapsed());
+        result
+    }
+
     /// Withdraws the app's authorization for the account, where the dialect has a call for it.
     pub async fn revoke(
         &self,
@@ -277,6 +305,56 @@ impl Provider {
     }
 }
 
+/// One data table of a source and where to read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataTable {
+    pub name: String,
+    pub url: Option<Url>,
+}
+
+/// `GET` a list endpoint with the access token. Stripe's lists (`{"data": [{"created": …}]}`, newest
+/// first) and the common shapes of others (a top-level array, or `items` / `results`, with
+/// `created`, `created_at` or `updated_at` as unix seconds or RFC 3339) are read.
+async fn read_list(spec: &ProviderSpec, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+    let http = http_client(spec);
+    let response = http.get(url.clone()).bearer_auth(access_token.expose()).send().await.map_err(|e| unavailable(spec, e))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+    if status.is_server_error() {
+        return Err(server_error(spec, status));
+    }
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        // Stripe: {"error": {"code", "type", "message"}}; OAuth-style: {"error", "error_description"}.
+        let error = &value["error"];
+        let code = error["code"].as_str().or(error["type"].as_str()).or(error.as_str()).map_or_else(|| status.as_u16().to_string(), str::to_owned);
+        let description = error["message"].as_str().or(value["error_description"].as_str()).unwrap_or_default().to_owned();
+        return Err(if status == reqwest::StatusCode::FORBIDDEN {
+            ProviderError::PermissionMissing { provider: spec.name.clone(), error: code, description }
+        } else {
+            ProviderError::Rejected { provider: spec.name.clone(), error: code, description }
+        });
+    }
+    newest_in_list(&value).ok_or_else(|| ProviderError::Malformed { provider: spec.name.clone(), detail: "a list answer without a list".into() })
+}
+
+/// The newest creation time in a list answer; `Some(None)` for an empty list, `None` when the answer
+/// is not a list at all.
+fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
+    let items = value.as_array().or_else(|| ["data", "items", "results"].iter().find_map(|key| value[*key].as_array()))?;
+    let time = |item: &serde_json::Value| {
+        ["created", "created_at", "updated_at"].iter().find_map(|key| match &item[*key] {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp()),
+            _ => None,
+        })
+    };
+    Some(items.iter().filter_map(time).max())
+}
+
 fn http_client(spec: &ProviderSpec) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(spec.timeout)
@@ -295,6 +373,21 @@ fn unavailable(provider: &ProviderSpec, error: reqwest::Error) -> ProviderError 
 
 fn server_error(provider: &ProviderSpec, status: reqwest::StatusCode) -> ProviderError {
     ProviderError::Unavailable { provider: provider.name.clone(), reason: format!("it answered {status}"), source: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newest_in_list;
+    use serde_json::json;
+
+    #[test]
+    fn lists_of_every_common_shape_give_their_newest_time() {
+        assert_eq!(newest_in_list(&json!({"object": "list", "data": [{"created": 1700000000}, {"created": 1600000000}]})), Some(Some(1700000000)));
+        assert_eq!(newest_in_list(&json!([{"created_at": "2026-11-30T10:00:00Z"}])), Some(Some(1796032800)));
+        assert_eq!(newest_in_list(&json!({"items": [{"updated_at": 5}], "next": null})), Some(Some(5)));
+        assert_eq!(newest_in_list(&json!({"data": []})), Some(None));
+        assert_eq!(newest_in_list(&json!({"id": "acct_1"})), None);
+    }
 }
 
 /// Every configured provider, in configuration order.

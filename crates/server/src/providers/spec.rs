@@ -56,6 +56,8 @@ pub struct ProviderSpec {
     pub authorize_params: Vec<(String, String)>,
     pub access_summary: String,
     pub data: Vec<String>,
+    /// `oauth2`: the list endpoint of each data table (`data_urls`), for the data-access check.
+    pub data_urls: Vec<(String, Url)>,
     pub docs_url: Option<Url>,
     pub uninstall_url: Option<Url>,
     /// Stripe's webhook signing secret (`whsec_…`); `None`: its webhook route is off.
@@ -102,6 +104,9 @@ struct RawProvider {
     authorize_params: toml::Table,
     access_summary: Option<String>,
     data: Option<Vec<String>>,
+    /// `oauth2`: `{ "<table>" = "<list endpoint URL>" }` for tables listed in `data`.
+    #[serde(default)]
+    data_urls: toml::Table,
     docs_url: Option<String>,
     uninstall_url: Option<String>,
     timeout_secs: Option<u64>,
@@ -246,6 +251,15 @@ fn check(id: &str, raw: RawProvider, env: Env<'_>) -> Result<ProviderSpec, KeyPr
                     ("webhook_secret_env", raw.webhook_secret_env.is_some()),
                 ],
             )?;
+            let data = base(raw.data);
+            let mut data_urls = Vec::new();
+            for (table, url) in &raw.data_urls {
+                if !data.contains(table) {
+                    return Err(("data_urls", format!("{table:?} is not one of the tables listed in data")));
+                }
+                let url = url.as_str().ok_or(("data_urls", format!("{table:?} must be a URL string")))?;
+                data_urls.push((table.clone(), url_at("data_urls", url)?));
+            }
             let client_auth = match raw.client_auth.as_deref() {
                 None | Some("basic") => ClientAuth::Basic,
                 Some("body") => ClientAuth::Body,
@@ -274,7 +288,8 @@ fn check(id: &str, raw: RawProvider, env: Env<'_>) -> Result<ProviderSpec, KeyPr
                 client_id: raw.client_id.trim().to_owned(),
                 client_secret,
                 authorize_params,
-                data: base(raw.data),
+                data,
+                data_urls,
                 docs_url,
                 uninstall_url,
                 webhook_secret: None,
@@ -294,6 +309,7 @@ fn check(id: &str, raw: RawProvider, env: Env<'_>) -> Result<ProviderSpec, KeyPr
                     ("scope_separator", raw.scope_separator.is_some()),
                     ("deauthorize_url", !connect && raw.deauthorize_url.is_some()),
                     ("scopes", !connect && raw.scopes.is_some()),
+                    ("data_urls", !raw.data_urls.is_empty()),
                 ],
             )?;
             let stripe = StripeSettings {
@@ -410,6 +426,7 @@ impl StripeSettings {
             authorize_params: Vec::new(),
             access_summary,
             data: STRIPE_DATA_SYNCED.iter().map(|s| s.to_string()).collect(),
+            data_urls: Vec::new(),
             docs_url: Some(parse(if connect { "https://docs.stripe.com/connect/oauth-reference" } else { STRIPE_DOCS_URL })),
             uninstall_url: (!connect).then(|| parse(STRIPE_APPS_UNINSTALL_URL)),
             webhook_secret: self.webhook_secret,

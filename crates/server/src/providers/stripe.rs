@@ -10,6 +10,17 @@ use serde::Deserialize;
 use super::{server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
+/// The list endpoint of one of Stripe's data tables (`Customers` → `/v1/customers?limit=1`).
+pub fn list_url(spec: &ProviderSpec, table: &str) -> Option<url::Url> {
+    const LISTS: [&str; 7] = ["customers", "charges", "coupons", "invoices", "plans", "subscriptions", "events"];
+    let path = table.trim().to_ascii_lowercase();
+    let path = LISTS.iter().find(|list| **list == path)?;
+    // `account_url` is `<api base>/v1/account`: its sibling.
+    let mut url = spec.account_url.join(path).ok()?;
+    url.set_query(Some("limit=1"));
+    Some(url)
+}
+
 /// Stripe Apps access tokens last one hour; the token answer does not say so (no `expires_in`).
 pub const APPS_ACCESS_TOKEN_SECS: i64 = 3600;
 

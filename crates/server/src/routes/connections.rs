@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView};
+use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, WebhookDelivery};
 
 use crate::error::ApiError;
 use crate::providers::Provider;
-use crate::services::lifecycle;
+use crate::services::{data_access, lifecycle};
 use crate::session::Admin;
 use crate::storage::ConnectionRecord;
 use crate::AppState;
@@ -60,7 +60,30 @@ async fn find(state: &AppState, workspace: &str, id: &str) -> Result<ConnectionR
 pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
     let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?;
-    Ok(Json(ConnectionDetail { connection: record.view, history }))
+    let data_check = state.db.data_check(&record.view.id).await?;
+    let deliveries = state.db.deliveries_of(&user.workspace, &record.view.id, DELIVERIES_SHOWN).await?;
+    Ok(Json(ConnectionDetail { connection: record.view, history, data_check, deliveries }))
+}
+
+/// Outgoing webhook events listed on a connection's details.
+const DELIVERIES_SHOWN: i64 = 20;
+
+/// `POST /api/connections/{id}/data-check`: read one page of each data table now.
+pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<DataCheck>, ApiError> {
+    let record = find(&state, &user.workspace, &id).await?;
+    if record.access_token.is_none() {
+        return Err(ApiError::InvalidRequest(format!("this connection is {}; there is no access to test", record.view.status.label().to_lowercase())));
+    }
+    let provider = provider_of(&state, &record)?;
+    super::connect::rate_limit(&state, &user, "data_check").await?;
+    let requester = data_access::Requester::Admin { subject: &user.subject, name: &user.name };
+    Ok(Json(data_access::check(&state, &provider, record, requester).await?))
+}
+
+/// `POST /api/webhook-deliveries/{id}/retry`: send an outgoing event again now.
+pub async fn retry_delivery(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?))
 }
 
 pub async fn audit(State(state): State<AppState>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {

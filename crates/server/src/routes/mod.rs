@@ -4,6 +4,7 @@
 mod connect;
 mod connections;
 mod providers;
+pub mod service;
 mod session;
 mod webhooks;
 
@@ -24,6 +25,8 @@ pub fn api_router(demo: bool) -> Router<AppState> {
         .route("/api/connections/{id}", get(connections::detail))
         .route("/api/connections/{id}/check", post(connections::check))
         .route("/api/connections/{id}/disconnect", post(connections::disconnect))
+        .route("/api/connections/{id}/data-check", post(connections::data_check))
+        .route("/api/webhook-deliveries/{id}/retry", post(connections::retry_delivery))
         .route(paths::AUDIT, get(connections::audit))
         .route("/api/providers/{provider}/installs", post(connect::start_install))
         .route("/api/providers/{provider}/installs/{id}/confirm", post(connect::confirm_install))

@@ -198,6 +198,7 @@ async fn store_connection(
         )
         .await?;
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
+    let connection = super::data_access::after_connecting(state, provider, connection).await;
     Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 
@@ -279,6 +280,7 @@ pub async fn confirm_install(state: &AppState, provider: &Provider, user: &Curre
         )
         .await?;
     tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");
+    let connection = super::data_access::after_connecting(state, provider, connection).await;
     Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 

@@ -2,6 +2,8 @@
 //! provider clients. Nothing here imports the routes.
 
 pub mod connect;
+pub mod data_access;
+pub mod delivery;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod tokens;

@@ -46,6 +46,8 @@ pub enum TokenError {
 /// A usable access token, whether it was renewed to get it, and the token version it belongs to.
 pub struct FreshToken {
     pub access_token: Secret<String>,
+    /// Unix seconds; `None` when the provider's tokens do not expire.
+    pub expires_at: Option<i64>,
     pub renewed: bool,
     pub version: i64,
 }
@@ -63,7 +65,8 @@ pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: C
     let now = chrono::Utc::now().timestamp();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
-        return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: false, version: record.token_version });
+        let access_token = decrypt(state, &record, TokenKind::Access, stored)?;
+        return Ok(FreshToken { access_token, expires_at: record.access_expires_at, renewed: false, version: record.token_version });
     }
     let seen = record.token_version;
     renew(state, provider, record, seen).await
@@ -85,7 +88,8 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
         // Someone renewed since we looked: their token is the fresh one.
         if record.token_version != read_version {
             let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
-            return Ok(FreshToken { access_token: decrypt(state, &record, TokenKind::Access, stored)?, renewed: true, version: record.token_version });
+            let access_token = decrypt(state, &record, TokenKind::Access, stored)?;
+            return Ok(FreshToken { access_token, expires_at: record.access_expires_at, renewed: true, version: record.token_version });
         }
         let now = chrono::Utc::now().timestamp();
         if state.db.claim_renewal(&record.view.id, record.token_version, now, now + LEASE_SECS).await? {
@@ -130,7 +134,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
                 return Err(TokenError::NoTokens);
             }
             tracing::info!(connection = %view.id, "access renewed");
-            Ok(FreshToken { access_token: grant.access_token, renewed: true, version: record.token_version + 1 })
+            Ok(FreshToken { access_token: grant.access_token, expires_at: grant.access_expires_at, renewed: true, version: record.token_version + 1 })
         }
         Ok(_) => {
             state.db.release_renewal(&view.id, record.token_version).await?;

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod binary;
+mod data_access;
 mod embedding;
 mod faults;
 mod fuzz;
@@ -15,8 +16,10 @@ mod lifecycle;
 mod load;
 mod migrations;
 mod operating;
+mod outgoing_webhooks;
 mod providers;
 mod security;
+mod service_api;
 mod serving;
 mod stripe_apps;
 mod workspaces;

@@ -1,0 +1,191 @@
+//! The service API under `/service/v1/`, for the product's own backends (sync jobs): the
+//! connections, and a usable access token for one. Authenticated by service keys only
+//! (`ServiceCaller`), never by an admin session, never granted CORS. Described in
+//! `openapi/service-v1.json`, served at `/service/v1/openapi.json`.
+//!
+//! These answers carry tokens, so their types live here and not in the wire crate the browser
+//! shares.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::service_keys::ServiceCaller;
+use crate::services::tokens;
+use crate::storage::{ConnectionFilter, ConnectionRecord, NewEvent};
+use crate::AppState;
+
+pub const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
+const DEFAULT_PAGE: i64 = 100;
+const MAX_PAGE: i64 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/service/v1/openapi.json", get(openapi))
+        .route("/service/v1/connections", get(list))
+        .route("/service/v1/connections/{id}/access-token", post(access_token))
+        .route("/service", any(not_found))
+        .route("/service/{*rest}", any(not_found))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// A connection as a backend sees it: the table's fields, its workspace, and when its access
+/// token expires (never the token).
+#[derive(Serialize, Deserialize)]
+pub struct ServiceConnection {
+    pub workspace: String,
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    pub access_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ConnectionPage {
+    pub data: Vec<ServiceConnection>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    org: Option<String>,
+    provider: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /service/v1/connections?org=&provider=&status=&cursor=&limit=`
+async fn list(
+    State(state): State<AppState>,
+    _caller: ServiceCaller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConnectionPage>, ApiError> {
+    let Query(query) = query?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(value) => Some(
+            ConnectionStatus::parse(value)
+                .ok_or_else(|| ApiError::InvalidRequest(format!("status {value:?} must be connected, reauthentication_required, revoked or disconnected")))?,
+        ),
+    };
+    if let Some(provider) = query.provider.as_deref() {
+        if state.providers.get(provider).is_none() {
+            return Err(ApiError::UnknownProvider(provider.to_owned()));
+        }
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::InvalidRequest(format!("limit must be from 1 to {MAX_PAGE}")));
+    }
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = ConnectionFilter { workspace: query.org.as_deref(), provider: query.provider.as_deref(), status };
+    let mut records = state.db.connections_page(&filter, after.as_deref(), limit + 1).await?;
+    let next_cursor = (records.len() as i64 > limit).then(|| {
+        records.truncate(limit as usize);
+        encode_cursor(&records[records.len() - 1].view.id)
+    });
+    let data = records.into_iter().map(service_connection).collect();
+    Ok(Json(ConnectionPage { data, next_cursor }))
+}
+
+fn service_connection(record: ConnectionRecord) -> ServiceConnection {
+    ServiceConnection {
+        access_expires_at: record.access_expires_at.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
+        workspace: record.workspace,
+        connection: record.view,
+    }
+}
+
+/// The cursor is the last id of the page, opaque to callers.
+fn encode_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::InvalidRequest("cursor is not one this API handed out".into());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let id = String::from_utf8(bytes).map_err(|_| invalid())?;
+    if id.is_empty() || id.len() > 100 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid());
+    }
+    Ok(id)
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AccessToken {
+    pub connection_id: String,
+    pub access_token: String,
+    pub token_type: String,
+    /// `null` when the provider's tokens do not expire (Stripe Connect).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it was renewed for this answer (by this call or one at the same moment).
+    pub renewed: bool,
+}
+
+/// `POST /service/v1/connections/{id}/access-token`: renewed first when it is close to expiry,
+/// once however many callers ask at the same moment (see `services::tokens`).
+async fn access_token(State(state): State<AppState>, ServiceCaller(caller): ServiceCaller, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let record = state.db.connection(&id).await?.ok_or(ApiError::NotFound)?;
+    let provider = state.providers.get(&record.view.provider).ok_or_else(|| ApiError::UnknownProvider(record.view.provider.clone()))?;
+    match record.view.status {
+        ConnectionStatus::Revoked => return Err(ApiError::ConnectionRevoked { provider: provider.name().to_owned() }),
+        ConnectionStatus::Disconnected => return Err(ApiError::ConnectionDisconnected),
+        ConnectionStatus::ReauthenticationRequired => return Err(ApiError::ReauthenticationRequired { provider: provider.name().to_owned() }),
+        ConnectionStatus::Connected => {}
+    }
+    let (workspace, account_id) = (record.workspace.clone(), record.view.account_id.clone());
+    let fresh = tokens::fresh_access_token(&state, &provider, record).await.map_err(|error| match error {
+        // Disconnected or revoked while we read.
+        tokens::TokenError::NoTokens => ApiError::ConnectionDisconnected,
+        other => other.into(),
+    })?;
+    let detail = if fresh.renewed {
+        format!("Access token handed to service key {caller}, renewed first")
+    } else {
+        format!("Access token handed to service key {caller}")
+    };
+    let subject = format!("service:{caller}");
+    state
+        .db
+        .record_event(NewEvent {
+            workspace: &workspace,
+            provider: provider.id(),
+            account_id: &account_id,
+            action: AuditAction::TokenRead,
+            success: true,
+            actor_subject: &subject,
+            actor_name: &caller,
+            detail: &detail,
+            at: Utc::now().timestamp(),
+        })
+        .await?;
+    // A token answer is never cached (RFC 6749 §5.1).
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(AccessToken {
+            connection_id: id,
+            access_token: fresh.access_token.expose().clone(),
+            token_type: "bearer".into(),
+            expires_at: fresh.expires_at.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
+            renewed: fresh.renewed,
+        }),
+    ))
+}

@@ -1,0 +1,117 @@
+//! Is the data the authorization page promised actually readable with the access granted? One page
+//! of each data table the provider lists is read with the connection's (fresh) token, after
+//! connecting and on demand, and the result kept per table with the newest object's time.
+
+use chrono::{DateTime, Utc};
+use connections_wire::{AuditAction, ConnectionView, DataCheck, TableAccess, TableCheck};
+
+use super::tokens::{self, TokenError};
+use crate::providers::{DataTable, Provider, ProviderError};
+use crate::storage::{ConnectionRecord, NewEvent};
+use crate::AppState;
+
+/// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
+/// connecting is not (the connect line already is).
+pub enum Requester<'a> {
+    Admin { subject: &'a str, name: &'a str },
+    AfterConnecting,
+}
+
+/// Reads each table, stores the outcome and answers it. Only a connection that holds no usable
+/// token fails as a whole; a table that cannot be read is a result, not an error.
+pub async fn check(state: &AppState, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
+    let (id, workspace, account_id) = (record.view.id.clone(), record.workspace.clone(), record.view.account_id.clone());
+    let fresh = tokens::fresh_access_token(state, provider, record).await?;
+    let reads = provider.data_tables().into_iter().map(|table| {
+        let token = &fresh.access_token;
+        async move {
+            let result = match &table.url {
+                Some(url) => Some(provider.read_table(token, url).await),
+                None => None,
+            };
+            table_check(provider, &table, result)
+        }
+    });
+    let tables = futures_util::future::join_all(reads).await;
+    let now = Utc::now().timestamp();
+    let detail = summary(&tables);
+    let event = match requester {
+        Requester::Admin { subject, name } => Some(NewEvent {
+            workspace: &workspace,
+            provider: provider.id(),
+            account_id: &account_id,
+            action: AuditAction::DataCheck,
+            success: tables.iter().all(|t| matches!(t.access, TableAccess::Readable | TableAccess::NotCheckable)),
+            actor_subject: subject,
+            actor_name: name,
+            detail: &detail,
+            at: now,
+        }),
+        Requester::AfterConnecting => None,
+    };
+    state.db.store_data_check(&id, &tables, now, event).await?;
+    Ok(DataCheck { checked_at: DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default(), tables })
+}
+
+/// One table's result in our words; the provider's own text goes to the log only.
+fn table_check(provider: &Provider, table: &DataTable, result: Option<Result<Option<i64>, ProviderError>>) -> TableCheck {
+    let provider_name = provider.name();
+    let (access, reason, newest) = match result {
+        None => (TableAccess::NotCheckable, Some("No list endpoint is configured for this table".to_owned()), None),
+        Some(Ok(newest)) => (TableAccess::Readable, None, newest),
+        Some(Err(error)) => {
+            crate::log_chain(&error);
+            match error {
+                ProviderError::PermissionMissing { error, .. } => (
+                    TableAccess::PermissionMissing,
+                    Some(format!("{provider_name} refused to list {}: the access granted does not include it ({error})", table.name)),
+                    None,
+                ),
+                ProviderError::TokenRefused { .. } => (TableAccess::TokenRefused, Some(format!("{provider_name} refused the connection's token")), None),
+                ProviderError::Rejected { error, .. } => {
+                    (TableAccess::PermissionMissing, Some(format!("{provider_name} refused to list {} ({error})", table.name)), None)
+                }
+                ProviderError::Unavailable { reason, .. } => (TableAccess::Unavailable, Some(format!("{provider_name} could not be reached: {reason}")), None),
+                ProviderError::Malformed { .. } => (TableAccess::Unavailable, Some(format!("{provider_name}'s answer could not be read")), None),
+            }
+        }
+    };
+    TableCheck { table: table.name.clone(), access, reason, newest_at: newest.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)) }
+}
+
+/// "6 of 7 data tables readable; not readable: Charges".
+fn summary(tables: &[TableCheck]) -> String {
+    let readable = tables.iter().filter(|t| t.access == TableAccess::Readable).count();
+    let mut detail = format!("{readable} of {} data tables readable", tables.len());
+    let refused: Vec<&str> = tables.iter().filter(|t| !matches!(t.access, TableAccess::Readable)).map(|t| t.table.as_str()).collect();
+    if !refused.is_empty() {
+        detail.push_str("; not readable: ");
+        detail.push_str(&refused.join(", "));
+    }
+    detail
+}
+
+/// Right after a connection is made, before the grant is answered (so the answer already shows the
+/// last data point, and the table never changes under it a moment later). Failures are logged and
+/// leave the connection as it is; the admin can run the check again from the details page.
+pub async fn after_connecting(state: &AppState, provider: &Provider, connection: ConnectionView) -> ConnectionView {
+    let record = match state.db.connection(&connection.id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return connection,
+        Err(error) => {
+            tracing::warn!(connection = %connection.id, %error, "data access check: could not read the connection");
+            return connection;
+        }
+    };
+    match check(state, provider, record, Requester::AfterConnecting).await {
+        Ok(report) => tracing::info!(connection = %connection.id, summary = %summary(&report.tables), "data access checked"),
+        Err(error) => {
+            tracing::warn!(connection = %connection.id, %error, "data access check failed");
+            return connection;
+        }
+    }
+    match state.db.connection(&connection.id).await {
+        Ok(Some(record)) => record.view,
+        _ => connection,
+    }
+}

@@ -1,0 +1,198 @@
+//! The webhook outbox: each event is written in the transaction of the change it announces (so no
+//! change goes unannounced and nothing is announced that did not happen), then claimed and
+//! delivered by one instance at a time, in order per connection.
+
+use chrono::{DateTime, Utc};
+use connections_wire::{DeliveryStatus, WebhookDelivery};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{view_from_row, Backend, Db, VIEW_COLUMNS};
+use crate::outbox::{EventBody, EventData, EventType};
+
+/// An event claimed for delivery.
+#[derive(Debug)]
+pub struct DueEvent {
+    pub id: i64,
+    pub message_id: String,
+    pub payload: String,
+    pub attempts: u32,
+    pub created_ms: i64,
+}
+
+const DELIVERY_COLUMNS: &str =
+    "message_id, event_type, attempts, created_ms, last_attempt_ms, last_error, next_attempt_ms, delivered_ms, failed_ms, locked_until_ms";
+
+/// The oldest undelivered event of each connection that is due and not being delivered elsewhere.
+/// A connection's later events wait for its earlier ones (order per connection); an event whose
+/// retries were given up no longer holds the others back.
+const DUE: &str = "SELECT o.id FROM webhook_outbox o
+     WHERE o.delivered_ms IS NULL AND o.failed_ms IS NULL AND o.next_attempt_ms <= $2
+       AND (o.locked_until_ms IS NULL OR o.locked_until_ms < $2)
+       AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.connection_id = o.connection_id AND e.id < o.id
+                       AND e.delivered_ms IS NULL AND e.failed_ms IS NULL)
+     ORDER BY o.id LIMIT $3";
+
+/// Writes the event announcing `event_type` for connection `id`, as the row stands now in `tx`.
+pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: EventType, now: i64) -> Result<(), sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {VIEW_COLUMNS}, workspace FROM connections WHERE id = $1")).bind(id).fetch_one(&mut **tx).await?;
+    let connection = view_from_row(&row)?;
+    let workspace: String = row.try_get("workspace")?;
+    let now_ms = now * 1000;
+    let body = EventBody {
+        event_type: event_type.as_str(),
+        timestamp: DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default(),
+        data: EventData { workspace: &workspace, connection: &connection },
+    };
+    let payload = serde_json::to_string(&body).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO webhook_outbox (message_id, workspace, connection_id, event_type, payload, created_ms, next_attempt_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(format!("msg_{}", uuid::Uuid::new_v4().simple()))
+    .bind(&workspace)
+    .bind(id)
+    .bind(event_type.as_str())
+    .bind(payload)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    pub(super) async fn announce(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: EventType, now: i64) -> Result<(), sqlx::Error> {
+        if self.outbox {
+            enqueue(tx, id, event_type, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims up to `limit` due events until `lease_until_ms`. On PostgreSQL the candidates are
+    /// locked with `FOR UPDATE SKIP LOCKED`, so instances claiming at once take different events
+    /// without waiting for each other; on SQLite the one writer does the same.
+    pub async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueEvent>, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "WITH picked AS ({DUE} FOR UPDATE OF o SKIP LOCKED)
+                 UPDATE webhook_outbox w SET locked_until_ms = $1 FROM picked WHERE w.id = picked.id
+                 RETURNING w.id, w.message_id, w.payload, w.attempts, w.created_ms"
+            ),
+            Backend::Sqlite => format!(
+                "UPDATE webhook_outbox SET locked_until_ms = $1 WHERE id IN ({DUE})
+                 RETURNING id, message_id, payload, attempts, created_ms"
+            ),
+        };
+        let rows = sqlx::query(&sql).bind(lease_until_ms).bind(now_ms).bind(limit).fetch_all(&self.pool).await?;
+        let mut due = rows
+            .iter()
+            .map(|row| {
+                Ok(DueEvent {
+                    id: row.try_get("id")?,
+                    message_id: row.try_get("message_id")?,
+                    payload: row.try_get("payload")?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    created_ms: row.try_get("created_ms")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        due.sort_by_key(|event| event.id);
+        Ok(due)
+    }
+
+    pub async fn event_delivered(&self, id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_ms = $1, last_attempt_ms = $1, attempts = attempts + 1, last_error = NULL, locked_until_ms = NULL
+             WHERE id = $2",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An attempt failed: try again at `next_attempt_ms`, or give up (`None`).
+    pub async fn event_attempt_failed(&self, id: i64, now_ms: i64, error: &str, next_attempt_ms: Option<i64>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, last_attempt_ms = $1, last_error = $2, locked_until_ms = NULL,
+                next_attempt_ms = COALESCE($3, next_attempt_ms), failed_ms = CASE WHEN $3 IS NULL THEN $1 ELSE NULL END
+             WHERE id = $4",
+        )
+        .bind(now_ms)
+        .bind(error)
+        .bind(next_attempt_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The most recent events about one connection, newest first.
+    pub async fn deliveries_of(&self, workspace: &str, connection_id: &str, limit: i64) -> Result<Vec<WebhookDelivery>, sqlx::Error> {
+        let rows = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE workspace = $1 AND connection_id = $2 ORDER BY id DESC LIMIT $3"))
+            .bind(workspace)
+            .bind(connection_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    /// Sends an event of `workspace` again now (a failed one gets one more attempt; if that fails
+    /// too it is failed again). Answers the event as it now stands; `None` when the workspace has no
+    /// such event.
+    pub async fn retry_delivery(&self, workspace: &str, message_id: &str, now_ms: i64) -> Result<Option<WebhookDelivery>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "UPDATE webhook_outbox SET failed_ms = NULL, next_attempt_ms = $1
+             WHERE workspace = $2 AND message_id = $3 AND delivered_ms IS NULL
+             RETURNING {DELIVERY_COLUMNS}"
+        ))
+        .bind(now_ms)
+        .bind(workspace)
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return delivery_from_row(&row).map(Some);
+        }
+        // Delivered already (nothing to do), or not this workspace's.
+        let row = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE workspace = $1 AND message_id = $2"))
+            .bind(workspace)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(delivery_from_row).transpose()
+    }
+
+    /// How many events wait for delivery (retries included), for the metrics gauge.
+    pub async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL AND failed_ms IS NULL").fetch_one(&self.pool).await
+    }
+}
+
+fn millis(value: Option<i64>) -> Option<DateTime<Utc>> {
+    value.and_then(DateTime::<Utc>::from_timestamp_millis)
+}
+
+fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
+    let delivered_ms: Option<i64> = row.try_get("delivered_ms")?;
+    let failed_ms: Option<i64> = row.try_get("failed_ms")?;
+    let status = match (delivered_ms, failed_ms) {
+        (Some(_), _) => DeliveryStatus::Delivered,
+        (None, Some(_)) => DeliveryStatus::Failed,
+        (None, None) => DeliveryStatus::Pending,
+    };
+    let created_ms: i64 = row.try_get("created_ms")?;
+    Ok(WebhookDelivery {
+        id: row.try_get("message_id")?,
+        event_type: row.try_get("event_type")?,
+        status,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        created_at: millis(Some(created_ms)).ok_or_else(|| sqlx::Error::Decode(format!("created_ms {created_ms} is out of range").into()))?,
+        last_attempt_at: millis(row.try_get("last_attempt_ms")?),
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: if status == DeliveryStatus::Pending { millis(row.try_get("next_attempt_ms")?) } else { None },
+        delivered_at: millis(delivered_ms),
+    })
+}

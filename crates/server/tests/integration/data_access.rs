@@ -1,0 +1,75 @@
+//! The data-access check: one page of each data table read with the connection's access, right
+//! after connecting and on demand, with a refused table shown as refused.
+
+use crate::support;
+
+use serde_json::{json, Value};
+use support::{admin, assert_problem, spawn_app_with, TestApp};
+
+const ACME: &str = "acct_1DemoAcmeBooks00";
+
+async fn detail(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap()
+}
+
+fn accesses(check: &Value) -> Vec<(String, String)> {
+    check["tables"].as_array().unwrap().iter().map(|t| (t["table"].as_str().unwrap().to_owned(), t["access"].as_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn a_refused_table_is_shown_as_refused_and_the_others_with_their_last_data_point() {
+    let app = spawn_app_with(&["--stripe-oauth=apps"]).await;
+    app.standin.refuse_list(ACME, "charges", true);
+    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(status, 201);
+    let id = connection["id"].as_str().unwrap().to_owned();
+    // Checked before the grant answered: the answer already has the last data point.
+    let last_data_at = chrono::DateTime::parse_from_rfc3339(connection["last_data_at"].as_str().expect("a last data point")).unwrap();
+    let age = chrono::Utc::now().timestamp() - last_data_at.timestamp();
+    assert!((0..=300).contains(&age), "the stand-in's newest object is a minute old: {age}");
+    assert_eq!(app.connections().await[0]["last_data_at"], connection["last_data_at"], "and the table shows it");
+
+    let check = detail(&app, &id).await["data_check"].clone();
+    let expected: Vec<(String, String)> = ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events"]
+        .iter()
+        .map(|t| (t.to_string(), if *t == "Charges" { "permission_missing" } else { "readable" }.to_owned()))
+        .collect();
+    assert_eq!(accesses(&check), expected);
+    let charges = &check["tables"][1];
+    assert_eq!(charges["reason"], "Stripe refused to list Charges: the access granted does not include it (permission_denied)");
+    assert!(charges.get("newest_at").is_none());
+    assert!(check["tables"][0]["newest_at"].is_string());
+    assert!(!check.to_string().contains("rak_"), "the provider's own words stay in the log: {check}");
+    // The automatic check is not an admin's action: no audit line for it.
+    assert!(detail(&app, &id).await["history"].as_array().unwrap().iter().all(|e| e["action"] != "data_check"));
+
+    // The permission granted at Stripe, an admin tests again.
+    app.standin.refuse_list(ACME, "charges", false);
+    let response = app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let again: Value = response.json().await.unwrap();
+    assert!(accesses(&again).iter().all(|(_, access)| access == "readable"), "{again}");
+    let history = detail(&app, &id).await["history"].clone();
+    assert_eq!(history[0]["action"], "data_check");
+    assert_eq!(history[0]["detail"], "7 of 7 data tables readable");
+    assert_eq!(history[0]["actor"], "admin-1 name");
+}
+
+#[tokio::test]
+async fn a_lapsed_token_makes_every_table_unreadable_and_a_viewer_cannot_test() {
+    let app = spawn_app_with(&[]).await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    app.standin.revoke_access(ACME);
+    let check: Value = app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap().json().await.unwrap();
+    assert!(accesses(&check).iter().all(|(_, access)| access == "token_refused"), "{check}");
+    assert_eq!(check["tables"][0]["reason"], "Stripe refused the connection's token");
+    // The last data point from the check that worked is kept.
+    assert_eq!(app.connections().await[0]["last_data_at"], connection["last_data_at"]);
+
+    let viewer = app.post(&format!("/api/connections/{id}/data-check"), Some(&support::token("viewer", "v")), &json!({})).send().await.unwrap();
+    assert_problem(viewer, 403, "admin_required").await;
+    app.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
+    let ended = app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_problem(ended, 400, "invalid_request").await;
+}
