@@ -29,3 +29,28 @@ export function logEvents(target) {
     });
   }
 }
+
+// The portal's backend receives Connections' signed webhooks (it verifies each one); the page shows
+// the last few, so the events are seen arriving even when no browser was open when they happened.
+export function showBackendEvents() {
+  const list = document.getElementById("backend-events");
+  const render = async () => {
+    try {
+      const response = await fetch("/backend/events", { cache: "no-store" });
+      if (!response.ok) return;
+      const { events } = await response.json();
+      const items = events.map((event) => {
+        const item = document.createElement("li");
+        const when = new Date(event.received_at).toLocaleTimeString();
+        item.textContent = `${event.type}: ${event.account_name} (${when})`;
+        return item;
+      });
+      list.replaceChildren(...items);
+      if (events.length === 0) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None yet." }));
+    } catch {
+      // The demo server stopped; keep what is shown.
+    }
+  };
+  render();
+  setInterval(render, 2000);
+}

@@ -554,4 +554,29 @@ mod tests {
         assert!(!printed.contains("sk_test_123"));
         assert!(!printed.contains(&"s".repeat(32)));
     }
+
+    #[test]
+    fn outgoing_webhook_and_service_key_settings_are_checked() {
+        let secret = format!("whsec_{}", STANDARD.encode([1u8; 32]));
+        assert!(error_for(|a| a.webhook_url = Some("http://127.0.0.1:9/hooks".into())).contains("CONNECTIONS_WEBHOOK_SECRET: is required"));
+        assert!(error_for(|a| a.webhook_secret = Some(secret.clone())).contains("CONNECTIONS_WEBHOOK_URL: is required"));
+        let hook = |a: &mut Args, url: &str, secret: &str| {
+            a.webhook_url = Some(url.into());
+            a.webhook_secret = Some(secret.into());
+        };
+        assert!(error_for(|a| hook(a, "https://bi.example/hooks", "plain")).contains("CONNECTIONS_WEBHOOK_SECRET: must start with whsec_"));
+        assert!(error_for(|a| hook(a, "http://bi.example/hooks", &secret)).contains("CONNECTIONS_WEBHOOK_URL"));
+        assert!(error_for(|a| {
+            hook(a, "https://bi.example/hooks", &secret);
+            a.webhook_first_retry_ms = Some("0".into());
+        })
+        .contains("CONNECTIONS_WEBHOOK_FIRST_RETRY_MS"));
+        assert!(error_for(|a| a.service_keys = Some("sync=not-a-digest".into())).contains("CONNECTIONS_SERVICE_KEYS: entry 1 (sync)"));
+        let dir = static_dir();
+        let mut args = valid_args(dir.path());
+        hook(&mut args, "https://bi.example/hooks", &secret);
+        let config = Config::try_from(args).unwrap();
+        assert_eq!(config.webhook.unwrap().first_retry_ms, crate::outbox::DEFAULT_FIRST_RETRY_MS);
+        assert!(config.service_keys.is_empty());
+    }
 }

@@ -117,6 +117,13 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         tracing::warn!("demo: no {PORTAL_DIR}/ here, so no example portal");
         None
     };
+    // The portal's backend receives the outgoing webhooks, as the BI product's would.
+    if let Some((_, url)) = &portal {
+        if args.webhook_url.is_none() {
+            args.webhook_url = Some(format!("{url}{PORTAL_WEBHOOK_PATH}"));
+            args.webhook_secret = Some(demo_secret(persist, "outgoing-webhook.secret", || format!("whsec_{}", random_base64(32)))?);
+        }
+    }
     let embed_urls = config::parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?;
     let session_secret = Secret::new(args.session_secret.clone().unwrap_or_default());
 
@@ -178,9 +185,11 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
             }
         }
     }
+    let signer = config.webhook.as_ref().map(|webhook| webhook.signer.clone());
     let app = Application::from_listener(config, listener).await?;
     let portal_url = portal.map(|(listener, url)| {
-        let router = portal_router(PortalState { app_url: public_url.clone(), sessions: Arc::new(SessionKeys::new(&session_secret)) });
+        let state = PortalState { app_url: public_url.clone(), sessions: Arc::new(SessionKeys::new(&session_secret)), signer, received: Arc::default() };
+        let router = portal_router(state);
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -224,7 +233,15 @@ struct PortalState {
     /// The Connections server, which the portal's pages load the app from.
     app_url: String,
     sessions: Arc<SessionKeys>,
+    /// Verifies the outgoing webhooks the portal's backend receives; `None` when they go elsewhere.
+    signer: Option<crate::outbox::Signer>,
+    /// The last few verified events, newest first, for the portal's page.
+    received: Arc<std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>>,
 }
+
+/// Where the portal's backend receives Connections' webhooks.
+pub const PORTAL_WEBHOOK_PATH: &str = "/backend/connections-webhooks";
+const PORTAL_EVENTS_KEPT: usize = 10;
 
 /// The example portal: plain pages with their own header and styles, embedding the app with
 /// `mount()`, as `<connections-panel>`, and in an iframe; and the portal's own session endpoint.
@@ -240,7 +257,48 @@ fn portal_router(state: PortalState) -> Router {
         .route("/portal.css", get(|| portal_asset("portal.css", "text/css; charset=utf-8")))
         .route("/portal.js", get(|| portal_asset("portal.js", "text/javascript; charset=utf-8")))
         .route("/session-token", get(portal_session_token))
+        .route(PORTAL_WEBHOOK_PATH, axum::routing::post(portal_receive_webhook))
+        .route("/backend/events", get(portal_backend_events))
         .with_state(state)
+}
+
+/// What a receiver does with a Standard Webhooks delivery: check the timestamp is recent and the
+/// signature is one of ours, then keep it (here: the last few, for the page). A real receiver
+/// would also drop repeats by `webhook-id`, since delivery is at least once.
+async fn portal_receive_webhook(State(state): State<PortalState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> StatusCode {
+    let Some(signer) = &state.signer else { return StatusCode::NOT_FOUND };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let Ok(sent_at) = timestamp.parse::<i64>() else { return StatusCode::BAD_REQUEST };
+    if (chrono::Utc::now().timestamp() - sent_at).abs() > 5 * 60 {
+        return StatusCode::BAD_REQUEST;
+    }
+    let expected = signer.sign(id, sent_at, &body);
+    let signed = header("webhook-signature").split(' ').any(|signature| subtle::ConstantTimeEq::ct_eq(signature.as_bytes(), expected.as_bytes()).into());
+    if !signed {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(&body) else { return StatusCode::BAD_REQUEST };
+    let mut received = state.received.lock().expect("portal events lock");
+    if received.iter().any(|known| known["id"] == id) {
+        return StatusCode::NO_CONTENT;
+    }
+    let connection = &event["data"]["connection"];
+    received.push_front(serde_json::json!({
+        "id": id,
+        "type": event["type"],
+        "account_name": connection["account_name"],
+        "status": connection["status"],
+        "workspace": event["data"]["workspace"],
+        "received_at": chrono::Utc::now().to_rfc3339(),
+    }));
+    received.truncate(PORTAL_EVENTS_KEPT);
+    StatusCode::NO_CONTENT
+}
+
+async fn portal_backend_events(State(state): State<PortalState>) -> Response {
+    let received: Vec<serde_json::Value> = state.received.lock().expect("portal events lock").iter().cloned().collect();
+    ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "events": received }))).into_response()
 }
 
 async fn portal_page(state: PortalState, file: &str) -> Response {

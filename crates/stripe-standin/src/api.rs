@@ -20,13 +20,10 @@ fn masked(key: &str) -> String {
 }
 
 /// The account a request acts for: with a connected account's access token, or with the platform
-/// key and `Stripe-Account`. Refused as Stripe refuses (401).
-fn acting_account(standin: &Standin, headers: &HeaderMap) -> Result<crate::Account, Response> {
+/// key and `Stripe-Account`. Refused with Stripe's words (answered as 401).
+fn acting_account(standin: &Standin, headers: &HeaderMap) -> Result<crate::Account, String> {
     let Some(key) = header_key(headers) else {
-        return Err(api_error(
-            StatusCode::UNAUTHORIZED,
-            "You did not provide an API key. You need to provide your API key in the Authorization header.".into(),
-        ));
+        return Err("You did not provide an API key. You need to provide your API key in the Authorization header.".into());
     };
     let account_id = {
         let store = standin.store.lock().expect("stand-in store poisoned");
@@ -43,7 +40,7 @@ fn acting_account(standin: &Standin, headers: &HeaderMap) -> Result<crate::Accou
     let accounts = standin.config().accounts;
     match account_id.and_then(|id| accounts.into_iter().find(|a| a.id == id)) {
         Some(account) => Ok(account),
-        None => Err(api_error(StatusCode::UNAUTHORIZED, format!("Invalid API Key provided: {}", masked(&key)))),
+        None => Err(format!("Invalid API Key provided: {}", masked(&key))),
     }
 }
 
@@ -51,7 +48,7 @@ fn acting_account(standin: &Standin, headers: &HeaderMap) -> Result<crate::Accou
 pub(crate) async fn account(State(standin): State<Standin>, headers: HeaderMap) -> Response {
     let account = match acting_account(&standin, &headers) {
         Ok(account) => account,
-        Err(refused) => return refused,
+        Err(refused) => return api_error(StatusCode::UNAUTHORIZED, refused),
     };
     Json(json!({
         "id": account.id,
@@ -89,7 +86,7 @@ pub(crate) async fn list(
     }
     let account = match acting_account(&standin, &headers) {
         Ok(account) => account,
-        Err(refused) => return refused,
+        Err(refused) => return api_error(StatusCode::UNAUTHORIZED, refused),
     };
     let (refused, now) = {
         let store = standin.store.lock().expect("stand-in store poisoned");

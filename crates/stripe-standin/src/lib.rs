@@ -279,6 +279,7 @@ impl Standin {
             .route("/oauth2/{realm}/token", post(realm::token))
             .route("/oauth2/{realm}/revoke", post(realm::revoke))
             .route("/oauth2/{realm}/api/me", get(realm::me))
+            .route("/oauth2/{realm}/api/data/{table}", get(realm::data))
             .route("/standin", get(control::page))
             .route("/standin/accounts/{id}/{action}", post(control::act))
             // Like Stripe's sign-in, no page here may be framed: an app inside an iframe must open

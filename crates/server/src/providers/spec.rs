@@ -518,6 +518,14 @@ docs_url = "https://acme.example/docs/connect"
         assert!(error(&ACME.replace("docs_url", "doc_url")).contains("provider \"acme\": unknown field `doc_url`"));
         assert!(error(&ACME.replace("[providers.acme]", "[providers.Acme]")).contains("provider \"Acme\": the id must be"));
         assert!(error(&ACME.replace("access_type", "state")).contains("key authorize_params"));
+        let with_urls = |urls: &str| {
+            ACME.replace("data = [\"Contacts\", \"Deals\", \"Companies\"]", &format!("data = [\"Contacts\", \"Deals\", \"Companies\"]\ndata_urls = {urls}"))
+        };
+        assert!(
+            error(&with_urls("{ Leads = \"https://acme.example/api/leads\" }")).contains("key data_urls: \"Leads\" is not one of the tables listed in data")
+        );
+        assert!(error(&with_urls("{ Contacts = \"ftp://acme.example/contacts\" }")).contains("key data_urls"));
+        assert!(error(&with_urls("{ Contacts = 3 }")).contains("key data_urls: \"Contacts\" must be a URL string"));
         assert!(error("[providers]\n").contains("no [providers.<id>] section"));
         assert!(error("providers = 1").contains("must be a table"));
         assert!(error("not toml at all [").starts_with("CONNECTIONS_PROVIDERS (p.toml): "));

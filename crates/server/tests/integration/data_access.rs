@@ -73,3 +73,28 @@ async fn a_lapsed_token_makes_every_table_unreadable_and_a_viewer_cannot_test() 
     let ended = app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap();
     assert_problem(ended, 400, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn a_generic_source_is_checked_through_its_configured_list_endpoints() {
+    let data_urls = r#"data = ["Contacts", "Deals", "Companies"]
+data_urls = { Contacts = "{{STANDIN}}/oauth2/acme/api/data/contacts", Deals = "{{STANDIN}}/oauth2/acme/api/data/deals", Companies = "{{STANDIN}}/oauth2/acme/api/data/companies" }"#;
+    let text = crate::providers::ACME_FILE.replace(r#"data = ["Contacts", "Deals", "Companies"]"#, data_urls);
+    assert_ne!(text, crate::providers::ACME_FILE);
+    let file = std::env::temp_dir().join(format!("connections-test-providers-{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, text).unwrap();
+    let app = spawn_app_with(&[&format!("--providers={}", file.display())]).await;
+    // The realm knows a companies.read scope this source does not ask for.
+    let mut realm = app.standin.config().realms.into_iter().find(|r| r.id == "acme").unwrap();
+    realm.scopes.push("companies.read".into());
+    app.standin.add_realm(realm);
+
+    let (status, connection) = app.connect_to("acme", &admin(), crate::providers::ACME_EMAIL).await;
+    assert_eq!(status, 201, "{connection}");
+    assert!(connection["last_data_at"].is_string(), "{connection}");
+    let check = detail(&app, connection["id"].as_str().unwrap()).await["data_check"].clone();
+    assert_eq!(
+        accesses(&check),
+        [("Contacts".into(), "readable".into()), ("Deals".into(), "readable".into()), ("Companies".into(), "permission_missing".into())]
+    );
+    assert_eq!(check["tables"][2]["reason"], "Acme CRM refused to list Companies: the access granted does not include it (insufficient_scope)");
+}

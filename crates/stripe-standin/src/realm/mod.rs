@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub(crate) use api::me;
+pub(crate) use api::{data, me};
 pub(crate) use authorize::{authorize_decision, authorize_page};
 pub(crate) use token::{revoke, token};
 
