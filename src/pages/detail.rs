@@ -63,7 +63,7 @@ fn Detail(id: String) -> impl IntoView {
                         <tbody>
                             {detail.history.into_iter().map(|event| view! {
                                 <tr>
-                                    <td data-label=td_string!(locale, detail.when)><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
+                                    <td data-label=td_string!(locale, detail.when)><time datetime=event.at.to_string()>{i18n::datetime(&event.at)}</time></td>
                                     <td data-label=td_string!(locale, detail.what)>{action_label(locale, event.action)}</td>
                                     <td data-label=td_string!(locale, detail.outcome)>{if event.success { format!("✓ {}", td_string!(locale, detail.succeeded)) } else { format!("✕ {}", td_string!(locale, detail.failed)) }}</td>
                                     <td data-label=td_string!(locale, detail.who)>{event.actor}</td>
