@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall, Problem,
-    ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall, Problem,
+    ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -208,6 +208,16 @@ pub async fn disconnect(id: &str) -> Result<ConnectionView, ApiError> {
 
 pub async fn check(id: &str) -> Result<ConnectionView, ApiError> {
     post(&endpoints::check(id)?, &empty()).await
+}
+
+/// Reads one page of each data table with the connection's access (`Test data access`).
+pub async fn data_check(id: &str) -> Result<DataCheck, ApiError> {
+    post(&endpoints::data_check(id)?, &empty()).await
+}
+
+/// Sends an outgoing webhook event again now.
+pub async fn retry_delivery(id: &str) -> Result<WebhookDelivery, ApiError> {
+    post(&endpoints::retry_delivery(id)?, &empty()).await
 }
 
 pub async fn start_install(provider: &str, code: &str) -> Result<PendingInstall, ApiError> {

@@ -67,7 +67,7 @@ fn tags_array(tags: &[String]) -> js_sys::Array {
 }
 
 /// Formats a timestamp for the language `tags` (most preferred first) in the user's time zone.
-pub fn local_datetime(tags: &[String], at: &chrono::DateTime<chrono::Utc>) -> String {
+pub fn local_datetime(tags: &[String], at: &connections_wire::Timestamp) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64));
     DATE_TIME.with_borrow_mut(|cache| {
         let format = match cache.iter().position(|(cached, _)| cached.as_slice() == tags) {

@@ -34,6 +34,14 @@ pub fn check(id: &str) -> Result<String, BadSegment> {
     Ok(paths::check(&segment(id)?))
 }
 
+pub fn data_check(id: &str) -> Result<String, BadSegment> {
+    Ok(paths::data_check(&segment(id)?))
+}
+
+pub fn retry_delivery(id: &str) -> Result<String, BadSegment> {
+    Ok(paths::retry_delivery(&segment(id)?))
+}
+
 pub fn attempts(provider: &str) -> Result<String, BadSegment> {
     Ok(paths::attempts(&segment(provider)?))
 }

@@ -348,7 +348,7 @@ mod tests {
     }
 
     fn answer(authorize_url: &str) -> StartAttemptResponse {
-        StartAttemptResponse { expires_at: chrono::Utc::now(), authorize_url: authorize_url.into() }
+        StartAttemptResponse { expires_at: connections_wire::Timestamp::from_timestamp(1_795_341_600), authorize_url: authorize_url.into() }
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn locale() -> Locale {
 }
 
 /// A timestamp in the locale's conventions and the user's time zone; under [`LocaleProvider`].
-pub fn datetime(at: &chrono::DateTime<chrono::Utc>) -> String {
+pub fn datetime(at: &connections_wire::Timestamp) -> String {
     crate::browser::local_datetime(&expect_context::<Chosen>().format_tags, at)
 }
 

@@ -64,9 +64,27 @@ fn words(locale: Locale, error: &ApiError, provider: Option<&str>) -> String {
         (ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature, _) => td_string!(locale, messages.not_accepted).into(),
         (ErrorCode::NotFound | ErrorCode::MethodNotAllowed, _) => td_string!(locale, messages.not_found).into(),
         // The provider codes only answer calls about a provider; elsewhere they are unexpected.
-        (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected, None) | (ErrorCode::Internal | ErrorCode::Unknown, _) => {
+        // The service API's own codes never answer the SPA.
+        (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected, None)
+        | (ErrorCode::ConnectionRevoked | ErrorCode::ConnectionDisconnected | ErrorCode::BrowserContext, _)
+        | (ErrorCode::Internal | ErrorCode::Unknown, _) => {
             td_string!(locale, messages.internal).into()
         }
+    }
+}
+
+/// A kind of data the server names (what syncs, a table checked), translated when it is one Stripe
+/// has; others as given.
+pub fn data_kind(locale: Locale, kind: &str) -> String {
+    match kind {
+        "Customers" => td_string!(locale, data.customers).into(),
+        "Charges" => td_string!(locale, data.charges).into(),
+        "Coupons" => td_string!(locale, data.coupons).into(),
+        "Invoices" => td_string!(locale, data.invoices).into(),
+        "Plans" => td_string!(locale, data.plans).into(),
+        "Subscriptions" => td_string!(locale, data.subscriptions).into(),
+        "Events" => td_string!(locale, data.events).into(),
+        other => other.to_owned(),
     }
 }
 
@@ -225,5 +243,11 @@ mod tests {
     #[test]
     fn an_id_that_cannot_be_a_path_is_not_found() {
         assert_eq!(api_error(Locale::en, &ApiError::BadId), "That could not be found.");
+    }
+
+    #[test]
+    fn known_kinds_of_data_are_translated_and_others_shown_as_given() {
+        assert_eq!(data_kind(Locale::de, "Customers"), "Kunden");
+        assert_eq!(data_kind(Locale::de, "Deals"), "Deals");
     }
 }

@@ -127,9 +127,9 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
+    use connections_wire::Timestamp;
 
-    fn row(id: &str, name: &str, status: ConnectionStatus, minute: u32) -> ConnectionView {
+    fn row(id: &str, name: &str, status: ConnectionStatus, minute: i64) -> ConnectionView {
         ConnectionView {
             id: id.into(),
             provider: "stripe".into(),
@@ -139,8 +139,9 @@ mod tests {
             scope: "read_only".into(),
             status,
             connected_by: "Ada".into(),
-            connected_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, minute, 0).unwrap(),
+            connected_at: Timestamp::from_timestamp(1_795_341_600 + 60 * minute),
             last_checked_at: None,
+            last_data_at: None,
         }
     }
 

@@ -5,7 +5,6 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use chrono::{TimeZone, Utc};
 use connections::browser::{local_datetime, local_number};
 use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
 use connections::options::{AppOptions, RawOptions};
@@ -67,7 +66,7 @@ fn the_pending_attempt_round_trips_through_session_storage() {
 fn dates_and_numbers_follow_the_language_asked_for_each_with_its_own_formatter() {
     let tags = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();
     // Late morning UTC: the same day in every time zone from UTC-10 to UTC+13.
-    let at = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let at = connections_wire::Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
     let german = local_datetime(&tags(&["de-DE", "de"]), &at);
     let american = local_datetime(&tags(&["en-US", "en"]), &at);
     let british = local_datetime(&tags(&["en-GB", "en"]), &at);

@@ -1011,3 +1011,41 @@ async fn the_page_fits_every_width_from_a_phone_to_a_desktop_alone_and_in_the_po
     }
     h.browser.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_details_show_which_data_is_readable_and_the_portal_hears_the_webhooks() {
+    let h = start().await;
+    h.standin.refuse_list("acct_1DemoAcmeBooks00", "charges", true);
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.click("//a[normalize-space()='Acme Books Ltd']").await;
+    let check = h.wait_for_text(".cx-data-check", "Permission missing").await;
+    assert!(check.contains("Charges") && check.contains("Stripe refused to list Charges"), "{check}");
+    assert_eq!(check.matches("Readable").count(), 6, "{check}");
+    let deliveries = h.wait_for_text(".cx-deliveries", "connection.created").await;
+    assert!(!deliveries.contains("Failed"), "{deliveries}");
+    h.snapshot("11-data-access").await;
+    h.assert_accessible("a connection's details with its data check and deliveries").await;
+
+    // The permission granted at Stripe, the admin tests again, with the keyboard.
+    h.standin.refuse_list("acct_1DemoAcmeBooks00", "charges", false);
+    h.tab_to("Test data access").await;
+    h.press_enter().await;
+    let started = Instant::now();
+    loop {
+        let text = h.wait_for_text(".cx-data-check", "Readable").await;
+        if text.matches("Readable").count() == 7 {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the new check was not shown: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let history = h.wait_for_text(".cx-history", "Data access tested").await;
+    assert!(history.contains("7 of 7 data tables readable"), "{history}");
+
+    // The portal's backend got the signed event and its page lists it.
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.wait_for_text("#backend-events", "connection.created: Acme Books Ltd").await;
+    h.snapshot("embed-4-backend-events").await;
+    h.browser.clone().close().await.unwrap();
+}

@@ -74,7 +74,7 @@ fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
             <section>
                 <h2>{td_string!(locale, authorize.data_synced)}</h2>
                 <ul class="cx-sync-list">
-                    {provider.data_synced.iter().map(|kind| view! { <li>{data_kind(locale, kind)}</li> }).collect_view()}
+                    {provider.data_synced.iter().map(|kind| view! { <li>{messages::data_kind(locale, kind)}</li> }).collect_view()}
                 </ul>
             </section>
         })}
@@ -151,20 +151,6 @@ fn access_summary(locale: Locale, provider: &ProviderInfo) -> String {
         (Dialect::StripeConnect, "read_write") => td_string!(locale, authorize.access_read_write).into(),
         (Dialect::StripeApps, "stripe_apps") => td_string!(locale, authorize.access_stripe_apps).into(),
         _ => provider.access_summary.clone(),
-    }
-}
-
-/// A kind of data the server says will sync, translated when it is one Stripe has; others as given.
-fn data_kind(locale: Locale, kind: &str) -> String {
-    match kind {
-        "Customers" => td_string!(locale, data.customers).into(),
-        "Charges" => td_string!(locale, data.charges).into(),
-        "Coupons" => td_string!(locale, data.coupons).into(),
-        "Invoices" => td_string!(locale, data.invoices).into(),
-        "Plans" => td_string!(locale, data.plans).into(),
-        "Subscriptions" => td_string!(locale, data.subscriptions).into(),
-        "Events" => td_string!(locale, data.events).into(),
-        other => other.to_owned(),
     }
 }
 
@@ -343,11 +329,5 @@ mod tests {
         let mut other = provider("acme", "Acme", &[]);
         other.scope = "read_only".into();
         assert_eq!(access_summary(Locale::en, &other), "Read access");
-    }
-
-    #[test]
-    fn known_kinds_of_data_are_translated_and_others_shown_as_given() {
-        assert_eq!(data_kind(Locale::de, "Customers"), "Kunden");
-        assert_eq!(data_kind(Locale::de, "Deals"), "Deals");
     }
 }

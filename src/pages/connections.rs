@@ -278,8 +278,8 @@ fn ConnectionRow(
             <td data-label=td_string!(locale, columns.scope)><code>{row.scope.clone()}</code></td>
             <td class="cx-cell-status" data-label=td_string!(locale, columns.status)><StatusBadge status=row.status /></td>
             <td data-label=td_string!(locale, columns.connected_by)>{row.connected_by.clone()}</td>
-            <td data-label=td_string!(locale, columns.connected_at)><time datetime=row.connected_at.to_rfc3339()>{i18n::datetime(&row.connected_at)}</time></td>
-            <td data-label=td_string!(locale, columns.last_checked)>{row.last_checked_at.map(|at| view! { <time datetime=at.to_rfc3339()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            <td data-label=td_string!(locale, columns.connected_at)><time datetime=row.connected_at.to_string()>{i18n::datetime(&row.connected_at)}</time></td>
+            <td data-label=td_string!(locale, columns.last_checked)>{row.last_checked_at.map(|at| view! { <time datetime=at.to_string()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td class="cx-row-actions"><RowActions row=row.clone() provider to_disconnect reload /></td>
         </tr>
     }
@@ -480,7 +480,7 @@ pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
 mod tests {
     use super::*;
     use crate::catalog::tests::provider;
-    use chrono::{TimeZone, Utc};
+    use connections_wire::Timestamp;
 
     fn row(provider: &str, livemode: Option<bool>) -> ConnectionView {
         ConnectionView {
@@ -492,8 +492,9 @@ mod tests {
             scope: "read".into(),
             status: ConnectionStatus::Connected,
             connected_by: "Ada".into(),
-            connected_at: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
+            connected_at: Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
             last_checked_at: None,
+            last_data_at: None,
         }
     }
 

@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 
-use connections_wire::AuditAction;
+use connections_wire::{AuditAction, ConnectionStatus};
 
 use super::connections::StatusBadge;
+use super::detail_checks::{DataAccessSection, DeliveriesSection};
 use crate::api;
 use crate::components::{AdminOnly, ErrorNotice, Loading};
 use crate::i18n::{self, td_string, Locale};
@@ -33,6 +34,7 @@ fn Detail(id: String) -> impl IntoView {
         let id = id.clone();
         async move { api::connection(&id).await }
     });
+    let resource = detail;
     // For the provider's name; without the list, its id.
     let catalog = LocalResource::new(api::catalog);
     let locale = i18n::locale();
@@ -52,7 +54,10 @@ fn Detail(id: String) -> impl IntoView {
                     <dt>{td_string!(locale, columns.connected_by)}</dt><dd>{c.connected_by.clone()}</dd>
                     <dt>{td_string!(locale, columns.connected_at)}</dt><dd>{i18n::datetime(&c.connected_at)}</dd>
                     <dt>{td_string!(locale, columns.last_checked)}</dt><dd>{c.last_checked_at.map(|at| i18n::datetime(&at)).unwrap_or_else(|| td_string!(locale, detail.not_yet).into())}</dd>
+                    <dt>{td_string!(locale, columns.last_data)}</dt><dd>{c.last_data_at.map(|at| i18n::datetime(&at)).unwrap_or_else(|| "—".into())}</dd>
                 </dl>
+                <DataAccessSection id=c.id.clone() check=detail.data_check can_test=matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) detail=resource />
+                <DeliveriesSection deliveries=detail.deliveries detail=resource />
                 <h2>{td_string!(locale, detail.history)}</h2>
                 <div class="cx-table-wrap">
                     <table class="cx-table cx-history cx-cards">
@@ -63,7 +68,7 @@ fn Detail(id: String) -> impl IntoView {
                         <tbody>
                             {detail.history.into_iter().map(|event| view! {
                                 <tr>
-                                    <td data-label=td_string!(locale, detail.when)><time datetime=event.at.to_rfc3339()>{i18n::datetime(&event.at)}</time></td>
+                                    <td data-label=td_string!(locale, detail.when)><time datetime=event.at.to_string()>{i18n::datetime(&event.at)}</time></td>
                                     <td data-label=td_string!(locale, detail.what)>{action_label(locale, event.action)}</td>
                                     <td data-label=td_string!(locale, detail.outcome)>{if event.success { format!("✓ {}", td_string!(locale, detail.succeeded)) } else { format!("✕ {}", td_string!(locale, detail.failed)) }}</td>
                                     <td data-label=td_string!(locale, detail.who)>{event.actor}</td>
@@ -89,5 +94,7 @@ fn action_label(locale: Locale, action: AuditAction) -> &'static str {
         AuditAction::HealthCheck => td_string!(locale, audit.health_check),
         AuditAction::Install => td_string!(locale, audit.install),
         AuditAction::Renew => td_string!(locale, audit.renew),
+        AuditAction::TokenRead => td_string!(locale, audit.token_read),
+        AuditAction::DataCheck => td_string!(locale, audit.data_check),
     }
 }

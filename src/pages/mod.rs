@@ -4,6 +4,7 @@ mod authorize;
 mod callback;
 mod connections;
 mod detail;
+mod detail_checks;
 mod gallery;
 mod not_found;
 mod sign_in;

@@ -7,7 +7,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use connections_wire::{AuditAction, AuditEvent, ConnectionStatus, ConnectionView, PendingInstall};
+use connections_wire::{AuditAction, AuditEvent, ConnectionStatus, ConnectionView, PendingInstall, Timestamp};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -769,8 +769,8 @@ async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEven
     Ok(())
 }
 
-fn timestamp(value: i64, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-    DateTime::<Utc>::from_timestamp(value, 0).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
+fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
+    DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
 }
 
 fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {

@@ -1,8 +1,9 @@
 //! What the SPA shows of the work done for the product's backends: the data-access check of a
 //! connection, and the outgoing webhook deliveries about it.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
 
 /// Whether one data table could be read with the connection's access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,13 +49,13 @@ pub struct TableCheck {
     /// When the newest object in the table was created ("last data point"); `None` when the table
     /// is empty or not readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newest_at: Option<DateTime<Utc>>,
+    pub newest_at: Option<Timestamp>,
 }
 
 /// `POST /api/connections/{id}/data-check`, and the last one in a connection's details.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataCheck {
-    pub checked_at: DateTime<Utc>,
+    pub checked_at: Timestamp,
     /// In the provider's order.
     pub tables: Vec<TableCheck>,
 }
@@ -79,16 +80,16 @@ pub struct WebhookDelivery {
     pub event_type: String,
     pub status: DeliveryStatus,
     pub attempts: u32,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<Timestamp>,
     /// What the last attempt met, e.g. "the receiver answered 503".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

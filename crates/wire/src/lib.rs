@@ -3,13 +3,14 @@
 //!
 //! Nothing in here ever carries an OAuth token: the browser only sees connection metadata.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod delivery;
 mod problem;
+mod time;
 pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
+pub use time::Timestamp;
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
 pub mod paths {
@@ -205,7 +206,7 @@ pub struct StartAttemptRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartAttemptResponse {
     /// The attempt must be finished before this moment.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// Where to send the browser: the provider's authorization page with `state` (and, for dialects
     /// that take it, the PKCE challenge) filled in.
     pub authorize_url: String,
@@ -287,13 +288,13 @@ pub struct ConnectionView {
     pub scope: String,
     pub status: ConnectionStatus,
     pub connected_by: String,
-    pub connected_at: DateTime<Utc>,
+    pub connected_at: Timestamp,
     /// When a health check last reached the provider with this connection's token.
-    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_checked_at: Option<Timestamp>,
     /// The newest object the last data-access check read, across the provider's tables ("last data
     /// point"); absent before any check, or when nothing could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_data_at: Option<DateTime<Utc>>,
+    pub last_data_at: Option<Timestamp>,
 }
 
 /// What happened to a connection, for the audit trail.
@@ -353,7 +354,7 @@ impl AuditAction {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     pub action: AuditAction,
     pub success: bool,
     /// Who did it: an administrator's name, the provider's name, or "Health check".
@@ -399,7 +400,7 @@ pub struct PendingInstall {
     pub account_name: String,
     pub livemode: Option<bool>,
     pub scope: String,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,7 +428,7 @@ mod tests {
             scope: "read_only".into(),
             status: ConnectionStatus::ReauthenticationRequired,
             connected_by: "Ada".into(),
-            connected_at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").unwrap().into(),
+            connected_at: Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
             last_checked_at: None,
             last_data_at: None,
         };

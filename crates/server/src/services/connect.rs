@@ -83,7 +83,7 @@ pub async fn start_attempt(
     if !state.db.insert_attempt(&user.workspace, &request.state, provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
         return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
     }
-    let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range");
+    let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range").into();
     let authorize_url = provider.authorize_url(&request.state, &request.code_challenge, &redirect_uri).to_string();
     Ok(StartAttemptResponse { expires_at, authorize_url })
 }
@@ -240,7 +240,7 @@ pub async fn start_install(state: &AppState, provider: &Provider, user: &Current
             account_name,
             livemode: grant.livemode,
             scope: grant.scope.clone(),
-            expires_at: DateTime::<Utc>::from_timestamp(now + INSTALL_LIFETIME_SECS, 0).expect("now is in range"),
+            expires_at: DateTime::<Utc>::from_timestamp(now + INSTALL_LIFETIME_SECS, 0).expect("now is in range").into(),
         };
         let seal = |kind, token| state.cipher.seal(provider.id(), &install.account_id, kind, token);
         let tokens = RenewedTokens {

@@ -2,8 +2,8 @@
 //! of each data table the provider lists is read with the connection's (fresh) token, after
 //! connecting and on demand, and the result kept per table with the newest object's time.
 
-use chrono::{DateTime, Utc};
-use connections_wire::{AuditAction, ConnectionView, DataCheck, TableAccess, TableCheck};
+use chrono::Utc;
+use connections_wire::{AuditAction, ConnectionView, DataCheck, TableAccess, TableCheck, Timestamp};
 
 use super::tokens::{self, TokenError};
 use crate::providers::{DataTable, Provider, ProviderError};
@@ -50,7 +50,7 @@ pub async fn check(state: &AppState, provider: &Provider, record: ConnectionReco
         Requester::AfterConnecting => None,
     };
     state.db.store_data_check(&id, &tables, now, event).await?;
-    Ok(DataCheck { checked_at: DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default(), tables })
+    Ok(DataCheck { checked_at: Timestamp::from_timestamp(now), tables })
 }
 
 /// One table's result in our words; the provider's own text goes to the log only.
@@ -76,7 +76,7 @@ fn table_check(provider: &Provider, table: &DataTable, result: Option<Result<Opt
             }
         }
     };
-    TableCheck { table: table.name.clone(), access, reason, newest_at: newest.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)) }
+    TableCheck { table: table.name.clone(), access, reason, newest_at: newest.map(Timestamp::from_timestamp) }
 }
 
 /// "6 of 7 data tables readable; not readable: Charges".

@@ -1,7 +1,6 @@
 //! The last data-access check of each connection, one row per data table.
 
-use chrono::{DateTime, Utc};
-use connections_wire::{DataCheck, TableAccess, TableCheck};
+use connections_wire::{DataCheck, TableAccess, TableCheck, Timestamp};
 use sqlx::Row;
 
 use super::{bump_revision, insert_event, Db, NewEvent};
@@ -50,7 +49,7 @@ impl Db {
             .fetch_all(&self.pool)
             .await?;
         let Some(first) = rows.first() else { return Ok(None) };
-        let checked_at = DateTime::<Utc>::from_timestamp(first.try_get("checked_at")?, 0).unwrap_or_default();
+        let checked_at = Timestamp::from_timestamp(first.try_get("checked_at")?);
         let tables = rows
             .iter()
             .map(|row| {
@@ -59,7 +58,7 @@ impl Db {
                     table: row.try_get("table_name")?,
                     access: TableAccess::parse(&access).ok_or_else(|| sqlx::Error::Decode(format!("unknown table access {access:?}").into()))?,
                     reason: row.try_get("reason")?,
-                    newest_at: row.try_get::<Option<i64>, _>("newest_at")?.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
+                    newest_at: row.try_get::<Option<i64>, _>("newest_at")?.map(Timestamp::from_timestamp),
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;

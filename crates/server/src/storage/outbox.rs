@@ -3,7 +3,7 @@
 //! delivered by one instance at a time, in order per connection.
 
 use chrono::{DateTime, Utc};
-use connections_wire::{DeliveryStatus, WebhookDelivery};
+use connections_wire::{DeliveryStatus, Timestamp, WebhookDelivery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -171,8 +171,8 @@ impl Db {
     }
 }
 
-fn millis(value: Option<i64>) -> Option<DateTime<Utc>> {
-    value.and_then(DateTime::<Utc>::from_timestamp_millis)
+fn millis(value: Option<i64>) -> Option<Timestamp> {
+    value.map(|ms| Timestamp::from_timestamp(ms.div_euclid(1000)))
 }
 
 fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
@@ -189,7 +189,7 @@ fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
         event_type: row.try_get("event_type")?,
         status,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-        created_at: millis(Some(created_ms)).ok_or_else(|| sqlx::Error::Decode(format!("created_ms {created_ms} is out of range").into()))?,
+        created_at: Timestamp::from_timestamp(created_ms.div_euclid(1000)),
         last_attempt_at: millis(row.try_get("last_attempt_ms")?),
         last_error: row.try_get("last_error")?,
         next_attempt_at: if status == DeliveryStatus::Pending { millis(row.try_get("next_attempt_ms")?) } else { None },
