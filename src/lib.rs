@@ -21,6 +21,7 @@ mod pages;
 mod popup;
 pub mod routing;
 pub mod table;
+mod text;
 
 pub use app::App;
 
