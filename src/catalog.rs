@@ -3,7 +3,7 @@
 
 use connections_wire::ProviderInfo;
 
-use crate::text::{lowercase, uppercase};
+use crate::text::{is_alphanumeric, lowercase, uppercase};
 
 /// The server's providers, in the server's order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,7 +65,7 @@ pub fn filter<'a>(catalog: &'a Catalog, query: &GalleryQuery) -> Vec<&'a Provide
 /// Up to two letters standing for the name when there is no icon: "Northwind CRM" → "NC".
 pub fn initials(name: &str) -> String {
     let words = name.split(|c: char| c.is_whitespace() || c == '-' || c == '_');
-    let firsts: Vec<char> = words.filter_map(|w| w.chars().next()).filter(|c| c.is_alphanumeric()).collect();
+    let firsts: Vec<char> = words.filter_map(|w| w.chars().next()).filter(|c| is_alphanumeric(*c)).collect();
     let chosen = match firsts.as_slice() {
         [] => return "?".into(),
         [only] => vec![*only],
