@@ -11,6 +11,7 @@ if ! command -v wrk >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 trunk build --release --offline
+"$ROOT/scripts/compress-dist.sh"
 if command -v twiggy >/dev/null; then
   echo "[bench] where the wasm's bytes go (twiggy top, before wasm-bindgen and wasm-opt):"
   twiggy top -n 12 target/wasm32-unknown-unknown/release/connections.wasm || true

@@ -198,9 +198,13 @@ pub async fn connection(id: &str) -> Result<ConnectionDetail, ApiError> {
 }
 
 /// State-changing calls without a body still send `{}` as JSON: the server requires the content type.
-fn empty() -> serde_json::Value {
-    serde_json::json!({})
+fn empty() -> Empty {
+    Empty {}
 }
+
+/// `{}`.
+#[derive(Serialize)]
+struct Empty {}
 
 pub async fn disconnect(id: &str) -> Result<ConnectionView, ApiError> {
     post(&endpoints::disconnect(id)?, &empty()).await

@@ -106,12 +106,22 @@ pub fn page_hidden() -> bool {
     web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
 }
 
-/// Marks the first time the table shows rows (`performance.getEntriesByName("cx-first-row")`): the
-/// page's time to table, for real-user monitoring and the benchmark.
-pub fn mark_first_rows() {
+/// The wasm is compiled and instantiated: `start` begins.
+pub const MARK_STARTED: &str = "cx-wasm-started";
+/// The table's first `GET /api/connections` is sent…
+pub const MARK_LIST_FETCH: &str = "cx-list-fetch";
+/// …and answered, its JSON read.
+pub const MARK_LIST_FETCHED: &str = "cx-list-fetched";
+/// The table first shows rows: the page's time to table.
+pub const MARK_FIRST_ROW: &str = "cx-first-row";
+
+/// A `performance.mark` the first time only (`performance.getEntriesByName(name)`), so the split of
+/// the time to the first row (download, compile and instantiate, fetch, render) can be read by
+/// real-user monitoring and the benchmark.
+pub fn mark_once(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-        if performance.get_entries_by_name("cx-first-row").length() == 0 {
-            let _ = performance.mark("cx-first-row");
+        if performance.get_entries_by_name(name).length() == 0 {
+            let _ = performance.mark(name);
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use connections_wire::ProviderInfo;
 
+use crate::text::{is_alphanumeric, lowercase, uppercase};
+
 /// The server's providers, in the server's order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Catalog(Vec<ProviderInfo>);
@@ -34,8 +36,8 @@ impl Catalog {
     /// Every category once, sorted, for the gallery's filter.
     pub fn categories(&self) -> Vec<String> {
         let mut categories: Vec<String> = self.0.iter().flat_map(|p| p.categories.iter().cloned()).collect();
-        categories.sort_by_key(|c| c.to_lowercase());
-        categories.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
+        categories.sort_by_key(|c| lowercase(c));
+        categories.dedup_by(|a, b| lowercase(a) == lowercase(b));
         categories
     }
 }
@@ -50,26 +52,26 @@ pub struct GalleryQuery {
 
 /// The providers the gallery shows, in the server's order.
 pub fn filter<'a>(catalog: &'a Catalog, query: &GalleryQuery) -> Vec<&'a ProviderInfo> {
-    let needle = query.search.trim().to_lowercase();
-    let wanted = query.category.as_deref().map(str::to_lowercase);
+    let needle = lowercase(query.search.trim());
+    let wanted = query.category.as_deref().map(lowercase);
     catalog
         .providers()
         .iter()
-        .filter(|p| wanted.as_ref().is_none_or(|w| p.categories.iter().any(|c| c.to_lowercase() == *w)))
-        .filter(|p| needle.is_empty() || p.name.to_lowercase().contains(&needle) || p.categories.iter().any(|c| c.to_lowercase().contains(&needle)))
+        .filter(|p| wanted.as_ref().is_none_or(|w| p.categories.iter().any(|c| lowercase(c) == *w)))
+        .filter(|p| needle.is_empty() || lowercase(&p.name).contains(&needle) || p.categories.iter().any(|c| lowercase(c).contains(&needle)))
         .collect()
 }
 
 /// Up to two letters standing for the name when there is no icon: "Northwind CRM" → "NC".
 pub fn initials(name: &str) -> String {
     let words = name.split(|c: char| c.is_whitespace() || c == '-' || c == '_');
-    let firsts: Vec<char> = words.filter_map(|w| w.chars().next()).filter(|c| c.is_alphanumeric()).collect();
+    let firsts: Vec<char> = words.filter_map(|w| w.chars().next()).filter(|c| is_alphanumeric(*c)).collect();
     let chosen = match firsts.as_slice() {
         [] => return "?".into(),
         [only] => vec![*only],
         [first, second, ..] => vec![*first, *second],
     };
-    chosen.into_iter().flat_map(char::to_uppercase).collect()
+    uppercase(&chosen.into_iter().collect::<String>())
 }
 
 #[cfg(test)]

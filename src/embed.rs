@@ -39,9 +39,9 @@ thread_local! {
     static MOUNTED: RefCell<Option<Box<dyn std::any::Any>>> = RefCell::new(None);
 }
 
-fn dispatch(event: HostEvent, detail: serde_json::Value) {
+fn dispatch(event: HostEvent, detail: &impl serde::Serialize) {
     let Some(target) = EVENT_TARGET.with(|t| t.borrow().clone()) else { return };
-    let detail = js_sys::JSON::parse(&detail.to_string()).unwrap_or(JsValue::NULL);
+    let detail = serde_json::to_string(detail).ok().and_then(|json| js_sys::JSON::parse(&json).ok()).unwrap_or(JsValue::NULL);
     let init = web_sys::CustomEventInit::new();
     init.set_detail(&detail);
     init.set_bubbles(true);
@@ -53,7 +53,11 @@ fn dispatch(event: HostEvent, detail: serde_json::Value) {
 
 /// Tells the host about a connection. `ConnectionView` has no token fields, by construction.
 pub fn emit_connection(event: HostEvent, connection: &ConnectionView) {
-    dispatch(event, serde_json::json!({ "connection": connection }));
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        connection: &'a ConnectionView,
+    }
+    dispatch(event, &Detail { connection });
 }
 
 impl HostEvent {
@@ -74,7 +78,12 @@ pub fn announce_grant(response: &GrantResponse) {
 
 /// Tells the host something failed, with the same words the user reads.
 pub fn emit_error(code: &str, message: &str) {
-    dispatch(HostEvent::Error, serde_json::json!({ "code": code, "message": message }));
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        code: &'a str,
+        message: &'a str,
+    }
+    dispatch(HostEvent::Error, &Detail { code, message });
 }
 
 /// Renders the app into `element` with checked options.

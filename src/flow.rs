@@ -3,8 +3,9 @@
 //! sent back, and the steps of the consent page. The server builds the provider's authorize URL: no
 //! provider's URL rules live in the wasm.
 
+use base64::Engine;
 use connections_wire::{GrantRequest, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
-use oauth2::{CsrfToken, PkceCodeChallenge};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
 use crate::options::ConnectIn;
@@ -13,7 +14,10 @@ use crate::options::ConnectIn;
 pub const PENDING_ATTEMPT_KEY: &str = "connections.pending_attempt";
 
 /// Bytes of randomness in `state`: 256 bits, twice the 128 the flow requires.
-pub const STATE_BYTES: u32 = 32;
+pub const STATE_BYTES: usize = 32;
+/// Bytes of randomness in the PKCE verifier: 32, which make the 43 characters oauth2's
+/// `PkceCodeVerifier::new_random` makes (RFC 7636 asks for 43 to 128).
+const VERIFIER_BYTES: usize = 32;
 
 /// What this tab keeps while the user is at the provider. The verifier never leaves the tab until the
 /// grant.
@@ -49,13 +53,23 @@ pub fn registered_redirect_uri(provider: &ProviderInfo, own: &str) -> Result<Str
     }
 }
 
+/// `len` bytes from the platform's CSPRNG, base64url without padding: what oauth2's `new_random`
+/// makes, without the `rand` generator (ChaCha, reseeding: 4.5 KB of wasm) it puts in front of the
+/// same source. Like it, panics if the platform has no CSPRNG.
+fn random_b64url(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    getrandom::getrandom(&mut bytes).expect("the platform's CSPRNG (crypto.getRandomValues)");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Makes `state` and a PKCE S256 pair from the platform's CSPRNG (`crypto.getRandomValues` in the
 /// browser), for the return address where the app runs (`own`), which the provider must have
 /// registered.
 pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, FlowError> {
     let redirect_uri = registered_redirect_uri(provider, own)?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let state = CsrfToken::new_random_len(STATE_BYTES);
+    let verifier = PkceCodeVerifier::new(random_b64url(VERIFIER_BYTES));
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let state = CsrfToken::new(random_b64url(STATE_BYTES));
     Ok(NewAttempt {
         register: StartAttemptRequest {
             state: state.secret().clone(),

@@ -21,12 +21,14 @@ mod pages;
 mod popup;
 pub mod routing;
 pub mod table;
+mod text;
 
 pub use app::App;
 
 /// Runs when the wasm loads: renders the standalone page when this is the server's own `index.html`,
 /// and defines `<connections-panel>` for host pages either way.
 pub fn start() {
+    browser::mark_once(browser::MARK_STARTED);
     console_error_panic_hook::set_once();
     embed::define_custom_element();
     embed::start_standalone();

@@ -2,6 +2,8 @@
 
 use connections_wire::{ConnectionStatus, ConnectionView};
 
+use crate::text::lowercase;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
     Account,
@@ -92,22 +94,22 @@ fn status_rank(status: ConnectionStatus) -> u8 {
 }
 
 pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView> {
-    let needle = query.search.trim().to_lowercase();
+    let needle = lowercase(query.search.trim());
     let mut shown: Vec<ConnectionView> = rows
         .iter()
         .filter(|row| query.status.is_none_or(|status| row.status == status))
-        .filter(|row| needle.is_empty() || row.account_name.to_lowercase().contains(&needle) || row.account_id.to_lowercase().contains(&needle))
+        .filter(|row| needle.is_empty() || lowercase(&row.account_name).contains(&needle) || lowercase(&row.account_id).contains(&needle))
         .cloned()
         .collect();
     shown.sort_by(|a, b| {
         let order = match query.sort {
-            SortKey::Account => a.account_name.to_lowercase().cmp(&b.account_name.to_lowercase()),
+            SortKey::Account => lowercase(&a.account_name).cmp(&lowercase(&b.account_name)),
             SortKey::AccountId => a.account_id.cmp(&b.account_id),
             // Test before live.
             SortKey::Mode => a.livemode.cmp(&b.livemode),
             SortKey::Scope => a.scope.cmp(&b.scope),
             SortKey::Status => status_rank(a.status).cmp(&status_rank(b.status)),
-            SortKey::ConnectedBy => a.connected_by.to_lowercase().cmp(&b.connected_by.to_lowercase()),
+            SortKey::ConnectedBy => lowercase(&a.connected_by).cmp(&lowercase(&b.connected_by)),
             SortKey::ConnectedAt => a.connected_at.cmp(&b.connected_at),
             SortKey::LastChecked => a.last_checked_at.cmp(&b.last_checked_at),
         };

@@ -414,9 +414,13 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    // A mark on the row's element itself (not in the markup), to see whether the reload replaces it.
+    h.browser.execute("document.querySelector('tbody tr').cxSeen = true; return true;", vec![]).await.unwrap();
     assert_eq!(h.standin.owner_disconnects_app(ACME).await, Some(200), "the signed webhook was accepted");
     h.regain_focus().await;
     h.wait_for_text("tbody tr", "Revoked").await;
+    let kept = h.browser.execute("return document.querySelector('tbody tr').cxSeen === true;", vec![]).await.unwrap();
+    assert_eq!(kept, json!(true), "the reload updated the row's cells in place, in the same <tr>");
     h.snapshot("8-revoked").await;
     h.click("//button[@aria-label='Reauthenticate Acme Books Ltd']").await;
     h.wait_for_text("h1", "Connect Stripe").await;

@@ -46,6 +46,44 @@ setTimeout(() => { document.body.offsetHeight; done(performance.now() - t0); }, 
 
 const FIRST_ROW: &str = "const e = performance.getEntriesByName('cx-first-row'); return e.length ? e[0].startTime : null;";
 
+/// Bytes this load received for the wasm, JS and CSS (`transferSize`, headers included: 0 when
+/// served from the cache without asking) and for the shell document (a `304` is its headers alone).
+const TRANSFER: &str = r#"
+const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname));
+return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: assets.filter((e) => e.transferSize > 0).length,
+         files: assets.length, shell: performance.getEntriesByType('navigation')[0].transferSize };
+"#;
+
+/// Where the time to the first row went, from navigation start: the wasm's download ends, the app
+/// starts (the wasm compiled and instantiated), the list is requested, answered, and shown.
+const SPLIT: &str = r#"
+const at = (name) => { const e = performance.getEntriesByName(name); return e.length ? e[0].startTime : null; };
+const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('.wasm'));
+const marks = [wasm ? wasm.responseEnd : null, at('cx-wasm-started'), at('cx-list-fetch'), at('cx-list-fetched'), at('cx-first-row')];
+return marks.every((m) => m !== null) ? marks : null;
+"#;
+
+/// The phases of [`SPLIT`], each a median in milliseconds.
+#[derive(Debug, Default)]
+pub struct Split {
+    pub wasm_downloaded: f64,
+    pub compile_and_instantiate: f64,
+    pub start_to_fetch: f64,
+    pub fetch: f64,
+    pub render: f64,
+}
+
+/// What a first and a second visit received.
+#[derive(Debug, Default)]
+pub struct Transfer {
+    pub first_assets: u64,
+    pub first_shell: u64,
+    pub second_assets: u64,
+    pub second_asked: u64,
+    pub second_files: u64,
+    pub second_shell: u64,
+}
+
 impl Browser {
     pub async fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -108,16 +146,48 @@ impl Browser {
 
     /// Medians of the Leptos page and the reference, loads interleaved.
     pub async fn time_to_table(&mut self, instance: &Instance, loads: usize) -> (f64, f64) {
+        let (ours, reference, _, _) = self.time_to_table_split(instance, loads).await;
+        (ours, reference)
+    }
+
+    /// [`Self::time_to_table`], with the Leptos page's split and, when this browser has not loaded
+    /// the app before, the first and second visits' bytes.
+    pub async fn time_to_table_split(&mut self, instance: &Instance, loads: usize) -> (f64, f64, Split, Transfer) {
         self.sign_in(instance).await;
         // One warm-up each: both then load from the HTTP cache, as a returning admin's browser does.
+        // The first is a first visit (an empty cache), the next a second one.
         self.first_row_ms(instance, "/connections").await;
+        let first = self.client.execute(TRANSFER, vec![]).await.unwrap();
         self.first_row_ms(instance, "/reference.html").await;
-        let (mut ours, mut reference) = (Vec::new(), Vec::new());
+        let (mut ours, mut reference, mut phases) = (Vec::new(), Vec::new(), vec![Vec::new(); 5]);
+        let mut second = Value::Null;
         for _ in 0..loads {
             ours.push(self.first_row_ms(instance, "/connections").await);
+            if second.is_null() {
+                second = self.client.execute(TRANSFER, vec![]).await.unwrap();
+            }
+            let marks = self.wait_until(SPLIT).await;
+            let marks: Vec<f64> = serde_json::from_value(marks).unwrap();
+            let mut previous = 0.0;
+            for (phase, at) in phases.iter_mut().zip(&marks) {
+                phase.push(at - previous);
+                previous = *at;
+            }
             reference.push(self.first_row_ms(instance, "/reference.html").await);
         }
-        (median(ours), median(reference))
+        let mut medians = phases.into_iter().map(median);
+        let mut next = || medians.next().unwrap_or_default();
+        let split = Split { wasm_downloaded: next(), compile_and_instantiate: next(), start_to_fetch: next(), fetch: next(), render: next() };
+        let bytes = |v: &Value, key: &str| v[key].as_u64().unwrap_or_default();
+        let transfer = Transfer {
+            first_assets: bytes(&first, "assets"),
+            first_shell: bytes(&first, "shell"),
+            second_assets: bytes(&second, "assets"),
+            second_asked: bytes(&second, "asked"),
+            second_files: bytes(&second, "files"),
+            second_shell: bytes(&second, "shell"),
+        };
+        (median(ours), median(reference), split, transfer)
     }
 
     pub async fn filter_by_typing(&mut self, instance: &Instance, text: &str, repeats: usize) -> (f64, f64) {

@@ -134,7 +134,20 @@ impl Instance {
         let header = format!("Authorization: Bearer {}", self.token("bench-wrk"));
         let url = format!("{}/api/connections", self.url);
         // Off the runtime's workers: the server under test needs them.
-        tokio::task::spawn_blocking(move || wrk(&url, Some(&header), secs)).await.unwrap()
+        tokio::task::spawn_blocking(move || wrk(&url, &[&header], secs, false)).await.unwrap()
+    }
+
+    /// The table's poll when nothing changed: the list's `ETag` sent back in `If-None-Match`.
+    /// Answers the status of one such request (304 expected) and wrk's requests a second.
+    pub async fn wrk_connections_unchanged(&self, secs: u32) -> (u16, f64) {
+        let token = self.token("bench-wrk");
+        let url = format!("{}/api/connections", self.url);
+        let first = self.http.get(&url).bearer_auth(&token).send().await.unwrap();
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = self.http.get(&url).bearer_auth(&token).header("If-None-Match", &etag).send().await.unwrap();
+        let (auth, tag) = (format!("Authorization: Bearer {token}"), format!("If-None-Match: {etag}"));
+        let rate = tokio::task::spawn_blocking(move || wrk(&url, &[&auth, &tag], secs, true)).await.unwrap();
+        (again.status().as_u16(), rate)
     }
 
     /// `rounds` times, `concurrency` administrators each start an attempt, consent at the stand-in,
@@ -209,18 +222,19 @@ pub async fn wrk_bare_axum(secs: u32) -> f64 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    tokio::task::spawn_blocking(move || wrk(&url, None, secs)).await.unwrap()
+    tokio::task::spawn_blocking(move || wrk(&url, &[], secs, false)).await.unwrap()
 }
 
-fn wrk(url: &str, header: Option<&str>, secs: u32) -> f64 {
+/// `not_modified`: the answers are meant to be `304`s, which wrk counts as "Non-2xx or 3xx".
+fn wrk(url: &str, headers: &[&str], secs: u32, not_modified: bool) -> f64 {
     let mut command = Command::new("wrk");
     command.args(["-t2", "-c32", &format!("-d{secs}s"), url]);
-    if let Some(header) = header {
+    for header in headers {
         command.args(["-H", header]);
     }
     let output = command.output().expect("wrk is installed (scripts/bench.sh installs it)");
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
+    assert!(not_modified || !text.contains("Non-2xx"), "wrk saw errors:\n{text}");
     text.lines()
         .find_map(|line| line.strip_prefix("Requests/sec:").map(|v| v.trim().parse::<f64>().unwrap()))
         .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"))

@@ -1,8 +1,10 @@
 //! Admin > Connections: the Data Sources table, with search, status filter, sorting and row actions.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use connections_wire::{ConnectionStatus, ConnectionView};
+use connections_wire::{ConnectionStatus, ConnectionView, Timestamp};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -32,6 +34,25 @@ pub fn ConnectionsPage() -> impl IntoView {
 }
 
 type Rows = Option<Result<Vec<ConnectionView>, ApiError>>;
+
+/// What the page shows in place of the table. A reload that still has rows keeps the same
+/// `Table`, so the table stays mounted and only its changed rows update.
+#[derive(Clone, Debug, PartialEq)]
+enum Showing {
+    Loading,
+    Failed(ApiError),
+    Empty,
+    Table { show_mode: bool },
+}
+
+fn showing(rows: &Rows, catalog: Option<&Catalog>) -> Showing {
+    match (rows, catalog) {
+        (None, _) | (_, None) => Showing::Loading,
+        (Some(Err(error)), _) => Showing::Failed(error.clone()),
+        (Some(Ok(list)), _) if list.is_empty() => Showing::Empty,
+        (Some(Ok(list)), Some(catalog)) => Showing::Table { show_mode: shows_mode(catalog, list) },
+    }
+}
 
 /// Calls `refresh` when the window regains focus and every 30 seconds while the page is visible.
 fn refresh_while_visible(refresh: impl Fn() + Clone + Send + Sync + 'static) {
@@ -65,7 +86,9 @@ fn DataSources() -> impl IntoView {
     let rows: RwSignal<Rows> = RwSignal::new(None);
     let load = move || {
         leptos::task::spawn_local(async move {
+            browser::mark_once(browser::MARK_LIST_FETCH);
             let loaded = api::connections().await;
+            browser::mark_once(browser::MARK_LIST_FETCHED);
             rows.set(Some(loaded));
         })
     };
@@ -80,27 +103,35 @@ fn DataSources() -> impl IntoView {
     let flash = expect_context::<FlashState>();
     let to_disconnect = RwSignal::new(None::<ConnectionView>);
     let locale = i18n::locale();
+    let state = Memo::new(move |_| rows.with(|rows| catalog.with(|catalog| showing(rows, catalog.as_ref()))));
+    // The rows the table shows: read only while `state` is `Table`, so never empty there.
+    let list = Memo::new(move |_| {
+        rows.with(|rows| match rows {
+            Some(Ok(list)) => list.clone(),
+            _ => Vec::new(),
+        })
+    });
 
     view! {
         <div class="cx-toolbar">
             <h1>{td_string!(locale, table.title)}</h1>
             <a class="cx-button cx-button-primary" href=use_navigator().href(&Route::Gallery)>{td_string!(locale, gallery.title)}</a>
         </div>
-        {move || match (rows.get(), catalog.get()) {
-            (None, _) | (_, None) => view! { <Loading text=td_string!(locale, table.loading) /> }.into_any(),
-            (Some(Err(error)), _) => view! {
+        {move || match state.get() {
+            Showing::Loading => view! { <Loading text=td_string!(locale, table.loading) /> }.into_any(),
+            Showing::Failed(error) => view! {
                 <ErrorNotice message=messages::api_error(locale, &error) />
                 <button class="cx-button" on:click=move |_| load()>{td_string!(locale, table.try_again)}</button>
             }.into_any(),
-            (Some(Ok(list)), _) if list.is_empty() => view! {
+            Showing::Empty => view! {
                 <div class="cx-empty">
                     <p><strong>{td_string!(locale, table.empty)}</strong></p>
                     <p>{i18n::td!(locale, table.empty_hint, <em> = <em />)}</p>
                 </div>
             }.into_any(),
-            (Some(Ok(list)), Some(catalog)) => view! {
-                <TableControls query show_mode=shows_mode(&catalog, &list) />
-                <ConnectionsTable rows=list catalog query flash to_disconnect reload=load />
+            Showing::Table { show_mode } => view! {
+                <TableControls query show_mode />
+                <ConnectionsTable rows=list catalog query flash show_mode to_disconnect reload=load />
             }.into_any(),
         }}
         <DisconnectDialog target=to_disconnect catalog reload=load />
@@ -165,19 +196,46 @@ fn SortControl(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
     }
 }
 
+/// One signal per connection, by id, for as long as the table is mounted: a reload or a sort
+/// updates a row's signal when the row changed and reuses its `<tr>` either way.
+#[derive(Clone, Copy)]
+struct RowSignals(StoredValue<HashMap<String, ArcRwSignal<ConnectionView>>>);
+
+impl RowSignals {
+    fn keyed(&self, rows: Vec<ConnectionView>) -> Vec<(String, ArcRwSignal<ConnectionView>)> {
+        self.0
+            .try_update_value(|signals| {
+                rows.into_iter()
+                    .map(|row| {
+                        let signal = match signals.get(&row.id) {
+                            Some(signal) => {
+                                if signal.with_untracked(|old| *old != row) {
+                                    signal.set(row.clone());
+                                }
+                                signal.clone()
+                            }
+                            None => signals.entry(row.id.clone()).or_insert_with(|| ArcRwSignal::new(row.clone())).clone(),
+                        };
+                        (row.id, signal)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 #[component]
 fn ConnectionsTable(
-    rows: Vec<ConnectionView>,
-    catalog: Catalog,
+    rows: Memo<Vec<ConnectionView>>,
+    catalog: RwSignal<Option<Catalog>>,
     query: RwSignal<TableQuery>,
     flash: FlashState,
+    show_mode: bool,
     to_disconnect: RwSignal<Option<ConnectionView>>,
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let show_mode = shows_mode(&catalog, &rows);
-    let rows = StoredValue::new(rows);
-    let catalog = StoredValue::new(catalog);
-    let shown = Memo::new(move |_| query.with(|q| rows.with_value(|rows| table::apply(rows, q))));
+    let shown = Memo::new(move |_| query.with(|q| rows.with(|rows| table::apply(rows, q))));
+    let signals = RowSignals(StoredValue::new(HashMap::new()));
     let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
     let locale = i18n::locale();
     let header = move |key: SortKey| {
@@ -213,10 +271,10 @@ fn ConnectionsTable(
     };
     let count = move || shown.with(Vec::len);
     // Runs once the rows are in the document.
-    Effect::new(move |_| browser::mark_first_rows());
+    Effect::new(move |_| browser::mark_once(browser::MARK_FIRST_ROW));
     view! {
         <p class="cx-muted cx-count" aria-live="polite">
-            {move || td_string!(locale, table.count, shown = i18n::count(count()), total = i18n::count(rows.with_value(Vec::len))).to_string()}
+            {move || td_string!(locale, table.count, shown = i18n::count(count()), total = i18n::count(rows.with(Vec::len))).to_string()}
         </p>
         <div class="cx-table-wrap">
             <table class="cx-table cx-cards">
@@ -236,9 +294,8 @@ fn ConnectionsTable(
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || shown.get() key=|row| (row.id.clone(), row.status, row.last_checked_at) let:row>
-                        <ConnectionRow provider=catalog.with_value(|c| c.name(&row.provider)) row show_mode
-                            highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
+                    <For each=move || signals.keyed(shown.get()) key=|(id, _)| id.clone() let:entry>
+                        <ConnectionRow row=entry.1 catalog show_mode highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
                     </For>
                 </tbody>
             </table>
@@ -247,11 +304,14 @@ fn ConnectionsTable(
     }
 }
 
+/// One `<tr>`, made once per connection id. The id, account id, provider and mode never change for
+/// an id; every other cell follows `row`, so a reload that changed a status or a check time
+/// rewrites those cells in place.
 #[component]
 fn ConnectionRow(
-    row: ConnectionView,
-    /// The provider's display name.
-    provider: String,
+    row: ArcRwSignal<ConnectionView>,
+    /// For the provider's display name.
+    catalog: RwSignal<Option<Catalog>>,
     show_mode: bool,
     highlighted: Signal<Option<String>>,
     to_disconnect: RwSignal<Option<ConnectionView>>,
@@ -259,28 +319,51 @@ fn ConnectionRow(
 ) -> impl IntoView {
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let id = row.id.clone();
-    let is_new = Signal::derive(move || highlighted.get().as_deref() == Some(id.as_str()));
-    let mode = match row.livemode {
+    let (id, account_id, livemode) = row.with_untracked(|r| (r.id.clone(), r.account_id.clone(), r.livemode));
+    let provider = row.with_untracked(|r| catalog.with_untracked(|c| c.as_ref().map_or_else(|| r.provider.clone(), |c| c.name(&r.provider))));
+    let is_new = {
+        let id = id.clone();
+        Signal::derive(move || highlighted.with(|h| h.as_deref() == Some(id.as_str())))
+    };
+    let mode = match livemode {
         Some(live) => super::mode_label(locale, live),
         None => "—",
     };
+    // Every changing cell is the same closure type over an `AnyView`: one copy of the reactive
+    // rendering code in the wasm instead of one per cell.
+    let cell = |render: Arc<dyn Fn(&ConnectionView) -> AnyView + Send + Sync>| {
+        let row = row.clone();
+        move || row.with(|r| render(r))
+    };
+    let text = |field: fn(&ConnectionView) -> &str| cell(Arc::new(move |r| field(r).to_owned().into_any()));
+    let time = |at: Timestamp| view! { <time datetime=at.to_string()>{i18n::datetime(&at)}</time> }.into_any();
+    let (name, scope, connected_by) = (text(|r| &r.account_name), text(|r| &r.scope), text(|r| &r.connected_by));
+    let status = cell(Arc::new(|r| view! { <StatusBadge status=r.status /> }.into_any()));
+    let connected_at = cell(Arc::new(move |r| time(r.connected_at)));
+    let last_checked = cell(Arc::new(move |r| r.last_checked_at.map(time).unwrap_or_else(|| "—".into_any())));
+    let actions = {
+        let provider = provider.clone();
+        cell(Arc::new(move |r| view! { <RowActions row=r.clone() provider=provider.clone() to_disconnect reload=reload.clone() /> }.into_any()))
+    };
+    let href = navigator.href(&Route::Detail { id: id.clone() });
     view! {
-        <tr class:cx-row-new=is_new data-connection-id=row.id.clone()>
+        <tr class:cx-row-new=is_new data-connection-id=id>
             <th scope="row">
-                <a href=navigator.href(&Route::Detail { id: row.id.clone() })>{row.account_name.clone()}</a>
+                <a href=href>{name}</a>
                 {move || is_new.get().then(|| view! { <span class="cx-tag">{td_string!(locale, table.new)}</span> })}
             </th>
             // `data-label`: the column's name, shown beside the value when rows are cards.
-            <td data-label=td_string!(locale, columns.account_id)><code>{row.account_id.clone()}</code></td>
-            <td data-label=td_string!(locale, columns.provider)>{provider.clone()}</td>
+            <td data-label=td_string!(locale, columns.account_id)><code>{account_id}</code></td>
+            <td data-label=td_string!(locale, columns.provider)>{provider}</td>
             {show_mode.then(|| view! { <td data-label=td_string!(locale, columns.mode)>{mode}</td> })}
-            <td data-label=td_string!(locale, columns.scope)><code>{row.scope.clone()}</code></td>
-            <td class="cx-cell-status" data-label=td_string!(locale, columns.status)><StatusBadge status=row.status /></td>
-            <td data-label=td_string!(locale, columns.connected_by)>{row.connected_by.clone()}</td>
-            <td data-label=td_string!(locale, columns.connected_at)><time datetime=row.connected_at.to_string()>{i18n::datetime(&row.connected_at)}</time></td>
-            <td data-label=td_string!(locale, columns.last_checked)>{row.last_checked_at.map(|at| view! { <time datetime=at.to_string()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
-            <td class="cx-row-actions"><RowActions row=row.clone() provider to_disconnect reload /></td>
+            <td data-label=td_string!(locale, columns.scope)><code>{scope}</code></td>
+            <td class="cx-cell-status" data-label=td_string!(locale, columns.status)>
+                {status}
+            </td>
+            <td data-label=td_string!(locale, columns.connected_by)>{connected_by}</td>
+            <td data-label=td_string!(locale, columns.connected_at)>{connected_at}</td>
+            <td data-label=td_string!(locale, columns.last_checked)>{last_checked}</td>
+            <td class="cx-row-actions">{actions}</td>
         </tr>
     }
 }
