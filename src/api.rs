@@ -211,7 +211,7 @@ pub async fn check(id: &str) -> Result<ConnectionView, ApiError> {
 }
 
 pub async fn start_install(provider: &str, code: &str) -> Result<PendingInstall, ApiError> {
-    post(&endpoints::installs(provider)?, &InstallRequest { code: code.to_owned() }).await
+    post(&endpoints::installs(provider)?, &InstallRequest { code: code.into() }).await
 }
 
 pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, ApiError> {

@@ -3,7 +3,7 @@
 //! sent back, and the steps of the consent page. The server builds the provider's authorize URL: no
 //! provider's URL rules live in the wasm.
 
-use connections_wire::{GrantRequest, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{AuthorizationCode, GrantRequest, OAuthState, PkceVerifier, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,8 @@ pub const STATE_BYTES: u32 = 32;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAttempt {
     pub provider: String,
-    pub state: String,
-    pub code_verifier: String,
+    pub state: OAuthState,
+    pub code_verifier: PkceVerifier,
 }
 
 /// A freshly made attempt: what to register with the backend, and what to keep.
@@ -58,12 +58,16 @@ pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, Flo
     let state = CsrfToken::new_random_len(STATE_BYTES);
     Ok(NewAttempt {
         register: StartAttemptRequest {
-            state: state.secret().clone(),
+            state: OAuthState::new(state.secret().clone()),
             code_challenge: challenge.as_str().to_owned(),
             code_challenge_method: challenge.method().as_str().to_owned(),
             redirect_uri: Some(redirect_uri),
         },
-        pending: PendingAttempt { provider: provider.id.clone(), state: state.secret().clone(), code_verifier: verifier.secret().clone() },
+        pending: PendingAttempt {
+            provider: provider.id.clone(),
+            state: OAuthState::new(state.secret().clone()),
+            code_verifier: PkceVerifier::new(verifier.secret().clone()),
+        },
     })
 }
 
@@ -85,12 +89,12 @@ pub fn authorize_destination(response: &StartAttemptResponse) -> Result<&str, Fl
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallbackOutcome {
     Granted {
-        code: String,
-        state: String,
+        code: AuthorizationCode,
+        state: OAuthState,
     },
     /// A code with no `state` at all: the user began at the provider, not here. Never linked silently.
     ProviderStarted {
-        code: String,
+        code: AuthorizationCode,
     },
     /// The user pressed cancel at the provider (`error=access_denied`).
     Denied,
@@ -147,16 +151,16 @@ pub fn parse_callback(query: &str) -> Result<CallbackOutcome, CallbackError> {
             CallbackOutcome::Failed { error, description: description.unwrap_or_default() }
         });
     }
-    let code = code.filter(|c| !c.is_empty()).ok_or(CallbackError::NothingToFinish)?;
+    let code = code.filter(|c| !c.is_empty()).map(AuthorizationCode::new).ok_or(CallbackError::NothingToFinish)?;
     match state {
         None => Ok(CallbackOutcome::ProviderStarted { code }),
         Some(state) if state.is_empty() => Err(CallbackError::MissingState),
-        Some(state) => Ok(CallbackOutcome::Granted { code, state }),
+        Some(state) => Ok(CallbackOutcome::Granted { code, state: OAuthState::new(state) }),
     }
 }
 
 /// Pairs the provider's answer with the attempt this tab kept, checking `state` first (login CSRF).
-pub fn grant_request(code: String, state: String, pending: Option<PendingAttempt>, provider: &str) -> Result<GrantRequest, CallbackError> {
+pub fn grant_request(code: AuthorizationCode, state: OAuthState, pending: Option<PendingAttempt>, provider: &str) -> Result<GrantRequest, CallbackError> {
     let pending = pending.filter(|p| p.provider == provider).ok_or(CallbackError::NoPendingAttempt)?;
     if pending.state != state {
         return Err(CallbackError::StateMismatch);
@@ -170,7 +174,7 @@ pub enum NextStep {
     /// Hand the grant to the server.
     Grant(GrantRequest),
     /// A provider-started install: show the account for confirmation before linking it.
-    Install { code: String },
+    Install { code: AuthorizationCode },
 }
 
 /// Why the provider's answer cannot be finished; `messages::unfinished` words it.
@@ -334,7 +338,7 @@ mod tests {
         assert_eq!(first.register.state, first.pending.state);
         assert_eq!(first.pending.provider, "stripe");
         assert_eq!(first.register.code_challenge_method, "S256");
-        let recomputed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.clone()));
+        let recomputed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.secret().to_owned()));
         assert_eq!(recomputed.as_str(), first.register.code_challenge);
     }
 
@@ -344,7 +348,7 @@ mod tests {
         let json = serde_json::to_value(&attempt.register).unwrap();
         assert_eq!(json["redirect_uri"], CALLBACK);
         assert_eq!(json["code_challenge_method"], "S256");
-        assert!(!json.to_string().contains(&attempt.pending.code_verifier));
+        assert!(!json.to_string().contains(attempt.pending.code_verifier.secret()));
     }
 
     fn answer(authorize_url: &str) -> StartAttemptResponse {
@@ -389,7 +393,7 @@ mod tests {
     }
 
     fn pending(state: &str) -> PendingAttempt {
-        PendingAttempt { provider: "stripe".into(), state: state.into(), code_verifier: "v".repeat(43) }
+        PendingAttempt { provider: "stripe".into(), state: state.into(), code_verifier: "v".repeat(43).into() }
     }
 
     #[test]
@@ -450,7 +454,7 @@ mod tests {
 
     #[test]
     fn the_grant_needs_this_tabs_pending_attempt_with_the_same_state() {
-        let pending = PendingAttempt { provider: "stripe".into(), state: "s1".into(), code_verifier: "v".repeat(43) };
+        let pending = PendingAttempt { provider: "stripe".into(), state: "s1".into(), code_verifier: "v".repeat(43).into() };
         let grant = grant_request("ac_1".into(), "s1".into(), Some(pending.clone()), "stripe").unwrap();
         assert_eq!(grant.code_verifier, "v".repeat(43));
         assert_eq!(grant_request("ac_1".into(), "s2".into(), Some(pending.clone()), "stripe"), Err(CallbackError::StateMismatch));
@@ -475,7 +479,7 @@ mod tests {
                 .append_pair("scope", &scope)
                 .append_pair("state", &state)
                 .finish();
-            proptest::prop_assert_eq!(parse_callback(&format!("?{query}")), Ok(CallbackOutcome::Granted { code, state }));
+            proptest::prop_assert_eq!(parse_callback(&format!("?{query}")), Ok(CallbackOutcome::Granted { code: code.into(), state: state.into() }));
         }
     }
 }

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use connections_server::crypto::TokenKind;
+use connections_server::secret::Secret;
 use connections_server::storage::{NewConnection, NewEvent};
 use connections_server::AppState;
 use connections_testkit::flow::query_of;
@@ -87,7 +89,7 @@ impl Instance {
                 account_name: &name,
                 livemode: Some(i % 3 == 0),
                 scope: "read_only",
-                access_token: self.state.cipher.encrypt("sk_test_bench", &format!("stripe:{account_id}:access")),
+                access_token: self.state.cipher.seal("stripe", &account_id, TokenKind::Access, &Secret::new("sk_test_bench".to_owned())),
                 refresh_token: None,
                 access_expires_at: None,
                 publishable_key: None,
