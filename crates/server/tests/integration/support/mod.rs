@@ -5,9 +5,9 @@
 
 use connections_server::session::Claims;
 use connections_server::{AppState, Args};
+use connections_testkit::flow::query_of;
 pub use connections_testkit::flow::Attempt;
 pub use connections_testkit::free_port;
-use connections_testkit::flow::query_of;
 use serde_json::{json, Value};
 use stripe_standin::Standin;
 
