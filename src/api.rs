@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall, Problem,
-    ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall,
+    Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -225,7 +225,7 @@ pub async fn retry_delivery(id: &str) -> Result<WebhookDelivery, ApiError> {
 }
 
 pub async fn start_install(provider: &str, code: &str) -> Result<PendingInstall, ApiError> {
-    post(&endpoints::installs(provider)?, &InstallRequest { code: code.to_owned() }).await
+    post(&endpoints::installs(provider)?, &InstallRequest { code: code.into() }).await
 }
 
 pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, ApiError> {

@@ -4,7 +4,7 @@
 //! provider's URL rules live in the wasm.
 
 use base64::Engine;
-use connections_wire::{GrantRequest, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{AuthorizationCode, GrantRequest, OAuthState, PkceVerifier, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +24,8 @@ const VERIFIER_BYTES: usize = 32;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAttempt {
     pub provider: String,
-    pub state: String,
-    pub code_verifier: String,
+    pub state: OAuthState,
+    pub code_verifier: PkceVerifier,
 }
 
 /// A freshly made attempt: what to register with the backend, and what to keep.
@@ -72,12 +72,16 @@ pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, Flo
     let state = CsrfToken::new(random_b64url(STATE_BYTES));
     Ok(NewAttempt {
         register: StartAttemptRequest {
-            state: state.secret().clone(),
+            state: OAuthState::new(state.secret().clone()),
             code_challenge: challenge.as_str().to_owned(),
             code_challenge_method: challenge.method().as_str().to_owned(),
             redirect_uri: Some(redirect_uri),
         },
-        pending: PendingAttempt { provider: provider.id.clone(), state: state.secret().clone(), code_verifier: verifier.secret().clone() },
+        pending: PendingAttempt {
+            provider: provider.id.clone(),
+            state: OAuthState::new(state.secret().clone()),
+            code_verifier: PkceVerifier::new(verifier.secret().clone()),
+        },
     })
 }
 
@@ -99,12 +103,12 @@ pub fn authorize_destination(response: &StartAttemptResponse) -> Result<&str, Fl
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallbackOutcome {
     Granted {
-        code: String,
-        state: String,
+        code: AuthorizationCode,
+        state: OAuthState,
     },
     /// A code with no `state` at all: the user began at the provider, not here. Never linked silently.
     ProviderStarted {
-        code: String,
+        code: AuthorizationCode,
     },
     /// The user pressed cancel at the provider (`error=access_denied`).
     Denied,
@@ -161,16 +165,16 @@ pub fn parse_callback(query: &str) -> Result<CallbackOutcome, CallbackError> {
             CallbackOutcome::Failed { error, description: description.unwrap_or_default() }
         });
     }
-    let code = code.filter(|c| !c.is_empty()).ok_or(CallbackError::NothingToFinish)?;
+    let code = code.filter(|c| !c.is_empty()).map(AuthorizationCode::new).ok_or(CallbackError::NothingToFinish)?;
     match state {
         None => Ok(CallbackOutcome::ProviderStarted { code }),
         Some(state) if state.is_empty() => Err(CallbackError::MissingState),
-        Some(state) => Ok(CallbackOutcome::Granted { code, state }),
+        Some(state) => Ok(CallbackOutcome::Granted { code, state: OAuthState::new(state) }),
     }
 }
 
 /// Pairs the provider's answer with the attempt this tab kept, checking `state` first (login CSRF).
-pub fn grant_request(code: String, state: String, pending: Option<PendingAttempt>, provider: &str) -> Result<GrantRequest, CallbackError> {
+pub fn grant_request(code: AuthorizationCode, state: OAuthState, pending: Option<PendingAttempt>, provider: &str) -> Result<GrantRequest, CallbackError> {
     let pending = pending.filter(|p| p.provider == provider).ok_or(CallbackError::NoPendingAttempt)?;
     if pending.state != state {
         return Err(CallbackError::StateMismatch);
@@ -184,7 +188,7 @@ pub enum NextStep {
     /// Hand the grant to the server.
     Grant(GrantRequest),
     /// A provider-started install: show the account for confirmation before linking it.
-    Install { code: String },
+    Install { code: AuthorizationCode },
 }
 
 /// Why the provider's answer cannot be finished; `messages::unfinished` words it.
@@ -348,7 +352,7 @@ mod tests {
         assert_eq!(first.register.state, first.pending.state);
         assert_eq!(first.pending.provider, "stripe");
         assert_eq!(first.register.code_challenge_method, "S256");
-        let recomputed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.clone()));
+        let recomputed = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(first.pending.code_verifier.secret().to_owned()));
         assert_eq!(recomputed.as_str(), first.register.code_challenge);
     }
 
@@ -358,7 +362,7 @@ mod tests {
         let json = serde_json::to_value(&attempt.register).unwrap();
         assert_eq!(json["redirect_uri"], CALLBACK);
         assert_eq!(json["code_challenge_method"], "S256");
-        assert!(!json.to_string().contains(&attempt.pending.code_verifier));
+        assert!(!json.to_string().contains(attempt.pending.code_verifier.secret()));
     }
 
     fn answer(authorize_url: &str) -> StartAttemptResponse {
@@ -403,7 +407,7 @@ mod tests {
     }
 
     fn pending(state: &str) -> PendingAttempt {
-        PendingAttempt { provider: "stripe".into(), state: state.into(), code_verifier: "v".repeat(43) }
+        PendingAttempt { provider: "stripe".into(), state: state.into(), code_verifier: "v".repeat(43).into() }
     }
 
     #[test]
@@ -464,7 +468,7 @@ mod tests {
 
     #[test]
     fn the_grant_needs_this_tabs_pending_attempt_with_the_same_state() {
-        let pending = PendingAttempt { provider: "stripe".into(), state: "s1".into(), code_verifier: "v".repeat(43) };
+        let pending = PendingAttempt { provider: "stripe".into(), state: "s1".into(), code_verifier: "v".repeat(43).into() };
         let grant = grant_request("ac_1".into(), "s1".into(), Some(pending.clone()), "stripe").unwrap();
         assert_eq!(grant.code_verifier, "v".repeat(43));
         assert_eq!(grant_request("ac_1".into(), "s2".into(), Some(pending.clone()), "stripe"), Err(CallbackError::StateMismatch));
@@ -489,7 +493,7 @@ mod tests {
                 .append_pair("scope", &scope)
                 .append_pair("state", &state)
                 .finish();
-            proptest::prop_assert_eq!(parse_callback(&format!("?{query}")), Ok(CallbackOutcome::Granted { code, state }));
+            proptest::prop_assert_eq!(parse_callback(&format!("?{query}")), Ok(CallbackOutcome::Granted { code: code.into(), state: state.into() }));
         }
     }
 }

@@ -67,9 +67,7 @@ fn words(locale: Locale, error: &ApiError, provider: Option<&str>) -> String {
         // The service API's own codes never answer the SPA.
         (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected, None)
         | (ErrorCode::ConnectionRevoked | ErrorCode::ConnectionDisconnected | ErrorCode::BrowserContext, _)
-        | (ErrorCode::Internal | ErrorCode::Unknown, _) => {
-            td_string!(locale, messages.internal).into()
-        }
+        | (ErrorCode::Internal | ErrorCode::Unknown, _) => td_string!(locale, messages.internal).into(),
     }
 }
 

@@ -45,7 +45,7 @@ fn attempts_made_in_the_browser_are_random_and_well_formed() {
         assert_eq!(attempt.register.code_challenge_method, "S256");
         assert_eq!(attempt.register.redirect_uri.as_deref(), Some(stripe().redirect_uri.as_str()));
         // The challenge is S256 of this attempt's verifier, hashed by the wasm build of sha2.
-        let verifier = PkceCodeVerifier::new(attempt.pending.code_verifier.clone());
+        let verifier = PkceCodeVerifier::new(attempt.pending.code_verifier.secret().to_owned());
         assert_eq!(PkceCodeChallenge::from_code_verifier_sha256(&verifier).as_str(), attempt.register.code_challenge);
     }
 }
@@ -53,7 +53,7 @@ fn attempts_made_in_the_browser_are_random_and_well_formed() {
 #[wasm_bindgen_test]
 fn the_pending_attempt_round_trips_through_session_storage() {
     let storage = web_sys::window().unwrap().session_storage().unwrap().unwrap();
-    let pending = PendingAttempt { provider: "stripe".into(), state: "s".repeat(43), code_verifier: "v".repeat(43) };
+    let pending = PendingAttempt { provider: "stripe".into(), state: "s".repeat(43).into(), code_verifier: "v".repeat(43).into() };
     storage.set_item(PENDING_ATTEMPT_KEY, &serde_json::to_string(&pending).unwrap()).unwrap();
     let read: PendingAttempt = serde_json::from_str(&storage.get_item(PENDING_ATTEMPT_KEY).unwrap().unwrap()).unwrap();
     assert_eq!(read, pending);

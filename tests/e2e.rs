@@ -5,14 +5,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use clap::Parser;
-use connections_server::demo::DemoApp;
-use connections_server::Args;
-use fantoccini::{Client, ClientBuilder, Locator};
+use connections_testkit::{Chrome, Running};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use stripe_standin::Standin;
 
@@ -25,18 +21,14 @@ struct Harness {
     standin: Standin,
     state: connections_server::AppState,
     browser: Client,
-    _driver: tokio::process::Child,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _chrome: Chrome,
+    _data: tempfile::TempDir,
 }
 
 fn dist_dir() -> PathBuf {
     let dist = std::env::var_os("CONNECTIONS_STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(dist.join("index.html").is_file(), "{} has no built SPA: run `trunk build --release --offline` first (scripts/test.sh does)", dist.display());
     dist
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn start() -> Harness {
@@ -53,62 +45,13 @@ async fn start_with_language(language: Option<&str>) -> Harness {
 
 async fn start_with(language: Option<&str>, extra: &[&str]) -> Harness {
     let data = tempfile::tempdir().unwrap();
-    let mut argv = vec![
-        "connections-server".to_owned(),
-        "--demo".to_owned(),
-        "--addr=127.0.0.1:0".to_owned(),
-        format!("--database-url=sqlite://{}?mode=rwc", data.path().join("e2e.db").display()),
-        format!("--static-dir={}", dist_dir().display()),
-        "--session-secret=e2e-session-secret-that-is-long-enough".to_owned(),
-        format!("--encryption-key={}", base64::engine::general_purpose::STANDARD.encode([9u8; 32])),
-    ];
-    argv.extend(extra.iter().map(|arg| arg.to_string()));
-    let args = Args::try_parse_from(argv).unwrap();
-    let DemoApp { app, standin, portal_url, .. } = connections_server::demo::launch(args).await.expect("server starts");
+    let database_url = format!("sqlite://{}?mode=rwc", data.path().join("e2e.db").display());
+    let extra: Vec<String> = extra.iter().map(|arg| arg.to_string()).collect();
+    let args = connections_testkit::demo_args(&database_url, &dist_dir(), "e2e-session-secret-that-is-long-enough", [9u8; 32], &extra);
+    let Running { public_url: url, state, standin, portal_url, .. } = connections_testkit::spawn(args, None).await;
     let portal = portal_url.expect("the demo serves examples/portal");
-    let url = app.public_url().to_string().trim_end_matches('/').to_owned();
-    let state = app.state();
-    tokio::spawn(app.run());
-
-    let port = free_port();
-    let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let driver = tokio::process::Command::new(&chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (scripts/setup.sh installs it)"));
-    let profile = tempfile::tempdir().unwrap();
-    let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let mut capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chrome,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
-                "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    });
-    if let Some(language) = language {
-        let primary = language.split('-').next().unwrap();
-        let options = &mut capabilities["goog:chromeOptions"];
-        options["args"].as_array_mut().unwrap().push(json!(format!("--lang={language}")));
-        options["prefs"] = json!({ "intl.accept_languages": format!("{language},{primary}") });
-    }
-    let capabilities = capabilities.as_object().unwrap().clone();
-    let started = Instant::now();
-    let browser = loop {
-        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        builder.capabilities(capabilities.clone());
-        match builder.connect(&format!("http://127.0.0.1:{port}")).await {
-            Ok(client) => break client,
-            Err(error) if started.elapsed() > Duration::from_secs(30) => panic!("ChromeDriver did not start a session: {error}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    };
-    Harness { url, portal, standin, state, browser, _driver: driver, _dirs: (data, profile) }
+    let chrome = Chrome::start(language).await;
+    Harness { url, portal, standin, state, browser: chrome.client.clone(), _chrome: chrome, _data: data }
 }
 
 impl Harness {

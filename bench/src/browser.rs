@@ -1,10 +1,10 @@
 //! Headless Chromium through ChromeDriver: the Leptos page and the plain-JavaScript reference, loaded
 //! and driven alternately so both see the same machine.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use connections_testkit::Chrome;
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use crate::median;
@@ -12,8 +12,7 @@ use crate::server::Instance;
 
 pub struct Browser {
     client: Client,
-    _driver: tokio::process::Child,
-    _profile: tempfile::TempDir,
+    _chrome: Chrome,
 }
 
 /// Types `arguments[0]` into the search box one character at a time, waiting after each for the page
@@ -86,33 +85,8 @@ pub struct Transfer {
 
 impl Browser {
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let driver = tokio::process::Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{chromedriver}: {e}"));
-        let profile = tempfile::tempdir().unwrap();
-        let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let capabilities = json!({ "goog:chromeOptions": { "binary": chrome, "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync", "--window-size=1280,900",
-            format!("--user-data-dir={}", profile.path().display()),
-        ] } });
-        let started = Instant::now();
-        let client = loop {
-            let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-            builder.capabilities(capabilities.as_object().unwrap().clone());
-            match builder.connect(&format!("http://127.0.0.1:{port}")).await {
-                Ok(client) => break client,
-                Err(error) if started.elapsed() > Duration::from_secs(30) => panic!("ChromeDriver: {error}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        Browser { client, _driver: driver, _profile: profile }
+        let chrome = Chrome::start(None).await;
+        Browser { client: chrome.client.clone(), _chrome: chrome }
     }
 
     pub async fn close(self) {

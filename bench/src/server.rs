@@ -4,12 +4,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
-use clap::Parser;
-use connections_server::session::{Claims, SessionKeys};
+use connections_server::crypto::TokenKind;
+use connections_server::secret::Secret;
 use connections_server::storage::{NewConnection, NewEvent};
-use connections_server::{pkce, AppState, Args};
+use connections_server::AppState;
+use connections_testkit::flow::query_of;
 use connections_wire::{AuditAction, ConnectionStatus};
 use stripe_standin::{Account, Standin, DEMO_PASSWORD};
 
@@ -53,42 +52,28 @@ pub struct Instance {
 
 pub async fn spawn(site: &Site) -> Instance {
     let data = tempfile::tempdir().unwrap();
-    let args = Args::try_parse_from([
-        "connections-server".to_owned(),
-        "--demo".to_owned(),
-        "--addr=127.0.0.1:0".to_owned(),
-        format!("--database-url=sqlite://{}?mode=rwc", data.path().join("bench.db").display()),
-        format!("--static-dir={}", site.dir.path().display()),
-        format!("--session-secret={SESSION_SECRET}"),
-        format!("--encryption-key={}", STANDARD.encode([5u8; 32])),
-        "--stripe-webhook-secret=whsec_bench_secret".to_owned(),
-        "--rate-limit-per-minute=100000".to_owned(),
-        "--health-check-secs=0".to_owned(),
+    let database_url = format!("sqlite://{}?mode=rwc", data.path().join("bench.db").display());
+    let extra = [
+        "--stripe-webhook-secret=whsec_bench_secret",
+        "--rate-limit-per-minute=100000",
+        "--health-check-secs=0",
         // The grant benchmark consents at the stand-in's Connect page.
-        "--stripe-oauth=connect".to_owned(),
-    ])
-    .unwrap();
-    let demo = connections_server::demo::launch(args).await.expect("server starts");
-    let url = format!("http://{}", demo.app.local_addr().unwrap());
-    let state = demo.app.state();
-    tokio::spawn(demo.app.run());
+        "--stripe-oauth=connect",
+    ]
+    .map(str::to_owned);
+    let args = connections_testkit::demo_args(&database_url, site.dir.path(), SESSION_SECRET, [5u8; 32], &extra);
+    let running = connections_testkit::spawn(args, None).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Instance { url, state, standin: demo.standin, standin_url: demo.standin_url, http, _data: data }
+    Instance { url: running.url, state: running.state, standin: running.standin, standin_url: running.standin_url, http, _data: data }
 }
 
 /// The workspace of the benchmark's rows and sessions: the demo sign-in's default, which the
 /// benchmark's browser signs in to.
 const WORKSPACE: &str = "acme";
 
-fn random_b64url() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
 impl Instance {
     pub fn token(&self, subject: &str) -> String {
-        let keys = SessionKeys::new(&connections_server::secret::Secret::new(SESSION_SECRET.to_owned()));
-        let claims = Claims::new(subject, "Bench Admin", "admin", WORKSPACE, 3600);
-        keys.sign(&claims).unwrap()
+        connections_testkit::session_token(SESSION_SECRET, subject, "Bench Admin", "admin", WORKSPACE, 3600)
     }
 
     /// `n` connections straight into the database, one in seven revoked.
@@ -104,7 +89,7 @@ impl Instance {
                 account_name: &name,
                 livemode: Some(i % 3 == 0),
                 scope: "read_only",
-                access_token: self.state.cipher.encrypt("sk_test_bench", &format!("stripe:{account_id}:access")),
+                access_token: self.state.cipher.seal("stripe", &account_id, TokenKind::Access, &Secret::new("sk_test_bench".to_owned())),
                 refresh_token: None,
                 access_expires_at: None,
                 publishable_key: None,
@@ -189,30 +174,11 @@ impl Instance {
 
     async fn prepare_grant(&self, subject: &str, email: &str) -> (String, serde_json::Value) {
         let token = self.token(subject);
-        let (state, verifier) = (random_b64url(), random_b64url());
-        let challenge = pkce::s256_challenge(&verifier);
-        let attempt = serde_json::json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
-        let response = self.http.post(format!("{}/api/providers/stripe/attempts", self.url)).bearer_auth(&token).json(&attempt).send().await.unwrap();
-        assert_eq!(response.status(), 201);
-        let consent = self
-            .http
-            .post(format!("{}/oauth/authorize", self.standin_url))
-            .form(&[
-                ("client_id", connections_server::demo::DEMO_CLIENT_ID),
-                ("redirect_uri", &self.state.redirect_uri("stripe")),
-                ("state", &state),
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-                ("email", email),
-                ("password", DEMO_PASSWORD),
-                ("decision", "allow"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let location = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
-        let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-        (token, serde_json::json!({ "code": code, "state": state, "code_verifier": verifier }))
+        let (attempt, _) = connections_testkit::start_attempt(&self.http, &self.url, "stripe", &token).await;
+        let redirect_uri = self.state.redirect_uri("stripe");
+        let location = connections_testkit::allow_at_connect(&self.http, &self.standin_url, &redirect_uri, Some(&attempt), email).await;
+        let code = &query_of(&location)["code"];
+        (token, attempt.grant(code))
     }
 }
 

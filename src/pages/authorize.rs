@@ -253,7 +253,7 @@ impl Connector {
                 Ok(registered) => registered,
                 Err(message) => return self.fail(message),
             };
-            let Some(listener) = popup::Listener::new(pending.state.clone(), move |query| self.finish(query, pending.clone())) else {
+            let Some(listener) = popup::Listener::new(pending.state.secret().to_owned(), move |query| self.finish(query, pending.clone())) else {
                 return self.fail(td_string!(locale, popup.unsupported).into());
             };
             self.listener.set_value(Some(listener));

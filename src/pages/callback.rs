@@ -94,7 +94,7 @@ async fn finish(locale: Locale, provider: &str, name: &str, query: &str, pending
     let failed = |error: api::ApiError| Step::Failed(messages::provider_api_error(locale, &error, name));
     match flow::next_step(query, pending, provider) {
         Ok(NextStep::Grant(request)) => api::send_grant(provider, &request).await.map_or_else(failed, Step::Connected),
-        Ok(NextStep::Install { code }) => api::start_install(provider, &code).await.map_or_else(failed, Step::Confirm),
+        Ok(NextStep::Install { code }) => api::start_install(provider, code.secret()).await.map_or_else(failed, Step::Confirm),
         Err(why) => Step::Failed(messages::unfinished(locale, &why, name)),
     }
 }

@@ -42,8 +42,8 @@ pub struct Args {
     #[arg(long, env = "CONNECTIONS_SESSION_ISSUER")]
     pub session_issuer: Option<String>,
     /// Days of audit trail to keep; older events are deleted.
-    #[arg(long, env = "CONNECTIONS_EVENT_RETENTION_DAYS", default_value = "400")]
-    pub event_retention_days: String,
+    #[arg(long, env = "CONNECTIONS_EVENT_RETENTION_DAYS", default_value = "400", value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    pub event_retention_days: u64,
     /// 32 random bytes, base64. Several, comma separated, to rotate: the first encrypts, all decrypt.
     #[arg(long, env = "CONNECTIONS_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
@@ -77,16 +77,16 @@ pub struct Args {
     pub stripe_webhook_secret: Option<String>,
     /// Seconds between background health checks of every connection; 0 turns them off.
     #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
-    pub health_check_secs: String,
+    pub health_check_secs: u64,
     /// Connect only: `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
     /// Seconds to wait for Stripe before giving up on a request.
-    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value = "10")]
-    pub stripe_timeout_secs: String,
+    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value = "10", value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub stripe_timeout_secs: u64,
     /// Connect attempts started, and grants posted, per session per minute.
-    #[arg(long, env = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", default_value = "10")]
-    pub rate_limit_per_minute: String,
+    #[arg(long, env = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate_limit_per_minute: u32,
     /// The built SPA (Trunk's `dist/`).
     #[arg(long, env = "CONNECTIONS_STATIC_DIR", default_value = "dist")]
     pub static_dir: String,
@@ -340,24 +340,9 @@ impl Config {
         if session_audience.is_empty() {
             return Err(invalid("CONNECTIONS_SESSION_AUDIENCE", "must not be empty"));
         }
-        let event_retention_days: u64 = args.event_retention_days.trim().parse().ok().filter(|days| (1..=36_500).contains(days)).ok_or_else(|| {
-            invalid("CONNECTIONS_EVENT_RETENTION_DAYS", format!("{:?} must be a whole number of days from 1 to 36500", args.event_retention_days))
-        })?;
         let encryption_keys = parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)?;
-        let timeout_secs: u64 = args
-            .stripe_timeout_secs
-            .trim()
-            .parse()
-            .ok()
-            .filter(|secs| (1..=120).contains(secs))
-            .ok_or_else(|| invalid("STRIPE_TIMEOUT_SECS", format!("{:?} must be a whole number of seconds from 1 to 120", args.stripe_timeout_secs)))?;
-        let rate_limit_per_minute: u32 =
-            args.rate_limit_per_minute.trim().parse().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
-                invalid("CONNECTIONS_RATE_LIMIT_PER_MINUTE", format!("{:?} must be a whole number from 1 to 100000", args.rate_limit_per_minute))
-            })?;
-        let health_check_secs: u64 = args.health_check_secs.trim().parse().map_err(|_| {
-            invalid("CONNECTIONS_HEALTH_CHECK_SECS", format!("{:?} must be a whole number of seconds (0 turns checks off)", args.health_check_secs))
-        })?;
+        // The numbers were checked (and their ranges) by clap as the arguments were parsed.
+        let (event_retention_days, timeout_secs, health_check_secs) = (args.event_retention_days, args.stripe_timeout_secs, args.health_check_secs);
         let frame_ancestors = args.frame_ancestors.trim().to_owned();
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
@@ -380,7 +365,7 @@ impl Config {
             static_dir: Some(static_dir),
             frame_ancestors,
             embed_urls: parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?,
-            rate_limit_per_minute,
+            rate_limit_per_minute: args.rate_limit_per_minute,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
             demo: args.demo,
             metrics_addr: crate::observability::parse_metrics_addr(args.metrics_addr.as_deref(), addr)?,
@@ -425,13 +410,13 @@ mod tests {
             stripe_client_id: Some("ca_123".into()),
             stripe_secret_key: Some("sk_test_123".into()),
             stripe_scope: "read_only".into(),
-            stripe_timeout_secs: "10".into(),
+            stripe_timeout_secs: 10,
             static_dir: static_dir.display().to_string(),
             session_audience: "connections".into(),
-            event_retention_days: "400".into(),
+            event_retention_days: 400,
             frame_ancestors: "'self'".into(),
-            rate_limit_per_minute: "10".into(),
-            health_check_secs: "3600".into(),
+            rate_limit_per_minute: 10,
+            health_check_secs: 3600,
             ..Args::default()
         }
     }
@@ -494,6 +479,22 @@ mod tests {
         assert!(error.contains("provider \"crm\", key client_secret_env: the environment variable CRM_SECRET"), "{error}");
     }
 
+    /// The number settings are refused by clap as the arguments are parsed (the same values as before
+    /// were checked in `Config::from_args`), naming the setting.
+    #[test]
+    fn number_settings_out_of_range_are_refused_naming_the_setting() {
+        for (flag, bad) in [("--event-retention-days", "0"), ("--stripe-timeout-secs", "0"), ("--rate-limit-per-minute", "many"), ("--health-check-secs", "-1")]
+        {
+            let error = Args::try_parse_from(["connections-server".to_owned(), format!("{flag}={bad}")]).unwrap_err().to_string();
+            assert!(error.contains(flag), "{error}");
+        }
+        for (flag, good) in
+            [("--event-retention-days", "36500"), ("--stripe-timeout-secs", "120"), ("--rate-limit-per-minute", "100000"), ("--health-check-secs", "0")]
+        {
+            assert!(Args::try_parse_from(["connections-server".to_owned(), format!("{flag}={good}")]).is_ok(), "{flag}={good}");
+        }
+    }
+
     #[test]
     fn each_bad_setting_is_named_in_the_error() {
         assert!(error_for(|a| a.addr = "localhost".into()).starts_with("CONNECTIONS_ADDR:"));
@@ -501,7 +502,6 @@ mod tests {
         assert!(error_for(|a| a.session_public_key = Some("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----".into()))
             .starts_with("CONNECTIONS_SESSION_PUBLIC_KEY:"));
         assert!(error_for(|a| a.session_audience = " ".into()).starts_with("CONNECTIONS_SESSION_AUDIENCE:"));
-        assert!(error_for(|a| a.event_retention_days = "0".into()).starts_with("CONNECTIONS_EVENT_RETENTION_DAYS:"));
         assert!(error_for(|a| a.session_secret = Some("short".into())).starts_with("CONNECTIONS_SESSION_SECRET:"));
         assert!(error_for(|a| a.encryption_key = Some("not base64!".into())).contains("not valid base64"));
         assert!(error_for(|a| a.encryption_key = Some(STANDARD.encode([1u8; 16]))).contains("must be 32 bytes, got 16"));
@@ -517,14 +517,11 @@ mod tests {
         assert!(error_for(|a| a.stripe_oauth = Some("oauth".into())).starts_with("STRIPE_OAUTH:"));
         assert!(error_for(|a| a.stripe_deauthorize_url = Some("https://x.example".into())).starts_with("STRIPE_DEAUTHORIZE_URL:"));
         assert!(error_for(|a| a.providers = Some("/nonexistent/providers.toml".into())).starts_with("CONNECTIONS_PROVIDERS:"));
-        assert!(error_for(|a| a.stripe_timeout_secs = "0".into()).starts_with("STRIPE_TIMEOUT_SECS:"));
         assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
-        assert!(error_for(|a| a.rate_limit_per_minute = "many".into()).starts_with("CONNECTIONS_RATE_LIMIT_PER_MINUTE:"));
         assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
-        assert!(error_for(|a| a.health_check_secs = "-1".into()).starts_with("CONNECTIONS_HEALTH_CHECK_SECS:"));
         assert!(error_for(|a| a.embed_urls = Some("portal.example.com".into())).starts_with("CONNECTIONS_EMBED_URLS:"));
         assert!(error_for(|a| a.embed_urls = Some("http://portal.example.com/admin".into())).contains("must use https"));
         assert!(error_for(|a| a.embed_urls = Some("https://portal.example.com/admin?x=1".into())).starts_with("CONNECTIONS_EMBED_URLS:"));

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+// Our own, not `secrecy` (issue 13): that crate is not in the offline registry cache this project builds from.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(T);
 

@@ -156,10 +156,10 @@ fn token_from(parts: &Parts) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE || *name == SECURE_SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE || cookie.name() == SECURE_SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 mod delivery;
 mod problem;
+mod secrets;
 mod time;
 pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
+pub use secrets::{AuthorizationCode, OAuthState, PkceVerifier};
 pub use time::Timestamp;
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
@@ -193,7 +195,7 @@ pub struct ProviderInfo {
 /// builds the provider's authorize URL from its configuration and answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartAttemptRequest {
-    pub state: String,
+    pub state: OAuthState,
     pub code_challenge: String,
     /// Only `S256` is accepted.
     pub code_challenge_method: String,
@@ -216,9 +218,9 @@ pub struct StartAttemptResponse {
 /// that only the tab which started the attempt holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantRequest {
-    pub code: String,
-    pub state: String,
-    pub code_verifier: String,
+    pub code: AuthorizationCode,
+    pub state: OAuthState,
+    pub code_verifier: PkceVerifier,
 }
 
 /// Whether a grant made a new connection or renewed one of the same provider account.
@@ -388,7 +390,7 @@ pub struct AuditList {
 /// `POST /api/providers/{provider}/installs`: a code that arrived without a `state` this app started.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallRequest {
-    pub code: String,
+    pub code: AuthorizationCode,
 }
 
 /// An install waiting for an administrator to confirm which account it is.

@@ -113,13 +113,19 @@ impl GenericClient {
             .set_token_uri(TokenUrl::from_url(spec.token_url.clone()))
     }
 
-    pub async fn exchange_code(&self, spec: &ProviderSpec, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
+    pub async fn exchange_code(
+        &self,
+        spec: &ProviderSpec,
+        code: &connections_wire::AuthorizationCode,
+        verifier: Option<&connections_wire::PkceVerifier>,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, ProviderError> {
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
             .map_err(|e| ProviderError::Malformed { provider: spec.name.clone(), detail: format!("redirect_uri: {e}") })?;
         let client = Self::client(spec);
-        let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned())).set_redirect_uri(Cow::Owned(redirect));
+        let mut request = client.exchange_code(AuthorizationCode::new(code.secret().to_owned())).set_redirect_uri(Cow::Owned(redirect));
         if let Some(verifier) = verifier {
-            request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().to_owned()));
         }
         let token = request.request_async(&Http(&self.http)).await.map_err(|e| Self::map_error(spec, e))?;
         Ok(Self::grant(spec, &token))

@@ -13,7 +13,7 @@ pub mod stripe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use connections_wire::{Dialect, ProviderInfo};
+use connections_wire::{AuthorizationCode, Dialect, PkceVerifier, ProviderInfo};
 use url::Url;
 
 use crate::observability;
@@ -192,7 +192,7 @@ impl Provider {
 
     /// Exchanges an authorization code, at most once per code: Stripe revokes every token issued from
     /// a code presented twice, so nothing here retries.
-    pub async fn exchange_code(&self, code: &str, verifier: Option<&str>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
+    pub async fn exchange_code(&self, code: &AuthorizationCode, verifier: Option<&PkceVerifier>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
         let started = Instant::now();
         let result = match &self.client {
             Client::Generic(client) => client.exchange_code(&self.spec, code, verifier, redirect_uri).await,

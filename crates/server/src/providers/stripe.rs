@@ -4,7 +4,7 @@
 //! token rolled on every refresh; Connect: no expiry) and in undoing (Connect has
 //! `/oauth/deauthorize`; Apps documents no call, the admin uninstalls in the Dashboard).
 
-use connections_wire::Dialect;
+use connections_wire::{AuthorizationCode, Dialect, PkceVerifier};
 use serde::Deserialize;
 
 use super::{server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
@@ -93,12 +93,12 @@ impl StripeClient {
         StripeClient { http }
     }
 
-    pub async fn exchange_code(&self, spec: &ProviderSpec, code: &str, verifier: Option<&str>) -> Result<TokenGrant, ProviderError> {
-        let mut form = vec![("grant_type", "authorization_code"), ("code", code)];
+    pub async fn exchange_code(&self, spec: &ProviderSpec, code: &AuthorizationCode, verifier: Option<&PkceVerifier>) -> Result<TokenGrant, ProviderError> {
+        let mut form = vec![("grant_type", "authorization_code"), ("code", code.secret())];
         // Stripe documents no PKCE; Connect is sent the verifier (harmless, and checked by the
         // stand-in), Apps is sent exactly what its docs list.
         if let (Some(verifier), Dialect::StripeConnect) = (verifier, spec.dialect) {
-            form.push(("code_verifier", verifier));
+            form.push(("code_verifier", verifier.secret()));
         }
         self.token_request(spec, &form).await
     }

@@ -3,6 +3,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{DemoSignInRequest, Role, SessionInfo};
+use cookie::{Cookie, SameSite};
 
 use crate::error::{ApiError, ApiJson};
 use crate::session::{Claims, CurrentUser, SECURE_SESSION_COOKIE, SESSION_COOKIE};
@@ -17,11 +18,15 @@ pub async fn current(State(state): State<AppState>, user: CurrentUser) -> Json<S
 fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
     // HttpOnly: scripts (and so XSS) cannot read it. Lax: sent on the top-level return from Stripe.
     // Over https the `__Host-` name: Secure, Path=/ and no Domain, so no sibling subdomain can set it.
-    if state.public_url.scheme() == "https" {
-        format!("{SECURE_SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}; Secure")
-    } else {
-        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
-    }
+    let secure = state.public_url.scheme() == "https";
+    Cookie::build((if secure { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+        .to_string()
 }
 
 /// Demo only: signs in as a demo administrator (of Acme or Globex) or the demo viewer.

@@ -3,7 +3,9 @@
 //! It owns the order of the steps and the undo when a later step fails; routes only call it.
 
 use chrono::{DateTime, Utc};
-use connections_wire::{AuditAction, GrantOutcome, GrantResponse, PendingInstall, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{
+    AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
+};
 
 use crate::crypto::TokenKind;
 use crate::pkce;
@@ -41,7 +43,8 @@ fn is_base64url(value: &str) -> bool {
 }
 
 /// `state` is at least 128 bits as base64url (22 characters), and not absurdly long.
-fn check_state(state: &str) -> Result<(), ConnectError> {
+fn check_state(state: &OAuthState) -> Result<(), ConnectError> {
+    let state = state.secret();
     if (22..=128).contains(&state.len()) && is_base64url(state) {
         Ok(())
     } else {
@@ -50,7 +53,8 @@ fn check_state(state: &str) -> Result<(), ConnectError> {
 }
 
 /// Codes are opaque; allow the OAuth-safe charset, bounded.
-fn check_code(code: &str) -> Result<(), ConnectError> {
+fn check_code(code: &AuthorizationCode) -> Result<(), ConnectError> {
+    let code = code.secret();
     if (1..=512).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
         Ok(())
     } else {
@@ -80,11 +84,11 @@ pub async fn start_attempt(
         Some(_) => return Err(ConnectError::UnregisteredReturnAddress),
     };
     let now = Utc::now().timestamp();
-    if !state.db.insert_attempt(&user.workspace, &request.state, provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
+    if !state.db.insert_attempt(&user.workspace, request.state.secret(), provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
         return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range").into();
-    let authorize_url = provider.authorize_url(&request.state, &request.code_challenge, &redirect_uri).to_string();
+    let authorize_url = provider.authorize_url(request.state.secret(), &request.code_challenge, &redirect_uri).to_string();
     Ok(StartAttemptResponse { expires_at, authorize_url })
 }
 
@@ -93,23 +97,23 @@ pub async fn finish_grant(
     state: &AppState,
     provider: &Provider,
     user: &CurrentUser,
-    code: &str,
-    attempt_state: &str,
-    verifier: &str,
+    code: &AuthorizationCode,
+    attempt_state: &OAuthState,
+    verifier: &PkceVerifier,
 ) -> Result<GrantResponse, ConnectError> {
     check_code(code)?;
     check_state(attempt_state)?;
-    if !pkce::is_valid_verifier(verifier) {
+    if !pkce::is_valid_verifier(verifier.secret()) {
         return Err(ConnectError::Invalid("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)"));
     }
     let now = Utc::now().timestamp();
-    let attempt = match state.db.consume_attempt(&user.workspace, provider.id(), attempt_state, &user.subject, now).await? {
+    let attempt = match state.db.consume_attempt(&user.workspace, provider.id(), attempt_state.secret(), &user.subject, now).await? {
         Ok(attempt) => attempt,
         Err(AttemptRefusal::Unknown) => return Err(ConnectError::UnknownAttempt),
         Err(AttemptRefusal::AlreadyUsed) => return Err(ConnectError::AttemptUsed),
         Err(AttemptRefusal::Expired) => return Err(ConnectError::AttemptExpired),
     };
-    if !pkce::verifier_matches(verifier, &attempt.code_challenge) {
+    if !pkce::verifier_matches(verifier.secret(), &attempt.code_challenge) {
         return Err(ConnectError::PkceMismatch);
     }
     let redirect_uri = attempt.redirect_uri.unwrap_or_else(|| state.redirect_uri(provider.id()));
@@ -227,7 +231,7 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
 /// A callback with a code but no `state` of ours (the user began at the provider). The code is
 /// exchanged so the account can be named, but nothing is linked until an administrator confirms: a
 /// login-CSRF'd code shows up as an account nobody expected.
-pub async fn start_install(state: &AppState, provider: &Provider, user: &CurrentUser, code: &str) -> Result<PendingInstall, ConnectError> {
+pub async fn start_install(state: &AppState, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
     check_code(code)?;
     let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
     let now = Utc::now().timestamp();

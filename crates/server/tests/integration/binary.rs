@@ -7,11 +7,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use connections_server::config::parse_encryption_keys;
 use connections_server::crypto::TokenCipher;
 use serde_json::{json, Value};
+
+use crate::support::{free_port, Attempt};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_connections-server");
 
@@ -81,10 +82,6 @@ fn demo_mode_refuses_to_start_with_production_settings() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn a_whole_flow_logged_at_debug_level_leaves_no_secret_in_the_log() {
     flow_logged_without_secrets("text").await;
@@ -140,28 +137,18 @@ async fn flow_logged_without_secrets(format: &str) -> (String, String) {
 
     let signed_in = http.post(format!("{base}/api/demo/session")).json(&json!({ "role": "admin" })).send().await.unwrap();
     let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let challenge = connections_server::pkce::s256_challenge(&verifier);
-    let attempt = json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
-    let response = http.post(format!("{base}/api/providers/stripe/attempts")).header("cookie", &cookie).json(&attempt).send().await.unwrap();
+    let attempt = Attempt::new();
+    let response = http.post(format!("{base}/api/providers/stripe/attempts")).header("cookie", &cookie).json(&attempt.body()).send().await.unwrap();
     assert_eq!(response.status(), 201);
     // The demo's Stripe is a Stripe App: its install link, then the stand-in's sign-in form.
-    let attempt: Value = response.json().await.unwrap();
-    let mut authorize = url::Url::parse(attempt["authorize_url"].as_str().unwrap()).unwrap();
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    authorize.set_query(None);
-    for (name, value) in [("email", stripe_standin::DEMO_EMAIL), ("password", stripe_standin::DEMO_PASSWORD), ("decision", "allow")] {
-        form.push((name.into(), value.into()));
-    }
-    let consent = http.post(authorize).form(&form).send().await.unwrap();
-    let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+    let started: Value = response.json().await.unwrap();
+    let authorize = url::Url::parse(started["authorize_url"].as_str().unwrap()).unwrap();
+    let callback = connections_testkit::allow_at(&http, &authorize, stripe_standin::DEMO_EMAIL).await;
     let params: HashMap<String, String> = url::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
     let code = params["code"].clone();
     // The browser loads the callback page with the code in its query string.
     assert_eq!(http.get(&callback).send().await.unwrap().status(), 200);
-    let grant = json!({ "code": code, "state": state, "code_verifier": verifier });
-    let response = http.post(format!("{base}/api/providers/stripe/grants")).header("cookie", &cookie).json(&grant).send().await.unwrap();
+    let response = http.post(format!("{base}/api/providers/stripe/grants")).header("cookie", &cookie).json(&attempt.grant(&code)).send().await.unwrap();
     assert_eq!(response.status(), 201);
     let grant_request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     server.kill().await.unwrap();
@@ -183,7 +170,7 @@ async fn flow_logged_without_secrets(format: &str) -> (String, String) {
         ("access token", access.as_str()),
         ("refresh token", refresh.as_str()),
         ("authorization code", code.as_str()),
-        ("PKCE verifier", verifier.as_str()),
+        ("PKCE verifier", attempt.verifier.as_str()),
         ("platform secret key", connections_server::demo::DEMO_SECRET_KEY),
         ("session secret", session_secret.trim()),
         ("session token", jwt.as_str()),

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
-use crate::support::{admin, assert_problem, fresh_database_url, is_postgres, spawn_app, spawn_app_with, TestApp, SESSION_SECRET};
+use crate::support::{admin, assert_problem, free_port, fresh_database_url, is_postgres, spawn_app, spawn_app_with, Attempt, TestApp, SESSION_SECRET};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_connections-server");
 
@@ -252,7 +252,7 @@ async fn sigterm_during_a_slow_token_exchange_still_stores_the_connection() {
     let (release, release_rx) = watch::channel(Vec::new());
     let stripe = slow_stripe(arrived_tx, release_rx).await;
     let database_url = fresh_database_url(dir.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -281,13 +281,10 @@ async fn sigterm_during_a_slow_token_exchange_still_stores_the_connection() {
     let grant = |http: reqwest::Client, code: &'static str| {
         let base = base.clone();
         async move {
-            let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-            let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-            let challenge = connections_server::pkce::s256_challenge(&verifier);
-            let attempt = json!({ "state": state, "code_challenge": challenge, "code_challenge_method": "S256" });
-            let started = http.post(format!("{base}/api/providers/stripe/attempts")).bearer_auth(admin()).json(&attempt).send().await.unwrap();
+            let attempt = Attempt::new();
+            let started = http.post(format!("{base}/api/providers/stripe/attempts")).bearer_auth(admin()).json(&attempt.body()).send().await.unwrap();
             assert_eq!(started.status(), 201);
-            let grant = json!({ "code": code, "state": state, "code_verifier": verifier });
+            let grant = attempt.grant(code);
             http.post(format!("{base}/api/providers/stripe/grants")).bearer_auth(admin()).json(&grant).send().await.unwrap()
         }
     };

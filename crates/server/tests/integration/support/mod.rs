@@ -3,13 +3,11 @@
 
 #![allow(dead_code)]
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
-use clap::Parser;
-use connections_server::demo::DemoApp;
-use connections_server::session::{Claims, SessionKeys};
-use connections_server::{pkce, AppState, Args};
-use rand::RngCore;
+use connections_server::session::Claims;
+use connections_server::{AppState, Args};
+use connections_testkit::flow::query_of;
+pub use connections_testkit::flow::Attempt;
+pub use connections_testkit::free_port;
 use serde_json::{json, Value};
 use stripe_standin::Standin;
 
@@ -28,18 +26,6 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
-}
-
-pub struct Attempt {
-    pub state: String,
-    pub verifier: String,
-    pub challenge: String,
-}
-
-fn random_b64url(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// A fresh database for one test: a SQLite file in `dir`, or, with `TEST_DATABASE_URL=postgres://…`
@@ -65,22 +51,13 @@ pub fn is_postgres() -> bool {
 
 pub fn base_args(dir: &std::path::Path, database_url: &str, extra: &[&str]) -> Args {
     std::fs::write(dir.join("index.html"), "<!DOCTYPE html><html><head><script type=\"module\">boot()</script></head><body></body></html>").unwrap();
-    let mut argv = vec![
-        "connections-server".to_owned(),
-        "--addr=127.0.0.1:0".to_owned(),
-        format!("--database-url={database_url}"),
-        format!("--session-secret={SESSION_SECRET}"),
-        format!("--encryption-key={}", STANDARD.encode([42u8; 32])),
-        format!("--static-dir={}", dir.display()),
-        format!("--stripe-webhook-secret={WEBHOOK_SECRET}"),
-        "--demo".to_owned(),
-    ];
+    let mut argv = vec![format!("--stripe-webhook-secret={WEBHOOK_SECRET}")];
     // The suites written for Connect OAuth stay on it; Stripe Apps and generic sources ask for theirs.
     if !extra.iter().any(|arg| arg.starts_with("--stripe-oauth") || arg.starts_with("--providers")) {
         argv.push("--stripe-oauth=connect".to_owned());
     }
     argv.extend(extra.iter().map(|s| s.to_string()));
-    Args::try_parse_from(argv).unwrap()
+    connections_testkit::demo_args(database_url, dir, SESSION_SECRET, [42u8; 32], &argv)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -109,10 +86,7 @@ pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
 async fn start(args: Args, running: Option<(Standin, String)>, dir: tempfile::TempDir) -> TestApp {
     // Server logs go to the test's captured output: shown only when the test fails.
     let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
-    let DemoApp { app, standin, standin_url, .. } = connections_server::demo::launch_with(args.clone(), running).await.expect("app starts");
-    let url = format!("http://{}", app.local_addr().unwrap());
-    let state = app.state();
-    let server = tokio::spawn(app.run());
+    let connections_testkit::Running { url, state, standin, standin_url, server, .. } = connections_testkit::spawn(args.clone(), running).await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { args, server, url, standin, standin_url, state, http, db_path: dir.path().join("connections.db"), _dir: dir }
 }
@@ -131,7 +105,7 @@ pub fn token_in(workspace: &str, role: &str, subject: &str) -> String {
 }
 
 pub fn sign(secret: &str, claims: Claims) -> String {
-    SessionKeys::new(&connections_server::secret::Secret::new(secret.to_owned())).sign(&claims).unwrap()
+    connections_testkit::sign(secret, &claims)
 }
 
 pub fn admin() -> String {
@@ -169,19 +143,7 @@ impl TestApp {
     /// What the SPA does on "Connect with …" for `provider`: a fresh state and PKCE pair, registered.
     /// Answers the attempt and the authorize URL the server built for it.
     pub async fn start_attempt_for(&self, provider: &str, token: &str) -> (Attempt, url::Url) {
-        let verifier = random_b64url(32);
-        let attempt = Attempt { state: random_b64url(32), challenge: pkce::s256_challenge(&verifier), verifier };
-        let response = self
-            .post(
-                &format!("/api/providers/{provider}/attempts"),
-                Some(token),
-                &json!({ "state": attempt.state, "code_challenge": attempt.challenge, "code_challenge_method": "S256" }),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-        let body: Value = response.json().await.unwrap();
+        let (attempt, body) = connections_testkit::start_attempt(&self.http, &self.url, provider, token).await;
         let url = url::Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
         (attempt, url)
     }
@@ -189,16 +151,7 @@ impl TestApp {
     /// What the user does at the provider's authorize page: sign in and allow. The page's form posts
     /// back what the page was given, plus the decision. Answers the redirect's parameters.
     pub async fn authorize_at(&self, authorize_url: &url::Url, email: &str) -> std::collections::HashMap<String, String> {
-        let mut form: Vec<(String, String)> = authorize_url.query_pairs().into_owned().collect();
-        form.push(("email".into(), email.into()));
-        form.push(("password".into(), stripe_standin::DEMO_PASSWORD.into()));
-        form.push(("decision".into(), "allow".into()));
-        let mut target = authorize_url.clone();
-        target.set_query(None);
-        let response = self.http.post(target.as_str()).form(&form).send().await.unwrap();
-        let location =
-            response.headers().get("location").unwrap_or_else(|| panic!("no redirect from {target}: {}", response.status())).to_str().unwrap().to_owned();
-        url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
+        query_of(&connections_testkit::allow_at(&self.http, authorize_url, email).await)
     }
 
     pub async fn send_grant_for(&self, provider: &str, token: &str, code: &str, state: &str, verifier: &str) -> reqwest::Response {
@@ -224,19 +177,7 @@ impl TestApp {
 
     /// What the SPA does on "Connect with Stripe": a fresh state and PKCE pair, registered.
     pub async fn start_attempt(&self, token: &str) -> Attempt {
-        let verifier = random_b64url(32);
-        let attempt = Attempt { state: random_b64url(32), challenge: pkce::s256_challenge(&verifier), verifier };
-        let response = self
-            .post(
-                "/api/providers/stripe/attempts",
-                Some(token),
-                &json!({ "state": attempt.state, "code_challenge": attempt.challenge, "code_challenge_method": "S256" }),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-        attempt
+        connections_testkit::start_attempt(&self.http, &self.url, "stripe", token).await.0
     }
 
     /// What the user does at Stripe: sign in and allow. Returns the code from the redirect.
@@ -250,23 +191,9 @@ impl TestApp {
     /// `state`, no PKCE). Answers the parameters of the redirect back.
     pub async fn consent(&self, attempt: Option<&Attempt>, email: &str) -> std::collections::HashMap<String, String> {
         let redirect_uri = self.state.redirect_uri("stripe");
-        let mut form = vec![
-            ("client_id", connections_server::demo::DEMO_CLIENT_ID.to_owned()),
-            ("redirect_uri", redirect_uri.clone()),
-            ("scope", "read_only".to_owned()),
-            ("email", email.to_owned()),
-            ("password", stripe_standin::DEMO_PASSWORD.to_owned()),
-            ("decision", "allow".to_owned()),
-        ];
-        if let Some(attempt) = attempt {
-            form.push(("state", attempt.state.clone()));
-            form.push(("code_challenge", attempt.challenge.clone()));
-            form.push(("code_challenge_method", "S256".to_owned()));
-        }
-        let response = self.http.post(format!("{}/oauth/authorize", self.standin_url)).form(&form).send().await.unwrap();
-        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let location = connections_testkit::allow_at_connect(&self.http, &self.standin_url, &redirect_uri, attempt, email).await;
         assert!(location.starts_with(&redirect_uri), "{location}");
-        url::Url::parse(&location).unwrap().query_pairs().into_owned().collect()
+        query_of(&location)
     }
 
     pub async fn send_grant(&self, token: &str, code: &str, state: &str, verifier: &str) -> reqwest::Response {
