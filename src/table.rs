@@ -14,11 +14,21 @@ pub enum SortKey {
     ConnectedBy,
     ConnectedAt,
     LastChecked,
+    LastData,
 }
 
 /// Every column the table sorts by, in the table's order.
-pub const SORT_KEYS: [SortKey; 8] =
-    [SortKey::Account, SortKey::AccountId, SortKey::Mode, SortKey::Scope, SortKey::Status, SortKey::ConnectedBy, SortKey::ConnectedAt, SortKey::LastChecked];
+pub const SORT_KEYS: [SortKey; 9] = [
+    SortKey::Account,
+    SortKey::AccountId,
+    SortKey::Mode,
+    SortKey::Scope,
+    SortKey::Status,
+    SortKey::ConnectedBy,
+    SortKey::ConnectedAt,
+    SortKey::LastChecked,
+    SortKey::LastData,
+];
 
 impl SortKey {
     fn as_str(self) -> &'static str {
@@ -31,6 +41,7 @@ impl SortKey {
             SortKey::ConnectedBy => "connected_by",
             SortKey::ConnectedAt => "connected_at",
             SortKey::LastChecked => "last_checked",
+            SortKey::LastData => "last_data",
         }
     }
 }
@@ -72,7 +83,7 @@ impl TableQuery {
             self.descending = !self.descending;
         } else {
             self.sort = key;
-            self.descending = matches!(key, SortKey::ConnectedAt | SortKey::LastChecked);
+            self.descending = matches!(key, SortKey::ConnectedAt | SortKey::LastChecked | SortKey::LastData);
         }
     }
 
@@ -112,6 +123,7 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
             SortKey::ConnectedBy => lowercase(&a.connected_by).cmp(&lowercase(&b.connected_by)),
             SortKey::ConnectedAt => a.connected_at.cmp(&b.connected_at),
             SortKey::LastChecked => a.last_checked_at.cmp(&b.last_checked_at),
+            SortKey::LastData => a.last_data_at.cmp(&b.last_data_at),
         };
         // Ties keep a stable, predictable order.
         let order = order.then_with(|| a.id.cmp(&b.id));
@@ -119,6 +131,8 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
         // Rows of providers without modes have none to sort by: last, either way.
         let blanks_last = match query.sort {
             SortKey::Mode => a.livemode.is_none().cmp(&b.livemode.is_none()),
+            // Never checked, or nothing read: last, either way.
+            SortKey::LastData => a.last_data_at.is_none().cmp(&b.last_data_at.is_none()),
             _ => std::cmp::Ordering::Equal,
         };
         blanks_last.then(order)
@@ -202,6 +216,18 @@ mod tests {
         assert_eq!(ids(&apply(&rows, &query)), ["3", "1", "2"]);
         query.toggle_sort(SortKey::Mode);
         assert_eq!(ids(&apply(&rows, &query)), ["1", "3", "2"], "descending: live first, still no mode last");
+    }
+
+    #[test]
+    fn sorting_by_last_data_point_puts_newest_first_and_never_read_last() {
+        let mut rows = rows();
+        rows[0].last_data_at = Some(Timestamp::from_timestamp(100));
+        rows[2].last_data_at = Some(Timestamp::from_timestamp(200));
+        let mut query = TableQuery::default();
+        query.toggle_sort(SortKey::LastData);
+        assert_eq!(ids(&apply(&rows, &query)), ["3", "1", "2"], "newest first on the first click");
+        query.toggle_sort(SortKey::LastData);
+        assert_eq!(ids(&apply(&rows, &query)), ["1", "3", "2"], "oldest first, still never read last");
     }
 
     #[test]

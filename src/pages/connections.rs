@@ -290,6 +290,7 @@ fn ConnectionsTable(
                         {header(SortKey::ConnectedBy)}
                         {header(SortKey::ConnectedAt)}
                         {header(SortKey::LastChecked)}
+                        {header(SortKey::LastData)}
                         <th scope="col">{td_string!(locale, table.actions)}</th>
                     </tr>
                 </thead>
@@ -341,6 +342,7 @@ fn ConnectionRow(
     let status = cell(Arc::new(|r| view! { <StatusBadge status=r.status /> }.into_any()));
     let connected_at = cell(Arc::new(move |r| time(r.connected_at)));
     let last_checked = cell(Arc::new(move |r| r.last_checked_at.map(time).unwrap_or_else(|| "—".into_any())));
+    let last_data = cell(Arc::new(move |r| r.last_data_at.map(time).unwrap_or_else(|| "—".into_any())));
     let actions = {
         let provider = provider.clone();
         cell(Arc::new(move |r| view! { <RowActions row=r.clone() provider=provider.clone() to_disconnect reload=reload.clone() /> }.into_any()))
@@ -363,6 +365,7 @@ fn ConnectionRow(
             <td data-label=td_string!(locale, columns.connected_by)>{connected_by}</td>
             <td data-label=td_string!(locale, columns.connected_at)>{connected_at}</td>
             <td data-label=td_string!(locale, columns.last_checked)>{last_checked}</td>
+            <td data-label=td_string!(locale, columns.last_data)>{last_data}</td>
             <td class="cx-row-actions">{actions}</td>
         </tr>
     }
@@ -544,6 +547,7 @@ fn sort_label(locale: Locale, key: SortKey) -> &'static str {
         SortKey::ConnectedBy => td_string!(locale, columns.connected_by),
         SortKey::ConnectedAt => td_string!(locale, columns.connected_at),
         SortKey::LastChecked => td_string!(locale, columns.last_checked),
+        SortKey::LastData => td_string!(locale, columns.last_data),
     }
 }
 
