@@ -411,6 +411,9 @@ async fn disconnect_asks_first_then_revokes_and_the_history_shows_it() {
 #[tokio::test]
 async fn the_table_searches_filters_and_sorts() {
     let h = start().await;
+    // Wide enough for the table with its column headers (below 1,320 px of app width, rows are cards
+    // with a sort control instead).
+    h.set_width(1440).await;
     h.sign_in_as("Ada Admin").await;
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
     h.connect_in_browser("finance@globex.test").await;
@@ -939,7 +942,7 @@ async fn the_page_fits_every_width_from_a_phone_to_a_desktop_alone_and_in_the_po
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
-    for width in [320, 390, 768, 1280] {
+    for width in [320, 390, 768, 1280, 1440] {
         h.set_width(width).await;
         assert_fits(&h, "alone", width).await;
     }
@@ -952,7 +955,7 @@ async fn the_page_fits_every_width_from_a_phone_to_a_desktop_alone_and_in_the_po
     h.set_width(1280).await;
     h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
     h.wait_for_text("tbody tr", "Acme Books Ltd").await;
-    for width in [320, 390, 768, 1280] {
+    for width in [320, 390, 768, 1280, 1440] {
         h.set_width(width).await;
         assert_fits(&h, "portal", width).await;
     }
@@ -965,6 +968,20 @@ async fn the_details_show_which_data_is_readable_and_the_portal_hears_the_webhoo
     h.standin.refuse_list("acct_1DemoAcmeBooks00", "charges", true);
     h.sign_in_as("Ada Admin").await;
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    // The row shows when the newest object read was made (the stand-in's is a minute old).
+    let last_data = h
+        .browser
+        .execute(
+            "const row = [...document.querySelectorAll('tbody tr')].find((r) => r.textContent.includes('Acme Books Ltd'));
+             const time = row.querySelector('td[data-label=\"Last data point\"] time');
+             return time ? time.getAttribute('datetime') : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let at = last_data.as_str().and_then(connections_wire::Timestamp::parse_rfc3339).unwrap_or_else(|| panic!("no last data point: {last_data}"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!(now - at.timestamp() < 600, "{at}");
     h.click("//a[normalize-space()='Acme Books Ltd']").await;
     let check = h.wait_for_text(".cx-data-check", "Permission missing").await;
     assert!(check.contains("Charges") && check.contains("Stripe refused to list Charges"), "{check}");
