@@ -72,6 +72,16 @@ impl Db {
     /// locked with `FOR UPDATE SKIP LOCKED`, so instances claiming at once take different events
     /// without waiting for each other; on SQLite the one writer does the same.
     pub async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueEvent>, sqlx::Error> {
+        // Most polls find nothing: a read on the partial index, so an idle outbox never takes the
+        // write lock.
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM webhook_outbox WHERE delivered_ms IS NULL AND failed_ms IS NULL AND next_attempt_ms <= $1 LIMIT 1")
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let sql = match self.backend {
             Backend::Postgres => format!(
                 "WITH picked AS ({DUE} FOR UPDATE OF o SKIP LOCKED)
