@@ -161,7 +161,8 @@ impl Instance {
                     barrier.wait().await;
                     let started = Instant::now();
                     let response = http.post(url).bearer_auth(token).json(&body).send().await.unwrap();
-                    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+                    // 201 for an account connected afresh, 200 when a later round renews it.
+                    assert!(matches!(response.status().as_u16(), 200 | 201), "{}", response.text().await.unwrap());
                     started.elapsed().as_secs_f64() * 1000.0
                 });
             }
