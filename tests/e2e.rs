@@ -1013,3 +1013,45 @@ async fn the_details_show_which_data_is_readable_and_the_portal_hears_the_webhoo
     h.snapshot("embed-4-backend-events").await;
     h.browser.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
+    // A receiver that is not there: every attempt fails, fast.
+    use base64::Engine as _;
+    let port = connections_testkit::free_port();
+    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode([5u8; 32]));
+    let h = start_with(
+        None,
+        &["--stripe-oauth=connect", &format!("--webhook-url=http://127.0.0.1:{port}/hooks"), &format!("--webhook-secret={secret}"), "--webhook-first-retry-ms=60000"],
+    )
+    .await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    // The first attempt fails at once; the next is a minute away.
+    let started = Instant::now();
+    let attempted = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhook_outbox WHERE attempts >= 1").fetch_one(h.state.db.pool()).await.unwrap()
+    };
+    while attempted().await < 1 {
+        assert!(started.elapsed() < WAIT, "no delivery was attempted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.click("//a[normalize-space()='Acme Books Ltd']").await;
+    let row = h.wait_for_text(".cx-deliveries tbody tr", "connection.created").await;
+    assert!(row.contains("Attempt 1 failed; next try") && row.contains("the receiver could not be reached"), "{row}");
+    h.snapshot("12-delivery-failing").await;
+    h.assert_accessible("a connection's details with a failing delivery").await;
+    h.click("//button[normalize-space()='Send again']").await;
+    // Sent again at once (and failed again: nobody listens); the page shows the second attempt.
+    let started = Instant::now();
+    loop {
+        let row = h.wait_for_text(".cx-deliveries tbody tr", "connection.created").await;
+        if row.contains("Attempt 2 failed") {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the retry was not shown: {row}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        h.browser.refresh().await.unwrap();
+    }
+    h.browser.clone().close().await.unwrap();
+}
