@@ -988,6 +988,7 @@ async fn the_details_show_which_data_is_readable_and_the_portal_hears_the_webhoo
     assert_eq!(check.matches("Readable").count(), 6, "{check}");
     let deliveries = h.wait_for_text(".cx-deliveries", "connection.created").await;
     assert!(!deliveries.contains("Failed"), "{deliveries}");
+    h.browser.execute("document.querySelector('.cx-data-check').scrollIntoView()", vec![]).await.unwrap();
     h.snapshot("11-data-access").await;
     h.assert_accessible("a connection's details with its data check and deliveries").await;
 
@@ -1039,6 +1040,7 @@ async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
     h.click("//a[normalize-space()='Acme Books Ltd']").await;
     let row = h.wait_for_text(".cx-deliveries tbody tr", "connection.created").await;
     assert!(row.contains("Attempt 1 failed; next try") && row.contains("the receiver could not be reached"), "{row}");
+    h.browser.execute("document.querySelector('.cx-deliveries').scrollIntoView()", vec![]).await.unwrap();
     h.snapshot("12-delivery-failing").await;
     h.assert_accessible("a connection's details with a failing delivery").await;
     h.click("//button[normalize-space()='Send again']").await;

@@ -72,10 +72,11 @@ fn DataCheckRow(table: TableCheck) -> impl IntoView {
     view! {
         <tr>
             <th scope="row" data-label=td_string!(locale, detail.table)>{messages::data_kind(locale, &table.table)}</th>
-            <td data-label=td_string!(locale, detail.access)>
+            // One child per cell: as a card, the cell is a label and one value.
+            <td data-label=td_string!(locale, detail.access)><div>
                 <span class=class><span aria-hidden="true">{icon}</span><span>{access_label(locale, table.access)}</span></span>
                 {table.reason.map(|reason| view! { <span class="cx-muted cx-reason">{reason}</span> })}
-            </td>
+            </div></td>
             <td data-label=td_string!(locale, columns.last_data)>{table.newest_at.map(|at| view! { <time datetime=at.to_string()>{i18n::datetime(&at)}</time> }.into_any()).unwrap_or_else(|| "—".into_any())}</td>
         </tr>
     }
@@ -146,11 +147,11 @@ fn DeliveryRow(delivery: WebhookDelivery, detail: DetailResource) -> impl IntoVi
         <tr>
             <td data-label=td_string!(locale, detail.when)><time datetime=delivery.created_at.to_string()>{i18n::datetime(&delivery.created_at)}</time></td>
             <td data-label=td_string!(locale, detail.event)><code>{delivery.event_type.clone()}</code></td>
-            <td data-label=td_string!(locale, detail.delivery)>
+            <td data-label=td_string!(locale, detail.delivery)><div>
                 {delivery_summary(locale, &delivery)}
                 {last_error.map(|e| view! { <span class="cx-muted cx-reason">{e}</span> })}
                 {error}
-            </td>
+            </div></td>
             <td class="cx-row-actions">
                 {may_retry(&delivery).then(|| view! {
                     <button class="cx-button cx-button-small" on:click=move |_| { retry.dispatch(()); } disabled=move || retry.pending().get()>
