@@ -1023,16 +1023,20 @@ async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
     let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode([5u8; 32]));
     let h = start_with(
         None,
-        &["--stripe-oauth=connect", &format!("--webhook-url=http://127.0.0.1:{port}/hooks"), &format!("--webhook-secret={secret}"), "--webhook-first-retry-ms=60000"],
+        &[
+            "--stripe-oauth=connect",
+            &format!("--webhook-url=http://127.0.0.1:{port}/hooks"),
+            &format!("--webhook-secret={secret}"),
+            "--webhook-first-retry-ms=60000",
+        ],
     )
     .await;
     h.sign_in_as("Ada Admin").await;
     h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
     // The first attempt fails at once; the next is a minute away.
     let started = Instant::now();
-    let attempted = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhook_outbox WHERE attempts >= 1").fetch_one(h.state.db.pool()).await.unwrap()
-    };
+    let attempted =
+        || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM webhook_outbox WHERE attempts >= 1").fetch_one(h.state.db.pool()).await.unwrap() };
     while attempted().await < 1 {
         assert!(started.elapsed() < WAIT, "no delivery was attempted");
         tokio::time::sleep(Duration::from_millis(100)).await;

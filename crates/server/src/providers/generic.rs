@@ -140,22 +140,7 @@ impl GenericClient {
 
     /// `GET account_url` with the token as Bearer; id and name found by their JSON pointers.
     pub async fn fetch_account(&self, spec: &ProviderSpec, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
-        let response = self
-            .http
-            .get(spec.account_url.clone())
-            .bearer_auth(access_token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| unavailable(spec, e))?;
-        let status = response.status();
-        if status.is_server_error() {
-            return Err(server_error(spec, status));
-        }
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
-        }
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+        let (status, body) = super::get_with_token(&self.http, spec, access_token, &spec.account_url).await?;
         let malformed = |detail: String| ProviderError::Malformed { provider: spec.name.clone(), detail };
         if !status.is_success() {
             return Err(ProviderError::Rejected { provider: spec.name.clone(), error: status.as_u16().to_string(), description: String::new() });

@@ -117,16 +117,18 @@ enum Client {
 pub struct Provider {
     spec: ProviderSpec,
     client: Client,
+    /// The same client the dialect's uses (one connection pool), for calls every dialect makes alike.
+    http: reqwest::Client,
 }
 
 impl Provider {
     pub fn new(spec: ProviderSpec) -> Self {
         let http = http_client(&spec);
         let client = match spec.dialect {
-            Dialect::Oauth2 => Client::Generic(generic::GenericClient::new(http)),
-            Dialect::StripeApps | Dialect::StripeConnect => Client::Stripe(stripe::StripeClient::new(http)),
+            Dialect::Oauth2 => Client::Generic(generic::GenericClient::new(http.clone())),
+            Dialect::StripeApps | Dialect::StripeConnect => Client::Stripe(stripe::StripeClient::new(http.clone())),
         };
-        Provider { spec, client }
+        Provider { spec, client, http }
     }
 
     pub fn id(&self) -> &str {
@@ -244,7 +246,7 @@ impl Provider {
     /// for an empty table).
     pub async fn read_table(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
         let started = Instant::now();
-        let result = read_list(&self.spec, access_token, url).await;
+        let result = read_list(&self.http, &self.spec, access_token, url).await;
         observability::provider_call(self.id(), "data_list", &result, started.elapsed());
         result
     }
@@ -315,17 +317,8 @@ pub struct DataTable {
 /// `GET` a list endpoint with the access token. Stripe's lists (`{"data": [{"created": …}]}`, newest
 /// first) and the common shapes of others (a top-level array, or `items` / `results`, with
 /// `created`, `created_at` or `updated_at` as unix seconds or RFC 3339) are read.
-async fn read_list(spec: &ProviderSpec, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
-    let http = http_client(spec);
-    let response = http.get(url.clone()).bearer_auth(access_token.expose()).send().await.map_err(|e| unavailable(spec, e))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
-    if status.is_server_error() {
-        return Err(server_error(spec, status));
-    }
-    if status == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
-    }
+async fn read_list(http: &reqwest::Client, spec: &ProviderSpec, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+    let (status, body) = get_with_token(http, spec, access_token, url).await?;
     let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     if !status.is_success() {
         // Stripe: {"error": {"code", "type", "message"}}; OAuth-style: {"error", "error_description"}.
@@ -353,6 +346,32 @@ fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
         })
     };
     Some(items.iter().filter_map(time).max())
+}
+
+/// `GET` a protected resource with the connected account's access token (RFC 6750). A transport
+/// failure or a 5xx is `Unavailable`, a 401 `TokenRefused`; any other answer is the caller's to read.
+async fn get_with_token(
+    http: &reqwest::Client,
+    spec: &ProviderSpec,
+    access_token: &Secret<String>,
+    url: &Url,
+) -> Result<(reqwest::StatusCode, axum::body::Bytes), ProviderError> {
+    let response = http
+        .get(url.clone())
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| unavailable(spec, e))?;
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(server_error(spec, status));
+    }
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
+    }
+    let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+    Ok((status, body))
 }
 
 fn http_client(spec: &ProviderSpec) -> reqwest::Client {

@@ -146,15 +146,7 @@ impl StripeClient {
 
     /// `GET /v1/account` with the connected account's access token.
     pub async fn fetch_account(&self, spec: &ProviderSpec, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
-        let response = self.http.get(spec.account_url.clone()).bearer_auth(access_token.expose()).send().await.map_err(|e| unavailable(spec, e))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
-        if status.is_server_error() {
-            return Err(server_error(spec, status));
-        }
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
-        }
+        let (status, body) = super::get_with_token(&self.http, spec, access_token, &spec.account_url).await?;
         let malformed = |detail: String| ProviderError::Malformed { provider: spec.name.clone(), detail };
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ApiErrorBody>(&body) {

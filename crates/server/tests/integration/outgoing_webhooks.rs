@@ -103,6 +103,14 @@ async fn spawn_with_webhooks(port: u16) -> TestApp {
     spawn_app_with(&args).await
 }
 
+/// A receiver on a port of its own, and a server sending to it.
+async fn app_and_receiver() -> (TestApp, Receiver) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let receiver = Receiver::start_on(listener).await;
+    (spawn_with_webhooks(port).await, receiver)
+}
+
 async fn post(app: &TestApp, path: &str) -> reqwest::Response {
     app.post(path, Some(&admin()), &json!({})).send().await.unwrap()
 }
@@ -113,10 +121,7 @@ fn types(got: &[Received]) -> Vec<String> {
 
 #[tokio::test]
 async fn every_change_is_announced_signed_as_standard_webhooks() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let receiver = Receiver::start_on(listener).await;
-    let app = spawn_with_webhooks(port).await;
+    let (app, receiver) = app_and_receiver().await;
 
     let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
@@ -223,11 +228,8 @@ async fn with_the_receiver_down_and_a_restart_in_between_every_event_arrives_in_
 
 #[tokio::test]
 async fn failed_deliveries_are_shown_and_can_be_sent_again() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let receiver = Receiver::start_on(listener).await;
+    let (app, receiver) = app_and_receiver().await;
     *receiver.status.lock().unwrap() = 500;
-    let app = spawn_with_webhooks(port).await;
     let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     // Made 31 hours ago: the next failure gives up.
@@ -272,10 +274,7 @@ async fn failed_deliveries_are_shown_and_can_be_sent_again() {
 
 #[tokio::test]
 async fn with_two_instances_each_event_is_delivered_by_one_of_them() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let receiver = Receiver::start_on(listener).await;
-    let first = spawn_with_webhooks(port).await;
+    let (first, receiver) = app_and_receiver().await;
     let second = spawn_second_instance(&first).await;
     for round in 0..4 {
         let app = if round % 2 == 0 { &first } else { &second };
