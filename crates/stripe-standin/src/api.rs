@@ -88,10 +88,13 @@ pub(crate) async fn list(
         Ok(account) => account,
         Err(refused) => return api_error(StatusCode::UNAUTHORIZED, refused),
     };
-    let (refused, now) = {
+    let (refused, now, delay) = {
         let store = standin.store.lock().expect("stand-in store poisoned");
-        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now())
+        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now(), store.list_delay)
     };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     if refused {
         let message = format!(
             "The provided key does not have the required permissions for this endpoint on account '{}'. Having the 'rak_{}_read' permission would allow this request to continue.",

@@ -262,6 +262,11 @@ impl Standin {
         }
     }
 
+    /// Makes Stripe's list endpoints answer only after `delay` (`None`: at once).
+    pub fn slow_lists(&self, delay: Option<std::time::Duration>) {
+        self.store.lock().expect("stand-in store poisoned").list_delay = delay;
+    }
+
     pub fn active_tokens(&self) -> usize {
         self.store.lock().expect("stand-in store poisoned").active_tokens()
     }

@@ -133,6 +133,8 @@ pub struct Store {
     pub apps_webhook: Option<(String, String)>,
     /// `(account, list)` pairs answered 403: a permission the account's access lacks.
     pub refused_lists: std::collections::HashSet<(String, String)>,
+    /// How long the list endpoints take to answer (a slow provider).
+    pub list_delay: Option<std::time::Duration>,
 }
 
 impl Store {

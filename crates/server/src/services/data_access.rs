@@ -91,26 +91,39 @@ fn summary(tables: &[TableCheck]) -> String {
     detail
 }
 
+/// How long a grant waits for the check after connecting; a slower provider finishes it in the
+/// background, and the table shows it at its next refresh.
+const AFTER_CONNECTING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Right after a connection is made, before the grant is answered (so the answer already shows the
-/// last data point, and the table never changes under it a moment later). Failures are logged and
-/// leave the connection as it is; the admin can run the check again from the details page.
+/// last data point, and the table does not change under it a moment later), for at most
+/// [`AFTER_CONNECTING_WAIT`]. Failures are logged and leave the connection as it is; the admin can
+/// run the check again from the details page.
 pub async fn after_connecting(state: &AppState, provider: &Provider, connection: ConnectionView) -> ConnectionView {
-    let record = match state.db.connection(&connection.id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return connection,
-        Err(error) => {
-            tracing::warn!(connection = %connection.id, %error, "data access check: could not read the connection");
+    let (Some(provider), Ok(Some(record))) = (state.providers.get(provider.id()), state.db.connection(&connection.id).await) else {
+        return connection;
+    };
+    let id = connection.id.clone();
+    let task = state.tasks.spawn({
+        let state = state.clone();
+        async move { check(&state, &provider, record, Requester::AfterConnecting).await }
+    });
+    match tokio::time::timeout(AFTER_CONNECTING_WAIT, task).await {
+        Ok(Ok(Ok(report))) => tracing::info!(connection = %id, summary = %summary(&report.tables), "data access checked"),
+        Ok(Ok(Err(error))) => {
+            tracing::warn!(connection = %id, %error, "data access check failed");
             return connection;
         }
-    };
-    match check(state, provider, record, Requester::AfterConnecting).await {
-        Ok(report) => tracing::info!(connection = %connection.id, summary = %summary(&report.tables), "data access checked"),
-        Err(error) => {
-            tracing::warn!(connection = %connection.id, %error, "data access check failed");
+        Ok(Err(error)) => {
+            tracing::error!(connection = %id, %error, "data access check stopped");
+            return connection;
+        }
+        Err(_) => {
+            tracing::info!(connection = %id, "data access check still running; it finishes in the background");
             return connection;
         }
     }
-    match state.db.connection(&connection.id).await {
+    match state.db.connection(&id).await {
         Ok(Some(record)) => record.view,
         _ => connection,
     }

@@ -98,3 +98,22 @@ data_urls = { Contacts = "{{STANDIN}}/oauth2/acme/api/data/contacts", Deals = "{
     );
     assert_eq!(check["tables"][2]["reason"], "Acme CRM refused to list Companies: the access granted does not include it (insufficient_scope)");
 }
+
+#[tokio::test]
+async fn a_slow_provider_does_not_hold_the_grant_and_its_check_lands_later() {
+    let app = spawn_app_with(&[]).await;
+    app.standin.slow_lists(Some(std::time::Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(5), "the grant waited for the slow lists: {waited:?}");
+    assert!(connection.get("last_data_at").is_none(), "{connection}");
+    // The check finishes in the background; the table has it at its next read.
+    for _ in 0..100 {
+        if app.connections().await[0]["last_data_at"].is_string() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the background check never stored its result");
+}
