@@ -712,6 +712,8 @@ async fn the_host_pages_locale_option_wins_over_the_browsers_languages() {
 #[tokio::test]
 async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     let h = start_with_language(Some("de-DE")).await;
+    // Wide enough for the table with its column headers, which this test reads.
+    h.set_width(1440).await;
     h.open("/connections").await;
     let languages = h.browser.execute("return navigator.languages", vec![]).await.unwrap();
     assert_eq!(languages[0], "de-DE", "Chromium asks for German: {languages}");
