@@ -1,6 +1,6 @@
 //! Small pieces shared by pages.
 
-use connections_wire::{ProviderInfo, Role, SessionInfo};
+use connections_wire::{ConnectionStatus, ProviderInfo, Role, SessionInfo};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
@@ -142,4 +142,16 @@ pub fn UserBadge() -> impl IntoView {
         }
         _ => ().into_any(),
     }
+}
+
+/// Text and an icon, never colour alone.
+#[component]
+pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
+    let (icon, class) = match status {
+        ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
+        ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
+        ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
+        ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
+    };
+    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{messages::status_label(i18n::locale(), status)}</span></span> }
 }

@@ -13,6 +13,7 @@ mod components;
 pub mod embed;
 pub mod endpoints;
 pub mod flow;
+pub mod host;
 pub mod i18n;
 pub mod messages;
 mod navigator;

@@ -5,8 +5,8 @@ use connections_wire::{Dialect, GrantResponse, ProviderInfo};
 use leptos::prelude::*;
 
 use crate::components::{AdminOnly, ErrorNotice, ExternalLink, Flash, FlashState, Loading, ProviderIcon};
-use crate::embed;
 use crate::flow::{self, ConnectWay, PendingAttempt, Stage};
+use crate::host;
 use crate::i18n::{self, td_string, Locale};
 use crate::navigator::{use_navigator, Navigator};
 use crate::options::{AppOptions, ConnectIn};
@@ -243,7 +243,7 @@ impl Connector {
         // Synchronously, inside the click: later, the browser would block the popup.
         let Some(window) = popup::open_blank() else {
             self.stage.set(Stage::PopupBlocked);
-            embed::emit_error("popup_blocked", &td_string!(locale, popup.blocked, provider = self.name()).to_string());
+            host::emit_error("popup_blocked", &td_string!(locale, popup.blocked, provider = self.name()).to_string());
             return;
         };
         self.popup_window.set_value(Some(window));
@@ -286,7 +286,7 @@ impl Connector {
         let connection_id = Some(response.connection.id.clone());
         self.flash.0.set(Some(Flash::success(messages::connection_successful(self.locale), connection_id)));
         self.navigator.go(Route::List);
-        embed::announce_grant(&response);
+        host::announce_grant(&response);
     }
 
     fn cancel(self) {
@@ -304,7 +304,7 @@ impl Connector {
     /// Every failure also tells the host, with the words the user reads.
     fn fail(self, message: String) {
         self.stop_waiting();
-        embed::emit_error("connect_failed", &message);
+        host::emit_error("connect_failed", &message);
         self.error.set(Some(message));
         self.stage.set(Stage::Ready);
     }

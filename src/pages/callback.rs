@@ -7,8 +7,8 @@ use connections_wire::{GrantResponse, PendingInstall};
 use leptos::prelude::*;
 
 use crate::components::{ErrorNotice, Flash, FlashState};
-use crate::embed;
 use crate::flow::{self, NextStep, PendingAttempt};
+use crate::host;
 use crate::i18n::{self, td_string, Locale};
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -36,12 +36,12 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
     let succeed = move |response: GrantResponse| {
         flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(response.connection.id.clone()))));
         navigator.replace(Route::List);
-        embed::announce_grant(&response);
+        host::announce_grant(&response);
     };
     // Every way this page can fail also tells the host.
     Effect::new(move || {
         if let Progress::Failed(message) = progress.get() {
-            embed::emit_error("connect_failed", &message);
+            host::emit_error("connect_failed", &message);
         }
     });
 
@@ -202,7 +202,7 @@ fn ConfirmInstall(
                 <dt>{td_string!(locale, columns.provider)}</dt><dd>{name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
-                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{super::mode_label(locale, live)}</dd> })}
+                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, live)}</dd> })}
                 <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
             {move || error.get().map(|message| view! { <ErrorNotice message /> })}

@@ -11,8 +11,8 @@ use leptos::prelude::*;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::catalog::Catalog;
-use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading};
-use crate::embed::{self, HostEvent};
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading, StatusBadge};
+use crate::host::{self, HostEvent};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
@@ -160,7 +160,7 @@ fn TableControls(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView 
                     query.update(|q| q.status = ConnectionStatus::parse(&value));
                 }>
                     <option value="">{td_string!(locale, table.all)}</option>
-                    {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{status_label(locale, s)}</option> }).collect_view()}
+                    {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{messages::status_label(locale, s)}</option> }).collect_view()}
                 </select>
             </label>
             <SortControl query show_mode />
@@ -327,7 +327,7 @@ fn ConnectionRow(
         Signal::derive(move || highlighted.with(|h| h.as_deref() == Some(id.as_str())))
     };
     let mode = match livemode {
-        Some(live) => super::mode_label(locale, live),
+        Some(live) => messages::mode_label(locale, live),
         None => "—",
     };
     // Every changing cell is the same closure type over an `AnyView`: one copy of the reactive
@@ -478,13 +478,13 @@ fn DisconnectDialog(
             match api::disconnect(&connection.id).await {
                 Ok(disconnected) => {
                     flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
-                    embed::emit_connection(HostEvent::Disconnected, &disconnected);
+                    host::emit_connection(HostEvent::Disconnected, &disconnected);
                     target.set(None);
                     reload();
                 }
                 Err(e) => {
                     let message = messages::provider_api_error(locale, &e, &name);
-                    embed::emit_error("disconnect_failed", &message);
+                    host::emit_error("disconnect_failed", &message);
                     error.set(Some(message));
                 }
             }
@@ -528,15 +528,6 @@ fn disconnected_flash(locale: Locale, account: &str, provider: &str, uninstall_u
     Flash::success(td_string!(locale, table.disconnected, account).to_string(), None).with_link(link)
 }
 
-pub fn status_label(locale: Locale, status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Connected => td_string!(locale, status.connected),
-        ConnectionStatus::ReauthenticationRequired => td_string!(locale, status.reauthentication_required),
-        ConnectionStatus::Revoked => td_string!(locale, status.revoked),
-        ConnectionStatus::Disconnected => td_string!(locale, status.disconnected),
-    }
-}
-
 fn sort_label(locale: Locale, key: SortKey) -> &'static str {
     match key {
         SortKey::Account => td_string!(locale, columns.account),
@@ -549,18 +540,6 @@ fn sort_label(locale: Locale, key: SortKey) -> &'static str {
         SortKey::LastChecked => td_string!(locale, columns.last_checked),
         SortKey::LastData => td_string!(locale, columns.last_data),
     }
-}
-
-/// Text and an icon, never colour alone.
-#[component]
-pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
-    let (icon, class) = match status {
-        ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
-        ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
-        ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
-        ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
-    };
-    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{status_label(i18n::locale(), status)}</span></span> }
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@ use leptos::prelude::*;
 
 use connections_wire::{AuditAction, ConnectionStatus};
 
-use super::connections::StatusBadge;
 use super::detail_checks::{DataAccessSection, DeliveriesSection};
 use crate::api;
-use crate::components::{AdminOnly, ErrorNotice, Loading};
+use crate::components::{AdminOnly, ErrorNotice, Loading, StatusBadge};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
@@ -48,7 +47,7 @@ fn Detail(id: String) -> impl IntoView {
                 <dl class="cx-facts">
                     <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{c.account_id.clone()}</code></dd>
                     <dt>{td_string!(locale, columns.provider)}</dt><dd>{catalog.name(&c.provider)}</dd>
-                    {c.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{super::mode_label(locale, live)}</dd> })}
+                    {c.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, live)}</dd> })}
                     <dt>{td_string!(locale, columns.scope_granted)}</dt><dd><code>{c.scope.clone()}</code></dd>
                     <dt>{td_string!(locale, columns.status)}</dt><dd><StatusBadge status=c.status /></dd>
                     <dt>{td_string!(locale, columns.connected_by)}</dt><dd>{c.connected_by.clone()}</dd>
