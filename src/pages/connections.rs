@@ -238,37 +238,7 @@ fn ConnectionsTable(
     let signals = RowSignals(StoredValue::new(HashMap::new()));
     let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
     let locale = i18n::locale();
-    let header = move |key: SortKey| {
-        let aria_sort = move || {
-            query.with(|q| {
-                if q.sort != key {
-                    "none"
-                } else if q.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }
-            })
-        };
-        let arrow = move || {
-            query.with(|q| {
-                if q.sort != key {
-                    ""
-                } else if q.descending {
-                    " ▼"
-                } else {
-                    " ▲"
-                }
-            })
-        };
-        view! {
-            <th scope="col" aria-sort=aria_sort>
-                <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
-                    {sort_label(locale, key)}<span aria-hidden="true">{arrow}</span>
-                </button>
-            </th>
-        }
-    };
+    let header = move |key: SortKey| view! { <SortHeader query key /> };
     let count = move || shown.with(Vec::len);
     // Runs once the rows are in the document.
     Effect::new(move |_| browser::mark_once(browser::MARK_FIRST_ROW));
@@ -302,6 +272,30 @@ fn ConnectionsTable(
             </table>
         </div>
         {move || (count() == 0).then(|| view! { <p class="cx-empty">{td_string!(locale, table.no_match)}</p> })}
+    }
+}
+
+/// A sortable column's header: click to sort by it, again to reverse.
+#[component]
+fn SortHeader(query: RwSignal<TableQuery>, key: SortKey) -> impl IntoView {
+    // `aria-sort` and the arrow: (none, ""), (ascending, " ▲") or (descending, " ▼").
+    let sorted = move |none, ascending, descending| {
+        query.with(|q| {
+            if q.sort != key {
+                none
+            } else if q.descending {
+                descending
+            } else {
+                ascending
+            }
+        })
+    };
+    view! {
+        <th scope="col" aria-sort=move || sorted("none", "ascending", "descending")>
+            <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
+                {sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
+            </button>
+        </th>
     }
 }
 
@@ -382,20 +376,18 @@ fn RowActions(
     let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let checking = RwSignal::new(false);
     let check = {
         let (id, account) = (row.id.clone(), row.account_name.clone());
-        move |_| {
+        Action::new_local(move |_: &()| {
             let (id, account, provider, reload) = (id.clone(), account.clone(), provider.clone(), reload.clone());
-            checking.set(true);
-            leptos::task::spawn_local(async move {
+            async move {
                 let outcome = api::check(&id).await;
                 flash.0.set(Some(check_flash(locale, &account, &provider, outcome)));
-                checking.set(false);
                 reload();
-            });
-        }
+            }
+        })
     };
+    let checking = move || check.pending().get();
     let account = row.account_name.clone();
     let reconnect_label = match row.status {
         ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => {
@@ -415,9 +407,9 @@ fn RowActions(
             <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=aria_label>{label}</button>
         })}
         {has_tokens.then(|| view! {
-            <button class="cx-button cx-button-small" on:click=check disabled=move || checking.get()
+            <button class="cx-button cx-button-small" on:click=move |_| { check.dispatch(()); } disabled=checking
                 aria-label=td_string!(locale, table.check_named, account = &account).to_string()>
-                {move || if checking.get() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
+                {move || if checking() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
             </button>
         })}
         {can_disconnect.then(|| view! {
@@ -448,15 +440,35 @@ fn DisconnectDialog(
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let flash = expect_context::<FlashState>();
     let locale = i18n::locale();
+    // The provider's name for the words; the connection and the uninstall address from when asked.
+    let disconnect = Action::new_local(move |(connection, name, uninstall_url): &(ConnectionView, String, Option<String>)| {
+        let (connection, name, uninstall_url, reload) = (connection.clone(), name.clone(), uninstall_url.clone(), reload.clone());
+        async move {
+            match api::disconnect(&connection.id).await {
+                Ok(disconnected) => {
+                    flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
+                    host::emit_connection(HostEvent::Disconnected, &disconnected);
+                    target.set(None);
+                    reload();
+                    Ok(())
+                }
+                Err(e) => {
+                    let message = messages::provider_api_error(locale, &e, &name);
+                    host::emit_error("disconnect_failed", &message);
+                    Err(message)
+                }
+            }
+        }
+    });
+    let busy = move || disconnect.pending().get();
+    let error = move || disconnect.value().get().and_then(Result::err);
     Effect::new(move |_| {
         let Some(dialog) = dialog.get() else { return };
         match (target.get().is_some(), dialog.open()) {
             (true, false) => {
-                error.set(None);
+                disconnect.value().set(None);
                 let _ = dialog.show_modal();
             }
             (false, true) => dialog.close(),
@@ -472,24 +484,7 @@ fn DisconnectDialog(
     let confirm = move |_| {
         let Some(connection) = target.get_untracked() else { return };
         let (name, uninstall_url) = untrack(provider);
-        let reload = reload.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match api::disconnect(&connection.id).await {
-                Ok(disconnected) => {
-                    flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
-                    host::emit_connection(HostEvent::Disconnected, &disconnected);
-                    target.set(None);
-                    reload();
-                }
-                Err(e) => {
-                    let message = messages::provider_api_error(locale, &e, &name);
-                    host::emit_error("disconnect_failed", &message);
-                    error.set(Some(message));
-                }
-            }
-            busy.set(false);
-        });
+        disconnect.dispatch((connection, name, uninstall_url));
     };
     let account = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
     view! {
@@ -497,10 +492,10 @@ fn DisconnectDialog(
             <h2 id="cx-dialog-title">{move || td_string!(locale, dialog.title, account = account()).to_string()}</h2>
             <p>{td_string!(locale, dialog.intro)}</p>
             <ul>{move || disconnect_consequences(locale, provider())}</ul>
-            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            {move || error().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-danger" on:click=confirm disabled=move || busy.get()>
-                    {move || if busy.get() { td_string!(locale, dialog.disconnecting) } else { td_string!(locale, table.disconnect) }}
+                <button class="cx-button cx-button-danger" on:click=confirm disabled=busy>
+                    {move || if busy() { td_string!(locale, dialog.disconnecting) } else { td_string!(locale, table.disconnect) }}
                 </button>
                 <button class="cx-button" on:click=move |_| target.set(None) autofocus>{td_string!(locale, shell.cancel)}</button>
             </div>
