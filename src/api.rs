@@ -13,36 +13,8 @@ use serde::Serialize;
 use wasm_bindgen::JsCast;
 
 use crate::catalog::Catalog;
-use crate::endpoints::{self, BadSegment};
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum ApiError {
-    /// The server answered with problem+json.
-    Problem(Problem),
-    /// No answer at all.
-    Network,
-    /// An answer that is neither the expected JSON nor a problem.
-    UnexpectedResponse(u16),
-    /// The host's session token function failed or gave no token.
-    SessionToken,
-    /// An id that cannot be a path segment (empty, `.` or `..`): nothing was sent.
-    BadId,
-}
-
-impl From<BadSegment> for ApiError {
-    fn from(_: BadSegment) -> Self {
-        ApiError::BadId
-    }
-}
-
-impl ApiError {
-    pub fn code(&self) -> Option<connections_wire::ErrorCode> {
-        match self {
-            ApiError::Problem(problem) => Some(problem.code),
-            _ => None,
-        }
-    }
-}
+use crate::endpoints;
+pub use crate::errors::ApiError;
 
 /// How the host supplies the session: a token string, or a function returning one (or a promise of
 /// one), called before each request so the host can refresh it.

@@ -13,6 +13,7 @@ pub mod catalog;
 mod components;
 pub mod embed;
 pub mod endpoints;
+pub mod errors;
 pub mod flow;
 pub mod host;
 pub mod i18n;

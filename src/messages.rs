@@ -3,8 +3,7 @@
 
 use connections_wire::{ConnectionStatus, ErrorCode};
 
-use crate::api::ApiError;
-use crate::browser::BrowserError;
+use crate::errors::{ApiError, BrowserError};
 use crate::flow::{CallbackError, CallbackOutcome, FlowError, Unfinished};
 use crate::i18n::{td_string, Locale};
 
