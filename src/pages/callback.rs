@@ -158,9 +158,10 @@ fn ConfirmInstall(
     let id = StoredValue::new(install.id.clone());
     let provider = StoredValue::new(provider);
     let locale = i18n::locale();
-    // `true`: connect the account; `false`: don't. One answer at a time.
-    let answer = Action::new_local(move |connect: &bool| {
-        let (connect, succeed) = (*connect, succeed.clone());
+    // The button pressed: connect the account, or don't. One answer at a time.
+    let connect = StoredValue::new(true);
+    let answer = Action::new_local(move |_: &()| {
+        let (connect, succeed) = (connect.get_value(), succeed.clone());
         async move {
             let (provider, id) = (provider.get_value(), id.get_value());
             if connect {
@@ -170,7 +171,10 @@ fn ConfirmInstall(
             }
         }
     });
-    let busy = move || answer.pending().get();
+    let busy = {
+        let pending = answer.pending();
+        move || pending.get()
+    };
     let error = {
         let name = name.clone();
         move || answer.value().get().and_then(Result::err).map(|e| messages::provider_api_error(locale, &e, &name))
@@ -188,8 +192,14 @@ fn ConfirmInstall(
             </dl>
             {move || error().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=move |_| { answer.dispatch(true); } disabled=busy>{td_string!(locale, callback.connect_account)}</button>
-                <button class="cx-button" on:click=move |_| { answer.dispatch(false); } disabled=busy>{td_string!(locale, callback.dont_connect)}</button>
+                <button class="cx-button cx-button-primary" on:click=move |_| {
+                    connect.set_value(true);
+                    answer.dispatch(());
+                } disabled=busy>{td_string!(locale, callback.connect_account)}</button>
+                <button class="cx-button" on:click=move |_| {
+                    connect.set_value(false);
+                    answer.dispatch(());
+                } disabled=busy>{td_string!(locale, callback.dont_connect)}</button>
             </div>
         </article>
     }

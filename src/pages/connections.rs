@@ -382,12 +382,17 @@ fn RowActions(
             let (id, account, provider, reload) = (id.clone(), account.clone(), provider.clone(), reload.clone());
             async move {
                 let outcome = api::check(&id).await;
+                let checked = outcome.as_ref().map(drop).map_err(Clone::clone);
                 flash.0.set(Some(check_flash(locale, &account, &provider, outcome)));
                 reload();
+                checked
             }
         })
     };
-    let checking = move || check.pending().get();
+    let checking = {
+        let pending = check.pending();
+        move || pending.get()
+    };
     let account = row.account_name.clone();
     let reconnect_label = match row.status {
         ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => {
@@ -442,10 +447,17 @@ fn DisconnectDialog(
     let dialog = NodeRef::<html::Dialog>::new();
     let flash = expect_context::<FlashState>();
     let locale = i18n::locale();
-    // The provider's name for the words; the connection and the uninstall address from when asked.
-    let disconnect = Action::new_local(move |(connection, name, uninstall_url): &(ConnectionView, String, Option<String>)| {
-        let (connection, name, uninstall_url, reload) = (connection.clone(), name.clone(), uninstall_url.clone(), reload.clone());
+    // The target's provider: its name, and where its app is removed when disconnecting here cannot.
+    let provider = move || {
+        let id = target.with(|t| t.as_ref().map(|c| c.provider.clone())).unwrap_or_default();
+        let found = catalog.with(|c| c.as_ref().and_then(|c| c.get(&id)).cloned());
+        (found.as_ref().map_or(id, |p| p.name.clone()), found.and_then(|p| p.uninstall_url))
+    };
+    // The connection and its provider as they are when the button is pressed.
+    let disconnect = Action::new_local(move |_: &()| {
+        let (connection, (name, uninstall_url), reload) = (target.get_untracked(), untrack(provider), reload.clone());
         async move {
+            let Some(connection) = connection else { return Ok(()) };
             match api::disconnect(&connection.id).await {
                 Ok(disconnected) => {
                     flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
@@ -455,36 +467,32 @@ fn DisconnectDialog(
                     Ok(())
                 }
                 Err(e) => {
-                    let message = messages::provider_api_error(locale, &e, &name);
-                    host::emit_error("disconnect_failed", &message);
-                    Err(message)
+                    host::emit_error("disconnect_failed", &messages::provider_api_error(locale, &e, &name));
+                    Err(e)
                 }
             }
         }
     });
-    let busy = move || disconnect.pending().get();
-    let error = move || disconnect.value().get().and_then(Result::err);
+    let busy = {
+        let pending = disconnect.pending();
+        move || pending.get()
+    };
+    let error = move || disconnect.value().get().and_then(Result::err).map(|e| messages::provider_api_error(locale, &e, &provider().0));
     Effect::new(move |_| {
         let Some(dialog) = dialog.get() else { return };
         match (target.get().is_some(), dialog.open()) {
             (true, false) => {
-                disconnect.value().set(None);
+                disconnect.clear();
                 let _ = dialog.show_modal();
             }
             (false, true) => dialog.close(),
             _ => {}
         }
     });
-    // The target's provider: its name, and where its app is removed when disconnecting here cannot.
-    let provider = move || {
-        let id = target.with(|t| t.as_ref().map(|c| c.provider.clone())).unwrap_or_default();
-        let found = catalog.with(|c| c.as_ref().and_then(|c| c.get(&id)).cloned());
-        (found.as_ref().map_or(id, |p| p.name.clone()), found.and_then(|p| p.uninstall_url))
-    };
     let confirm = move |_| {
-        let Some(connection) = target.get_untracked() else { return };
-        let (name, uninstall_url) = untrack(provider);
-        disconnect.dispatch((connection, name, uninstall_url));
+        if target.with_untracked(Option::is_some) {
+            disconnect.dispatch(());
+        }
     };
     let account = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
     view! {

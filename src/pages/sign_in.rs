@@ -24,22 +24,29 @@ pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<SessionResource>();
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let action = Action::new_local(move |&(role, workspace): &(Role, &'static str)| async move {
-        match api::demo_sign_in(role, workspace).await {
-            Ok(_) => {
-                session.refetch();
-                navigator.go(Route::List);
-                Ok(())
-            }
-            Err(ApiError::Problem(p)) if p.status == 404 => Err(td_string!(locale, session.no_demo).to_owned()),
-            Err(e) => Err(messages::api_error(locale, &e)),
-        }
+    // Who to sign in as: the button pressed.
+    let chosen = StoredValue::new((Role::Admin, ""));
+    let action = Action::new_local(move |_: &()| async move {
+        let (role, workspace) = chosen.get_value();
+        api::demo_sign_in(role, workspace).await?;
+        session.refetch();
+        navigator.go(Route::List);
+        Ok(())
     });
     let sign_in = move |role: Role, workspace: &'static str| {
-        action.dispatch((role, workspace));
+        chosen.set_value((role, workspace));
+        action.dispatch(());
     };
-    let busy = move || action.pending().get();
-    let error = move || action.value().get().and_then(Result::err);
+    let busy = {
+        let pending = action.pending();
+        move || pending.get()
+    };
+    let error = move || {
+        action.value().get().and_then(Result::err).map(|e| match e {
+            ApiError::Problem(p) if p.status == 404 => td_string!(locale, session.no_demo).to_owned(),
+            e => messages::api_error(locale, &e),
+        })
+    };
     view! {
         <h1>{td_string!(locale, session.demo_sign_in)}</h1>
         <p>{td_string!(locale, session.demo_intro)}</p>
