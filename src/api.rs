@@ -13,36 +13,8 @@ use serde::Serialize;
 use wasm_bindgen::JsCast;
 
 use crate::catalog::Catalog;
-use crate::endpoints::{self, BadSegment};
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum ApiError {
-    /// The server answered with problem+json.
-    Problem(Problem),
-    /// No answer at all.
-    Network,
-    /// An answer that is neither the expected JSON nor a problem.
-    UnexpectedResponse(u16),
-    /// The host's session token function failed or gave no token.
-    SessionToken,
-    /// An id that cannot be a path segment (empty, `.` or `..`): nothing was sent.
-    BadId,
-}
-
-impl From<BadSegment> for ApiError {
-    fn from(_: BadSegment) -> Self {
-        ApiError::BadId
-    }
-}
-
-impl ApiError {
-    pub fn code(&self) -> Option<connections_wire::ErrorCode> {
-        match self {
-            ApiError::Problem(problem) => Some(problem.code),
-            _ => None,
-        }
-    }
-}
+use crate::endpoints;
+pub use crate::errors::ApiError;
 
 /// How the host supplies the session: a token string, or a function returning one (or a promise of
 /// one), called before each request so the host can refresh it.
@@ -95,16 +67,29 @@ async fn bearer(source: SessionToken) -> Result<String, ApiError> {
     value.as_string().filter(|t| !t.trim().is_empty()).ok_or(ApiError::SessionToken)
 }
 
+/// The methods the server's API answers: a closed set, so a misspelt one cannot compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    fn builder(self, url: &str) -> RequestBuilder {
+        match self {
+            Method::Get => Request::get(url),
+            Method::Post => Request::post(url),
+            Method::Delete => Request::delete(url),
+        }
+    }
+}
+
 /// A request to the server with the configured base and credentials.
-async fn request(method: &str, path: &str) -> Result<RequestBuilder, ApiError> {
+async fn request(method: Method, path: &str) -> Result<RequestBuilder, ApiError> {
     let config = CONFIG.with(|config| config.borrow().clone());
     let url = format!("{}{path}", config.base);
-    let builder = match method {
-        "POST" => Request::post(&url),
-        "DELETE" => Request::delete(&url),
-        _ => Request::get(&url),
-    }
-    .header("Accept", "application/json");
+    let builder = method.builder(&url).header("Accept", "application/json");
     Ok(match config.token {
         Some(source) => builder.header("Authorization", &format!("Bearer {}", bearer(source).await?)).credentials(web_sys::RequestCredentials::Omit),
         // Another origin's cookie only travels when asked for (and the server's CORS allows it).
@@ -125,12 +110,12 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = request("GET", path).await?.send().await.map_err(|_| ApiError::Network)?;
+    let response = request(Method::Get, path).await?.send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let response = request("POST", path).await?.json(body).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
+    let response = request(Method::Post, path).await?.json(body).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
     read(response).await
 }
 
@@ -144,7 +129,7 @@ pub async fn demo_sign_in(role: Role, workspace: &str) -> Result<SessionInfo, Ap
 }
 
 pub async fn demo_sign_out() -> Result<(), ApiError> {
-    let response = request("DELETE", paths::DEMO_SESSION).await?.send().await.map_err(|_| ApiError::Network)?;
+    let response = request(Method::Delete, paths::DEMO_SESSION).await?.send().await.map_err(|_| ApiError::Network)?;
     if response.ok() {
         Ok(())
     } else {
@@ -167,7 +152,7 @@ thread_local! {
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
     let base = CONFIG.with(|config| config.borrow().base.clone());
     let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|(at, _, _)| *at == base).map(|(_, etag, _)| etag.clone()));
-    let mut builder = request("GET", paths::CONNECTIONS).await?;
+    let mut builder = request(Method::Get, paths::CONNECTIONS).await?;
     if let Some(etag) = &last_etag {
         builder = builder.header("If-None-Match", etag);
     }
@@ -233,7 +218,7 @@ pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, 
 }
 
 pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
-    let builder = request("POST", &endpoints::decline_install(provider, id)?).await?;
+    let builder = request(Method::Post, &endpoints::decline_install(provider, id)?).await?;
     let response = builder.json(&empty()).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
     if response.ok() {
         return Ok(());

@@ -3,19 +3,11 @@
 
 use std::cell::RefCell;
 
+pub use crate::errors::BrowserError;
 use crate::flow::{PendingAttempt, PENDING_ATTEMPT_KEY};
 
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
-}
-
-/// What can go wrong here before leaving for the provider; `messages::browser_error` words it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BrowserError {
-    StorageBlocked,
-    StorageFailed,
-    NoWindow,
-    NavigationRefused,
 }
 
 /// Keeps the attempt for this tab. Fails if storage is unavailable (e.g. blocked by the browser).

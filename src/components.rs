@@ -1,13 +1,14 @@
 //! Small pieces shared by pages.
 
-use connections_wire::{ProviderInfo, Role, SessionInfo};
+use connections_wire::{ConnectionStatus, GrantResponse, ProviderInfo, Role, SessionInfo};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::catalog;
-use crate::i18n::{self, td_string};
+use crate::host;
+use crate::i18n::{self, td_string, Locale};
 use crate::messages;
-use crate::navigator::use_navigator;
+use crate::navigator::{use_navigator, Navigator};
 use crate::routing::Route;
 
 /// A message shown at the top of the app after a page change, e.g. "Connection successful!".
@@ -109,6 +110,59 @@ pub fn ProviderIcon(provider: ProviderInfo) -> impl IntoView {
     }
 }
 
+/// A page's data from the server: "Loading…" while it is on its way, the error in words if it did not
+/// come, else `show` with it. `data` is `None` until it arrives (a resource's `get`, or several).
+#[component]
+pub fn Loaded<T, D, S>(data: D, loading: &'static str, show: S) -> impl IntoView
+where
+    T: 'static,
+    D: Fn() -> Option<Result<T, ApiError>> + Send + Sync + 'static,
+    S: Fn(T) -> AnyView + Send + Sync + 'static,
+{
+    let locale = i18n::locale();
+    move || match data() {
+        None => view! { <Loading text=loading /> }.into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
+        Some(Ok(value)) => show(value),
+    }
+}
+
+/// How the app leaves the page that connected an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// A new history entry, focus on the new page (the Connect button's page).
+    Go,
+    /// In place of this entry (the provider's callback address, which must not be returned to).
+    Replace,
+}
+
+/// What both ways of connecting (the popup's answer on the authorize page, the redirect's callback
+/// page) do once the server granted: the flash that marks the new row, back to the table, the host's
+/// event. One copy, so the two cannot drift apart.
+#[derive(Clone, Copy)]
+pub struct Connected {
+    flash: FlashState,
+    navigator: Navigator,
+    locale: Locale,
+}
+
+impl Connected {
+    /// From the page's context; call while the component is built.
+    pub fn from_context() -> Self {
+        Connected { flash: expect_context::<FlashState>(), navigator: use_navigator(), locale: i18n::locale() }
+    }
+
+    pub fn finish(self, response: &GrantResponse, leave: Leave) {
+        let connection_id = Some(response.connection.id.clone());
+        self.flash.0.set(Some(Flash::success(messages::connection_successful(self.locale), connection_id)));
+        match leave {
+            Leave::Go => self.navigator.go(Route::List),
+            Leave::Replace => self.navigator.replace(Route::List),
+        }
+        host::announce_grant(response);
+    }
+}
+
 /// "Loading…" while a page's data is on its way.
 #[component]
 pub fn Loading(#[prop(into)] text: String) -> impl IntoView {
@@ -142,4 +196,16 @@ pub fn UserBadge() -> impl IntoView {
         }
         _ => ().into_any(),
     }
+}
+
+/// Text and an icon, never colour alone.
+#[component]
+pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
+    let (icon, class) = match status {
+        ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
+        ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
+        ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
+        ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
+    };
+    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{messages::status_label(i18n::locale(), status)}</span></span> }
 }

@@ -1,89 +1,19 @@
-//! Mounting into a host page: the `mount(element, options)` JavaScript API, the
-//! `<connections-panel>` custom element, and the events the host hears.
+//! Mounting into a host page: the `mount(element, options)` JavaScript API and the
+//! `<connections-panel>` custom element. The events the host hears are `host`'s.
 
 use std::cell::RefCell;
 
-use connections_wire::{ConnectionView, GrantOutcome, GrantResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, SessionToken};
 use crate::app::App;
+use crate::host;
 use crate::options::{AppOptions, RawOptions};
 
-/// What happened, as the host hears it: a `CustomEvent` of this name on the mount element. Names are
-/// prefixed so they can't be mistaken for the DOM's own `error` event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostEvent {
-    Connected,
-    Reauthenticated,
-    Disconnected,
-    Error,
-}
-
-impl HostEvent {
-    pub fn name(self) -> &'static str {
-        match self {
-            HostEvent::Connected => "connections:connected",
-            HostEvent::Reauthenticated => "connections:reauthenticated",
-            HostEvent::Disconnected => "connections:disconnected",
-            HostEvent::Error => "connections:error",
-        }
-    }
-}
-
 thread_local! {
-    /// Where events go: the mount element (`<body>` for the standalone app).
-    static EVENT_TARGET: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
     /// The one mounted app on this page, if any.
     static MOUNTED: RefCell<Option<Box<dyn std::any::Any>>> = RefCell::new(None);
-}
-
-fn dispatch(event: HostEvent, detail: &impl serde::Serialize) {
-    let Some(target) = EVENT_TARGET.with(|t| t.borrow().clone()) else { return };
-    let detail = serde_json::to_string(detail).ok().and_then(|json| js_sys::JSON::parse(&json).ok()).unwrap_or(JsValue::NULL);
-    let init = web_sys::CustomEventInit::new();
-    init.set_detail(&detail);
-    init.set_bubbles(true);
-    init.set_composed(true);
-    if let Ok(custom) = web_sys::CustomEvent::new_with_event_init_dict(event.name(), &init) {
-        let _ = target.dispatch_event(&custom);
-    }
-}
-
-/// Tells the host about a connection. `ConnectionView` has no token fields, by construction.
-pub fn emit_connection(event: HostEvent, connection: &ConnectionView) {
-    #[derive(serde::Serialize)]
-    struct Detail<'a> {
-        connection: &'a ConnectionView,
-    }
-    dispatch(event, &Detail { connection });
-}
-
-impl HostEvent {
-    /// After a grant or a confirmed install: whether it connected an account afresh or restored one
-    /// that had lost its access, as the server says.
-    pub fn after(outcome: GrantOutcome) -> Self {
-        match outcome {
-            GrantOutcome::Created => HostEvent::Connected,
-            GrantOutcome::Renewed => HostEvent::Reauthenticated,
-        }
-    }
-}
-
-/// Tells the host about a grant: the event names the outcome, the detail is the connection alone.
-pub fn announce_grant(response: &GrantResponse) {
-    emit_connection(HostEvent::after(response.outcome), &response.connection);
-}
-
-/// Tells the host something failed, with the same words the user reads.
-pub fn emit_error(code: &str, message: &str) {
-    #[derive(serde::Serialize)]
-    struct Detail<'a> {
-        code: &'a str,
-        message: &'a str,
-    }
-    dispatch(HostEvent::Error, &Detail { code, message });
 }
 
 /// Renders the app into `element` with checked options.
@@ -92,7 +22,7 @@ fn render(element: web_sys::HtmlElement, options: AppOptions, token: Option<Sess
         return Err("Connections is already mounted on this page; unmount it first".into());
     }
     api::configure(options.api_base.clone(), token);
-    EVENT_TARGET.with(|t| *t.borrow_mut() = Some(element.clone().into()));
+    host::set_target(Some(element.clone().into()));
     let handle = leptos::mount::mount_to(element, move || leptos::view! { <App options=options.clone() /> });
     MOUNTED.with(|m| *m.borrow_mut() = Some(Box::new(handle)));
     Ok(())
@@ -102,7 +32,7 @@ fn unmount_current() {
     // Dropping the handle removes the app's nodes and stops its effects, timers and listeners.
     let handle = MOUNTED.with(|m| m.borrow_mut().take());
     drop(handle);
-    EVENT_TARGET.with(|t| *t.borrow_mut() = None);
+    host::set_target(None);
 }
 
 /// The standalone page: the server's `index.html` marks its body.
@@ -214,15 +144,4 @@ pub fn define_custom_element() {
     define_connections_panel(mount_from_element.as_ref().unchecked_ref());
     // The element class calls it for the page's lifetime.
     mount_from_element.forget();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_grant_outcome_names_the_event() {
-        assert_eq!(HostEvent::after(GrantOutcome::Created).name(), "connections:connected");
-        assert_eq!(HostEvent::after(GrantOutcome::Renewed).name(), "connections:reauthenticated");
-    }
 }

@@ -1,9 +1,10 @@
 //! Connections SPA: Admin > Connections, where an administrator connects the data sources (providers)
 //! the server is configured with.
 //!
-//! `flow`, `catalog`, `endpoints`, `table` and `messages` are plain logic, tested natively; `api` talks
-//! to the server; `pages` holds one file per page; `app` wires the router and the shell; `i18n` chooses
-//! the language (`locales/*.json`).
+//! `flow`, `catalog`, `endpoints`, `routing`, `options`, `table` and `messages` are plain logic, tested
+//! natively; `api` talks to the server; `host` tells the host page what happened; `pages` holds one
+//! file per page and `components` what they share; `app` wires the router and the shell; `embed`
+//! mounts it; `i18n` chooses the language (`locales/*.json`).
 
 pub mod api;
 mod app;
@@ -12,7 +13,9 @@ pub mod catalog;
 mod components;
 pub mod embed;
 pub mod endpoints;
+pub mod errors;
 pub mod flow;
+pub mod host;
 pub mod i18n;
 pub mod messages;
 mod navigator;

@@ -1,10 +1,9 @@
 //! What the user reads when something goes wrong: one place, plain words, no jargon where avoidable.
 //! The texts are in `locales/*.json`; here they are put together for the mount's locale.
 
-use connections_wire::ErrorCode;
+use connections_wire::{ConnectionStatus, ErrorCode};
 
-use crate::api::ApiError;
-use crate::browser::BrowserError;
+use crate::errors::{ApiError, BrowserError};
 use crate::flow::{CallbackError, CallbackOutcome, FlowError, Unfinished};
 use crate::i18n::{td_string, Locale};
 
@@ -138,6 +137,25 @@ pub fn flow_error(locale: Locale, error: &FlowError, provider: &str) -> String {
     match error {
         FlowError::BadAuthorizeUrl => td_string!(locale, messages.misconfigured).into(),
         FlowError::UnregisteredReturnAddress(address) => td_string!(locale, messages.unregistered_return_address, provider, address).to_string(),
+    }
+}
+
+/// Test or live, for providers that have modes.
+pub fn mode_label(locale: Locale, live: bool) -> &'static str {
+    if live {
+        td_string!(locale, mode.live)
+    } else {
+        td_string!(locale, mode.test)
+    }
+}
+
+/// A connection's status in words.
+pub fn status_label(locale: Locale, status: ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::Connected => td_string!(locale, status.connected),
+        ConnectionStatus::ReauthenticationRequired => td_string!(locale, status.reauthentication_required),
+        ConnectionStatus::Revoked => td_string!(locale, status.revoked),
+        ConnectionStatus::Disconnected => td_string!(locale, status.disconnected),
     }
 }
 

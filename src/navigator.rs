@@ -3,14 +3,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::routing::{BasePath, Route};
-
-/// Whether the app owns the address bar under its base path, or keeps its routes to itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Routing {
-    AddressBar,
-    Memory,
-}
+use crate::routing::{BasePath, Route, Routing};
 
 /// Shared through context; cheap to copy.
 #[derive(Clone, Copy)]

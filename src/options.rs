@@ -1,8 +1,7 @@
 //! What a host page can choose when it mounts the app, checked before anything renders. Plain types,
 //! tested natively; `embed` reads them from JavaScript.
 
-use crate::navigator::Routing;
-use crate::routing::BasePath;
+use crate::routing::{BasePath, Routing};
 
 /// Where the connect step talks to the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

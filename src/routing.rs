@@ -5,6 +5,13 @@
 
 use std::fmt;
 
+/// Whether the app owns the address bar under its base path, or keeps its routes to itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    AddressBar,
+    Memory,
+}
+
 /// Every page, as a value. Paths are relative to the base path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {

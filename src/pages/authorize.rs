@@ -4,11 +4,12 @@
 use connections_wire::{Dialect, GrantResponse, ProviderInfo};
 use leptos::prelude::*;
 
-use crate::components::{AdminOnly, ErrorNotice, ExternalLink, Flash, FlashState, Loading, ProviderIcon};
-use crate::embed;
+use crate::catalog::Catalog;
+use crate::components::{AdminOnly, Connected, ErrorNotice, ExternalLink, Leave, Loaded, ProviderIcon};
 use crate::flow::{self, ConnectWay, PendingAttempt, Stage};
+use crate::host;
 use crate::i18n::{self, td_string, Locale};
-use crate::navigator::{use_navigator, Navigator};
+use crate::navigator::use_navigator;
 use crate::options::{AppOptions, ConnectIn};
 use crate::routing::Route;
 use crate::{api, browser, messages, popup};
@@ -32,14 +33,11 @@ pub fn AuthorizePage(provider: String) -> impl IntoView {
 fn Authorize(provider: String) -> impl IntoView {
     let catalog = LocalResource::new(api::catalog);
     let locale = i18n::locale();
-    move || match catalog.get() {
-        None => view! { <Loading text=td_string!(locale, shell.loading) /> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
-        Some(Ok(catalog)) => match catalog.get(&provider) {
-            Some(provider) => view! { <ProviderConsent provider=provider.clone() /> }.into_any(),
-            None => view! { <ErrorNotice message=td_string!(locale, messages.unknown_provider) /> }.into_any(),
-        },
-    }
+    let show = move |catalog: Catalog| match catalog.get(&provider) {
+        Some(provider) => view! { <ProviderConsent provider=provider.clone() /> }.into_any(),
+        None => view! { <ErrorNotice message=td_string!(locale, messages.unknown_provider) /> }.into_any(),
+    };
+    view! { <Loaded data=move || catalog.get() loading=td_string!(locale, shell.loading) show /> }
 }
 
 #[component]
@@ -166,8 +164,7 @@ struct Connector {
     popup_window: StoredValue<Option<web_sys::Window>, LocalStorage>,
     listener: StoredValue<Option<popup::Listener>, LocalStorage>,
     locale: Locale,
-    flash: FlashState,
-    navigator: Navigator,
+    connected: Connected,
     connect_in: ConnectIn,
 }
 
@@ -183,8 +180,7 @@ impl Connector {
             popup_window: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             locale: i18n::locale(),
-            flash: expect_context::<FlashState>(),
-            navigator,
+            connected: Connected::from_context(),
             connect_in: expect_context::<AppOptions>().connect_in,
         };
         on_cleanup(move || connector.stop_waiting());
@@ -243,7 +239,7 @@ impl Connector {
         // Synchronously, inside the click: later, the browser would block the popup.
         let Some(window) = popup::open_blank() else {
             self.stage.set(Stage::PopupBlocked);
-            embed::emit_error("popup_blocked", &td_string!(locale, popup.blocked, provider = self.name()).to_string());
+            host::emit_error("popup_blocked", &td_string!(locale, popup.blocked, provider = self.name()).to_string());
             return;
         };
         self.popup_window.set_value(Some(window));
@@ -283,10 +279,7 @@ impl Connector {
     }
 
     fn succeed(self, response: GrantResponse) {
-        let connection_id = Some(response.connection.id.clone());
-        self.flash.0.set(Some(Flash::success(messages::connection_successful(self.locale), connection_id)));
-        self.navigator.go(Route::List);
-        embed::announce_grant(&response);
+        self.connected.finish(&response, Leave::Go);
     }
 
     fn cancel(self) {
@@ -304,7 +297,7 @@ impl Connector {
     /// Every failure also tells the host, with the words the user reads.
     fn fail(self, message: String) {
         self.stop_waiting();
-        embed::emit_error("connect_failed", &message);
+        host::emit_error("connect_failed", &message);
         self.error.set(Some(message));
         self.stage.set(Stage::Ready);
     }

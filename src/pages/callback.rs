@@ -6,9 +6,9 @@
 use connections_wire::{GrantResponse, PendingInstall};
 use leptos::prelude::*;
 
-use crate::components::{ErrorNotice, Flash, FlashState};
-use crate::embed;
+use crate::components::{Connected, ErrorNotice, Leave};
 use crate::flow::{self, NextStep, PendingAttempt};
+use crate::host;
 use crate::i18n::{self, td_string, Locale};
 use crate::navigator::use_navigator;
 use crate::routing::Route;
@@ -30,18 +30,14 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
     let progress = RwSignal::new(Progress::Working);
     // The id until the server's list names the provider.
     let name = RwSignal::new(provider.clone());
-    let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let succeed = move |response: GrantResponse| {
-        flash.0.set(Some(Flash::success(messages::connection_successful(locale), Some(response.connection.id.clone()))));
-        navigator.replace(Route::List);
-        embed::announce_grant(&response);
-    };
+    let connected = Connected::from_context();
+    let succeed = move |response: GrantResponse| connected.finish(&response, Leave::Replace);
     // Every way this page can fail also tells the host.
     Effect::new(move || {
         if let Progress::Failed(message) = progress.get() {
-            embed::emit_error("connect_failed", &message);
+            host::emit_error("connect_failed", &message);
         }
     });
 
@@ -159,40 +155,29 @@ fn ConfirmInstall(
     progress: RwSignal<Progress>,
     succeed: impl Fn(GrantResponse) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let id = StoredValue::new(install.id.clone());
     let provider = StoredValue::new(provider);
     let locale = i18n::locale();
-    let failed = move |e: api::ApiError, name: &str| {
-        error.set(Some(messages::provider_api_error(locale, &e, name)));
-        busy.set(false);
-    };
-    let confirm = {
-        let name = name.clone();
-        move |_| {
-            busy.set(true);
-            let (succeed, name) = (succeed.clone(), name.clone());
-            leptos::task::spawn_local(async move {
-                match api::confirm_install(&provider.get_value(), &id.get_value()).await {
-                    Ok(response) => succeed(response),
-                    Err(e) => failed(e, &name),
-                }
-            });
+    // The button pressed: connect the account, or don't. One answer at a time.
+    let connect = StoredValue::new(true);
+    let answer = Action::new_local(move |_: &()| {
+        let (connect, succeed) = (connect.get_value(), succeed.clone());
+        async move {
+            let (provider, id) = (provider.get_value(), id.get_value());
+            if connect {
+                api::confirm_install(&provider, &id).await.map(succeed)
+            } else {
+                api::decline_install(&provider, &id).await.map(|()| progress.set(Progress::Declined))
+            }
         }
+    });
+    let busy = {
+        let pending = answer.pending();
+        move || pending.get()
     };
-    let decline = {
+    let error = {
         let name = name.clone();
-        move |_| {
-            busy.set(true);
-            let name = name.clone();
-            leptos::task::spawn_local(async move {
-                match api::decline_install(&provider.get_value(), &id.get_value()).await {
-                    Ok(()) => progress.set(Progress::Declined),
-                    Err(e) => failed(e, &name),
-                }
-            });
-        }
+        move || answer.value().get().and_then(Result::err).map(|e| messages::provider_api_error(locale, &e, &name))
     };
     view! {
         <article class="cx-consent" aria-labelledby="cx-install-title">
@@ -202,13 +187,19 @@ fn ConfirmInstall(
                 <dt>{td_string!(locale, columns.provider)}</dt><dd>{name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
-                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{super::mode_label(locale, live)}</dd> })}
+                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, live)}</dd> })}
                 <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
-            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            {move || error().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-primary" on:click=confirm disabled=move || busy.get()>{td_string!(locale, callback.connect_account)}</button>
-                <button class="cx-button" on:click=decline disabled=move || busy.get()>{td_string!(locale, callback.dont_connect)}</button>
+                <button class="cx-button cx-button-primary" on:click=move |_| {
+                    connect.set_value(true);
+                    answer.dispatch(());
+                } disabled=busy>{td_string!(locale, callback.connect_account)}</button>
+                <button class="cx-button" on:click=move |_| {
+                    connect.set_value(false);
+                    answer.dispatch(());
+                } disabled=busy>{td_string!(locale, callback.dont_connect)}</button>
             </div>
         </article>
     }

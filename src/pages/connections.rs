@@ -11,8 +11,8 @@ use leptos::prelude::*;
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::catalog::Catalog;
-use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading};
-use crate::embed::{self, HostEvent};
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading, StatusBadge};
+use crate::host::{self, HostEvent};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
@@ -160,7 +160,7 @@ fn TableControls(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView 
                     query.update(|q| q.status = ConnectionStatus::parse(&value));
                 }>
                     <option value="">{td_string!(locale, table.all)}</option>
-                    {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{status_label(locale, s)}</option> }).collect_view()}
+                    {statuses.into_iter().map(|s| view! { <option value=s.as_str()>{messages::status_label(locale, s)}</option> }).collect_view()}
                 </select>
             </label>
             <SortControl query show_mode />
@@ -238,37 +238,7 @@ fn ConnectionsTable(
     let signals = RowSignals(StoredValue::new(HashMap::new()));
     let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
     let locale = i18n::locale();
-    let header = move |key: SortKey| {
-        let aria_sort = move || {
-            query.with(|q| {
-                if q.sort != key {
-                    "none"
-                } else if q.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }
-            })
-        };
-        let arrow = move || {
-            query.with(|q| {
-                if q.sort != key {
-                    ""
-                } else if q.descending {
-                    " ▼"
-                } else {
-                    " ▲"
-                }
-            })
-        };
-        view! {
-            <th scope="col" aria-sort=aria_sort>
-                <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
-                    {sort_label(locale, key)}<span aria-hidden="true">{arrow}</span>
-                </button>
-            </th>
-        }
-    };
+    let header = move |key: SortKey| view! { <SortHeader query key /> };
     let count = move || shown.with(Vec::len);
     // Runs once the rows are in the document.
     Effect::new(move |_| browser::mark_once(browser::MARK_FIRST_ROW));
@@ -305,6 +275,30 @@ fn ConnectionsTable(
     }
 }
 
+/// A sortable column's header: click to sort by it, again to reverse.
+#[component]
+fn SortHeader(query: RwSignal<TableQuery>, key: SortKey) -> impl IntoView {
+    // `aria-sort` and the arrow: (none, ""), (ascending, " ▲") or (descending, " ▼").
+    let sorted = move |none, ascending, descending| {
+        query.with(|q| {
+            if q.sort != key {
+                none
+            } else if q.descending {
+                descending
+            } else {
+                ascending
+            }
+        })
+    };
+    view! {
+        <th scope="col" aria-sort=move || sorted("none", "ascending", "descending")>
+            <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
+                {sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
+            </button>
+        </th>
+    }
+}
+
 /// One `<tr>`, made once per connection id. The id, account id, provider and mode never change for
 /// an id; every other cell follows `row`, so a reload that changed a status or a check time
 /// rewrites those cells in place.
@@ -327,7 +321,7 @@ fn ConnectionRow(
         Signal::derive(move || highlighted.with(|h| h.as_deref() == Some(id.as_str())))
     };
     let mode = match livemode {
-        Some(live) => super::mode_label(locale, live),
+        Some(live) => messages::mode_label(locale, live),
         None => "—",
     };
     // Every changing cell is the same closure type over an `AnyView`: one copy of the reactive
@@ -382,19 +376,22 @@ fn RowActions(
     let flash = expect_context::<FlashState>();
     let navigator = use_navigator();
     let locale = i18n::locale();
-    let checking = RwSignal::new(false);
     let check = {
         let (id, account) = (row.id.clone(), row.account_name.clone());
-        move |_| {
+        Action::new_local(move |_: &()| {
             let (id, account, provider, reload) = (id.clone(), account.clone(), provider.clone(), reload.clone());
-            checking.set(true);
-            leptos::task::spawn_local(async move {
+            async move {
                 let outcome = api::check(&id).await;
+                let checked = outcome.as_ref().map(drop).map_err(Clone::clone);
                 flash.0.set(Some(check_flash(locale, &account, &provider, outcome)));
-                checking.set(false);
                 reload();
-            });
-        }
+                checked
+            }
+        })
+    };
+    let checking = {
+        let pending = check.pending();
+        move || pending.get()
     };
     let account = row.account_name.clone();
     let reconnect_label = match row.status {
@@ -415,9 +412,9 @@ fn RowActions(
             <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=aria_label>{label}</button>
         })}
         {has_tokens.then(|| view! {
-            <button class="cx-button cx-button-small" on:click=check disabled=move || checking.get()
+            <button class="cx-button cx-button-small" on:click=move |_| { check.dispatch(()); } disabled=checking
                 aria-label=td_string!(locale, table.check_named, account = &account).to_string()>
-                {move || if checking.get() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
+                {move || if checking() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
             </button>
         })}
         {can_disconnect.then(|| view! {
@@ -448,48 +445,54 @@ fn DisconnectDialog(
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let flash = expect_context::<FlashState>();
     let locale = i18n::locale();
-    Effect::new(move |_| {
-        let Some(dialog) = dialog.get() else { return };
-        match (target.get().is_some(), dialog.open()) {
-            (true, false) => {
-                error.set(None);
-                let _ = dialog.show_modal();
-            }
-            (false, true) => dialog.close(),
-            _ => {}
-        }
-    });
     // The target's provider: its name, and where its app is removed when disconnecting here cannot.
     let provider = move || {
         let id = target.with(|t| t.as_ref().map(|c| c.provider.clone())).unwrap_or_default();
         let found = catalog.with(|c| c.as_ref().and_then(|c| c.get(&id)).cloned());
         (found.as_ref().map_or(id, |p| p.name.clone()), found.and_then(|p| p.uninstall_url))
     };
-    let confirm = move |_| {
-        let Some(connection) = target.get_untracked() else { return };
-        let (name, uninstall_url) = untrack(provider);
-        let reload = reload.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
+    // The connection and its provider as they are when the button is pressed.
+    let disconnect = Action::new_local(move |_: &()| {
+        let (connection, (name, uninstall_url), reload) = (target.get_untracked(), untrack(provider), reload.clone());
+        async move {
+            let Some(connection) = connection else { return Ok(()) };
             match api::disconnect(&connection.id).await {
                 Ok(disconnected) => {
                     flash.0.set(Some(disconnected_flash(locale, &connection.account_name, &name, uninstall_url)));
-                    embed::emit_connection(HostEvent::Disconnected, &disconnected);
+                    host::emit_connection(HostEvent::Disconnected, &disconnected);
                     target.set(None);
                     reload();
+                    Ok(())
                 }
                 Err(e) => {
-                    let message = messages::provider_api_error(locale, &e, &name);
-                    embed::emit_error("disconnect_failed", &message);
-                    error.set(Some(message));
+                    host::emit_error("disconnect_failed", &messages::provider_api_error(locale, &e, &name));
+                    Err(e)
                 }
             }
-            busy.set(false);
-        });
+        }
+    });
+    let busy = {
+        let pending = disconnect.pending();
+        move || pending.get()
+    };
+    let error = move || disconnect.value().get().and_then(Result::err).map(|e| messages::provider_api_error(locale, &e, &provider().0));
+    Effect::new(move |_| {
+        let Some(dialog) = dialog.get() else { return };
+        match (target.get().is_some(), dialog.open()) {
+            (true, false) => {
+                disconnect.clear();
+                let _ = dialog.show_modal();
+            }
+            (false, true) => dialog.close(),
+            _ => {}
+        }
+    });
+    let confirm = move |_| {
+        if target.with_untracked(Option::is_some) {
+            disconnect.dispatch(());
+        }
     };
     let account = move || target.with(|t| t.as_ref().map(|c| c.account_name.clone()).unwrap_or_default());
     view! {
@@ -497,10 +500,10 @@ fn DisconnectDialog(
             <h2 id="cx-dialog-title">{move || td_string!(locale, dialog.title, account = account()).to_string()}</h2>
             <p>{td_string!(locale, dialog.intro)}</p>
             <ul>{move || disconnect_consequences(locale, provider())}</ul>
-            {move || error.get().map(|message| view! { <ErrorNotice message /> })}
+            {move || error().map(|message| view! { <ErrorNotice message /> })}
             <div class="cx-actions">
-                <button class="cx-button cx-button-danger" on:click=confirm disabled=move || busy.get()>
-                    {move || if busy.get() { td_string!(locale, dialog.disconnecting) } else { td_string!(locale, table.disconnect) }}
+                <button class="cx-button cx-button-danger" on:click=confirm disabled=busy>
+                    {move || if busy() { td_string!(locale, dialog.disconnecting) } else { td_string!(locale, table.disconnect) }}
                 </button>
                 <button class="cx-button" on:click=move |_| target.set(None) autofocus>{td_string!(locale, shell.cancel)}</button>
             </div>
@@ -528,15 +531,6 @@ fn disconnected_flash(locale: Locale, account: &str, provider: &str, uninstall_u
     Flash::success(td_string!(locale, table.disconnected, account).to_string(), None).with_link(link)
 }
 
-pub fn status_label(locale: Locale, status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Connected => td_string!(locale, status.connected),
-        ConnectionStatus::ReauthenticationRequired => td_string!(locale, status.reauthentication_required),
-        ConnectionStatus::Revoked => td_string!(locale, status.revoked),
-        ConnectionStatus::Disconnected => td_string!(locale, status.disconnected),
-    }
-}
-
 fn sort_label(locale: Locale, key: SortKey) -> &'static str {
     match key {
         SortKey::Account => td_string!(locale, columns.account),
@@ -549,18 +543,6 @@ fn sort_label(locale: Locale, key: SortKey) -> &'static str {
         SortKey::LastChecked => td_string!(locale, columns.last_checked),
         SortKey::LastData => td_string!(locale, columns.last_data),
     }
-}
-
-/// Text and an icon, never colour alone.
-#[component]
-pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
-    let (icon, class) = match status {
-        ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
-        ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
-        ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
-        ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
-    };
-    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{status_label(i18n::locale(), status)}</span></span> }
 }
 
 #[cfg(test)]

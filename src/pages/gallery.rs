@@ -5,9 +5,8 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::catalog::{self, Catalog, GalleryQuery};
-use crate::components::{AdminOnly, ErrorNotice, Loading, ProviderIcon};
+use crate::components::{AdminOnly, Loaded, ProviderIcon};
 use crate::i18n::{self, td_string};
-use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
 
@@ -33,11 +32,7 @@ fn Gallery() -> impl IntoView {
     view! {
         <h1>{td_string!(locale, gallery.title)}</h1>
         <p class="cx-muted">{td_string!(locale, gallery.intro)}</p>
-        {move || match providers.get() {
-            None => view! { <Loading text=td_string!(locale, gallery.loading) /> }.into_any(),
-            Some(Err(error)) => view! { <ErrorNotice message=messages::api_error(locale, &error) /> }.into_any(),
-            Some(Ok(catalog)) => view! { <Browse catalog /> }.into_any(),
-        }}
+        <Loaded data=move || providers.get() loading=td_string!(locale, gallery.loading) show=|catalog| view! { <Browse catalog /> }.into_any() />
         <p><a href=navigator.href(&Route::List)>{td_string!(locale, shell.back_to_connections)}</a></p>
     }
 }

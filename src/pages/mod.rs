@@ -16,14 +16,3 @@ pub use detail::ConnectionDetailPage;
 pub use gallery::GalleryPage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;
-
-use crate::i18n::{td_string, Locale};
-
-/// Test or live, for providers that have modes.
-fn mode_label(locale: Locale, live: bool) -> &'static str {
-    if live {
-        td_string!(locale, mode.live)
-    } else {
-        td_string!(locale, mode.test)
-    }
-}

@@ -23,37 +23,44 @@ fn demo_people(workspace: &str) -> (&'static str, &'static str) {
 pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<SessionResource>();
     let navigator = use_navigator();
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let locale = i18n::locale();
+    // Who to sign in as: the button pressed.
+    let chosen = StoredValue::new((Role::Admin, ""));
+    let action = Action::new_local(move |_: &()| async move {
+        let (role, workspace) = chosen.get_value();
+        api::demo_sign_in(role, workspace).await?;
+        session.refetch();
+        navigator.go(Route::List);
+        Ok(())
+    });
     let sign_in = move |role: Role, workspace: &'static str| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match api::demo_sign_in(role, workspace).await {
-                Ok(_) => {
-                    session.refetch();
-                    navigator.go(Route::List);
-                }
-                Err(ApiError::Problem(p)) if p.status == 404 => error.set(Some(td_string!(locale, session.no_demo).into())),
-                Err(e) => error.set(Some(messages::api_error(locale, &e))),
-            }
-            busy.set(false);
-        });
+        chosen.set_value((role, workspace));
+        action.dispatch(());
+    };
+    let busy = {
+        let pending = action.pending();
+        move || pending.get()
+    };
+    let error = move || {
+        action.value().get().and_then(Result::err).map(|e| match e {
+            ApiError::Problem(p) if p.status == 404 => td_string!(locale, session.no_demo).to_owned(),
+            e => messages::api_error(locale, &e),
+        })
     };
     view! {
         <h1>{td_string!(locale, session.demo_sign_in)}</h1>
         <p>{td_string!(locale, session.demo_intro)}</p>
-        {move || error.get().map(|message| view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> })}
+        {move || error().map(|message| view! { <div class="cx-notice cx-notice-error" role="alert"><p>{message}</p></div> })}
         {DEMO_WORKSPACES.into_iter().map(|(workspace, company)| {
             let (admin, viewer) = demo_people(workspace);
             view! {
                 <section aria-label=company>
                     <h2>{company}</h2>
                     <div class="cx-actions">
-                        <button class="cx-button cx-button-primary" disabled=move || busy.get() on:click=move |_| sign_in(Role::Admin, workspace)>
+                        <button class="cx-button cx-button-primary" disabled=busy on:click=move |_| sign_in(Role::Admin, workspace)>
                             {td_string!(locale, session.sign_in_as_admin, name = admin).to_string()}
                         </button>
-                        <button class="cx-button" disabled=move || busy.get() on:click=move |_| sign_in(Role::Viewer, workspace)>
+                        <button class="cx-button" disabled=busy on:click=move |_| sign_in(Role::Viewer, workspace)>
                             {td_string!(locale, session.sign_in_as_viewer, name = viewer).to_string()}
                         </button>
                     </div>
