@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long, env = "CONNECTIONS_SESSION_ISSUER")]
     pub session_issuer: Option<String>,
     /// Days of audit trail to keep; older events are deleted.
-    #[arg(long, env = "CONNECTIONS_EVENT_RETENTION_DAYS", default_value = "400", value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    #[arg(long, env = "CONNECTIONS_EVENT_RETENTION_DAYS", value_name = "CONNECTIONS_EVENT_RETENTION_DAYS", default_value = "400", value_parser = clap::value_parser!(u64).range(1..=36_500))]
     pub event_retention_days: u64,
     /// 32 random bytes, base64. Several, comma separated, to rotate: the first encrypts, all decrypt.
     #[arg(long, env = "CONNECTIONS_ENCRYPTION_KEY", hide_env_values = true)]
@@ -76,16 +76,16 @@ pub struct Args {
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
     /// Seconds between background health checks of every connection; 0 turns them off.
-    #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
+    #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", value_name = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
     pub health_check_secs: u64,
     /// Connect only: `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
     /// Seconds to wait for Stripe before giving up on a request.
-    #[arg(long, env = "STRIPE_TIMEOUT_SECS", default_value = "10", value_parser = clap::value_parser!(u64).range(1..=120))]
+    #[arg(long, env = "STRIPE_TIMEOUT_SECS", value_name = "STRIPE_TIMEOUT_SECS", default_value = "10", value_parser = clap::value_parser!(u64).range(1..=120))]
     pub stripe_timeout_secs: u64,
     /// Connect attempts started, and grants posted, per session per minute.
-    #[arg(long, env = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, env = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", value_name = "CONNECTIONS_RATE_LIMIT_PER_MINUTE", default_value = "10", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit_per_minute: u32,
     /// The built SPA (Trunk's `dist/`).
     #[arg(long, env = "CONNECTIONS_STATIC_DIR", default_value = "dist")]
@@ -487,6 +487,9 @@ mod tests {
         {
             let error = Args::try_parse_from(["connections-server".to_owned(), format!("{flag}={bad}")]).unwrap_err().to_string();
             assert!(error.contains(flag), "{error}");
+            // An operator who set the environment variable finds its name too.
+            let variable = format!("CONNECTIONS_{}", flag.trim_start_matches("--").replace('-', "_").to_uppercase()).replace("CONNECTIONS_STRIPE_", "STRIPE_");
+            assert!(error.contains(&variable), "{error}");
         }
         for (flag, good) in
             [("--event-retention-days", "36500"), ("--stripe-timeout-secs", "120"), ("--rate-limit-per-minute", "100000"), ("--health-check-secs", "0")]
