@@ -5,7 +5,7 @@ use crate::components::{ExternalLink, FlashKind, FlashState, SessionResource, Us
 use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
-use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
+use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, FirstLoad, GalleryPage, NotFoundPage, SignInPage};
 use crate::routing::Route;
 
 #[component]
@@ -16,6 +16,9 @@ pub fn App(options: AppOptions) -> impl IntoView {
     provide_context(flash);
     let navigator = Navigator::new(options.base_path.clone(), options.routing);
     provide_context(navigator);
+    if untrack(|| navigator.route()) == Route::List {
+        provide_context(FirstLoad::start());
+    }
     let preferred_locale = options.locale.clone();
     provide_context(options);
     let page = move || match navigator.route() {

@@ -49,8 +49,9 @@ pub fn languages() -> Vec<String> {
 
 thread_local! {
     /// One formatter per set of language tags, for every timestamp: `toLocaleString` builds a new one
-    /// per call, which dominated re-rendering a large table.
-    static DATE_TIME: RefCell<Vec<(Vec<String>, js_sys::Intl::DateTimeFormat)>> = const { RefCell::new(Vec::new()) };
+    /// per call, which dominated re-rendering a large table. Kept as its bound `format` function: the
+    /// getter makes a new one each time it is read.
+    static DATE_TIME: RefCell<Vec<(Vec<String>, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
     static NUMBER: RefCell<Vec<(Vec<String>, js_sys::Intl::NumberFormat)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -71,11 +72,11 @@ pub fn local_datetime(tags: &[String], at: &connections_wire::Timestamp) -> Stri
                 {
                     let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
                 }
-                cache.push((tags.to_vec(), js_sys::Intl::DateTimeFormat::new(&tags_array(tags), &options)));
+                cache.push((tags.to_vec(), js_sys::Intl::DateTimeFormat::new(&tags_array(tags), &options).format()));
                 &cache[cache.len() - 1].1
             }
         };
-        format.format().call1(&wasm_bindgen::JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default()
+        format.call1(&wasm_bindgen::JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default()
     })
 }
 

@@ -11,7 +11,7 @@ mod sign_in;
 
 pub use authorize::AuthorizePage;
 pub use callback::CallbackPage;
-pub use connections::ConnectionsPage;
+pub use connections::{ConnectionsPage, FirstLoad};
 pub use detail::ConnectionDetailPage;
 pub use gallery::GalleryPage;
 pub use not_found::NotFoundPage;
