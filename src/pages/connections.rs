@@ -232,20 +232,18 @@ impl RowSignals {
     fn keyed(&self, rows: Vec<ConnectionView>) -> Vec<(String, ArcRwSignal<ConnectionView>)> {
         self.0
             .try_update_value(|signals| {
-                signals.reserve(rows.len().saturating_sub(signals.len()));
                 rows.into_iter()
                     .map(|row| {
-                        let id = row.id.clone();
-                        let signal = match signals.get(&id) {
+                        let signal = match signals.get(&row.id) {
                             Some(signal) => {
                                 if signal.with_untracked(|old| *old != row) {
-                                    signal.set(row);
+                                    signal.set(row.clone());
                                 }
                                 signal.clone()
                             }
-                            None => signals.entry(id.clone()).or_insert(ArcRwSignal::new(row)).clone(),
+                            None => signals.entry(row.id.clone()).or_insert_with(|| ArcRwSignal::new(row.clone())).clone(),
                         };
-                        (id, signal)
+                        (row.id, signal)
                     })
                     .collect()
             })
