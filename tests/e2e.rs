@@ -377,6 +377,26 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
     h.browser.clone().close().await.unwrap();
 }
 
+/// Opening on the table, the app asks for the rows (and the providers) beside the session check:
+/// the list request leaves before the session's answer is in, so the rows wait for one round trip,
+/// not two. (Sent one after the other, the list could only start once the session had answered.)
+#[tokio::test]
+async fn the_table_asks_for_its_rows_beside_the_session_check() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.open("/connections").await;
+    h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    let script = "const entry = (path) => performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname === path);
+                  const [session, list, providers] = ['/api/session', '/api/connections', '/api/providers'].map(entry);
+                  return [session.responseEnd, list.startTime, providers.startTime];";
+    let times: Vec<f64> = serde_json::from_value(h.browser.execute(script, vec![]).await.unwrap()).unwrap();
+    let (session_answered, list_sent, providers_sent) = (times[0], times[1], times[2]);
+    assert!(list_sent < session_answered, "the list was asked for at {list_sent} ms, after the session's answer at {session_answered} ms");
+    assert!(providers_sent < session_answered, "the providers were asked for at {providers_sent} ms, after the session's answer at {session_answered} ms");
+    h.browser.clone().close().await.unwrap();
+}
+
 #[tokio::test]
 async fn disconnect_asks_first_then_revokes_and_the_history_shows_it() {
     let h = start().await;
