@@ -39,6 +39,13 @@ impl Site {
         copy_dir(reference, dir.path());
         Site { dir }
     }
+
+    /// A shell with no app in it, for the API figures alone (`--only api`).
+    pub fn stub() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<!doctype html><title>Connections</title>").unwrap();
+        Site { dir }
+    }
 }
 
 pub struct Instance {
