@@ -65,10 +65,10 @@ pub struct AppInner {
     pub event_retention_secs: i64,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
-    /// The serialized connections list and the revision it was read at. Only ever served after
-    /// checking the database's revision, so it is never stale and never needed by another instance.
-    /// Per workspace.
-    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+    /// Per workspace, the serialized connections list, the revision it was read at and its `ETag`.
+    /// Only served while that is still the revision (see `Db::connections_revision`), so it is
+    /// never needed by another instance.
+    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, routes::CachedList>>,
     /// Work that must end before the process does (grants past their code exchange): `shutdown`.
     pub tasks: tokio_util::task::TaskTracker,
     /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.

@@ -180,13 +180,16 @@ pub fn content_etag(body: &[u8]) -> HeaderValue {
 /// for `If-None-Match`.
 pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let Ok(etag) = etag.to_str() else { return false };
-    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    fn opaque(tag: &str) -> &str {
+        tag.trim().trim_start_matches("W/")
+    }
+    let etag = opaque(etag);
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|tag| tag.trim() == "*" || opaque(tag) == opaque(etag))
+        .any(|tag| tag.trim() == "*" || opaque(tag) == etag)
 }
 
 /// `304 Not Modified` with the validator (and nothing else of the body's headers).
