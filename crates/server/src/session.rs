@@ -64,9 +64,8 @@ pub fn is_workspace_id(org: &str) -> bool {
 pub struct SessionKeys {
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
-    algorithms: Vec<Algorithm>,
-    audience: String,
-    issuer: Option<String>,
+    /// What a token must satisfy, built once: it is the same for every request.
+    validation: Validation,
 }
 
 /// The portal's public key, for tokens Connections checks but cannot mint.
@@ -82,9 +81,7 @@ impl SessionKeys {
         SessionKeys {
             encoding: Some(EncodingKey::from_secret(secret.expose().as_bytes())),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
-            algorithms: vec![Algorithm::HS256],
-            audience: DEFAULT_AUDIENCE.into(),
-            issuer: None,
+            validation: validation(Algorithm::HS256, DEFAULT_AUDIENCE, None),
         }
     }
 
@@ -94,12 +91,11 @@ impl SessionKeys {
             PublicKey::Rsa(pem) => (DecodingKey::from_rsa_pem(pem)?, Algorithm::RS256),
             PublicKey::Ed(pem) => (DecodingKey::from_ed_pem(pem)?, Algorithm::EdDSA),
         };
-        Ok(SessionKeys { encoding: None, decoding, algorithms: vec![algorithm], audience: DEFAULT_AUDIENCE.into(), issuer: None })
+        Ok(SessionKeys { encoding: None, decoding, validation: validation(algorithm, DEFAULT_AUDIENCE, None) })
     }
 
     pub fn for_audience(mut self, audience: &str, issuer: Option<&str>) -> Self {
-        self.audience = audience.to_owned();
-        self.issuer = issuer.map(str::to_owned);
+        self.validation = validation(self.validation.algorithms[0], audience, issuer);
         self
     }
 
@@ -109,18 +105,7 @@ impl SessionKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        // Only the configured algorithm: a token claiming `none` or another algorithm is refused.
-        let mut validation = Validation::new(self.algorithms[0]);
-        validation.algorithms = self.algorithms.clone();
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_nbf = true;
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        if let Some(issuer) = &self.issuer {
-            validation.set_issuer(&[issuer]);
-            validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
-        }
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) if data.claims.sub.is_empty() => Err(ApiError::Unauthenticated("The session token has no subject.")),
             Ok(data) if !is_workspace_id(&data.claims.org) => Err(ApiError::Unauthenticated("The session token names no valid workspace (org).")),
             Ok(data) => Ok(data.claims),
@@ -134,6 +119,21 @@ impl SessionKeys {
             },
         }
     }
+}
+
+/// Only `algorithm`: a token claiming `none` or another algorithm is refused.
+fn validation(algorithm: Algorithm, audience: &str, issuer: Option<&str>) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+    if let Some(issuer) = issuer {
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+    }
+    validation
 }
 
 /// The signed-in user, whatever their role, and the workspace they act for.
