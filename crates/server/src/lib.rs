@@ -54,7 +54,8 @@ pub struct AppInner {
     pub public_url: Url,
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
-    pub csp: String,
+    /// The `Content-Security-Policy` of every answer, made a header value once.
+    pub csp: Option<axum::http::HeaderValue>,
     /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
     pub embed_urls: Vec<Url>,
     pub embed_origins: Vec<String>,
@@ -198,7 +199,7 @@ impl Application {
             providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
-            csp,
+            csp: axum::http::HeaderValue::from_str(&csp).ok(),
             embed_urls: config.embed_urls.clone(),
             embed_origins,
             embed_loader,

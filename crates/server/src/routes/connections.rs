@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, WebhookDelivery};
@@ -12,6 +12,7 @@ use crate::providers::Provider;
 use crate::services::{data_access, lifecycle};
 use crate::session::Admin;
 use crate::storage::ConnectionRecord;
+use crate::web::IfNoneMatch;
 use crate::AppState;
 
 /// The table's rows, served from memory when nothing changed since the last read: the cached body
@@ -22,14 +23,14 @@ use crate::AppState;
 /// connection write, in any workspace) and the workspace, so a client that sends it back in
 /// `If-None-Match` gets `304 Not Modified` without a body, before any row is read. The workspace is
 /// in it because one browser may sign in to another workspace at the same revision.
-pub async fn list(State(state): State<AppState>, Admin(user): Admin, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_match: IfNoneMatch) -> Result<Response, ApiError> {
     let revision = state.db.connections_revision().await?;
     let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).filter(|c| c.revision == revision).cloned();
     let etag = match &cached {
         Some(cached) => cached.etag.clone(),
         None => list_etag(revision, &user.workspace),
     };
-    if crate::web::if_none_match(&headers, &etag) {
+    if if_none_match.names(&etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let body = match cached {
