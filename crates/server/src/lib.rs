@@ -119,15 +119,19 @@ pub enum StartupError {
 
 /// The whole HTTP surface; tests drive it in-process.
 pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
-    let api = routes::api_router(state.demo)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site))
-        // Large answers (a long list) compressed by Accept-Encoding; small ones aren't worth it.
-        // No answer of this API holds a secret, so compression can't leak one (BREACH).
-        .layer(tower_http::compression::CompressionLayer::new().compress_when({
-            use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-            DefaultPredicate::new().and(SizeAbove::new(API_COMPRESS_ABOVE))
-        }));
+    // Each `Router::layer` boxes every route once more, and every request clones the boxes: the
+    // layers go on as few stacks as their order allows (a stack's first layer is the outermost).
+    let api = routes::api_router(state.demo).layer(
+        tower::ServiceBuilder::new()
+            // Large answers (a long list) compressed by Accept-Encoding; small ones aren't worth it.
+            // No answer of this API holds a secret, so compression can't leak one (BREACH).
+            .layer(tower_http::compression::CompressionLayer::new().compress_when({
+                use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+                DefaultPredicate::new().and(SizeAbove::new(API_COMPRESS_ABOVE))
+            }))
+            .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    );
     let router = match static_dir {
         // Any app route (e.g. /connections/stripe/callback) answers with the SPA shell.
         Some(dir) => api
@@ -141,19 +145,19 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         None => api,
     };
     let router = router.merge(observability::probes::router());
-    let router = router.layer(middleware::from_fn_with_state(state.clone(), web::security_headers));
-    // Host pages on other origins load the app's script, wasm and styles and call the API.
-    let router = match web::cors(&state.embed_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
+    let router = router.layer(
+        tower::ServiceBuilder::new()
+            // Host pages on other origins load the app's script, wasm and styles and call the API.
+            .option_layer(web::cors(&state.embed_origins))
+            .layer(middleware::from_fn_with_state(state.clone(), web::security_headers)),
+    );
     // The service API: outside CORS (never granted to a page) and outside the browser checks of
     // `/api/`; the security headers all the same.
     let service = routes::service::router().layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let router = router.merge(service.layer(middleware::from_fn_with_state(state.clone(), web::security_headers)));
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
-    serve::timeouts(router).layer(middleware::from_fn(observability::track_requests)).with_state(state)
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(serve::timeouts())).with_state(state)
 }
 
 pub struct Application {
