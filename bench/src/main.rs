@@ -99,6 +99,17 @@ async fn main() {
         // The API answers the same without the built SPA: a stub shell is enough to start the server.
         let site = server::Site::stub();
         lines.extend(wrk_lines(&site, options.wrk_secs).await);
+        // What the list's body alone costs: bare axum answering the same bytes.
+        let body = server::list_body(&site).await;
+        let size = body.len();
+        let same_body = server::wrk_bare_axum_body(body, options.wrk_secs).await;
+        lines.push(Line {
+            figure: format!("bare axum answering the 100-row list's {size} B body (wrk)"),
+            ours: format!("{same_body:.0} req/s"),
+            reference: "—".into(),
+            budget: "—".into(),
+            met: true,
+        });
         print_table(&lines, started);
         return;
     }
