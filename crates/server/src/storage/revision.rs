@@ -5,8 +5,9 @@
 //! database: on PostgreSQL a `LISTEN`ing connection gets the `NOTIFY` each write sends with its
 //! revision (delivered on commit); while that connection is down, every read asks the database, as
 //! before, and after reconnecting the revision is read once more (notifications sent meanwhile are
-//! lost). On SQLite (one process is the deployment; tests run two on one file) the revision is read
-//! every [`SQLITE_POLL`].
+//! lost); and it is read every [`POSTGRES_REREAD`] all the same, in case the listening connection
+//! died unnoticed. On SQLite (one process is the deployment; tests run two on one file) the revision
+//! is read every [`SQLITE_POLL`].
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub const CHANNEL: &str = "connections_revision";
 pub const SQLITE_POLL: Duration = Duration::from_millis(250);
 /// How long to wait before listening again after the listener's connection failed.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// On PostgreSQL, how often the revision is read all the same: a listening connection that died
+/// without a word (a half-open TCP connection) is not noticed, so this bounds how late a change shows.
+pub const POSTGRES_REREAD: Duration = Duration::from_secs(10);
 
 pub(super) async fn read(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'connections'").fetch_one(pool).await
@@ -49,12 +53,14 @@ impl Memory {
 /// The memory and the task keeping it up with the database, stopped with the last `Db` clone.
 pub(super) struct Follower {
     pub(super) memory: Arc<Memory>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -63,14 +69,17 @@ impl Follower {
     pub(super) async fn start(pool: &AnyPool, backend: Backend, database_url: &str) -> Result<Self, sqlx::Error> {
         let memory = Arc::new(Memory::default());
         memory.saw(read(pool).await?);
-        let task = match backend {
+        let tasks = match backend {
             Backend::Sqlite => {
                 memory.following.store(true, Ordering::Release);
-                tokio::spawn(poll_sqlite(pool.clone(), memory.clone()))
+                vec![tokio::spawn(poll_sqlite(pool.clone(), memory.clone()))]
             }
-            Backend::Postgres => tokio::spawn(listen_postgres(database_url.to_owned(), pool.clone(), memory.clone())),
+            Backend::Postgres => vec![
+                tokio::spawn(listen_postgres(database_url.to_owned(), pool.clone(), memory.clone())),
+                tokio::spawn(reread_postgres(pool.clone(), memory.clone())),
+            ],
         };
-        Ok(Follower { memory, task })
+        Ok(Follower { memory, tasks })
     }
 }
 
@@ -90,6 +99,18 @@ async fn poll_sqlite(pool: AnyPool, memory: Arc<Memory>) {
             }
         }
         memory.following.store(true, Ordering::Release);
+    }
+}
+
+/// The safety net under the listener; errors are the listener's to report.
+async fn reread_postgres(pool: AnyPool, memory: Arc<Memory>) {
+    let mut every = tokio::time::interval(POSTGRES_REREAD);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !pool.is_closed() {
+        every.tick().await;
+        if let Ok(revision) = read(&pool).await {
+            memory.saw(revision);
+        }
     }
 }
 
