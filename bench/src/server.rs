@@ -39,6 +39,13 @@ impl Site {
         copy_dir(reference, dir.path());
         Site { dir }
     }
+
+    /// A shell with no app in it, for the API figures alone (`--only api`).
+    pub fn stub() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<!doctype html><title>Connections</title>").unwrap();
+        Site { dir }
+    }
 }
 
 pub struct Instance {
@@ -186,6 +193,27 @@ impl Instance {
 /// The reference for the list endpoint: axum answering a small JSON body, nothing else.
 pub async fn wrk_bare_axum(secs: u32) -> f64 {
     let router = axum::Router::new().route("/", axum::routing::get(|| async { axum::Json(serde_json::json!({ "ok": true })) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::task::spawn_blocking(move || wrk(&url, &[], secs, false)).await.unwrap()
+}
+
+/// The body `GET /api/connections` answers for 100 seeded rows.
+pub async fn list_body(site: &Site) -> axum::body::Bytes {
+    let instance = spawn(site).await;
+    instance.seed(100).await;
+    let token = instance.token("bench-body");
+    instance.http.get(format!("{}/api/connections", instance.url)).bearer_auth(token).send().await.unwrap().bytes().await.unwrap()
+}
+
+/// Bare axum answering `body` as JSON: how much of the list's rate its size alone takes.
+pub async fn wrk_bare_axum_body(body: axum::body::Bytes, secs: u32) -> f64 {
+    let handler = move || {
+        let body = body.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+    };
+    let router = axum::Router::new().route("/", axum::routing::get(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });

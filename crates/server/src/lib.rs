@@ -54,7 +54,8 @@ pub struct AppInner {
     pub public_url: Url,
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
-    pub csp: String,
+    /// The `Content-Security-Policy` of every answer, made a header value once.
+    pub csp: Option<axum::http::HeaderValue>,
     /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
     pub embed_urls: Vec<Url>,
     pub embed_origins: Vec<String>,
@@ -65,10 +66,10 @@ pub struct AppInner {
     pub event_retention_secs: i64,
     /// Connect attempts and grants each allowed per session per minute.
     pub rate_limit_per_minute: u32,
-    /// The serialized connections list and the revision it was read at. Only ever served after
-    /// checking the database's revision, so it is never stale and never needed by another instance.
-    /// Per workspace.
-    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, (i64, axum::body::Bytes)>>,
+    /// Per workspace, the serialized connections list, the revision it was read at and its `ETag`.
+    /// Only served while that is still the revision (see `Db::connections_revision`), so it is
+    /// never needed by another instance.
+    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, routes::CachedList>>,
     /// Work that must end before the process does (grants past their code exchange): `shutdown`.
     pub tasks: tokio_util::task::TaskTracker,
     /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.
@@ -118,15 +119,19 @@ pub enum StartupError {
 
 /// The whole HTTP surface; tests drive it in-process.
 pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
-    let api = routes::api_router(state.demo)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site))
-        // Large answers (a long list) compressed by Accept-Encoding; small ones aren't worth it.
-        // No answer of this API holds a secret, so compression can't leak one (BREACH).
-        .layer(tower_http::compression::CompressionLayer::new().compress_when({
-            use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-            DefaultPredicate::new().and(SizeAbove::new(API_COMPRESS_ABOVE))
-        }));
+    // Each `Router::layer` boxes every route once more, and every request clones the boxes: the
+    // layers go on as few stacks as their order allows (a stack's first layer is the outermost).
+    let api = routes::api_router(state.demo).layer(
+        tower::ServiceBuilder::new()
+            // Large answers (a long list) compressed by Accept-Encoding; small ones aren't worth it.
+            // No answer of this API holds a secret, so compression can't leak one (BREACH).
+            .layer(tower_http::compression::CompressionLayer::new().compress_when({
+                use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+                DefaultPredicate::new().and(SizeAbove::new(API_COMPRESS_ABOVE))
+            }))
+            .layer(middleware::from_fn_with_state(state.clone(), web::refuse_cross_site))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    );
     let router = match static_dir {
         // Any app route (e.g. /connections/stripe/callback) answers with the SPA shell.
         Some(dir) => api
@@ -140,19 +145,19 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         None => api,
     };
     let router = router.merge(observability::probes::router());
-    let router = router.layer(middleware::from_fn_with_state(state.clone(), web::security_headers));
-    // Host pages on other origins load the app's script, wasm and styles and call the API.
-    let router = match web::cors(&state.embed_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
+    let router = router.layer(
+        tower::ServiceBuilder::new()
+            // Host pages on other origins load the app's script, wasm and styles and call the API.
+            .option_layer(web::cors(&state.embed_origins))
+            .layer(middleware::from_fn_with_state(state.clone(), web::security_headers)),
+    );
     // The service API: outside CORS (never granted to a page) and outside the browser checks of
     // `/api/`; the security headers all the same.
     let service = routes::service::router().layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let router = router.merge(service.layer(middleware::from_fn_with_state(state.clone(), web::security_headers)));
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
-    serve::timeouts(router).layer(middleware::from_fn(observability::track_requests)).with_state(state)
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(serve::timeouts())).with_state(state)
 }
 
 pub struct Application {
@@ -198,7 +203,7 @@ impl Application {
             providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
-            csp,
+            csp: axum::http::HeaderValue::from_str(&csp).ok(),
             embed_urls: config.embed_urls.clone(),
             embed_origins,
             embed_loader,

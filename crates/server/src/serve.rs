@@ -23,11 +23,16 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long shutdown waits for open connections before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The timeouts on the request side, for `app()`'s router.
-pub fn timeouts<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+/// The timeouts on the request side, for `app()`'s router: the whole answer, and inside it the body.
+pub fn timeouts() -> tower::ServiceBuilder<
+    tower::layer::util::Stack<
+        tower_http::timeout::RequestBodyTimeoutLayer,
+        tower::layer::util::Stack<tower_http::timeout::TimeoutLayer, tower::layer::util::Identity>,
+    >,
+> {
+    tower::ServiceBuilder::new()
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains.

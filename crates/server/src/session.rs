@@ -64,10 +64,16 @@ pub fn is_workspace_id(org: &str) -> bool {
 pub struct SessionKeys {
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
-    algorithms: Vec<Algorithm>,
-    audience: String,
-    issuer: Option<String>,
+    /// What a token must satisfy, built once: it is the same for every request.
+    validation: Validation,
+    /// Tokens whose signature and claims were checked, by the whole token. A client sends the same
+    /// token with every request and the keys never change while the process runs, so checking it
+    /// again could only give the same answer; the expiry is still checked on every use.
+    verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
 }
+
+/// Verified tokens kept at most; the memory is emptied when it is full (each is checked again).
+const VERIFIED_KEPT: usize = 4096;
 
 /// The portal's public key, for tokens Connections checks but cannot mint.
 #[derive(Clone, Debug)]
@@ -82,9 +88,8 @@ impl SessionKeys {
         SessionKeys {
             encoding: Some(EncodingKey::from_secret(secret.expose().as_bytes())),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
-            algorithms: vec![Algorithm::HS256],
-            audience: DEFAULT_AUDIENCE.into(),
-            issuer: None,
+            validation: validation(Algorithm::HS256, DEFAULT_AUDIENCE, None),
+            verified: Default::default(),
         }
     }
 
@@ -94,12 +99,13 @@ impl SessionKeys {
             PublicKey::Rsa(pem) => (DecodingKey::from_rsa_pem(pem)?, Algorithm::RS256),
             PublicKey::Ed(pem) => (DecodingKey::from_ed_pem(pem)?, Algorithm::EdDSA),
         };
-        Ok(SessionKeys { encoding: None, decoding, algorithms: vec![algorithm], audience: DEFAULT_AUDIENCE.into(), issuer: None })
+        Ok(SessionKeys { encoding: None, decoding, validation: validation(algorithm, DEFAULT_AUDIENCE, None), verified: Default::default() })
     }
 
     pub fn for_audience(mut self, audience: &str, issuer: Option<&str>) -> Self {
-        self.audience = audience.to_owned();
-        self.issuer = issuer.map(str::to_owned);
+        self.validation = validation(self.validation.algorithms[0], audience, issuer);
+        // Checked against other rules: nothing verified before counts.
+        self.verified.get_mut().expect("verified lock poisoned").clear();
         self
     }
 
@@ -109,18 +115,24 @@ impl SessionKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        // Only the configured algorithm: a token claiming `none` or another algorithm is refused.
-        let mut validation = Validation::new(self.algorithms[0]);
-        validation.algorithms = self.algorithms.clone();
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_nbf = true;
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
-        if let Some(issuer) = &self.issuer {
-            validation.set_issuer(&[issuer]);
-            validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let known = self.verified.lock().expect("verified lock poisoned").get(token).cloned();
+        // `nbf` was checked when the token was verified: it was already valid then, so still is.
+        // Expired, it goes through the whole check again, which names the error.
+        if let Some(claims) = known.filter(|claims| claims.exp >= now - LEEWAY_SECS as i64) {
+            return Ok(claims);
         }
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+        let claims = self.verify_signed(token)?;
+        let mut verified = self.verified.lock().expect("verified lock poisoned");
+        if verified.len() >= VERIFIED_KEPT {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Claims, ApiError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) if data.claims.sub.is_empty() => Err(ApiError::Unauthenticated("The session token has no subject.")),
             Ok(data) if !is_workspace_id(&data.claims.org) => Err(ApiError::Unauthenticated("The session token names no valid workspace (org).")),
             Ok(data) => Ok(data.claims),
@@ -134,6 +146,21 @@ impl SessionKeys {
             },
         }
     }
+}
+
+/// Only `algorithm`: a token claiming `none` or another algorithm is refused.
+fn validation(algorithm: Algorithm, audience: &str, issuer: Option<&str>) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+    if let Some(issuer) = issuer {
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+    }
+    validation
 }
 
 /// The signed-in user, whatever their role, and the workspace they act for.
@@ -221,6 +248,25 @@ mod tests {
         let no_org = serde_json::json!({ "sub": "u1", "name": "Ada", "role": "admin", "aud": "connections", "exp": chrono::Utc::now().timestamp() + 600 });
         let token = jsonwebtoken::encode(&header, &no_org, &EncodingKey::from_secret("k".repeat(32).as_bytes())).unwrap();
         assert!(keys().verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_verified_token_is_known_until_it_expires_and_only_that_exact_token() {
+        let keys = keys();
+        let token = keys.sign(&claims(600)).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().sub, "u1");
+        assert_eq!(keys.verify(&token).unwrap().sub, "u1", "known now");
+        // Another signature on the same claims is a token never verified: checked, and refused.
+        let mut forged = token.clone();
+        forged.replace_range(forged.len() - 2.., if token.ends_with("AA") { "BB" } else { "AA" });
+        assert!(keys.verify(&forged).is_err());
+        // A token verified while it was valid and past its expiry (and the leeway) since is refused
+        // like any expired one.
+        let lapsed = Claims { exp: chrono::Utc::now().timestamp() - LEEWAY_SECS as i64 - 1, ..claims(0) };
+        let token = keys.sign(&lapsed).unwrap();
+        keys.verified.lock().unwrap().insert(token.clone(), lapsed);
+        assert!(matches!(keys.verify(&token), Err(ApiError::Unauthenticated(m)) if m.contains("expired")));
+        assert!(!keys.verified.lock().unwrap().is_empty(), "the valid one stays known");
     }
 
     #[test]

@@ -38,9 +38,11 @@ impl Backend {
 
 mod data_checks;
 mod outbox;
+mod revision;
 
 pub use data_checks::ConnectionFilter;
 pub use outbox::DueEvent;
+pub use revision::SQLITE_POLL as REVISION_POLL;
 
 #[derive(Clone)]
 pub struct Db {
@@ -48,6 +50,8 @@ pub struct Db {
     backend: Backend,
     /// Whether changes to connections are announced in the webhook outbox (a receiver is configured).
     outbox: bool,
+    /// The connections revision as this instance knows it (see `revision`).
+    revision: std::sync::Arc<revision::Follower>,
 }
 
 /// Why a grant's `state` did not match a pending attempt.
@@ -156,7 +160,8 @@ impl Db {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Db { pool, backend, outbox: false })
+        let revision = std::sync::Arc::new(revision::Follower::start(&pool, backend, database_url).await?);
+        Ok(Db { pool, backend, outbox: false, revision })
     }
 
     pub fn backend(&self) -> Backend {
@@ -283,7 +288,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
-        bump_revision(&mut tx).await?;
+        let revision = self.bump_revision(&mut tx).await?;
         // The row keeps its id on conflict, so another id means the account was already known.
         let existed = view.id != new_id;
         let action = if existed { AuditAction::Reauthenticate } else { AuditAction::Connect };
@@ -305,12 +310,20 @@ impl Db {
         let announced = if existed { EventType::Reauthenticated } else { EventType::Created };
         self.announce(&mut tx, &view.id, announced, new.now).await?;
         tx.commit().await?;
+        self.committed(revision);
         Ok((view, existed))
     }
 
-    /// Changes with every write to `connections` (see [`bump_revision`]).
+    /// Changes with every write to `connections` (see [`Db::bump_revision`]). From memory while it
+    /// follows the database: this instance's writes at once, other instances' within the bound of
+    /// `revision`; from the database while it does not (PostgreSQL's listener reconnecting).
     pub async fn connections_revision(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'connections'").fetch_one(&self.pool).await
+        if let Some(known) = self.revision.memory.current() {
+            return Ok(known);
+        }
+        let read = revision::read(&self.pool).await?;
+        self.revision.memory.saw(read);
+        Ok(read)
     }
 
     /// One workspace's connections, newest first.
@@ -388,7 +401,7 @@ impl Db {
         if ended.rows_affected() != 1 {
             return Ok(false);
         }
-        bump_revision(&mut tx).await?;
+        let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         match status {
             ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
@@ -396,6 +409,7 @@ impl Db {
             ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => {}
         }
         tx.commit().await?;
+        self.committed(revision);
         Ok(true)
     }
 
@@ -421,14 +435,15 @@ impl Db {
         };
         let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
         let applied = changed || update(false).execute(&mut *tx).await?.rows_affected() == 1;
-        if applied {
-            bump_revision(&mut tx).await?;
-        }
+        let revision = if applied { Some(self.bump_revision(&mut tx).await?) } else { None };
         if changed && status == ConnectionStatus::ReauthenticationRequired {
             self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
         }
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
+        if let Some(revision) = revision {
+            self.committed(revision);
+        }
         Ok(applied)
     }
 
@@ -470,9 +485,10 @@ impl Db {
         if stored.rows_affected() != 1 {
             return Ok(false);
         }
-        bump_revision(&mut tx).await?;
+        let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await?;
+        self.committed(revision);
         Ok(true)
     }
 
@@ -502,12 +518,13 @@ impl Db {
         if !changed && update(false).execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
-        bump_revision(&mut tx).await?;
+        let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         if changed {
             self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
         }
         tx.commit().await?;
+        self.committed(revision);
         Ok(true)
     }
 
@@ -744,10 +761,24 @@ pub struct TakenInstall {
     pub access_expires_at: Option<i64>,
 }
 
-/// Every transaction that writes `connections` calls this, so the revision moves with the data.
-async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'connections'").execute(&mut **tx).await?;
-    Ok(())
+impl Db {
+    /// Every transaction that writes `connections` calls this, so the revision moves with the data,
+    /// and hands the answer to [`Db::committed`] after its commit. On PostgreSQL the other instances
+    /// are told in the same transaction (a `NOTIFY` is delivered on commit, or never).
+    async fn bump_revision(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, sqlx::Error> {
+        let revision: i64 =
+            sqlx::query_scalar("UPDATE revisions SET value = value + 1 WHERE name = 'connections' RETURNING value").fetch_one(&mut **tx).await?;
+        if self.backend == Backend::Postgres {
+            // NOTIFY takes no parameters; the payload is a number.
+            (&mut **tx).execute(format!("NOTIFY {}, '{revision}'", revision::CHANNEL).as_str()).await?;
+        }
+        Ok(revision)
+    }
+
+    /// A bumped revision, committed: this instance's next list answers it.
+    fn committed(&self, revision: i64) {
+        self.revision.memory.saw(revision);
+    }
 }
 
 async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {

@@ -46,17 +46,20 @@ pub fn content_security_policy(static_dir: Option<&Path>, frame_ancestors: &str)
     ))
 }
 
+// A constant: a name given as a string would be parsed again for every answer.
+const CROSS_ORIGIN_OPENER_POLICY: header::HeaderName = header::HeaderName::from_static("cross-origin-opener-policy");
+
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let Some(csp) = &state.csp {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // The callback URL carries the authorization code: never leak it in a Referer.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(CROSS_ORIGIN_OPENER_POLICY, HeaderValue::from_static("same-origin"));
     if state.public_url.scheme() == "https" {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
@@ -179,14 +182,35 @@ pub fn content_etag(body: &[u8]) -> HeaderValue {
 /// Whether the request's `If-None-Match` names `etag` (or `*`). Weak comparison, as RFC 9110 asks
 /// for `If-None-Match`.
 pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    names(headers.get_all(header::IF_NONE_MATCH).iter(), etag)
+}
+
+fn names<'a>(values: impl Iterator<Item = &'a HeaderValue>, etag: &HeaderValue) -> bool {
+    fn opaque(tag: &str) -> &str {
+        tag.trim().trim_start_matches("W/")
+    }
     let Ok(etag) = etag.to_str() else { return false };
-    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|tag| tag.trim() == "*" || opaque(tag) == opaque(etag))
+    let etag = opaque(etag);
+    values.filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(',')).any(|tag| tag.trim() == "*" || opaque(tag) == etag)
+}
+
+/// A request's `If-None-Match` lines alone, for a handler that needs no other header (extracting the
+/// `HeaderMap` would copy all of them).
+pub struct IfNoneMatch(Vec<HeaderValue>);
+
+impl IfNoneMatch {
+    /// Whether they name `etag`, as [`if_none_match`].
+    pub fn names(&self, etag: &HeaderValue) -> bool {
+        names(self.0.iter(), etag)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfNoneMatch(parts.headers.get_all(header::IF_NONE_MATCH).iter().cloned().collect()))
+    }
 }
 
 /// `304 Not Modified` with the validator (and nothing else of the body's headers).

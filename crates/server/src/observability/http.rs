@@ -46,8 +46,14 @@ fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
     plain.then(|| value.to_owned())
 }
 
+/// 32 hex digits, unique across instances: a random prefix drawn once per process and a counter
+/// (a fresh random id per request cost a `getrandom` system call each; the id is no secret).
 fn new_request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Methods by name; anything else a client sends is `other` (a label must not be whatever was typed).
@@ -121,6 +127,7 @@ mod tests {
         assert_eq!(with(&"x".repeat(65)), None);
         assert_eq!(incoming_request_id(&HeaderMap::new()), None);
         assert_eq!(new_request_id().len(), 32);
+        assert_ne!(new_request_id(), new_request_id());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, WebhookDelivery};
@@ -12,36 +12,49 @@ use crate::providers::Provider;
 use crate::services::{data_access, lifecycle};
 use crate::session::Admin;
 use crate::storage::ConnectionRecord;
+use crate::web::IfNoneMatch;
 use crate::AppState;
 
-/// The table's rows. Read with one single-row query when nothing changed since the last read: the
-/// cached body is served only if its revision is still the database's.
+/// The table's rows, served from memory when nothing changed since the last read: the cached body
+/// is served only while its revision is still the current one (`Db::connections_revision`, itself
+/// answered from memory).
 ///
 /// Polling costs nothing when nothing changed: the answer's `ETag` is the revision (bumped by every
 /// connection write, in any workspace) and the workspace, so a client that sends it back in
 /// `If-None-Match` gets `304 Not Modified` without a body, before any row is read. The workspace is
 /// in it because one browser may sign in to another workspace at the same revision.
-pub async fn list(State(state): State<AppState>, Admin(user): Admin, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_match: IfNoneMatch) -> Result<Response, ApiError> {
     let revision = state.db.connections_revision().await?;
-    let etag = list_etag(revision, &user.workspace);
-    if crate::web::if_none_match(&headers, &etag) {
+    let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).filter(|c| c.revision == revision).cloned();
+    let etag = match &cached {
+        Some(cached) => cached.etag.clone(),
+        None => list_etag(revision, &user.workspace),
+    };
+    if if_none_match.names(&etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).cloned();
     let body = match cached {
-        Some((at, body)) if at == revision => body,
-        _ => {
+        Some(cached) => cached.body,
+        None => {
             let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await? };
             let body = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
             // Rows read after the revision are at least that new; a newer revision refetches them.
             let mut cache = state.connections_cache.lock().expect("cache lock poisoned");
             // One entry per workspace that asked since the last change: stale ones are dropped.
-            cache.retain(|_, (at, _)| *at == revision);
-            cache.insert(user.workspace.clone(), (revision, body.clone()));
+            cache.retain(|_, c| c.revision == revision);
+            cache.insert(user.workspace.clone(), CachedList { revision, etag: etag.clone(), body: body.clone() });
             body
         }
     };
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], body).into_response())
+}
+
+/// One workspace's list as last answered (see `AppInner::connections_cache`).
+#[derive(Clone)]
+pub struct CachedList {
+    revision: i64,
+    etag: HeaderValue,
+    body: Bytes,
 }
 
 /// `W/"<revision>-<workspace digest>"`: weak, since the rows read after the revision may already be

@@ -8,6 +8,8 @@ pub mod service;
 mod session;
 mod webhooks;
 
+pub use connections::CachedList;
+
 use axum::routing::{any, get, post};
 use axum::Router;
 use connections_wire::paths;

@@ -3,7 +3,7 @@
 use connections_wire::{DataCheck, TableAccess, TableCheck, Timestamp};
 use sqlx::Row;
 
-use super::{bump_revision, insert_event, Db, NewEvent};
+use super::{insert_event, Db, NewEvent};
 
 impl Db {
     /// Replaces the connection's check with `tables` and sets its last data point (the newest object
@@ -35,11 +35,13 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
-        bump_revision(&mut tx).await?;
+        let revision = self.bump_revision(&mut tx).await?;
         if let Some(event) = &event {
             insert_event(&mut tx, event).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.committed(revision);
+        Ok(())
     }
 
     /// The connection's last data-access check; `None` before the first.

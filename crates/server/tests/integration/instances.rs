@@ -55,15 +55,94 @@ async fn a_list_cached_on_one_instance_reflects_writes_made_through_another() {
     first.standin.revoke_access("acct_1DemoAcmeBooks00");
     let checked = second.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
     assert_eq!(checked.status(), 200);
-    assert_eq!(first.connections().await[0]["status"], "reauthentication_required");
+    let status_is = |status: &'static str| move |list: &[Value]| list[0]["status"] == status;
+    assert_eq!(first.connections_once("the check", status_is("reauthentication_required")).await[0]["status"], "reauthentication_required");
 
     // A disconnect through the second instance.
     second.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
-    assert_eq!(first.connections().await[0]["status"], "disconnected");
+    assert_eq!(first.connections_once("the disconnect", status_is("disconnected")).await[0]["status"], "disconnected");
 
     // A new connection through the second instance.
     second.connect(&admin(), "finance@globex.test").await;
+    assert_eq!(first.connections_once("the new connection", |list| list.len() == 2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_connection_made_through_one_instance_shows_in_the_others_cached_list_within_the_bound() {
+    let first = spawn_app_with(&[]).await;
+    let second = spawn_second_instance(&first).await;
+    let empty = first.get("/api/connections", Some(&admin())).send().await.unwrap();
+    let etag = empty.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(first.connections().await.is_empty(), "an empty list, now cached on the first instance");
+
+    second.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let list = first.connections_once("a connection made through the second instance", |list| list.len() == 1).await;
+    assert_eq!(list[0]["account_id"], "acct_1DemoAcmeBooks00");
+    // The table's poll with the old tag gets the new list, not a 304.
+    let polled = first.get("/api/connections", Some(&admin())).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(polled.status(), 200);
+    assert_ne!(polled.headers()["etag"].to_str().unwrap(), etag);
+}
+
+#[tokio::test]
+async fn a_write_shows_at_once_in_the_list_of_the_instance_that_made_it() {
+    let first = spawn_app_with(&[]).await;
+    let _second = spawn_second_instance(&first).await;
+    let connection = first.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap();
+    assert_eq!(first.connections().await[0]["status"], "connected");
+    // No waiting between a write and the next list: this instance knows its own writes.
+    first.standin.revoke_access("acct_1DemoAcmeBooks00");
+    first.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(first.connections().await[0]["status"], "reauthentication_required");
+    first.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(first.connections().await[0]["status"], "disconnected");
+    first.connect(&admin(), "finance@globex.test").await;
     assert_eq!(first.connections().await.len(), 2);
+}
+
+/// PostgreSQL only (SQLite has no listener): with the listening connection gone, the revision is
+/// read from the database, and again once listening resumes, so a change nobody was told of shows.
+#[tokio::test]
+async fn a_change_missed_while_the_listener_is_down_still_shows() {
+    if !support::is_postgres() {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    let first = app.get("/api/connections", Some(&admin())).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    // End the listening connection, as a network fault or a database restart would.
+    let deadline = std::time::Instant::now() + support::ANOTHER_INSTANCE_DEADLINE;
+    loop {
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%') AS ended",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        if ended == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no listening connection to end");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A change without its notification.
+    app.sql("UPDATE revisions SET value = value + 1 WHERE name = 'connections'").await;
+    loop {
+        let polled = app.get("/api/connections", Some(&admin())).header("if-none-match", &etag).send().await.unwrap();
+        if polled.status() == 200 {
+            assert_ne!(polled.headers()["etag"].to_str().unwrap(), etag);
+            break;
+        }
+        assert_eq!(polled.status(), 304);
+        assert!(std::time::Instant::now() < deadline + support::ANOTHER_INSTANCE_DEADLINE, "the change never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Listening again: a change through another instance shows as before.
+    let second = spawn_second_instance(&app).await;
+    second.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connections_once("a connection made after the listener came back", |list| list.len() == 1).await;
 }
 
 #[tokio::test]

@@ -16,6 +16,10 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_webhook_secret";
 /// The workspace `token()` signs sessions for.
 pub const WORKSPACE: &str = "acme";
 
+/// The bound on a change made through another instance showing in a list (250 ms on SQLite, a
+/// notification's delivery on PostgreSQL), with room for a loaded machine.
+pub const ANOTHER_INSTANCE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct TestApp {
     pub args: Args,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -213,6 +217,20 @@ impl TestApp {
     pub async fn connections(&self) -> Vec<Value> {
         let body: Value = self.get("/api/connections", Some(&admin())).send().await.unwrap().json().await.unwrap();
         body["connections"].as_array().unwrap().clone()
+    }
+
+    /// The list once `shows` holds for it: a change made through another instance shows within a
+    /// bound (README, "Several instances"), not at once. Fails after [`ANOTHER_INSTANCE_DEADLINE`].
+    pub async fn connections_once(&self, what: &str, shows: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + ANOTHER_INSTANCE_DEADLINE;
+        loop {
+            let list = self.connections().await;
+            if shows(&list) {
+                return list;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: not in the list after {ANOTHER_INSTANCE_DEADLINE:?}: {list:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// The stored (still encrypted) access token of a provider account, if it has one.
