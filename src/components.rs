@@ -201,11 +201,16 @@ pub fn UserBadge() -> impl IntoView {
 /// Text and an icon, never colour alone.
 #[component]
 pub fn StatusBadge(status: ConnectionStatus) -> impl IntoView {
-    let (icon, class) = match status {
+    let (icon, class) = status_look(status);
+    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{messages::status_label(i18n::locale(), status)}</span></span> }
+}
+
+/// A status's icon (beside its words, not instead of them) and the badge's classes.
+pub fn status_look(status: ConnectionStatus) -> (&'static str, &'static str) {
+    match status {
         ConnectionStatus::Connected => ("●", "cx-status cx-status-ok"),
         ConnectionStatus::ReauthenticationRequired => ("▲", "cx-status cx-status-warn"),
         ConnectionStatus::Revoked => ("✕", "cx-status cx-status-bad"),
         ConnectionStatus::Disconnected => ("○", "cx-status cx-status-off"),
-    };
-    view! { <span class=class><span aria-hidden="true">{icon}</span><span>{messages::status_label(i18n::locale(), status)}</span></span> }
+    }
 }

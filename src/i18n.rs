@@ -108,6 +108,11 @@ pub fn datetime(at: &connections_wire::Timestamp) -> String {
     crate::browser::local_datetime(&expect_context::<Chosen>().format_tags, at)
 }
 
+/// The language tags dates and numbers are formatted for; under [`LocaleProvider`].
+pub fn chosen_format_tags() -> Arc<[String]> {
+    expect_context::<Chosen>().format_tags
+}
+
 /// A count in the locale's conventions (`1,000`, `1.000`…); under [`LocaleProvider`].
 pub fn count(n: usize) -> String {
     crate::browser::local_number(&expect_context::<Chosen>().format_tags, n as f64)

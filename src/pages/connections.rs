@@ -1,21 +1,22 @@
 //! Admin > Connections: the Data Sources table, with search, status filter, sorting and row actions.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use connections_wire::{ConnectionStatus, ConnectionView, Timestamp};
+use connections_wire::{ConnectionStatus, ConnectionView};
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
 use crate::browser;
 use crate::catalog::Catalog;
-use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading, StatusBadge};
+use crate::components::{AdminOnly, ErrorNotice, Flash, FlashLink, FlashState, Loading};
 use crate::host::{self, HostEvent};
 use crate::i18n::{self, td_string, Locale};
 use crate::messages;
 use crate::navigator::use_navigator;
 use crate::routing::Route;
+use crate::rows::{self, RowAction, RowLook};
 use crate::table::{self, SortKey, TableQuery};
 
 /// How often the table refreshes itself while the page is visible.
@@ -223,34 +224,6 @@ fn SortControl(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
     }
 }
 
-/// One signal per connection, by id, for as long as the table is mounted: a reload or a sort
-/// updates a row's signal when the row changed and reuses its `<tr>` either way.
-#[derive(Clone, Copy)]
-struct RowSignals(StoredValue<HashMap<String, ArcRwSignal<ConnectionView>>>);
-
-impl RowSignals {
-    fn keyed(&self, rows: Vec<ConnectionView>) -> Vec<(String, ArcRwSignal<ConnectionView>)> {
-        self.0
-            .try_update_value(|signals| {
-                rows.into_iter()
-                    .map(|row| {
-                        let signal = match signals.get(&row.id) {
-                            Some(signal) => {
-                                if signal.with_untracked(|old| *old != row) {
-                                    signal.set(row.clone());
-                                }
-                                signal.clone()
-                            }
-                            None => signals.entry(row.id.clone()).or_insert_with(|| ArcRwSignal::new(row.clone())).clone(),
-                        };
-                        (row.id, signal)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 #[component]
 fn ConnectionsTable(
     rows: Memo<Vec<ConnectionView>>,
@@ -262,13 +235,55 @@ fn ConnectionsTable(
     reload: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let shown = Memo::new(move |_| query.with(|q| rows.with(|rows| table::apply(rows, q))));
-    let signals = RowSignals(StoredValue::new(HashMap::new()));
-    let highlighted = move || flash.0.get().and_then(|f| f.connection_id);
     let locale = i18n::locale();
+    let navigator = use_navigator();
+    let provider_name = move |id: &str| catalog.with_untracked(|c| c.as_ref().map_or_else(|| id.to_owned(), |c| c.name(id)));
+    let look = RowLook {
+        locale,
+        show_mode,
+        format_tags: i18n::chosen_format_tags(),
+        provider_name: Box::new(provider_name),
+        detail_href: Box::new(move |id| navigator.href(&Route::Detail { id: id.to_owned() })),
+    };
+    let drawn = StoredValue::new_local(rows::Rows::new(look));
+    let body = NodeRef::<html::Tbody>::new();
+    Effect::new(move |_| {
+        let Some(body) = body.get() else { return };
+        shown.with(|shown| drawn.update_value(|rows| rows.iter_mut().for_each(|rows| rows.draw(&body, shown))));
+        // The rows are in the document now.
+        browser::mark_once(browser::MARK_FIRST_ROW);
+    });
+    Effect::new(move |_| {
+        let id = flash.0.with(|f| f.as_ref().and_then(|f| f.connection_id.clone()));
+        drawn.update_value(|rows| rows.iter_mut().for_each(|rows| rows.highlight(id.clone())));
+    });
+    // The rows' buttons, by their `data-action`.
+    let on_click = move |event: web_sys::MouseEvent| {
+        let target = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        let Some(button) = target.and_then(|t| t.closest("button[data-action]").ok().flatten()) else { return };
+        let Some(action) = button.get_attribute("data-action").as_deref().and_then(RowAction::parse) else { return };
+        let id = button.closest("tr").ok().flatten().and_then(|tr| tr.get_attribute("data-connection-id"));
+        let Some(connection) = id.and_then(|id: String| drawn.with_value(|rows| rows.as_ref().and_then(|rows| rows.connection(&id).cloned()))) else { return };
+        match action {
+            RowAction::Reconnect => navigator.go(Route::Authorize { provider: connection.provider }),
+            RowAction::Disconnect => to_disconnect.set(Some(connection)),
+            RowAction::Check => {
+                let _ = button.set_attribute("disabled", "");
+                button.set_text_content(Some(td_string!(locale, table.checking)));
+                let (provider, reload) = (provider_name(&connection.provider), reload.clone());
+                leptos::task::spawn_local(async move {
+                    let outcome = api::check(&connection.id).await;
+                    flash.0.set(Some(check_flash(locale, &connection.account_name, &provider, outcome)));
+                    // A row the check did not change keeps this button: give it back.
+                    let _ = button.remove_attribute("disabled");
+                    button.set_text_content(Some(td_string!(locale, table.check)));
+                    reload();
+                });
+            }
+        }
+    };
     let header = move |key: SortKey| view! { <SortHeader query key /> };
     let count = move || shown.with(Vec::len);
-    // Runs once the rows are in the document.
-    Effect::new(move |_| browser::mark_once(browser::MARK_FIRST_ROW));
     view! {
         <p class="cx-muted cx-count" aria-live="polite">
             {move || td_string!(locale, table.count, shown = i18n::count(count()), total = i18n::count(rows.with(Vec::len))).to_string()}
@@ -291,11 +306,8 @@ fn ConnectionsTable(
                         <th scope="col">{td_string!(locale, table.actions)}</th>
                     </tr>
                 </thead>
-                <tbody>
-                    <For each=move || signals.keyed(shown.get()) key=|(id, _)| id.clone() let:entry>
-                        <ConnectionRow row=entry.1 catalog show_mode highlighted=Signal::derive(highlighted) to_disconnect reload=reload.clone() />
-                    </For>
-                </tbody>
+                // Drawn by `rows` (see there why).
+                <tbody node_ref=body on:click=on_click></tbody>
             </table>
         </div>
         {move || (count() == 0).then(|| view! { <p class="cx-empty">{td_string!(locale, table.no_match)}</p> })}
@@ -323,122 +335,6 @@ fn SortHeader(query: RwSignal<TableQuery>, key: SortKey) -> impl IntoView {
                 {sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
             </button>
         </th>
-    }
-}
-
-/// One `<tr>`, made once per connection id. Its cells follow `row` through one effect: a reload
-/// that changed a status or a check time re-runs it and the renderer rewrites only the text and
-/// attributes that differ, in the same elements. One effect per row, not one per changing cell,
-/// is what makes 1,000 rows quick to build.
-#[component]
-fn ConnectionRow(
-    row: ArcRwSignal<ConnectionView>,
-    /// For the provider's display name.
-    catalog: RwSignal<Option<Catalog>>,
-    show_mode: bool,
-    highlighted: Signal<Option<String>>,
-    to_disconnect: RwSignal<Option<ConnectionView>>,
-    reload: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let navigator = use_navigator();
-    let locale = i18n::locale();
-    let id = row.with_untracked(|r| r.id.clone());
-    let provider = row.with_untracked(|r| catalog.with_untracked(|c| c.as_ref().map_or_else(|| r.provider.clone(), |c| c.name(&r.provider))));
-    let is_new = {
-        let id = id.clone();
-        Signal::derive(move || highlighted.with(|h| h.as_deref() == Some(id.as_str())))
-    };
-    let href = navigator.href(&Route::Detail { id: id.clone() });
-    let time = |at: Timestamp| view! { <time datetime=at.to_string()>{i18n::datetime(&at)}</time> }.into_any();
-    let when = move |at: Option<Timestamp>| at.map(time).unwrap_or_else(|| "—".into_any());
-    let cells = move || {
-        row.with(|r| {
-            let mode = match r.livemode {
-                Some(live) => messages::mode_label(locale, live),
-                None => "—",
-            };
-            view! {
-                <th scope="row">
-                    <a href=href.clone()>{r.account_name.clone()}</a>
-                    {move || is_new.get().then(|| view! { <span class="cx-tag">{td_string!(locale, table.new)}</span> })}
-                </th>
-                // `data-label`: the column's name, shown beside the value when rows are cards.
-                <td data-label=td_string!(locale, columns.account_id)><code>{r.account_id.clone()}</code></td>
-                <td data-label=td_string!(locale, columns.provider)>{provider.clone()}</td>
-                {show_mode.then(|| view! { <td data-label=td_string!(locale, columns.mode)>{mode}</td> })}
-                <td data-label=td_string!(locale, columns.scope)><code>{r.scope.clone()}</code></td>
-                <td class="cx-cell-status" data-label=td_string!(locale, columns.status)>
-                    <StatusBadge status=r.status />
-                </td>
-                <td data-label=td_string!(locale, columns.connected_by)>{r.connected_by.clone()}</td>
-                <td data-label=td_string!(locale, columns.connected_at)>{time(r.connected_at)}</td>
-                <td data-label=td_string!(locale, columns.last_checked)>{when(r.last_checked_at)}</td>
-                <td data-label=td_string!(locale, columns.last_data)>{when(r.last_data_at)}</td>
-                <td class="cx-row-actions">
-                    <RowActions row=r.clone() provider=provider.clone() to_disconnect reload=reload.clone() />
-                </td>
-            }
-        })
-    };
-    view! { <tr class:cx-row-new=is_new data-connection-id=id>{cells}</tr> }
-}
-
-/// Reauthenticate or reconnect, check, disconnect: whichever the row's status allows.
-#[component]
-fn RowActions(
-    row: ConnectionView,
-    provider: String,
-    to_disconnect: RwSignal<Option<ConnectionView>>,
-    reload: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
-    let flash = expect_context::<FlashState>();
-    let navigator = use_navigator();
-    let locale = i18n::locale();
-    let check = {
-        let (id, account) = (row.id.clone(), row.account_name.clone());
-        Action::new_local(move |_: &()| {
-            let (id, account, provider, reload) = (id.clone(), account.clone(), provider.clone(), reload.clone());
-            async move {
-                let outcome = api::check(&id).await;
-                let checked = outcome.as_ref().map(drop).map_err(Clone::clone);
-                flash.0.set(Some(check_flash(locale, &account, &provider, outcome)));
-                reload();
-                checked
-            }
-        })
-    };
-    let checking = {
-        let pending = check.pending();
-        move || pending.get()
-    };
-    let account = row.account_name.clone();
-    let reconnect_label = match row.status {
-        ConnectionStatus::ReauthenticationRequired | ConnectionStatus::Revoked => {
-            Some((td_string!(locale, table.reauthenticate), td_string!(locale, table.reauthenticate_named, account = &account).to_string()))
-        }
-        ConnectionStatus::Disconnected => {
-            Some((td_string!(locale, table.reconnect), td_string!(locale, table.reconnect_named, account = &account).to_string()))
-        }
-        ConnectionStatus::Connected => None,
-    };
-    let provider_id = row.provider.clone();
-    let reconnect = move |_| navigator.go(Route::Authorize { provider: provider_id.clone() });
-    let has_tokens = matches!(row.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
-    let can_disconnect = row.status != ConnectionStatus::Disconnected;
-    view! {
-        {reconnect_label.map(|(label, aria_label)| view! {
-            <button class="cx-button cx-button-small cx-button-primary" on:click=reconnect aria-label=aria_label>{label}</button>
-        })}
-        {has_tokens.then(|| view! {
-            <button class="cx-button cx-button-small" on:click=move |_| { check.dispatch(()); } disabled=checking
-                aria-label=td_string!(locale, table.check_named, account = &account).to_string()>
-                {move || if checking() { td_string!(locale, table.checking) } else { td_string!(locale, table.check) }}
-            </button>
-        })}
-        {can_disconnect.then(|| view! {
-            <button class="cx-button cx-button-small" on:click=move |_| to_disconnect.set(Some(row.clone()))
-                aria-label=td_string!(locale, table.disconnect_named, account = &account).to_string()>{td_string!(locale, table.disconnect)}</button>
-        })}
     }
 }
 
