@@ -229,6 +229,12 @@ pub fn is_hashed_asset(path: &str) -> bool {
     })
 }
 
+/// On the Data Sources page, the browser asks for the list while it still loads the wasm, and the
+/// app's own request for it (same URL, mode and credentials: `crossorigin=anonymous` is fetch's
+/// `same-origin`) takes that answer. Not an administrator's session: the answer is a 401 or 403
+/// like the app's own request would get.
+const LIST_PRELOAD: &str = "</api/connections>; rel=preload; as=fetch; crossorigin=anonymous";
+
 /// The shell's largest plausible size; it is read whole to hash it.
 const MAX_SHELL_BYTES: usize = 1024 * 1024;
 
@@ -249,8 +255,16 @@ pub async fn static_caching(request: Request, next: Next) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
         let etag = content_etag(&bytes);
+        let list_preload = (path == "/connections").then(|| HeaderValue::from_static(LIST_PRELOAD));
         if if_none_match(&conditional, &etag) {
-            return not_modified(etag);
+            let mut answer = not_modified(etag);
+            if let Some(link) = list_preload {
+                answer.headers_mut().insert(header::LINK, link);
+            }
+            return answer;
+        }
+        if let Some(link) = list_preload {
+            parts.headers.insert(header::LINK, link);
         }
         parts.headers.insert(header::ETAG, etag);
         parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -72,6 +72,23 @@ async fn assets_are_sent_precompressed_by_accept_encoding() {
     }
 }
 
+/// The Data Sources page's shell tells the browser to fetch the list while the wasm loads (the
+/// app's own request then takes that answer); no other page's does, revalidated or not.
+#[tokio::test]
+async fn the_table_page_preloads_its_list_and_no_other_page_does() {
+    let app = app_with_dist().await;
+    let preload = "</api/connections>; rel=preload; as=fetch; crossorigin=anonymous";
+    let shell = fetch(&app, "/connections", &[]).await;
+    assert_eq!(header(&shell, "link").as_deref(), Some(preload));
+    let etag = header(&shell, "etag").expect("the shell has an ETag");
+    let again = fetch(&app, "/connections", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(header(&again, "link").as_deref(), Some(preload), "a revisit preloads too");
+    for path in ["/index.html", "/connections/new", "/connections/stripe/callback"] {
+        assert_eq!(header(&fetch(&app, path, &[]).await, "link"), None, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_the_shell_is_revalidated() {
     let app = app_with_dist().await;
