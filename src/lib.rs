@@ -23,7 +23,7 @@ pub mod options;
 mod pages;
 mod popup;
 pub mod routing;
-mod rows;
+pub mod rows;
 pub mod table;
 mod text;
 

@@ -1,15 +1,19 @@
 //! Runs inside headless Chromium (wasm-bindgen-test): the flow's randomness comes from the browser's
 //! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON; dates and
 //! numbers come out of the browser's `Intl` in the language asked for; the host's `apiBase` is checked
-//! by the browser's own `URL`.
+//! by the browser's own `URL`; the table's rows are drawn, updated in place and put in order by the
+//! DOM itself.
 
 #![cfg(target_arch = "wasm32")]
 
 use connections::browser::{local_datetime, local_number};
 use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
+use connections::i18n::Locale;
 use connections::options::{AppOptions, RawOptions};
-use connections_wire::{Dialect, ProviderInfo};
+use connections::rows::{RowLook, Rows};
+use connections_wire::{ConnectionStatus, ConnectionView, Dialect, ProviderInfo, Timestamp};
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -96,4 +100,74 @@ fn the_browsers_url_parser_checks_the_api_base_as_the_native_tests_expect() {
     ] {
         assert!(api_base(bad).unwrap_err().starts_with("apiBase"), "{bad}");
     }
+}
+
+fn connection(id: &str, name: &str, status: ConnectionStatus) -> ConnectionView {
+    ConnectionView {
+        id: id.into(),
+        provider: "stripe".into(),
+        account_id: format!("acct_{id}"),
+        account_name: name.into(),
+        livemode: Some(false),
+        scope: "read_only".into(),
+        status,
+        connected_by: "Ada Admin".into(),
+        connected_at: Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
+        last_checked_at: None,
+        last_data_at: None,
+    }
+}
+
+#[wasm_bindgen_test]
+fn rows_are_drawn_once_updated_in_the_same_tr_with_focus_kept_and_reordered() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let body = document.create_element("tbody").unwrap();
+    document.body().unwrap().append_child(&body).unwrap();
+    let look = RowLook {
+        locale: Locale::en,
+        show_mode: true,
+        format_tags: vec!["en-US".to_owned()].into(),
+        provider_name: Box::new(|_| "Stripe".to_owned()),
+        detail_href: Box::new(|id| format!("/connections/{id}")),
+    };
+    let mut rows = Rows::new(look).unwrap();
+    let (acme, globex) = (connection("c1", "Acme", ConnectionStatus::Connected), connection("c2", "Globex", ConnectionStatus::Connected));
+    rows.draw(&body, &[acme.clone(), globex.clone()]);
+    let tr = |i: u32| body.children().item(i).unwrap();
+    assert_eq!(body.children().length(), 2);
+    let first = tr(0);
+    assert_eq!(first.get_attribute("data-connection-id").as_deref(), Some("c1"));
+    assert_eq!(first.query_selector("th a").unwrap().unwrap().get_attribute("href").as_deref(), Some("/connections/c1"));
+    let labels: Vec<String> = (0..first.children().length()).filter_map(|i| first.children().item(i)?.get_attribute("data-label")).collect();
+    assert_eq!(labels, ["Account ID", "Provider", "Mode", "Scope", "Status", "Connected by", "Connected at", "Last checked", "Last data point"]);
+    let buttons = |row: &web_sys::Element| {
+        let found = row.query_selector_all("button").unwrap();
+        (0..found.length()).map(|i| found.item(i).unwrap().unchecked_into::<web_sys::Element>().get_attribute("aria-label").unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(buttons(&first), ["Check Acme", "Disconnect Acme"]);
+
+    // Acme's access lapses while its Check button has focus: the same <tr>, new cells, focus back.
+    first.query_selector("button[data-action=check]").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().focus().unwrap();
+    let lapsed = ConnectionView { status: ConnectionStatus::ReauthenticationRequired, ..acme.clone() };
+    rows.draw(&body, &[lapsed, globex.clone()]);
+    assert!(tr(0).is_same_node(Some(&first)), "the same <tr>");
+    assert!(first.text_content().unwrap().contains("Reauthentication required"));
+    assert_eq!(buttons(&first), ["Reauthenticate Acme", "Check Acme", "Disconnect Acme"]);
+    let focused = document.active_element().unwrap();
+    assert_eq!(focused.get_attribute("aria-label").as_deref(), Some("Check Acme"), "focus stays on the button it was on");
+
+    // Sorted the other way: the same two <tr>s, swapped; unchanged rows are not drawn again.
+    let second = tr(1);
+    let globex_link = second.query_selector("th a").unwrap().unwrap();
+    rows.draw(&body, &[globex, ConnectionView { status: ConnectionStatus::ReauthenticationRequired, ..acme }]);
+    assert!(tr(0).is_same_node(Some(&second)) && tr(1).is_same_node(Some(&first)));
+    assert!(second.query_selector("th a").unwrap().unwrap().is_same_node(Some(&globex_link)), "an unchanged row keeps its cells");
+
+    // Just connected: the row says so, and only that row.
+    rows.highlight(Some("c2".into()));
+    assert!(second.class_list().contains("cx-row-new") && second.query_selector(".cx-tag").unwrap().is_some());
+    assert!(!first.class_list().contains("cx-row-new"));
+    rows.highlight(None);
+    assert!(!second.class_list().contains("cx-row-new") && second.query_selector(".cx-tag").unwrap().is_none());
+    body.remove();
 }
