@@ -268,6 +268,19 @@ mod tests {
         assert!(named.is_empty(), "texts naming Stripe instead of {{{{ provider }}}}:\n{}", named.join("\n"));
     }
 
+    /// Each language says "data source" with the words of the pages the product was specified from:
+    /// Spanish "fuente de datos" (feminine, so its articles and adjectives agree), never "origen".
+    #[test]
+    fn spanish_says_fuente_de_datos() {
+        let (mut texts, mut problems) = (BTreeMap::new(), Vec::new());
+        translations(&read_locale("es"), "", &mut texts, &mut problems);
+        let origen: Vec<&String> = texts.iter().filter(|(_, text)| text.to_lowercase().contains("origen")).map(|(key, _)| key).collect();
+        assert!(origen.is_empty(), "Spanish texts saying origen: {origen:?}");
+        assert_eq!(texts["table.title"], "Fuentes de datos");
+        assert_eq!(texts["gallery.title"], "Añadir una fuente de datos");
+        assert_eq!(texts["table.empty"], "Todavía no hay fuentes de datos conectadas.");
+    }
+
     #[test]
     fn placeholders_are_variables_and_components() {
         let found = placeholders("Use <em>Add</em> {{ count }} of {{total}}, <br />");
