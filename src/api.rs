@@ -37,6 +37,45 @@ thread_local! {
 /// Set once at mount, before anything is fetched.
 pub fn configure(base: String, token: Option<SessionToken>) {
     CONFIG.with(|config| *config.borrow_mut() = ApiConfig { base, token });
+    session_changed();
+}
+
+thread_local! {
+    /// Which session requests carry now: a count of the changes made inside the app (a mount with the
+    /// host's token, a sign-in, a sign-out). The cookie itself is out of the app's reach.
+    static SESSION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The session requests carry now. An answer obtained under another one is never shown: it belongs
+/// to whoever was signed in before.
+pub fn current_session() -> u64 {
+    SESSION.with(std::cell::Cell::get)
+}
+
+fn session_changed() {
+    SESSION.with(|session| session.set(session.get() + 1));
+}
+
+/// What a request carried, to tell afterwards whether it is still the page's session.
+struct Carried {
+    session: u64,
+    token: Option<String>,
+}
+
+impl Carried {
+    /// After a `401`, whether to ask again: the page's session is no longer the one this request
+    /// carried. After a sign-in, a sign-out or a new mount, a read is asked again under the new
+    /// session (a change is never made for someone else); when the host's token provider hands out
+    /// another token (it renewed it), any request is.
+    async fn ask_again(&self, method: Method) -> bool {
+        if self.session != current_session() {
+            return method == Method::Get;
+        }
+        match (&self.token, CONFIG.with(|config| config.borrow().token.clone())) {
+            (Some(sent), Some(source @ SessionToken::Provider(_))) => bearer(source).await.is_ok_and(|now| now != *sent),
+            _ => false,
+        }
+    }
 }
 
 /// Whether the host page supplies the session (then signing out is the host's business).
@@ -85,17 +124,42 @@ impl Method {
     }
 }
 
-/// A request to the server with the configured base and credentials.
-async fn request(method: Method, path: &str) -> Result<RequestBuilder, ApiError> {
+/// A request to the server with the configured base and the session's credentials as they are now.
+async fn request(method: Method, path: &str) -> Result<(RequestBuilder, Carried), ApiError> {
+    let session = current_session();
     let config = CONFIG.with(|config| config.borrow().clone());
     let url = format!("{}{path}", config.base);
     let builder = method.builder(&url).header("Accept", "application/json");
     Ok(match config.token {
-        Some(source) => builder.header("Authorization", &format!("Bearer {}", bearer(source).await?)).credentials(web_sys::RequestCredentials::Omit),
+        Some(source) => {
+            let token = bearer(source).await?;
+            let builder = builder.header("Authorization", &format!("Bearer {token}")).credentials(web_sys::RequestCredentials::Omit);
+            (builder, Carried { session, token: Some(token) })
+        }
         // Another origin's cookie only travels when asked for (and the server's CORS allows it).
-        None if !config.base.is_empty() => builder.credentials(web_sys::RequestCredentials::Include),
-        None => builder,
+        None if !config.base.is_empty() => (builder.credentials(web_sys::RequestCredentials::Include), Carried { session, token: None }),
+        None => (builder, Carried { session, token: None }),
     })
+}
+
+/// Sends a request; `finish` adds what is particular to it (a header, the body). A `401` says the
+/// session ended only when the request carried the page's session: otherwise it is asked again, once,
+/// with the session the page has now (`Carried::ask_again`).
+// One copy in the wasm, whoever calls: `finish` is a trait object, not a type parameter.
+async fn send(method: Method, path: &str, finish: &dyn Fn(RequestBuilder) -> Result<Request, ApiError>) -> Result<Response, ApiError> {
+    let mut again = true;
+    loop {
+        let (builder, carried) = request(method, path).await?;
+        let response = finish(builder)?.send().await.map_err(|_| ApiError::Network)?;
+        if response.status() != 401 || !again || !carried.ask_again(method).await {
+            return Ok(response);
+        }
+        again = false;
+    }
+}
+
+fn no_body(builder: RequestBuilder) -> Result<Request, ApiError> {
+    builder.build().map_err(|_| ApiError::Network)
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -110,13 +174,11 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = request(Method::Get, path).await?.send().await.map_err(|_| ApiError::Network)?;
-    read(response).await
+    read(send(Method::Get, path, &no_body).await?).await
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let response = request(Method::Post, path).await?.json(body).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
-    read(response).await
+    read(send(Method::Post, path, &|builder| builder.json(body).map_err(|_| ApiError::Network)).await?).await
 }
 
 pub async fn session() -> Result<SessionInfo, ApiError> {
@@ -125,11 +187,15 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
 
 /// Demo only: as the administrator or viewer of one of `DEMO_WORKSPACES`.
 pub async fn demo_sign_in(role: Role, workspace: &str) -> Result<SessionInfo, ApiError> {
-    post(paths::DEMO_SESSION, &DemoSignInRequest { role, workspace: Some(workspace.to_owned()) }).await
+    let signed_in = post(paths::DEMO_SESSION, &DemoSignInRequest { role, workspace: Some(workspace.to_owned()) }).await;
+    session_changed();
+    signed_in
 }
 
 pub async fn demo_sign_out() -> Result<(), ApiError> {
-    let response = request(Method::Delete, paths::DEMO_SESSION).await?.send().await.map_err(|_| ApiError::Network)?;
+    let response = send(Method::Delete, paths::DEMO_SESSION, &no_body).await;
+    session_changed();
+    let response = response?;
     if response.ok() {
         Ok(())
     } else {
@@ -142,30 +208,39 @@ pub async fn catalog() -> Result<Catalog, ApiError> {
     get::<ProviderList>(paths::PROVIDERS).await.map(|list| Catalog::new(list.providers))
 }
 
+/// A list answered with an `ETag`: the session and the API base it came from, the tag, the rows.
+struct LastList {
+    session: u64,
+    base: String,
+    etag: String,
+    rows: Vec<ConnectionView>,
+}
+
 thread_local! {
-    /// The last list answered with an `ETag`, with that tag and the API base it came from.
-    static LAST_LIST: RefCell<Option<(String, String, Vec<ConnectionView>)>> = const { RefCell::new(None) };
+    static LAST_LIST: RefCell<Option<LastList>> = const { RefCell::new(None) };
 }
 
 /// The table's rows. Polled: the request carries the last list's `ETag` in `If-None-Match`, and a
-/// `304 Not Modified` (nothing changed) reuses that list without a body or a parse.
+/// `304 Not Modified` (nothing changed) reuses that list without a body or a parse. A list is only
+/// reused under the session and base it was answered for.
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
-    let base = CONFIG.with(|config| config.borrow().base.clone());
-    let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|(at, _, _)| *at == base).map(|(_, etag, _)| etag.clone()));
-    let mut builder = request(Method::Get, paths::CONNECTIONS).await?;
-    if let Some(etag) = &last_etag {
-        builder = builder.header("If-None-Match", etag);
-    }
-    let response = builder.send().await.map_err(|_| ApiError::Network)?;
+    let (session, base) = (current_session(), CONFIG.with(|config| config.borrow().base.clone()));
+    let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|l| l.session == session && l.base == base).map(|l| l.etag.clone()));
+    let response = send(Method::Get, paths::CONNECTIONS, &|builder| match &last_etag {
+        Some(etag) => no_body(builder.header("If-None-Match", etag)),
+        None => no_body(builder),
+    })
+    .await?;
     if response.status() == 304 {
-        let reused = LAST_LIST
-            .with(|last| last.borrow().as_ref().filter(|(at, etag, _)| *at == base && Some(etag) == last_etag.as_ref()).map(|(_, _, list)| list.clone()));
+        let reused = LAST_LIST.with(|last| {
+            last.borrow().as_ref().filter(|l| l.session == session && l.base == base && Some(&l.etag) == last_etag.as_ref()).map(|l| l.rows.clone())
+        });
         return reused.ok_or(ApiError::UnexpectedResponse(304));
     }
     let etag = response.headers().get("etag");
-    let list = read::<ConnectionList>(response).await?.connections;
-    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| (base, etag, list.clone())));
-    Ok(list)
+    let rows = read::<ConnectionList>(response).await?.connections;
+    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| LastList { session, base, etag, rows: rows.clone() }));
+    Ok(rows)
 }
 
 /// Registers the attempt; the answer says where to send the browser.
@@ -218,8 +293,7 @@ pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, 
 }
 
 pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
-    let builder = request(Method::Post, &endpoints::decline_install(provider, id)?).await?;
-    let response = builder.json(&empty()).map_err(|_| ApiError::Network)?.send().await.map_err(|_| ApiError::Network)?;
+    let response = send(Method::Post, &endpoints::decline_install(provider, id)?, &|builder| builder.json(&empty()).map_err(|_| ApiError::Network)).await?;
     if response.ok() {
         return Ok(());
     }

@@ -11,13 +11,38 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use connections_wire::{ConnectionStatus, ConnectionView, Timestamp};
+use connections_wire::{ConnectionStatus, ConnectionView};
 use wasm_bindgen::{intern, JsCast, JsValue};
 use web_sys::{Document, Element};
 
 use crate::components::status_look;
 use crate::i18n::{td_string, Locale};
 use crate::messages;
+use crate::table::{self, Column, SortKey};
+
+/// A sort's name: its column's header, and its option in the sort control.
+pub fn sort_label(locale: Locale, key: SortKey) -> &'static str {
+    match key {
+        SortKey::Account => td_string!(locale, columns.account),
+        SortKey::AccountId => td_string!(locale, columns.account_id),
+        SortKey::Mode => td_string!(locale, columns.mode),
+        SortKey::Scope => td_string!(locale, columns.scope),
+        SortKey::Status => td_string!(locale, columns.status),
+        SortKey::ConnectedBy => td_string!(locale, columns.connected_by),
+        SortKey::ConnectedAt => td_string!(locale, columns.connected_at),
+        SortKey::LastChecked => td_string!(locale, columns.last_checked),
+        SortKey::LastData => td_string!(locale, columns.last_data),
+    }
+}
+
+/// A column's header, and the label its value has when the rows are cards.
+pub fn column_label(locale: Locale, column: Column) -> &'static str {
+    match (column, column.sort()) {
+        (_, Some(key)) => sort_label(locale, key),
+        (Column::Provider, None) => td_string!(locale, columns.provider),
+        (_, None) => td_string!(locale, table.actions),
+    }
+}
 
 /// What a row's button does: its `data-action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,9 +170,9 @@ impl Rows {
     }
 }
 
-/// The row's cells, replacing any it had: name (a link, with the "New" tag when just connected),
-/// account id, provider, mode, scope, status, who connected it and when, the last check, the last
-/// data point, and the buttons its status allows.
+/// The row's cells, replacing any it had, one per column of `table::columns`: the account's name (a
+/// link to its page, with the "New" tag when just connected), provider, mode, status, the last data
+/// point, and the buttons its status allows.
 fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &ConnectionView, new: bool) {
     let locale = look.locale;
     // Tag and attribute names, labels and classes are the same on every row: `intern` hands each
@@ -163,65 +188,70 @@ fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &Connecti
         element
     };
     // `data-label`: the column's name, shown beside the value when rows are cards.
-    let cell = |label: &str, class: Option<&str>, content: &Element| {
-        let td = element("td", class, None);
-        let _ = td.set_attribute(intern("data-label"), intern(label));
-        let _ = td.append_child(content);
+    let cell = |column: Column, class: Option<&str>, text: Option<&str>| {
+        let td = element("td", class, text);
+        let _ = td.set_attribute(intern("data-label"), intern(column_label(locale, column)));
         td
-    };
-    let text_cell = |label: &str, text: &str| {
-        let td = element("td", None, Some(text));
-        let _ = td.set_attribute(intern("data-label"), intern(label));
-        td
-    };
-    let time = |at: Option<Timestamp>| match at {
-        Some(at) => {
-            let time = element("time", None, Some(&crate::browser::local_datetime(&look.format_tags, &at)));
-            let _ = time.set_attribute(intern("datetime"), &at.to_string());
-            time
-        }
-        None => element("span", None, Some(intern("—"))),
     };
     let _ = tr.class_list().toggle_with_force("cx-row-new", new);
-
-    let name = element("th", None, None);
-    let _ = name.set_attribute(intern("scope"), intern("row"));
-    let link = element("a", None, Some(&connection.account_name));
-    let _ = link.set_attribute(intern("href"), &(look.detail_href)(&connection.id));
-    let _ = name.append_child(&link);
-    if new {
-        let _ = name.append_child(&element("span", Some("cx-tag"), Some(td_string!(locale, table.new))));
-    }
-    let mut cells = vec![name];
-    cells.push(cell(td_string!(locale, columns.account_id), None, &element("code", None, Some(&connection.account_id))));
-    cells.push(text_cell(td_string!(locale, columns.provider), &(look.provider_name)(&connection.provider)));
-    if look.show_mode {
-        cells.push(text_cell(td_string!(locale, columns.mode), intern(connection.livemode.map_or("—", |live| messages::mode_label(locale, live)))));
-    }
-    cells.push(cell(td_string!(locale, columns.scope), None, &element("code", None, Some(&connection.scope))));
-    let (icon, class) = status_look(connection.status);
-    let badge = element("span", Some(class), None);
-    let icon = element("span", None, Some(intern(icon)));
-    let _ = icon.set_attribute(intern("aria-hidden"), intern("true"));
-    let _ = badge.append_child(&icon);
-    let _ = badge.append_child(&element("span", None, Some(intern(messages::status_label(locale, connection.status)))));
-    cells.push(cell(td_string!(locale, columns.status), Some("cx-cell-status"), &badge));
-    cells.push(text_cell(td_string!(locale, columns.connected_by), &connection.connected_by));
-    cells.push(cell(td_string!(locale, columns.connected_at), None, &time(Some(connection.connected_at))));
-    cells.push(cell(td_string!(locale, columns.last_checked), None, &time(connection.last_checked_at)));
-    cells.push(cell(td_string!(locale, columns.last_data), None, &time(connection.last_data_at)));
-    let actions = element("td", Some("cx-row-actions"), None);
-    for action in actions_for(connection.status) {
-        let class = if action == RowAction::Reconnect { "cx-button cx-button-small cx-button-primary" } else { "cx-button cx-button-small" };
-        let (text, name) = action_labels(locale, action, connection.status, &connection.account_name);
-        let button = element("button", Some(class), Some(intern(text)));
-        let _ = button.set_attribute(intern("type"), intern("button"));
-        let _ = button.set_attribute(intern("data-action"), intern(action.as_str()));
-        let _ = button.set_attribute(intern("aria-label"), &name);
-        let _ = actions.append_child(&button);
-    }
-    cells.push(actions);
-    tr.replace_children_with_node(&cells.into_iter().map(JsValue::from).collect());
+    let cells: js_sys::Array = table::columns(look.show_mode)
+        .map(|column| {
+            let filled = match column {
+                Column::Account => {
+                    let name = element("th", None, None);
+                    let _ = name.set_attribute(intern("scope"), intern("row"));
+                    let link = element("a", None, Some(&connection.account_name));
+                    let _ = link.set_attribute(intern("href"), &(look.detail_href)(&connection.id));
+                    let _ = name.append_child(&link);
+                    if new {
+                        let _ = name.append_child(&element("span", Some("cx-tag"), Some(td_string!(locale, table.new))));
+                    }
+                    name
+                }
+                Column::Provider => cell(column, None, Some(&(look.provider_name)(&connection.provider))),
+                Column::Mode => cell(column, None, Some(intern(connection.livemode.map_or("—", |live| messages::mode_label(locale, live))))),
+                Column::Status => {
+                    let (icon, class) = status_look(connection.status);
+                    let badge = element("span", Some(class), None);
+                    let icon = element("span", None, Some(intern(icon)));
+                    let _ = icon.set_attribute(intern("aria-hidden"), intern("true"));
+                    let _ = badge.append_child(&icon);
+                    let _ = badge.append_child(&element("span", None, Some(intern(messages::status_label(locale, connection.status)))));
+                    let td = cell(column, Some("cx-cell-status"), None);
+                    let _ = td.append_child(&badge);
+                    td
+                }
+                Column::LastData => {
+                    let td = cell(column, None, None);
+                    let when = match connection.last_data_at {
+                        Some(at) => {
+                            let time = element("time", None, Some(&crate::browser::local_datetime(&look.format_tags, &at)));
+                            let _ = time.set_attribute(intern("datetime"), &at.to_string());
+                            time
+                        }
+                        None => element("span", None, Some(intern("—"))),
+                    };
+                    let _ = td.append_child(&when);
+                    td
+                }
+                Column::Actions => {
+                    let actions = element("td", Some("cx-row-actions"), None);
+                    for action in actions_for(connection.status) {
+                        let class = if action == RowAction::Reconnect { "cx-button cx-button-small cx-button-primary" } else { "cx-button cx-button-small" };
+                        let (text, name) = action_labels(locale, action, connection.status, &connection.account_name);
+                        let button = element("button", Some(class), Some(intern(text)));
+                        let _ = button.set_attribute(intern("type"), intern("button"));
+                        let _ = button.set_attribute(intern("data-action"), intern(action.as_str()));
+                        let _ = button.set_attribute(intern("aria-label"), &name);
+                        let _ = actions.append_child(&button);
+                    }
+                    actions
+                }
+            };
+            JsValue::from(filled)
+        })
+        .collect();
+    tr.replace_children_with_node(&cells);
 }
 
 /// The action of the row's button that has focus, if one has.

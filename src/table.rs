@@ -46,6 +46,40 @@ impl SortKey {
     }
 }
 
+/// The Data Sources table's columns, in its order: what an admin scans. The rest of a connection
+/// (account id, scope, who connected it and when, the last check) is on its own page, and the table
+/// still sorts by it through the sort control. Headers and cells are both made from this list, so
+/// they cannot fall out of step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    Account,
+    Provider,
+    Mode,
+    Status,
+    LastData,
+    Actions,
+}
+
+pub const COLUMNS: [Column; 6] = [Column::Account, Column::Provider, Column::Mode, Column::Status, Column::LastData, Column::Actions];
+
+impl Column {
+    /// What clicking its header sorts by, if it sorts.
+    pub fn sort(self) -> Option<SortKey> {
+        match self {
+            Column::Account => Some(SortKey::Account),
+            Column::Mode => Some(SortKey::Mode),
+            Column::Status => Some(SortKey::Status),
+            Column::LastData => Some(SortKey::LastData),
+            Column::Provider | Column::Actions => None,
+        }
+    }
+}
+
+/// The columns shown: Mode only where some provider has test and live accounts.
+pub fn columns(show_mode: bool) -> impl Iterator<Item = Column> {
+    COLUMNS.into_iter().filter(move |column| show_mode || *column != Column::Mode)
+}
+
 /// A sort as one `<select>` value, e.g. `connected_at:desc`.
 pub fn sort_value(key: SortKey, descending: bool) -> String {
     format!("{}:{}", key.as_str(), if descending { "desc" } else { "asc" })
@@ -228,6 +262,16 @@ mod tests {
         assert_eq!(ids(&apply(&rows, &query)), ["3", "1", "2"], "newest first on the first click");
         query.toggle_sort(SortKey::LastData);
         assert_eq!(ids(&apply(&rows, &query)), ["1", "3", "2"], "oldest first, still never read last");
+    }
+
+    #[test]
+    fn the_table_shows_what_an_admin_scans_and_mode_only_where_there_are_modes() {
+        use Column::*;
+        assert_eq!(columns(true).collect::<Vec<_>>(), [Account, Provider, Mode, Status, LastData, Actions]);
+        assert_eq!(columns(false).collect::<Vec<_>>(), [Account, Provider, Status, LastData, Actions]);
+        let sorts: Vec<SortKey> = COLUMNS.into_iter().filter_map(Column::sort).collect();
+        assert_eq!(sorts, [SortKey::Account, SortKey::Mode, SortKey::Status, SortKey::LastData]);
+        assert!(sorts.iter().all(|key| SORT_KEYS.contains(key)), "every header's sort is offered by the sort control too");
     }
 
     #[test]

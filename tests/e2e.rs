@@ -13,6 +13,8 @@ use serde_json::json;
 use stripe_standin::Standin;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// What the server and the example portal sign sessions with in these tests.
+const SESSION_SECRET: &str = "e2e-session-secret-that-is-long-enough";
 
 struct Harness {
     url: String,
@@ -47,7 +49,7 @@ async fn start_with(language: Option<&str>, extra: &[&str]) -> Harness {
     let data = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}?mode=rwc", data.path().join("e2e.db").display());
     let extra: Vec<String> = extra.iter().map(|arg| arg.to_string()).collect();
-    let args = connections_testkit::demo_args(&database_url, &dist_dir(), "e2e-session-secret-that-is-long-enough", [9u8; 32], &extra);
+    let args = connections_testkit::demo_args(&database_url, &dist_dir(), SESSION_SECRET, [9u8; 32], &extra);
     let Running { public_url: url, state, standin, portal_url, .. } = connections_testkit::spawn(args, None).await;
     let portal = portal_url.expect("the demo serves examples/portal");
     let chrome = Chrome::start(language).await;
@@ -144,15 +146,16 @@ impl Harness {
         assert!(violations.is_empty(), "axe-core on {state}:\n{}", violations.join("\n"));
     }
 
-    /// Presses Tab until the focused element's text or label contains `text` (at most 40 times).
-    async fn tab_to(&self, text: &str) {
-        for _ in 0..40 {
+    /// Presses Tab until the focused element's text or label contains `text` (at most 40 times);
+    /// answers how many presses it took.
+    async fn tab_to(&self, text: &str) -> usize {
+        for presses in 0..40 {
             let focused = self.browser.active_element().await.unwrap();
             let tag = focused.tag_name().await.unwrap();
             let label = focused.attr("aria-label").await.unwrap().unwrap_or_default();
             let is_control = tag != "body" && tag != "html" && tag != "main";
             if is_control && (focused.text().await.unwrap_or_default().contains(text) || label.contains(text)) {
-                return;
+                return presses;
             }
             focused.send_keys("\u{E004}").await.unwrap(); // Tab
         }
@@ -196,6 +199,53 @@ impl Harness {
         self.wait_for_text("tbody tr", account).await
     }
 
+    /// Connects the Stripe account of `email` to `workspace` over HTTP, the way the SPA does, before
+    /// the browser opens anything: a user who comes later finds it there.
+    async fn connect_over_http(&self, workspace: &str, email: &str) {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let token = connections_testkit::session_token(SESSION_SECRET, "seed", "Sam Seed", "admin", workspace, 600);
+        let (attempt, answer) = connections_testkit::start_attempt(&http, &self.url, "stripe", &token).await;
+        let authorize = url::Url::parse(answer["authorize_url"].as_str().unwrap()).unwrap();
+        let back = connections_testkit::allow_at(&http, &authorize, email).await;
+        let code = connections_testkit::flow::query_of(&back)["code"].clone();
+        let grant = http.post(format!("{}/api/providers/stripe/grants", self.url)).bearer_auth(&token).json(&attempt.grant(&code)).send().await.unwrap();
+        assert!(grant.status().is_success(), "{}", grant.text().await.unwrap());
+    }
+
+    /// The page's text, for what must not be on it.
+    async fn page_text(&self) -> String {
+        self.browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default()
+    }
+
+    /// The Data Sources list is a table as a screen reader meets it (role `table`, a `row` per
+    /// connection besides the header's), laid out as one (not cards), with every row's buttons
+    /// inside the visible width.
+    async fn assert_a_table_of(&self, place: &str, accounts: &[&str]) {
+        let table = self.browser.find(Locator::Css("table.cx-table")).await.unwrap();
+        assert_eq!(computed_role(&self.browser, &table).await, "table", "{place}: the list's role");
+        let rows = self.browser.find_all(Locator::Css("table.cx-table tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), accounts.len(), "{place}: one row per connection");
+        for (row, account) in rows.iter().zip(accounts) {
+            assert_eq!(computed_role(&self.browser, row).await, "row", "{place}: {account}'s row");
+            assert!(row.text().await.unwrap().contains(account), "{place}: {account}");
+        }
+        let layout = self
+            .browser
+            .execute(
+                "const viewport = document.documentElement.clientWidth;
+                 const outside = [...document.querySelectorAll('tbody tr button')].filter((b) => {
+                   const r = b.getBoundingClientRect(); return r.width === 0 || r.left < 0 || r.right > viewport; }).map((b) => b.getAttribute('aria-label'));
+                 return { headers: getComputedStyle(document.querySelector('table.cx-table thead')).display,
+                          row: getComputedStyle(document.querySelector('table.cx-table tbody tr')).display, outside };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(layout["headers"], "table-header-group", "{place}: the column headers show: {layout}");
+        assert_eq!(layout["row"], "table-row", "{place}: rows, not cards: {layout}");
+        assert_eq!(layout["outside"], json!([]), "{place}: buttons outside the visible width");
+    }
+
     async fn current_url(&self) -> url::Url {
         self.browser.current_url().await.unwrap()
     }
@@ -209,6 +259,25 @@ impl Harness {
         self.browser.set_window_size(width, 900).await.unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// WebDriver's Get Computed Role: an element's role as the browser's accessibility tree has it.
+#[derive(Debug)]
+struct ComputedRole(String);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ComputedRole {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/element/{}/computedrole", session_id.unwrap_or_default(), self.0))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::GET, None)
+    }
+}
+
+async fn computed_role(browser: &Client, element: &fantoccini::elements::Element) -> String {
+    let role = browser.issue_cmd(ComputedRole(element.element_id().to_string())).await.unwrap();
+    role.as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]
@@ -1084,5 +1153,165 @@ async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         h.browser.refresh().await.unwrap();
     }
+    h.browser.clone().close().await.unwrap();
+}
+
+/// Where the demo starts: a new browser, signed out, on the table's address. Signing in shows that
+/// workspace's table, not what the page was answered while signed out, and so does signing out and
+/// in as another workspace's administrator. At 1280 px the list is a table.
+#[tokio::test]
+async fn signed_out_at_first_each_admin_signs_in_to_their_own_table() {
+    let h = start().await;
+    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.connect_over_http("globex", "finance@globex.test").await;
+    h.set_width(1280).await;
+    h.open("/connections").await;
+    h.wait_for_text("[role=alert]", "Sign in to manage connections").await;
+    h.click("//a[normalize-space()='Demo sign-in']").await;
+    h.click("//button[contains(., 'Sign in as Ada Admin')]").await;
+    h.row_text("Acme Books Ltd").await;
+    let page = h.page_text().await;
+    assert!(!page.contains("session has ended") && !page.contains("Globex"), "{page}");
+    h.assert_a_table_of("Acme's, alone at 1280px", &["Acme Books Ltd"]).await;
+    h.snapshot("first-1-signed-in").await;
+
+    h.click("//button[normalize-space()='Sign out']").await;
+    h.wait_for_text("[role=alert]", "Sign in to manage connections").await;
+    h.click("//a[normalize-space()='Demo sign-in']").await;
+    h.click("//button[contains(., 'Sign in as Grace Admin')]").await;
+    h.row_text("Globex Corporation").await;
+    let page = h.page_text().await;
+    assert!(!page.contains("session has ended") && !page.contains("Acme Books Ltd"), "{page}");
+    h.assert_a_table_of("Globex's, alone at 1280px", &["Globex Corporation"]).await;
+    h.browser.clone().close().await.unwrap();
+}
+
+/// A host page whose user changes mounts the app again with the new user's token: the app shows
+/// that workspace's list, never the one before. A token that expired and that the host's provider
+/// renewed meanwhile is asked again with the new one, not taken for a session that ended.
+#[tokio::test]
+async fn a_host_that_mounts_again_with_another_token_gets_that_workspaces_list() {
+    let h = start().await;
+    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.connect_over_http("globex", "finance@globex.test").await;
+    h.set_width(1440).await;
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.row_text("Acme Books Ltd").await;
+    h.assert_a_table_of("the portal at 1440px", &["Acme Books Ltd"]).await;
+    h.snapshot("portal-table-1440").await;
+
+    let remount = |session_token: String| {
+        format!(
+            "const done = arguments[arguments.length - 1];
+             import('{url}/embed.js').then(({{ mount }}) => {{
+               window.connectionsApp.unmount();
+               window.connectionsApp = mount(document.getElementById('connections'),
+                 {{ basePath: '/admin/connections', apiBase: '{url}', sessionToken: {session_token} }});
+               done(true);
+             }});",
+            url = h.url
+        )
+    };
+    let app_text = || async { h.browser.find(Locator::Css("#connections")).await.unwrap().text().await.unwrap_or_default() };
+    let grace = connections_testkit::session_token(SESSION_SECRET, "grace", "Grace Admin", "admin", "globex", 600);
+    h.browser.execute_async(&remount(format!("'{grace}'")), vec![]).await.unwrap();
+    h.wait_for_text(".cx-user", "Grace Admin").await;
+    h.row_text("Globex Corporation").await;
+    let app = app_text().await;
+    assert!(!app.contains("Acme Books Ltd") && !app.contains("session has ended"), "{app}");
+
+    let expired = connections_testkit::session_token(SESSION_SECRET, "pat", "Pat Portal", "admin", "acme", -300);
+    let renewed = connections_testkit::session_token(SESSION_SECRET, "pat", "Pat Portal", "admin", "acme", 600);
+    let provider = format!("(() => {{ let calls = 0; return () => (calls++ === 0 ? '{expired}' : '{renewed}'); }})()");
+    h.browser.execute_async(&remount(provider), vec![]).await.unwrap();
+    h.wait_for_text(".cx-user", "Pat Portal").await;
+    h.row_text("Acme Books Ltd").await;
+    let app = app_text().await;
+    assert!(!app.contains("Globex") && !app.contains("session has ended"), "{app}");
+    h.browser.clone().close().await.unwrap();
+}
+
+/// Where focus is after a page change: where a screen-reader user expects the new page to start.
+async fn assert_focus_starts_the_page(h: &Harness, page: &str) {
+    let focused = h.browser.execute("const e = document.activeElement; return [e.tagName, e.id, e.textContent.trim().slice(0, 60)];", vec![]).await.unwrap();
+    assert!(focused[0] == "H1" || focused[1] == "cx-main", "after opening {page}, focus is on {focused}");
+}
+
+/// Tab and Enter alone, from the table's address to the provider, on the page alone and inside the
+/// example portal.
+#[tokio::test]
+async fn the_connect_path_works_with_tab_and_enter_from_the_table_alone_and_in_the_portal() {
+    // As `scripts/demo.sh` runs: Stripe as a Stripe App, and the example providers file.
+    let providers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/providers.toml");
+    let h = start_with(None, &[&format!("--providers={}", providers.display())]).await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources").await;
+    for (place, address) in [("alone", format!("{}/connections", h.url)), ("in the portal", format!("{}/admin/connections", h.portal))] {
+        h.browser.goto(&address).await.unwrap();
+        h.wait_for_text(".cx-empty", "No data sources").await;
+        let mut presses = vec![h.tab_to("Add a Data Source").await];
+        h.press_enter().await;
+        h.wait_for_text(".cx-gallery", "Stripe").await;
+        assert_focus_starts_the_page(&h, &format!("the gallery {place}")).await;
+        presses.push(h.tab_to("Stripe").await);
+        h.press_enter().await;
+        h.wait_for_text("main", "Data that will sync").await;
+        assert_focus_starts_the_page(&h, &format!("the authorization page {place}")).await;
+        presses.push(h.tab_to("Connect with Stripe").await);
+        h.press_enter().await;
+        h.wait_for_text("h1", "Sign in to connect").await;
+        // From where each page starts, its next step is a few presses away, not the whole page.
+        eprintln!("Tab presses {place}: {presses:?}");
+        assert!(presses[1..].iter().all(|&n| n <= 5), "Tab presses {place} (table, gallery, authorization page): {presses:?}");
+    }
+    h.browser.clone().close().await.unwrap();
+}
+
+/// The app's width and the table's at a window width, with the page alone or in the portal.
+async fn widths(h: &Harness) -> serde_json::Value {
+    h.browser
+        .execute(
+            "const app = document.querySelector('.cx-app').getBoundingClientRect().width;
+             const wrap = document.querySelector('.cx-table-wrap');
+             return { app: Math.round(app), table: wrap.scrollWidth, shown: wrap.clientWidth };",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+/// The longest row there is (Reauthentication required, three buttons) stays a table row down to
+/// 900 px of the app's own width; below that the rows are cards. Prints the widths the README gives.
+#[tokio::test]
+async fn the_table_keeps_its_widest_row_down_to_900px_of_app_width() {
+    let h = start().await;
+    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.standin.revoke_access(ACME);
+    h.sign_in_as("Ada Admin").await;
+    h.click("//button[@aria-label='Check Acme Books Ltd']").await;
+    h.wait_for_text("tbody tr", "Reauthentication required").await;
+    // Alone, the app is as wide as the window.
+    h.set_width(900).await;
+    let at_900 = widths(&h).await;
+    eprintln!("alone at 900px: {at_900}");
+    assert_eq!(at_900["app"], 900, "{at_900}");
+    h.assert_a_table_of("alone at 900px", &["Acme Books Ltd"]).await;
+    h.snapshot("table-900").await;
+    h.set_width(890).await;
+    let cards = h.browser.execute("return getComputedStyle(document.querySelector('table.cx-table thead')).display", vec![]).await.unwrap();
+    assert_eq!(cards, "none", "below 900 px of app width the rows are cards");
+    for width in [1280, 1440] {
+        h.set_width(width).await;
+        eprintln!("alone at {width}px: {}", widths(&h).await);
+        h.assert_a_table_of(&format!("alone at {width}px"), &["Acme Books Ltd"]).await;
+    }
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.row_text("Acme Books Ltd").await;
+    for width in [1280, 1440] {
+        h.set_width(width).await;
+        eprintln!("portal at {width}px: {}", widths(&h).await);
+        h.assert_a_table_of(&format!("the portal at {width}px"), &["Acme Books Ltd"]).await;
+    }
+    h.snapshot("portal-table-reauth-1280").await;
     h.browser.clone().close().await.unwrap();
 }

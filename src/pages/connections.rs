@@ -82,18 +82,20 @@ pub fn shows_mode(catalog: &Catalog, rows: &[ConnectionView]) -> bool {
 }
 
 /// The table's first requests, sent beside the session check when the app opens on the table, so
-/// the rows do not wait a round trip for it to answer. The first table mounted takes them; when the
-/// session is not an administrator's they are never shown (the server refused them anyway).
+/// the rows do not wait a round trip for it to answer. The first table mounted takes them, if the
+/// session is still the one they were asked under: after signing in (or out, or as someone else)
+/// they belong to whoever was signed in before, and the table asks again.
 #[derive(Clone, Copy)]
 pub struct FirstLoad {
     rows: RwSignal<Rows>,
     catalog: RwSignal<Option<Catalog>>,
     taken: StoredValue<bool>,
+    session: u64,
 }
 
 impl FirstLoad {
     pub fn start() -> Self {
-        let first = FirstLoad { rows: RwSignal::new(None), catalog: RwSignal::new(None), taken: StoredValue::new(false) };
+        let first = FirstLoad { rows: RwSignal::new(None), catalog: RwSignal::new(None), taken: StoredValue::new(false), session: api::current_session() };
         first.fetch();
         first
     }
@@ -105,20 +107,25 @@ impl FirstLoad {
         leptos::task::spawn_local(async move { self.catalog.set(Some(api::catalog().await.unwrap_or_default())) });
     }
 
-    /// This load, once; a table mounted later starts its own.
+    /// This load, once, under the session it was asked under; a table mounted later starts its own.
     fn take(self) -> Option<Self> {
-        (!self.taken.get_value()).then(|| {
+        (!self.taken.get_value() && self.session == api::current_session()).then(|| {
             self.taken.set_value(true);
             self
         })
     }
 }
 
+/// Asks for the rows; an answer that arrives after the session changed is someone else's and is
+/// dropped (the table of the new session asks for its own).
 async fn load_rows(rows: RwSignal<Rows>) {
     browser::mark_once(browser::MARK_LIST_FETCH);
+    let session = api::current_session();
     let loaded = api::connections().await;
     browser::mark_once(browser::MARK_LIST_FETCHED);
-    rows.set(Some(loaded));
+    if session == api::current_session() {
+        rows.set(Some(loaded));
+    }
 }
 
 #[component]
@@ -206,7 +213,7 @@ fn SortControl(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
         .flat_map(|key| [(key, false), (key, true)])
         .map(|(key, descending)| {
             let direction = if descending { td_string!(locale, table.sort_descending) } else { td_string!(locale, table.sort_ascending) };
-            view! { <option value=table::sort_value(key, descending)>{format!("{}, {direction}", sort_label(locale, key))}</option> }
+            view! { <option value=table::sort_value(key, descending)>{format!("{}, {direction}", rows::sort_label(locale, key))}</option> }
         })
         .collect_view();
     view! {
@@ -282,7 +289,12 @@ fn ConnectionsTable(
             }
         }
     };
-    let header = move |key: SortKey| view! { <SortHeader query key /> };
+    let headers = table::columns(show_mode)
+        .map(|column| match column.sort() {
+            Some(key) => view! { <SortHeader query key /> }.into_any(),
+            None => view! { <th scope="col">{rows::column_label(locale, column)}</th> }.into_any(),
+        })
+        .collect_view();
     let count = move || shown.with(Vec::len);
     view! {
         <p class="cx-muted cx-count" aria-live="polite">
@@ -292,19 +304,7 @@ fn ConnectionsTable(
             <table class="cx-table cx-cards">
                 <caption class="cx-visually-hidden">{td_string!(locale, table.caption)}</caption>
                 <thead>
-                    <tr>
-                        {header(SortKey::Account)}
-                        {header(SortKey::AccountId)}
-                        <th scope="col">{td_string!(locale, columns.provider)}</th>
-                        {show_mode.then(|| header(SortKey::Mode))}
-                        {header(SortKey::Scope)}
-                        {header(SortKey::Status)}
-                        {header(SortKey::ConnectedBy)}
-                        {header(SortKey::ConnectedAt)}
-                        {header(SortKey::LastChecked)}
-                        {header(SortKey::LastData)}
-                        <th scope="col">{td_string!(locale, table.actions)}</th>
-                    </tr>
+                    <tr>{headers}</tr>
                 </thead>
                 // Drawn by `rows` (see there why).
                 <tbody node_ref=body on:click=on_click></tbody>
@@ -332,7 +332,7 @@ fn SortHeader(query: RwSignal<TableQuery>, key: SortKey) -> impl IntoView {
     view! {
         <th scope="col" aria-sort=move || sorted("none", "ascending", "descending")>
             <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
-                {sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
+                {rows::sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
             </button>
         </th>
     }
@@ -443,20 +443,6 @@ fn disconnect_consequences(locale: Locale, (name, uninstall_url): (String, Optio
 fn disconnected_flash(locale: Locale, account: &str, provider: &str, uninstall_url: Option<String>) -> Flash {
     let link = uninstall_url.map(|href| FlashLink { text: td_string!(locale, table.remove_app, provider).to_string(), href });
     Flash::success(td_string!(locale, table.disconnected, account).to_string(), None).with_link(link)
-}
-
-fn sort_label(locale: Locale, key: SortKey) -> &'static str {
-    match key {
-        SortKey::Account => td_string!(locale, columns.account),
-        SortKey::AccountId => td_string!(locale, columns.account_id),
-        SortKey::Mode => td_string!(locale, columns.mode),
-        SortKey::Scope => td_string!(locale, columns.scope),
-        SortKey::Status => td_string!(locale, columns.status),
-        SortKey::ConnectedBy => td_string!(locale, columns.connected_by),
-        SortKey::ConnectedAt => td_string!(locale, columns.connected_at),
-        SortKey::LastChecked => td_string!(locale, columns.last_checked),
-        SortKey::LastData => td_string!(locale, columns.last_data),
-    }
 }
 
 #[cfg(test)]
