@@ -129,6 +129,10 @@ pub enum TokenFault {
     Garbage,
     /// Answer normally, but only after this long (the code is used all the same, as at Stripe).
     Slow(Duration),
+    /// Do the work at once (a code used, a refresh token rolled: the old one stops working), then
+    /// hold the answer back this long, as when the answer is slow on its way back. A client that
+    /// gives up meanwhile has lost what the answer carried.
+    AnswerLate(Duration),
 }
 
 /// A running (or ready to run) stand-in. Cloning shares its state.
