@@ -78,6 +78,10 @@ pub struct Args {
     /// Seconds between background health checks of every connection; 0 turns them off.
     #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", value_name = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
     pub health_check_secs: u64,
+    /// Days a connection's refresh token may sit unused before the background round renews it, so an
+    /// idle connection never ages out at its provider (1–180).
+    #[arg(long, env = "CONNECTIONS_KEEPALIVE_DAYS", value_name = "CONNECTIONS_KEEPALIVE_DAYS", default_value = "7", value_parser = clap::value_parser!(u64).range(1..=180))]
+    pub keepalive_days: u64,
     /// Connect only: `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
@@ -159,6 +163,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `None`: no background health checks.
     pub health_check_interval: Option<Duration>,
+    /// How long a refresh token may sit unused before the background round renews it.
+    pub keepalive: Duration,
     pub demo: bool,
     /// `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
@@ -367,6 +373,7 @@ impl Config {
             embed_urls: parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?,
             rate_limit_per_minute: args.rate_limit_per_minute,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
+            keepalive: Duration::from_secs(args.keepalive_days * 86_400),
             demo: args.demo,
             metrics_addr: crate::observability::parse_metrics_addr(args.metrics_addr.as_deref(), addr)?,
             service_keys: crate::service_keys::ServiceKeys::parse(args.service_keys.as_deref().unwrap_or_default())
@@ -417,6 +424,7 @@ mod tests {
             frame_ancestors: "'self'".into(),
             rate_limit_per_minute: 10,
             health_check_secs: 3600,
+            keepalive_days: 7,
             ..Args::default()
         }
     }
@@ -496,6 +504,19 @@ mod tests {
         {
             assert!(Args::try_parse_from(["connections-server".to_owned(), format!("{flag}={good}")]).is_ok(), "{flag}={good}");
         }
+    }
+
+    #[test]
+    fn the_keepalive_is_seven_days_unless_set_within_its_range() {
+        for bad in ["0", "181", "-1", "week"] {
+            let error = Args::try_parse_from(["connections-server".to_owned(), format!("--keepalive-days={bad}")]).unwrap_err().to_string();
+            assert!(error.contains("CONNECTIONS_KEEPALIVE_DAYS"), "{error}");
+        }
+        assert_eq!(Args::try_parse_from(["connections-server"]).unwrap().keepalive_days, 7);
+        assert_eq!(Args::try_parse_from(["connections-server", "--keepalive-days=180"]).unwrap().keepalive_days, 180);
+        let dir = static_dir();
+        let args = Args { keepalive_days: 3, ..valid_args(dir.path()) };
+        assert_eq!(Config::from_args(args, &|_| None).unwrap().keepalive, Duration::from_secs(3 * 86_400));
     }
 
     #[test]

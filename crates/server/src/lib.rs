@@ -3,6 +3,7 @@
 //! Layers: routes → services (connect flow, tokens, lifecycle) → storage and the provider clients
 //! (`providers`, one per OAuth dialect). See `shared/design.md`.
 
+pub mod clock;
 pub mod config;
 pub mod crypto;
 #[cfg(feature = "demo")]
@@ -78,6 +79,11 @@ pub struct AppInner {
     pub service_keys: service_keys::ServiceKeys,
     /// Where outgoing webhook events go; `None`: nowhere, and the outbox stays empty.
     pub webhook: Option<outbox::WebhookSettings>,
+    /// Connections whose refresh token sat unused this long are renewed by the background round
+    /// (`CONNECTIONS_KEEPALIVE_DAYS`).
+    pub keepalive: std::time::Duration,
+    /// This instance's clock (leases use the database's).
+    pub clock: clock::Clock,
 }
 
 #[derive(Clone)]
@@ -157,7 +163,8 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     let router = router.merge(service.layer(middleware::from_fn_with_state(state.clone(), web::security_headers)));
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
-    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(serve::timeouts())).with_state(state)
+    let timeouts = serve::timeouts(serve::request_timeout(&state.providers));
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(timeouts)).with_state(state)
 }
 
 pub struct Application {
@@ -214,6 +221,8 @@ impl Application {
             metrics_addr: metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?,
             service_keys: config.service_keys.clone(),
             webhook: config.webhook.clone(),
+            keepalive: config.keepalive,
+            clock: clock::Clock::default(),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, health_check_interval: config.health_check_interval, metrics_listener })
@@ -235,11 +244,19 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, with the background health checks and the metrics listener
     /// alongside (stopped with it); then finishes what is in flight (see `shutdown`).
     pub async fn run(self) -> std::io::Result<()> {
-        let checks = Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
-        let _stop_checks = checks.map(AbortOnDrop);
+        self.run_until(shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` resolves (`run` passes SIGTERM or Ctrl-C), then stops the background
+    /// round and finishes what is in flight: the requests, and the work handed to tracked tasks
+    /// (grants, renewals), the round's own included.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let stop_checks = AbortOnDrop(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
         let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(tokio::spawn(services::delivery::run(self.state.clone()))));
         let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
-        let served = serve::serve(self.listener, self.router, shutdown::signal()).await;
+        let served = serve::serve(self.listener, self.router, shutdown).await;
+        // No new round; a renewal the round started runs in a tracked task and is waited for below.
+        drop(stop_checks);
         shutdown::finish_tracked(&self.state.tasks).await;
         served
     }

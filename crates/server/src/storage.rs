@@ -38,6 +38,7 @@ impl Backend {
 
 mod data_checks;
 mod outbox;
+mod renewals;
 mod revision;
 
 pub use data_checks::ConnectionFilter;
@@ -259,8 +260,8 @@ impl Db {
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at,
-                access_expires_at, token_version, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14)
+                access_expires_at, token_version, workspace, refresh_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14, $12)
              ON CONFLICT (workspace, provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
@@ -268,7 +269,7 @@ impl Db {
                 connected_by_name = excluded.connected_by_name, connected_at = excluded.connected_at,
                 updated_at = excluded.updated_at, last_checked_at = excluded.last_checked_at,
                 access_expires_at = excluded.access_expires_at, token_version = connections.token_version + 1,
-                renewing_until = NULL
+                renewing_until = NULL, renewal_holder = NULL, refresh_used_at = excluded.refresh_used_at
              RETURNING {VIEW_COLUMNS}"
         ))
         .bind(&new_id)
@@ -390,7 +391,8 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
             "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
-                token_version = token_version + 1, renewing_until = NULL, updated_at = $2 WHERE id = $3 AND token_version = $4",
+                token_version = token_version + 1, renewing_until = NULL, renewal_holder = NULL, updated_at = $2
+             WHERE id = $3 AND token_version = $4",
         )
         .bind(status.as_str())
         .bind(event.at)
@@ -440,6 +442,9 @@ impl Db {
             self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
         }
         insert_event(&mut tx, &event).await?;
+        if changed && status == ConnectionStatus::Connected {
+            self.recovered(&mut tx, id, &event).await?;
+        }
         tx.commit().await?;
         if let Some(revision) = revision {
             self.committed(revision);
@@ -447,75 +452,108 @@ impl Db {
         Ok(applied)
     }
 
-    /// Claims the renewal of a connection's tokens until `until`, if nobody changed them since
-    /// `version` was read and no other renewal holds the lease. One statement: of several instances
-    /// asking at once, exactly one gets it.
-    pub async fn claim_renewal(&self, id: &str, version: i64, now: i64, until: i64) -> Result<bool, sqlx::Error> {
-        let claimed = sqlx::query(
-            "UPDATE connections SET renewing_until = $1
-             WHERE id = $2 AND token_version = $3 AND access_token IS NOT NULL AND (renewing_until IS NULL OR renewing_until < $4)",
-        )
-        .bind(until)
+    /// The database's clock, in unix seconds, as an SQL expression: leases are timed by it, never by
+    /// an instance's own clock, so instances whose clocks disagree still agree on who holds one.
+    fn db_now(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+        }
+    }
+
+    /// Claims the renewal of a connection's tokens for `lease_secs` of the database's clock, for
+    /// `holder`, if nobody changed them since `version` was read and no other renewal holds the lease.
+    /// One statement: of several instances asking at once, exactly one gets it. Storing, refusing and
+    /// releasing then need the same `holder`: a renewal whose lease was taken over writes nothing.
+    pub async fn claim_renewal(&self, id: &str, version: i64, holder: &str, lease_secs: i64) -> Result<bool, sqlx::Error> {
+        let now = self.db_now();
+        let claimed = sqlx::query(&format!(
+            "UPDATE connections SET renewing_until = {now} + $1, renewal_holder = $2
+             WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL AND (renewing_until IS NULL OR renewing_until < {now})"
+        ))
+        .bind(lease_secs)
+        .bind(holder)
         .bind(id)
         .bind(version)
-        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(claimed.rows_affected() == 1)
     }
 
     /// Stores renewed tokens, the new refresh token with the new access token in one write, and
-    /// releases the lease. Answers false when the version moved (the row was reconnected or
-    /// disconnected meanwhile): then nothing is written.
-    pub async fn store_renewal(&self, id: &str, version: i64, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// releases the lease, if `holder` still holds it. Answers false when the version moved (the row
+    /// was reconnected or disconnected meanwhile) or another renewal took the lease over: then nothing
+    /// is written. A connection that needed reauthentication and works again is announced as recovered.
+    pub async fn store_renewal(&self, id: &str, version: i64, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let stored = sqlx::query(
-            "UPDATE connections SET access_token = $1, refresh_token = COALESCE($2, refresh_token), access_expires_at = $3,
-                token_version = token_version + 1, renewing_until = NULL, status = 'connected', updated_at = $4
-             WHERE id = $5 AND token_version = $6 AND access_token IS NOT NULL",
-        )
-        .bind(tokens.access_token)
-        .bind(tokens.refresh_token)
-        .bind(tokens.access_expires_at)
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if stored.rows_affected() != 1 {
+        let now = self.db_now();
+        // A recovery first (written, not read, so the transaction never upgrades a read lock).
+        let (mut stored, mut recovered) = (false, false);
+        for (recovery, only) in [(true, " AND status = 'reauthentication_required'"), (false, "")] {
+            let sql = format!(
+                "UPDATE connections SET access_token = $1, refresh_token = COALESCE($2, refresh_token), access_expires_at = $3,
+                    token_version = token_version + 1, renewing_until = NULL, renewal_holder = NULL, status = 'connected',
+                    updated_at = {now}, refresh_used_at = {now}
+                 WHERE id = $4 AND token_version = $5 AND access_token IS NOT NULL AND renewal_holder = $6{only}"
+            );
+            let written = sqlx::query(&sql)
+                .bind(tokens.access_token.clone())
+                .bind(tokens.refresh_token.clone())
+                .bind(tokens.access_expires_at)
+                .bind(id)
+                .bind(version)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?;
+            if written.rows_affected() == 1 {
+                (stored, recovered) = (true, recovery);
+                break;
+            }
+        }
+        if !stored {
             return Ok(false);
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if recovered {
+            self.recovered(&mut tx, id, &event).await?;
+        }
         tx.commit().await?;
         self.committed(revision);
         Ok(true)
     }
 
-    /// Gives the lease back without changing the tokens (the provider could not be reached).
-    pub async fn release_renewal(&self, id: &str, version: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE connections SET renewing_until = NULL WHERE id = $1 AND token_version = $2").bind(id).bind(version).execute(&self.pool).await?;
+    /// Gives the lease back without changing the tokens (the provider could not be reached), if
+    /// `holder` still holds it.
+    pub async fn release_renewal(&self, id: &str, version: i64, holder: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE connections SET renewing_until = NULL, renewal_holder = NULL WHERE id = $1 AND token_version = $2 AND renewal_holder = $3")
+            .bind(id)
+            .bind(version)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// The provider refused the refresh token: the connection needs a new consent. Conditional on
-    /// the version, like every token write, and releases the lease.
-    pub async fn renewal_refused(&self, id: &str, version: i64, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// the version, like every token write, and on `holder` still holding the lease, which it releases.
+    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let update = |only_a_change: bool| {
-            sqlx::query(if only_a_change {
-                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
-                    updated_at = $1 WHERE id = $2 AND token_version = $3 AND status <> 'reauthentication_required'"
-            } else {
-                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
-                    updated_at = $1 WHERE id = $2 AND token_version = $3"
-            })
-            .bind(event.at)
-            .bind(id)
-            .bind(version)
-        };
-        let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
-        if !changed && update(false).execute(&mut *tx).await?.rows_affected() != 1 {
+        let now = self.db_now();
+        // A change of status first: only a change is announced.
+        let (mut applied, mut changed) = (false, false);
+        for (only_a_change, only) in [(true, " AND status <> 'reauthentication_required'"), (false, "")] {
+            let sql = format!(
+                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, renewal_holder = NULL,
+                    token_version = token_version + 1, updated_at = {now}
+                 WHERE id = $1 AND token_version = $2 AND renewal_holder = $3{only}"
+            );
+            if sqlx::query(&sql).bind(id).bind(version).bind(holder).execute(&mut *tx).await?.rows_affected() == 1 {
+                (applied, changed) = (true, only_a_change);
+                break;
+            }
+        }
+        if !applied {
             return Ok(false);
         }
         let revision = self.bump_revision(&mut tx).await?;

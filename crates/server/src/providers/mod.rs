@@ -270,6 +270,14 @@ impl Provider {
         result
     }
 
+    /// Whether [`Provider::revoke`] ends the app's authorization for the whole account, every token
+    /// of every connection of it (Stripe Connect's deauthorize), rather than the tokens it is given.
+    /// Such a revocation is made only when no other connection holds the account (design.md,
+    /// "Shared accounts").
+    pub fn revocation_ends_account(&self) -> bool {
+        matches!(self.spec.dialect, Dialect::StripeConnect)
+    }
+
     /// Verifies and reads a webhook delivery.
     pub fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
         match &self.client {
