@@ -239,6 +239,39 @@ async fn an_expired_install_of_an_account_another_workspace_uses_is_not_withdraw
 }
 
 #[tokio::test]
+async fn a_failed_grant_of_an_account_another_workspace_uses_is_not_undone_at_stripe() {
+    let app = spawn_app().await;
+    let globex_admin = support::token_in("globex", "admin", "admin-g");
+    let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+    app.fail_writes("connections", "INSERT").await;
+    let attempt = app.start_attempt(&admin()).await;
+    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    support::assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
+    app.allow_writes("connections").await;
+    assert!(app.stored_access_token(ACME).await.is_none(), "nothing stored in this workspace");
+    let checked = post_as(&app, &globex_admin, &format!("/api/connections/{}/check", globex["id"].as_str().unwrap())).await;
+    assert_eq!(checked.json::<Value>().await.unwrap()["status"], "connected", "the other workspace keeps its access");
+}
+
+#[tokio::test]
+async fn stripes_event_after_our_own_deauthorize_is_not_blamed_on_the_account_owner() {
+    let app = spawn_app().await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    // Our deauthorize of the account went out (a grant of it landed meanwhile, still holding
+    // tokens here); Stripe announces the end it made.
+    app.state.db.record_own_revocation("stripe", ACME, chrono::Utc::now().timestamp()).await.unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let event = json!({ "id": "evt_ours", "type": "account.application.deauthorized", "account": ACME, "created": now });
+    assert_eq!(crate::lifecycle::send_webhook(&app, &event, support::WEBHOOK_SECRET, now).await.status(), 200);
+    let detail: Value =
+        app.get(&format!("/api/connections/{}", connection["id"].as_str().unwrap()), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(detail["connection"]["status"], "revoked");
+    let line = &detail["history"][0];
+    assert_eq!((line["action"].as_str(), line["actor"].as_str()), (Some("revoke"), Some("Connections")), "{line}");
+    assert!(!line["detail"].as_str().unwrap().contains("account owner"), "{line}");
+}
+
+#[tokio::test]
 async fn a_connection_idle_past_the_keepalive_is_renewed_by_the_background_round() {
     let app = spawn_app_with(&[APPS, "--keepalive-days=3", "--health-check-secs=0"]).await;
     let idle = connected_app(&app).await;
