@@ -457,7 +457,7 @@ impl Db {
     fn db_now(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER)",
-            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+            Backend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp())) AS BIGINT)",
         }
     }
 

@@ -452,6 +452,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_disconnect_answer_is_the_row_plus_an_optional_revocation() {
+        let row = serde_json::json!({
+            "id": "conn_1", "provider": "stripe", "account_id": "acct_123", "account_name": "Acme", "livemode": false,
+            "scope": "read_only", "status": "disconnected", "connected_by": "Ada", "connected_at": "2026-11-22T10:00:00Z",
+            "last_checked_at": null,
+        });
+        // From an older server: no `revocation`.
+        let old: DisconnectResponse = serde_json::from_value(row.clone()).unwrap();
+        assert_eq!((old.connection.status, old.revocation), (ConnectionStatus::Disconnected, None));
+        let mut new = row;
+        new["revocation"] = "kept_for_other_connections".into();
+        let answer: DisconnectResponse = serde_json::from_value(new.clone()).unwrap();
+        assert_eq!(answer.revocation, Some(ProviderRevocation::KeptForOtherConnections));
+        assert_eq!(serde_json::to_value(&answer).unwrap(), new, "the row's fields stay at the top level");
+        // An older client reads the row alone.
+        assert_eq!(serde_json::from_value::<ConnectionView>(new).unwrap(), answer.connection);
+    }
+
+    #[test]
     fn connection_view_has_the_documented_shape_and_no_token_fields() {
         let view = ConnectionView {
             id: "conn_1".into(),

@@ -109,7 +109,7 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
         }
         let id = record.view.id.clone();
         if let Some(renewed) = renew_in_own_task(state, provider, record).await? {
-            return crate::observability::count_renewal(provider.id(), renewed);
+            return renewed;
         }
         if started.elapsed() > wait {
             return Err(TokenError::Busy);
@@ -137,7 +137,8 @@ async fn renew_in_own_task(state: &AppState, provider: &Provider, record: Connec
             if !state.db.claim_renewal(&record.view.id, record.token_version, &holder, lease_secs(&provider)).await? {
                 return Ok(None);
             }
-            Ok(Some(renew_claimed(&state, &provider, &record, &holder).await))
+            // Counted here, not by the caller: a renewal whose caller went away is counted too.
+            Ok(Some(crate::observability::count_renewal(provider.id(), renew_claimed(&state, &provider, &record, &holder).await)))
         }
     });
     match task.await {
