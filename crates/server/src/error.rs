@@ -41,7 +41,7 @@ pub enum ApiError {
     ConnectionRevoked { provider: String },
     #[error("this connection was disconnected: it holds no access; an administrator must connect it again")]
     ConnectionDisconnected,
-    #[error("the service API takes server-to-server requests only: no cookies, Origin or Sec-Fetch headers")]
+    #[error("the service API takes server-to-server requests only: no cookie, Origin or Sec-Fetch-Site header")]
     BrowserContext,
     #[error("not found")]
     NotFound,
