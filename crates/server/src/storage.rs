@@ -332,7 +332,7 @@ impl Db {
             .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(view_from_row).collect()
+        Ok(decodable(&rows, view_from_row))
     }
 
     /// A connection by id, whatever its workspace: for work the server does itself (renewals,
@@ -380,7 +380,7 @@ impl Db {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        Ok(decodable(&rows, record_from_row))
     }
 
     /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
@@ -804,6 +804,35 @@ fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
 }
 
+/// A time that is only shown (when last checked, the last data point): one no calendar here holds
+/// (written before provider times were checked at the edge) is logged and read as unknown, so the
+/// connection still shows and can be disconnected.
+fn shown_timestamp(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+    let Some(value) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
+    if (0..=crate::providers::LAST_SECOND_OF_9999).contains(&value) {
+        return timestamp(value, column).map(Some);
+    }
+    let id = row.try_get::<String, _>("id").unwrap_or_default();
+    tracing::warn!(connection = %id, column, value, "a stored time is outside the years 1970 to 9999; read as unknown");
+    Ok(None)
+}
+
+/// Every row `decode` can read; one it cannot is logged (with its id) and skipped, so that one bad
+/// row never fails a read of the whole table (a workspace's list, the health round, the service
+/// API's listing).
+pub(crate) fn decodable<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Vec<T> {
+    rows.iter()
+        .filter_map(|row| match decode(row) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let id = row.try_get::<String, _>("id").unwrap_or_default();
+                tracing::error!(connection = %id, %error, "a stored connection could not be read; skipped");
+                None
+            }
+        })
+        .collect()
+}
+
 fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
     let status: String = row.try_get("status")?;
     Ok(ConnectionView {
@@ -816,8 +845,8 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         status: ConnectionStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,
         connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
-        last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,
-        last_data_at: row.try_get::<Option<i64>, _>("last_data_at")?.map(|at| timestamp(at, "last_data_at")).transpose()?,
+        last_checked_at: shown_timestamp(row, "last_checked_at")?,
+        last_data_at: shown_timestamp(row, "last_data_at")?,
     })
 }
 
@@ -835,6 +864,7 @@ fn record_from_row(row: &AnyRow) -> Result<ConnectionRecord, sqlx::Error> {
 
 fn event_from_row(row: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     let action: String = row.try_get("action")?;
+
     Ok(AuditEvent {
         at: timestamp(row.try_get("at")?, "at")?,
         action: AuditAction::parse(&action).ok_or_else(|| sqlx::Error::Decode(format!("unknown audit action {action:?}").into()))?,

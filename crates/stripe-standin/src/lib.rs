@@ -267,6 +267,12 @@ impl Standin {
         self.store.lock().expect("stand-in store poisoned").list_delay = delay;
     }
 
+    /// Makes the newest object of every list claim `created` (unix seconds, e.g. one past year 9999,
+    /// as a faulty provider might send); `None` gives back the stand-in's own times.
+    pub fn list_created(&self, created: Option<i64>) {
+        self.store.lock().expect("stand-in store poisoned").list_created = created;
+    }
+
     pub fn active_tokens(&self) -> usize {
         self.store.lock().expect("stand-in store poisoned").active_tokens()
     }

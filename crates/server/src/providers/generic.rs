@@ -89,7 +89,9 @@ impl GenericClient {
         TokenGrant {
             access_token: Secret::new(token.access_token().secret().clone()),
             refresh_token: token.refresh_token().map(|t| Secret::new(t.secret().clone())),
-            access_expires_at: token.expires_in().map(|d| now + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+            access_expires_at: token.expires_in().and_then(|d| {
+                super::provider_time(now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)), "the access token's expiry (expires_in)")
+            }),
             account_id: None,
             // RFC 6749 §5.1: scope is omitted when it is what was asked.
             scope: token

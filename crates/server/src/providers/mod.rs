@@ -335,7 +335,8 @@ async fn read_list(http: &reqwest::Client, spec: &ProviderSpec, access_token: &S
 }
 
 /// The newest creation time in a list answer; `Some(None)` for an empty list, `None` when the answer
-/// is not a list at all.
+/// is not a list at all. A time outside the years 1970 to 9999 is ignored (and logged): it is stored
+/// and shown, and no calendar of ours holds it.
 fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
     let items = value.as_array().or_else(|| ["data", "items", "results"].iter().find_map(|key| value[*key].as_array()))?;
     let time = |item: &serde_json::Value| {
@@ -345,7 +346,21 @@ fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
             _ => None,
         })
     };
-    Some(items.iter().filter_map(time).max())
+    Some(items.iter().filter_map(time).filter_map(|at| provider_time(at, "a list item's creation time")).max())
+}
+
+/// The last second of the year 9999 (`9999-12-31T23:59:59Z`).
+pub const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+
+/// A time a provider sent (unix seconds), checked where it enters: from 1970 to the end of 9999, or
+/// `None`, logged, so that nothing stored is a time no calendar here can hold.
+pub fn provider_time(secs: i64, what: &str) -> Option<i64> {
+    if (0..=LAST_SECOND_OF_9999).contains(&secs) {
+        Some(secs)
+    } else {
+        tracing::warn!(secs, what, "a provider sent a time outside the years 1970 to 9999; it is ignored");
+        None
+    }
 }
 
 /// `GET` a protected resource with the connected account's access token (RFC 6750). A transport
@@ -406,6 +421,16 @@ mod tests {
         assert_eq!(newest_in_list(&json!({"items": [{"updated_at": 5}], "next": null})), Some(Some(5)));
         assert_eq!(newest_in_list(&json!({"data": []})), Some(None));
         assert_eq!(newest_in_list(&json!({"id": "acct_1"})), None);
+    }
+
+    #[test]
+    fn times_outside_the_years_1970_to_9999_are_ignored() {
+        let beyond = super::LAST_SECOND_OF_9999 + 1;
+        assert_eq!(newest_in_list(&json!({"data": [{"created": beyond}, {"created": 1700000000}]})), Some(Some(1700000000)));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": i64::MAX}]})), Some(None));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": -1}]})), Some(None));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": super::LAST_SECOND_OF_9999}]})), Some(Some(super::LAST_SECOND_OF_9999)));
+        assert_eq!(chrono::DateTime::from_timestamp(super::LAST_SECOND_OF_9999, 0).unwrap().to_rfc3339(), "9999-12-31T23:59:59+00:00");
     }
 }
 

@@ -221,7 +221,11 @@ pub fn webhook_event(spec: &ProviderSpec, headers: &http::HeaderMap, body: &[u8]
     let event: Event = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let account = || event.account.clone().filter(|id| is_account_id(id)).ok_or_else(|| WebhookError::Malformed(format!("{} without an account", event.kind)));
     Ok(match event.kind.as_str() {
-        "account.application.deauthorized" => WebhookEvent::Revoked { account_id: account()?, event_id: event.id.clone(), created: event.created },
+        "account.application.deauthorized" => WebhookEvent::Revoked {
+            account_id: account()?,
+            event_id: event.id.clone(),
+            created: event.created.and_then(|at| super::provider_time(at, "a webhook event's creation time")),
+        },
         "account.application.authorized" => WebhookEvent::Authorized { account_id: account()? },
         _ => WebhookEvent::Ignored { kind: event.kind },
     })
