@@ -386,7 +386,17 @@ impl Db {
     /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
     /// together. Only if its tokens are still those of `version`: a renewal or reconnection that got
     /// in between is not overwritten blindly (answers false; read again and decide again).
-    pub async fn end_connection(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// `delivery`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
+    /// in the same transaction: if the end fails, so does the remembering, and the provider's
+    /// redelivery is applied.
+    pub async fn end_connection(
+        &self,
+        id: &str,
+        version: i64,
+        status: ConnectionStatus,
+        event: NewEvent<'_>,
+        delivery: Option<(&str, &str)>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
             "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
@@ -403,6 +413,9 @@ impl Db {
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if let Some((provider, event_id)) = delivery {
+            remember_delivery(&mut tx, provider, event_id, event.at).await?;
+        }
         match status {
             ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
             ConnectionStatus::Disconnected => self.announce(&mut tx, id, EventType::Disconnected, event.at).await?,
@@ -674,16 +687,24 @@ impl Db {
         row.as_ref().map(install_from_row).transpose()
     }
 
-    /// Remembers a provider's webhook event id; false when it was seen before (a retry or a replay).
-    pub async fn first_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    /// Whether a provider's webhook event was applied before (a retry or a replay). Ids older than
+    /// their retention are forgotten first.
+    pub async fn delivery_applied(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
         sqlx::query("DELETE FROM webhook_events WHERE received_at < $1").bind(now - WEBHOOK_EVENT_RETENTION_SECS).execute(&self.pool).await?;
-        let inserted = sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2")
             .bind(provider)
             .bind(event_id)
-            .bind(now)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(seen.is_some())
+    }
+
+    /// Remembers a provider's webhook event whose effect was nothing to change (or was made without
+    /// it): a redelivery is then ignored.
+    pub async fn remember_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        remember_delivery(&mut tx, provider, event_id, now).await?;
+        tx.commit().await
     }
 
     /// Takes the lease `name` for `holder` until `until`, if nobody else holds it now. One statement
@@ -800,6 +821,16 @@ async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEven
     Ok(())
 }
 
+async fn remember_delivery(tx: &mut sqlx::Transaction<'_, sqlx::Any>, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(provider)
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
 }
@@ -864,7 +895,6 @@ fn record_from_row(row: &AnyRow) -> Result<ConnectionRecord, sqlx::Error> {
 
 fn event_from_row(row: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     let action: String = row.try_get("action")?;
-
     Ok(AuditEvent {
         at: timestamp(row.try_get("at")?, "at")?,
         action: AuditAction::parse(&action).ok_or_else(|| sqlx::Error::Decode(format!("unknown audit action {action:?}").into()))?,

@@ -155,7 +155,7 @@ pub async fn disconnect(state: &AppState, provider: &Provider, record: Connectio
             return Err(error.into());
         }
     };
-    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now };
+    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
     end(state, record, ConnectionStatus::Disconnected, &why).await?;
     Ok(())
 }
@@ -180,6 +180,8 @@ struct Why<'a> {
     actor_subject: &'a str,
     actor_name: &'a str,
     detail: &'a str,
+    /// The provider's webhook event `(provider, event id)` that ends it, remembered with the end.
+    delivery: Option<(&'a str, &'a str)>,
     at: i64,
 }
 
@@ -202,7 +204,7 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
             detail: why.detail,
             at: why.at,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event).await? {
+        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
@@ -213,17 +215,20 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
 
 /// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
 /// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
-/// and the account may have been connected again since).
+/// and the account may have been connected again since). The event id is remembered in the same
+/// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
+/// the error answer makes the provider deliver it again, and the redelivery is applied (the
+/// connections it had already ended stay ended).
 pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         WebhookEvent::Revoked { account_id, event_id, created } => {
-            if !event_id.is_empty() && !state.db.first_delivery(provider.id(), &event_id, now).await? {
+            if !event_id.is_empty() && state.db.delivery_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
             }
             let detail = format!("The account owner disconnected the app at {}", provider.name());
-            let mut handled = false;
+            let mut to_end = Vec::new();
             for record in state.db.connections_of_account(provider.id(), &account_id).await? {
                 if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
                     continue;
@@ -232,8 +237,22 @@ pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent)
                     tracing::info!(connection = %record.view.id, "revocation older than the connection; ignored");
                     continue;
                 }
-                let why = Why { action: AuditAction::Revoke, actor_subject: provider.id(), actor_name: provider.name(), detail: &detail, at: now };
-                handled |= end(state, record, ConnectionStatus::Revoked, &why).await?;
+                to_end.push(record);
+            }
+            let delivery = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
+            let (mut handled, mut remembered) = (false, delivery.is_none());
+            let last = to_end.len().saturating_sub(1);
+            for (i, record) in to_end.into_iter().enumerate() {
+                let delivery = if i == last { delivery } else { None };
+                let why = Why { action: AuditAction::Revoke, actor_subject: provider.id(), actor_name: provider.name(), detail: &detail, at: now, delivery };
+                let ended = end(state, record, ConnectionStatus::Revoked, &why).await?;
+                handled |= ended;
+                remembered |= ended && delivery.is_some();
+            }
+            if !remembered {
+                if let Some((provider_id, event_id)) = delivery {
+                    state.db.remember_delivery(provider_id, event_id, now).await?;
+                }
             }
             Ok(handled)
         }
