@@ -347,6 +347,11 @@ impl Config {
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
         }
+        // It goes into a header: visible ASCII and spaces only (an internationalised host in its
+        // `xn--` form), or the server would have to serve without a policy.
+        if !frame_ancestors.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be visible ASCII (write an internationalised host in its xn-- form)"));
+        }
         let static_dir = PathBuf::from(args.static_dir.trim());
         if !static_dir.join("index.html").is_file() {
             return Err(invalid("CONNECTIONS_STATIC_DIR", format!("{} has no index.html; build the SPA first (trunk build --release)", static_dir.display())));
@@ -523,6 +528,8 @@ mod tests {
         assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "https://pörtal.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "'self'\thttps://a.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
         assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
         assert!(error_for(|a| a.embed_urls = Some("portal.example.com".into())).starts_with("CONNECTIONS_EMBED_URLS:"));

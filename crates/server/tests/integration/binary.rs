@@ -57,6 +57,8 @@ fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
         (with("CONNECTIONS_ADDR", "everywhere"), "CONNECTIONS_ADDR:"),
         (with("CONNECTIONS_METRICS_ADDR", "everywhere"), "CONNECTIONS_METRICS_ADDR:"),
         (with("CONNECTIONS_LOG_FORMAT", "xml"), "CONNECTIONS_LOG_FORMAT: \"xml\" must be text or json"),
+        // Never started without its Content-Security-Policy.
+        (with("CONNECTIONS_FRAME_ANCESTORS", "https://pörtal.example"), "CONNECTIONS_FRAME_ANCESTORS:"),
     ] {
         let (code, stderr) = run_with(&env);
         assert_eq!(code, Some(2), "{stderr}");
