@@ -120,15 +120,29 @@ pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(
     Ok(Json(find(&state, &user.workspace, &id).await?.view))
 }
 
+/// `?remove_locally=true`: the admin confirmed forgetting a connection whose tokens cannot be
+/// decrypted here only.
+#[derive(serde::Deserialize)]
+pub struct DisconnectOptions {
+    #[serde(default)]
+    remove_locally: bool,
+}
+
 /// `POST /api/connections/{id}/disconnect`: withdraw at the provider (where it can be), then forget
 /// the tokens. If the provider can't be reached the connection is left exactly as it was.
-pub async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
+pub async fn disconnect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Admin(user): Admin,
+    options: Result<axum::extract::Query<DisconnectOptions>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let axum::extract::Query(options) = options?;
     let record = find(&state, &user.workspace, &id).await?;
     if record.view.status == ConnectionStatus::Disconnected {
         return Ok(Json(record.view));
     }
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "disconnect").await?;
-    lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name).await?;
+    lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
     Ok(Json(find(&state, &user.workspace, &id).await?.view))
 }

@@ -20,6 +20,10 @@ pub enum LifecycleError {
     /// A stored token no configured key decrypts: the operator's to fix (a key was dropped).
     #[error("a stored token cannot be decrypted with the configured keys")]
     Undecryptable,
+    /// A disconnect whose stored tokens no configured key decrypts: nothing can be withdrawn at
+    /// the provider, so nothing was changed (unless removing it here only was asked for).
+    #[error("the stored tokens of this connection cannot be decrypted, so its access cannot be withdrawn at {provider}")]
+    UnreadableTokens { provider: String },
     #[error("the connection is gone")]
     Gone,
     #[error("the connection kept changing while it was being ended")]
@@ -136,15 +140,40 @@ pub async fn check_all(state: &AppState) {
 }
 
 /// Withdraws the authorization at the provider where the dialect can, then forgets the tokens. If
-/// the provider can't be reached the connection is left exactly as it was.
-pub async fn disconnect(state: &AppState, provider: &Provider, record: ConnectionRecord, subject: &str, name: &str) -> Result<(), LifecycleError> {
+/// the provider can't be reached the connection is left exactly as it was. If a stored token cannot
+/// be decrypted (its key was dropped from the configuration), nothing can be withdrawn: the
+/// connection is left as it is and that is said, unless `remove_locally` confirms forgetting it
+/// here only.
+pub async fn disconnect(
+    state: &AppState,
+    provider: &Provider,
+    record: ConnectionRecord,
+    subject: &str,
+    name: &str,
+    remove_locally: bool,
+) -> Result<(), LifecycleError> {
     let now = Utc::now().timestamp();
-    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().and_then(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
+    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
     let access = open(crate::crypto::TokenKind::Access, &record.access_token);
+    let provider_name = provider.name();
+    if matches!(refresh, Some(None)) || matches!(access, Some(None)) {
+        tracing::warn!(connection = %record.view.id, "disconnect: a stored token cannot be decrypted with the configured keys");
+        if !remove_locally {
+            let detail = format!("Its stored tokens cannot be decrypted, so the access at {provider_name} could not be withdrawn; nothing changed");
+            state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+            return Err(LifecycleError::UnreadableTokens { provider: provider_name.to_owned() });
+        }
+        let detail = format!(
+            "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
+        );
+        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
+        end(state, record, ConnectionStatus::Disconnected, &why).await?;
+        return Ok(());
+    }
+    let (refresh, access) = (refresh.flatten(), access.flatten());
     let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
     crate::observability::count_disconnect(provider.id(), &outcome);
-    let provider_name = provider.name();
     let detail = match outcome {
         Ok(Revocation::Revoked) => format!("Disconnected; {provider_name} access revoked"),
         Ok(Revocation::AlreadyRevoked) => format!("Disconnected; {provider_name} had already disconnected the app"),

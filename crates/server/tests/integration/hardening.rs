@@ -73,6 +73,36 @@ async fn a_token_that_no_configured_key_decrypts_is_an_operator_error_not_a_reau
     assert_eq!(status(&app, &id).await, "connected");
 }
 
+/// A disconnect whose tokens no configured key decrypts cannot withdraw anything at the provider:
+/// it says so and keeps the row as it is; confirmed, it removes the connection here only.
+#[tokio::test]
+async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothing_unless_confirmed() {
+    let app = spawn_app().await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    let active = app.standin.active_tokens();
+    let stored = app.stored_access_token(ACME).await;
+    let app = app.restart(|args| args.encryption_key = Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]))).await;
+
+    let response = app.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    let problem: Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("cannot be decrypted") && detail.contains("remove_locally=true"), "{problem}");
+    assert_eq!(status(&app, &id).await, "connected");
+    assert_eq!(app.stored_access_token(ACME).await, stored, "the row is kept as it is");
+    assert_eq!(app.standin.active_tokens(), active, "nothing was withdrawn at Stripe");
+    let history: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    assert_eq!((history["history"][0]["action"].as_str(), history["history"][0]["success"].as_bool()), (Some("disconnect"), Some(false)));
+
+    let confirmed = app.post(&format!("/api/connections/{id}/disconnect?remove_locally=true"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(status(&app, &id).await, "disconnected");
+    assert!(app.stored_access_token(ACME).await.is_none());
+    let history: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    assert!(history["history"][0]["detail"].as_str().unwrap().contains("Removed here only"), "{history}");
+}
+
 #[tokio::test]
 async fn background_checks_run_on_one_instance_per_interval() {
     let first = spawn_app().await;
