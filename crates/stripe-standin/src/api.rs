@@ -88,9 +88,9 @@ pub(crate) async fn list(
         Ok(account) => account,
         Err(refused) => return api_error(StatusCode::UNAUTHORIZED, refused),
     };
-    let (refused, now, delay, newest) = {
+    let (refused, now, delay, newest, padding) = {
         let store = standin.store.lock().expect("stand-in store poisoned");
-        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now(), store.list_delay, store.list_created)
+        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now(), store.list_delay, store.list_created, store.list_padding)
     };
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
@@ -122,5 +122,9 @@ pub(crate) async fn list(
         .take(limit)
         .map(|i| json!({ "id": format!("{prefix}_{}{i}", &account.id[5.min(account.id.len())..]), "object": object, "created": created(i), "livemode": account.livemode }))
         .collect();
-    Json(json!({ "object": "list", "url": format!("/v1/{list}"), "has_more": limit < 3, "data": data })).into_response()
+    let mut answer = json!({ "object": "list", "url": format!("/v1/{list}"), "has_more": limit < 3, "data": data });
+    if let Some(bytes) = padding {
+        answer["padding"] = json!("x".repeat(bytes));
+    }
+    Json(answer).into_response()
 }

@@ -273,6 +273,11 @@ impl Standin {
         self.store.lock().expect("stand-in store poisoned").list_created = created;
     }
 
+    /// Makes every list answer `bytes` larger (a `padding` string); `None` gives back the plain ones.
+    pub fn pad_lists(&self, bytes: Option<usize>) {
+        self.store.lock().expect("stand-in store poisoned").list_padding = bytes;
+    }
+
     pub fn active_tokens(&self) -> usize {
         self.store.lock().expect("stand-in store poisoned").active_tokens()
     }

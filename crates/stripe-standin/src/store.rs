@@ -138,6 +138,9 @@ pub struct Store {
     /// When set, the newest object of every list claims this `created` (unix seconds), whatever it
     /// is: a provider sending a time no calendar holds.
     pub list_created: Option<i64>,
+    /// When set, every list answer carries this many bytes more (a `padding` field): a provider
+    /// answering far more than asked.
+    pub list_padding: Option<usize>,
 }
 
 impl Store {

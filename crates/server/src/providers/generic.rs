@@ -23,6 +23,8 @@ enum Transport {
     Status(reqwest::StatusCode),
     #[error("{0}")]
     Response(String),
+    #[error("the answer is larger than the limit")]
+    TooLarge,
 }
 
 /// Account ids come from the provider's JSON: printable, bounded.
@@ -55,7 +57,11 @@ async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<HttpRespon
         return Err(Transport::Status(status));
     }
     let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
+    let body = super::read_body(response).await.map_err(|error| match error {
+        super::BodyError::Http(error) => Transport::Http(error),
+        super::BodyError::TooLarge => Transport::TooLarge,
+    })?;
+    let body = body.to_vec();
     let mut built = http::Response::builder().status(status);
     if let Some(map) = built.headers_mut() {
         *map = headers;
@@ -77,6 +83,7 @@ impl GenericClient {
             },
             RequestTokenError::Request(Transport::Http(error)) => unavailable(spec, error),
             RequestTokenError::Request(Transport::Status(status)) => server_error(spec, status),
+            RequestTokenError::Request(Transport::TooLarge) => super::too_large(spec),
             RequestTokenError::Request(Transport::Response(detail)) | RequestTokenError::Other(detail) => {
                 ProviderError::Malformed { provider: spec.name.clone(), detail }
             }
@@ -186,7 +193,7 @@ impl GenericClient {
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }
-        let body = response.bytes().await.unwrap_or_default();
+        let body = super::read_answer(spec, response).await?;
         let error = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))

@@ -385,7 +385,7 @@ async fn get_with_token(
     if status == reqwest::StatusCode::UNAUTHORIZED {
         return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
     }
-    let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+    let body = read_answer(spec, response).await?;
     Ok((status, body))
 }
 
@@ -400,6 +400,46 @@ fn http_client(spec: &ProviderSpec) -> reqwest::Client {
 }
 
 /// A transport failure, in the provider's name, with its cause kept for the log.
+/// The most of a provider's answer that is read: token, account, list and error answers are a few
+/// KiB; a larger one is refused, not held in memory.
+pub const MAX_PROVIDER_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Why an answer's body was not read.
+#[derive(Debug)]
+enum BodyError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads an answer's body, up to [`MAX_PROVIDER_ANSWER_BYTES`]: refused at once when its
+/// `Content-Length` says more, or as soon as more has come.
+async fn read_body(mut response: reqwest::Response) -> Result<axum::body::Bytes, BodyError> {
+    if response.content_length().is_some_and(|length| length > MAX_PROVIDER_ANSWER_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > MAX_PROVIDER_ANSWER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.into())
+}
+
+/// [`read_body`], failures in the provider's terms.
+async fn read_answer(spec: &ProviderSpec, response: reqwest::Response) -> Result<axum::body::Bytes, ProviderError> {
+    read_body(response).await.map_err(|error| match error {
+        BodyError::Http(error) => unavailable(spec, error),
+        BodyError::TooLarge => too_large(spec),
+    })
+}
+
+fn too_large(provider: &ProviderSpec) -> ProviderError {
+    tracing::warn!(provider = %provider.id, limit = MAX_PROVIDER_ANSWER_BYTES, "a provider's answer is larger than the limit; not read");
+    ProviderError::Unavailable { provider: provider.name.clone(), reason: "its answer was larger than 1 MiB".into(), source: None }
+}
+
 fn unavailable(provider: &ProviderSpec, error: reqwest::Error) -> ProviderError {
     let reason = if error.is_timeout() { "it did not answer in time" } else { "the connection to it failed" };
     ProviderError::Unavailable { provider: provider.name.clone(), reason: reason.into(), source: Some(Box::new(error)) }

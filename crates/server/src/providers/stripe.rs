@@ -7,7 +7,7 @@
 use connections_wire::{AuthorizationCode, Dialect, PkceVerifier};
 use serde::Deserialize;
 
-use super::{server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
+use super::{read_answer, server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
 /// The list endpoint of one of Stripe's data tables (`Customers` → `/v1/customers?limit=1`).
@@ -117,7 +117,7 @@ impl StripeClient {
             .await
             .map_err(|e| unavailable(spec, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+        let body = read_answer(spec, response).await?;
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }
@@ -188,7 +188,7 @@ impl StripeClient {
         if status.is_success() {
             return Ok(Revocation::Revoked);
         }
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+        let body = read_answer(spec, response).await?;
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }

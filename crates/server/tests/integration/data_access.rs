@@ -222,3 +222,24 @@ async fn a_time_past_the_year_9999_breaks_no_list_and_no_health_round() {
     assert_eq!(metrics.status(), 200);
     assert!(metrics.text().await.unwrap().contains("connections_connections{"));
 }
+
+/// A provider's answer is read up to 1 MiB: one larger is refused with a clear reason, not held in
+/// memory; one just under it is read.
+#[tokio::test]
+async fn a_provider_answer_larger_than_one_mib_is_refused_with_a_clear_reason() {
+    let app = spawn_app_with(&["--stripe-oauth=apps"]).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    assert_eq!(status, 201, "{connection}");
+    let id = connection["id"].as_str().unwrap().to_owned();
+    let test =
+        || async { app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap().json::<Value>().await.unwrap() };
+
+    app.standin.pad_lists(Some(connections_server::providers::MAX_PROVIDER_ANSWER_BYTES));
+    let refused = test().await;
+    assert!(accesses(&refused).iter().all(|(_, access)| access == "unavailable"), "{refused}");
+    assert_eq!(refused["tables"][0]["reason"], "Stripe could not be reached: its answer was larger than 1 MiB");
+
+    app.standin.pad_lists(Some(connections_server::providers::MAX_PROVIDER_ANSWER_BYTES - 4096));
+    let read = test().await;
+    assert!(accesses(&read).iter().all(|(_, access)| access == "readable"), "{read}");
+}
