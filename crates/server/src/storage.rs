@@ -728,6 +728,12 @@ impl Db {
     pub async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query("DELETE FROM connection_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
+
+    /// Deletes counted requests older than `before`: each counts only within its minute, and a
+    /// session that never comes back would otherwise keep its rows for ever.
+    pub async fn prune_rate_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+    }
 }
 
 // ---- Operating (`observability`): readiness and the connections gauge. Kept apart from the

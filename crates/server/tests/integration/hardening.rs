@@ -218,6 +218,41 @@ async fn audit_events_past_their_retention_are_pruned() {
     assert_eq!(app.count("connection_events").await, 1, "only the recent connect is left");
 }
 
+/// The retention round also prunes the outbox (delivered or given-up events past the retention;
+/// pending ones never) and the rate limit's counts past their window.
+#[tokio::test]
+async fn outbox_and_rate_limit_rows_are_pruned_by_the_retention_round() {
+    let app = spawn_app_with(&["--event-retention-days=30"]).await;
+    let now = chrono::Utc::now().timestamp();
+    let (old_ms, recent_ms) = ((now - 31 * 86_400) * 1000, (now - 86_400) * 1000);
+    let far = (now + 86_400) * 1000;
+    for (id, delivered, failed, next) in [
+        ("msg_old_delivered", Some(old_ms), None, old_ms),
+        ("msg_old_failed", None, Some(old_ms), old_ms),
+        ("msg_old_pending", None, None, far),
+        ("msg_recent_delivered", Some(recent_ms), None, recent_ms),
+    ] {
+        let or_null = |v: Option<i64>| v.map_or("NULL".to_owned(), |v| v.to_string());
+        app.sql(&format!(
+            "INSERT INTO webhook_outbox (message_id, workspace, connection_id, event_type, payload, created_ms, next_attempt_ms, delivered_ms, failed_ms)
+             VALUES ('{id}', 'acme', 'conn_x', 'connection.created', '{{}}', {old_ms}, {next}, {}, {})",
+            or_null(delivered),
+            or_null(failed)
+        ))
+        .await;
+    }
+    app.sql(&format!("INSERT INTO rate_events (workspace, subject, action, at) VALUES ('acme', 'gone', 'attempt', {})", now - 2 * 3600)).await;
+    app.start_attempt(&admin()).await;
+    assert_eq!(app.count("rate_events").await, 2);
+
+    maintenance::housekeeping(&app.state).await;
+    let mut kept: Vec<String> = sqlx::query_scalar("SELECT message_id FROM webhook_outbox").fetch_all(app.state.db.pool()).await.unwrap();
+    kept.sort();
+    assert_eq!(kept, ["msg_old_pending", "msg_recent_delivered"]);
+    assert_eq!(app.count("rate_events WHERE subject = 'gone'").await, 0);
+    assert_eq!(app.count("rate_events").await, 1, "this minute's count is kept");
+}
+
 #[tokio::test]
 async fn slow_clients_are_cut_off_at_the_headers_and_at_the_body() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
