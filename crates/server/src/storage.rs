@@ -38,10 +38,12 @@ impl Backend {
 
 mod data_checks;
 mod outbox;
+mod reseal;
 mod revision;
 
 pub use data_checks::ConnectionFilter;
 pub use outbox::DueEvent;
+pub use reseal::StoredToken;
 pub use revision::SQLITE_POLL as REVISION_POLL;
 
 #[derive(Clone)]
