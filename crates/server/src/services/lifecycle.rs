@@ -159,6 +159,7 @@ pub async fn disconnect(
     let provider_name = provider.name();
     if matches!(refresh, Some(None)) || matches!(access, Some(None)) {
         tracing::warn!(connection = %record.view.id, "disconnect: a stored token cannot be decrypted with the configured keys");
+        crate::observability::count_undecryptable_disconnect(provider.id(), remove_locally);
         if !remove_locally {
             let detail = format!("Its stored tokens cannot be decrypted, so the access at {provider_name} could not be withdrawn; nothing changed");
             state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;

@@ -77,7 +77,7 @@ async fn a_token_that_no_configured_key_decrypts_is_an_operator_error_not_a_reau
 /// it says so and keeps the row as it is; confirmed, it removes the connection here only.
 #[tokio::test]
 async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothing_unless_confirmed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&["--metrics-addr=127.0.0.1:0"]).await;
     let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     let active = app.standin.active_tokens();
@@ -101,6 +101,11 @@ async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothi
     assert!(app.stored_access_token(ACME).await.is_none());
     let history: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
     assert!(history["history"][0]["detail"].as_str().unwrap().contains("Removed here only"), "{history}");
+    let metrics = app.http.get(format!("http://{}/metrics", app.state.metrics_addr.unwrap())).send().await.unwrap().text().await.unwrap();
+    for outcome in ["undecryptable", "removed_locally"] {
+        let counted = metrics.lines().any(|line| line.starts_with("connections_disconnects_total{") && line.contains(&format!("outcome=\"{outcome}\"")));
+        assert!(counted, "{outcome} is counted: {metrics}");
+    }
 }
 
 #[tokio::test]
