@@ -113,6 +113,9 @@ pub struct Args {
     /// `text`, or `json` for one JSON object per line.
     #[arg(long, env = "CONNECTIONS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Without a command: serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Keys of the product's backends for `/service/v1/`, comma separated, each `name=<hex SHA-256
     /// of the key>`: the keys themselves are never configured here.
     #[arg(long, env = "CONNECTIONS_SERVICE_KEYS", hide_env_values = true)]
@@ -172,6 +175,25 @@ pub struct Config {
     pub service_keys: crate::service_keys::ServiceKeys,
     /// `None`: no outgoing webhooks (and no outbox rows).
     pub webhook: Option<crate::outbox::WebhookSettings>,
+}
+
+/// What `connections-server` does other than serve.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Re-encrypts every stored token with the newest key (the first of CONNECTIONS_ENCRYPTION_KEY),
+    /// so that the older ones can be retired. Needs only DATABASE_URL and CONNECTIONS_ENCRYPTION_KEY;
+    /// safe while servers run. Exits 1 when a token no configured key decrypts is left.
+    Reseal,
+}
+
+/// `DATABASE_URL`, or the default.
+pub fn database_url(args: &Args) -> String {
+    args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// `CONNECTIONS_ENCRYPTION_KEY`, required and valid.
+pub fn encryption_keys(args: &Args) -> Result<Vec<Secret<[u8; 32]>>, ConfigError> {
+    parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
@@ -323,7 +345,7 @@ impl Config {
             }
             _ => None,
         };
-        let database_url = args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = database_url(&args);
         if crate::storage::Backend::of(&database_url).is_none() {
             return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
@@ -352,6 +374,11 @@ impl Config {
         let frame_ancestors = args.frame_ancestors.trim().to_owned();
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
+        }
+        // It goes into a header: visible ASCII and spaces only (an internationalised host in its
+        // `xn--` form), or the server would have to serve without a policy.
+        if !frame_ancestors.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be visible ASCII (write an internationalised host in its xn-- form)"));
         }
         let static_dir = PathBuf::from(args.static_dir.trim());
         if !static_dir.join("index.html").is_file() {
@@ -544,6 +571,8 @@ mod tests {
         assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "https://pörtal.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "'self'\thttps://a.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
         assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
         assert!(error_for(|a| a.embed_urls = Some("portal.example.com".into())).starts_with("CONNECTIONS_EMBED_URLS:"));

@@ -55,8 +55,8 @@ pub struct AppInner {
     pub public_url: Url,
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
-    /// The `Content-Security-Policy` of every answer, made a header value once.
-    pub csp: Option<axum::http::HeaderValue>,
+    /// The `Content-Security-Policy` of every answer, made a header value once, at start.
+    pub csp: axum::http::HeaderValue,
     /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
     pub embed_urls: Vec<Url>,
     pub embed_origins: Vec<String>,
@@ -196,6 +196,11 @@ impl Application {
         embed_origins.retain(|origin| *origin != public_origin);
         let frame_ancestors = std::iter::once(config.frame_ancestors.clone()).chain(embed_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
         let csp = web::content_security_policy(config.static_dir.as_deref(), &frame_ancestors)?;
+        // Never served without it: a policy that cannot be a header stops the start.
+        let csp = axum::http::HeaderValue::from_str(&csp).map_err(|_| ConfigError {
+            setting: "CONNECTIONS_FRAME_ANCESTORS".into(),
+            problem: format!("{frame_ancestors:?} cannot be sent in a Content-Security-Policy header"),
+        })?;
         let embed_loader = match config.static_dir.as_deref() {
             Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
             None => None,
@@ -210,7 +215,7 @@ impl Application {
             providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
-            csp: axum::http::HeaderValue::from_str(&csp).ok(),
+            csp,
             embed_urls: config.embed_urls.clone(),
             embed_origins,
             embed_loader,

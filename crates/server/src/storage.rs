@@ -39,10 +39,12 @@ impl Backend {
 mod data_checks;
 mod outbox;
 mod renewals;
+mod reseal;
 mod revision;
 
 pub use data_checks::ConnectionFilter;
 pub use outbox::DueEvent;
+pub use reseal::StoredToken;
 pub use revision::SQLITE_POLL as REVISION_POLL;
 
 #[derive(Clone)]
@@ -333,7 +335,7 @@ impl Db {
             .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(view_from_row).collect()
+        Ok(decodable(&rows, view_from_row))
     }
 
     /// A connection by id, whatever its workspace: for work the server does itself (renewals,
@@ -381,13 +383,23 @@ impl Db {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        Ok(decodable(&rows, record_from_row))
     }
 
     /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
     /// together. Only if its tokens are still those of `version`: a renewal or reconnection that got
     /// in between is not overwritten blindly (answers false; read again and decide again).
-    pub async fn end_connection(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// `delivery`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
+    /// in the same transaction: if the end fails, so does the remembering, and the provider's
+    /// redelivery is applied.
+    pub async fn end_connection(
+        &self,
+        id: &str,
+        version: i64,
+        status: ConnectionStatus,
+        event: NewEvent<'_>,
+        delivery: Option<(&str, &str)>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
             "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
@@ -405,6 +417,9 @@ impl Db {
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if let Some((provider, event_id)) = delivery {
+            remember_delivery(&mut tx, provider, event_id, event.at).await?;
+        }
         match status {
             ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
             ConnectionStatus::Disconnected => self.announce(&mut tx, id, EventType::Disconnected, event.at).await?,
@@ -712,16 +727,24 @@ impl Db {
         row.as_ref().map(install_from_row).transpose()
     }
 
-    /// Remembers a provider's webhook event id; false when it was seen before (a retry or a replay).
-    pub async fn first_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    /// Whether a provider's webhook event was applied before (a retry or a replay). Ids older than
+    /// their retention are forgotten first.
+    pub async fn delivery_applied(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
         sqlx::query("DELETE FROM webhook_events WHERE received_at < $1").bind(now - WEBHOOK_EVENT_RETENTION_SECS).execute(&self.pool).await?;
-        let inserted = sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2")
             .bind(provider)
             .bind(event_id)
-            .bind(now)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(seen.is_some())
+    }
+
+    /// Remembers a provider's webhook event whose effect was nothing to change (or was made without
+    /// it): a redelivery is then ignored.
+    pub async fn remember_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        remember_delivery(&mut tx, provider, event_id, now).await?;
+        tx.commit().await
     }
 
     /// Takes the lease `name` for `holder` until `until`, if nobody else holds it now. One statement
@@ -744,6 +767,12 @@ impl Db {
     /// Deletes audit events older than `before` (unix seconds); answers how many.
     pub async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query("DELETE FROM connection_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Deletes counted requests older than `before`: each counts only within its minute, and a
+    /// session that never comes back would otherwise keep its rows for ever.
+    pub async fn prune_rate_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }
 
@@ -838,8 +867,47 @@ async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEven
     Ok(())
 }
 
+async fn remember_delivery(tx: &mut sqlx::Transaction<'_, sqlx::Any>, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(provider)
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
+}
+
+/// A time that is only shown (when last checked, the last data point): one no calendar here holds
+/// (written before provider times were checked at the edge) is logged and read as unknown, so the
+/// connection still shows and can be disconnected.
+fn shown_timestamp(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+    let Some(value) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
+    if (0..=crate::providers::LAST_SECOND_OF_9999).contains(&value) {
+        return timestamp(value, column).map(Some);
+    }
+    let id = row.try_get::<String, _>("id").unwrap_or_default();
+    tracing::warn!(connection = %id, column, value, "a stored time is outside the years 1970 to 9999; read as unknown");
+    Ok(None)
+}
+
+/// Every row `decode` can read; one it cannot is logged (with its id) and skipped, so that one bad
+/// row never fails a read of the whole table (a workspace's list, the health round, the service
+/// API's listing).
+pub(crate) fn decodable<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Vec<T> {
+    rows.iter()
+        .filter_map(|row| match decode(row) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let id = row.try_get::<String, _>("id").unwrap_or_default();
+                tracing::error!(connection = %id, %error, "a stored connection could not be read; skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
@@ -854,8 +922,8 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         status: ConnectionStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,
         connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
-        last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,
-        last_data_at: row.try_get::<Option<i64>, _>("last_data_at")?.map(|at| timestamp(at, "last_data_at")).transpose()?,
+        last_checked_at: shown_timestamp(row, "last_checked_at")?,
+        last_data_at: shown_timestamp(row, "last_data_at")?,
     })
 }
 

@@ -271,6 +271,17 @@ impl Standin {
         self.store.lock().expect("stand-in store poisoned").list_delay = delay;
     }
 
+    /// Makes the newest object of every list claim `created` (unix seconds, e.g. one past year 9999,
+    /// as a faulty provider might send); `None` gives back the stand-in's own times.
+    pub fn list_created(&self, created: Option<i64>) {
+        self.store.lock().expect("stand-in store poisoned").list_created = created;
+    }
+
+    /// Makes every list answer `bytes` larger (a `padding` string); `None` gives back the plain ones.
+    pub fn pad_lists(&self, bytes: Option<usize>) {
+        self.store.lock().expect("stand-in store poisoned").list_padding = bytes;
+    }
+
     pub fn active_tokens(&self) -> usize {
         self.store.lock().expect("stand-in store poisoned").active_tokens()
     }

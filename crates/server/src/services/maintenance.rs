@@ -85,13 +85,27 @@ pub async fn keep_alive(state: &AppState, idle: Duration) -> usize {
     renewed
 }
 
-/// The audit trail's retention, and installs left unanswered withdrawn at their provider.
+/// Counted requests older than this are deleted (the rate limit looks back one minute).
+const RATE_EVENTS_KEPT_SECS: i64 = 3600;
+
+/// The retention of the audit trail and of outgoing webhook events (delivered or given up), counted
+/// requests past their minute deleted, and installs left unanswered withdrawn at their provider.
 pub async fn housekeeping(state: &AppState) {
     let now = Utc::now().timestamp();
     match state.db.prune_events(now - state.event_retention_secs).await {
         Ok(0) => {}
         Ok(pruned) => tracing::info!(pruned, "audit events past their retention deleted"),
         Err(error) => tracing::warn!(%error, "could not prune the audit trail"),
+    }
+    match state.db.prune_outbox((now - state.event_retention_secs).saturating_mul(1000)).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "outgoing webhook events past their retention deleted"),
+        Err(error) => tracing::warn!(%error, "could not prune the outbox"),
+    }
+    match state.db.prune_rate_events(now - RATE_EVENTS_KEPT_SECS).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::debug!(pruned, "counted requests past the rate limit's window deleted"),
+        Err(error) => tracing::warn!(%error, "could not prune the rate limit's counts"),
     }
     withdraw_expired_installs(state, now).await;
 }
