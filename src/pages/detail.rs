@@ -109,5 +109,6 @@ fn action_label(locale: Locale, action: AuditAction) -> &'static str {
         AuditAction::Renew => td_string!(locale, audit.renew),
         AuditAction::TokenRead => td_string!(locale, audit.token_read),
         AuditAction::DataCheck => td_string!(locale, audit.data_check),
+        AuditAction::Recover => td_string!(locale, audit.recover),
     }
 }

@@ -78,6 +78,10 @@ pub struct Args {
     /// Seconds between background health checks of every connection; 0 turns them off.
     #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", value_name = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
     pub health_check_secs: u64,
+    /// Days a connection's refresh token may sit unused before the background round renews it, so an
+    /// idle connection never ages out at its provider (1–180).
+    #[arg(long, env = "CONNECTIONS_KEEPALIVE_DAYS", value_name = "CONNECTIONS_KEEPALIVE_DAYS", default_value = "7", value_parser = clap::value_parser!(u64).range(1..=180))]
+    pub keepalive_days: u64,
     /// Connect only: `read_only` or `read_write`.
     #[arg(long, env = "STRIPE_SCOPE", default_value = "read_only")]
     pub stripe_scope: String,
@@ -109,6 +113,9 @@ pub struct Args {
     /// `text`, or `json` for one JSON object per line.
     #[arg(long, env = "CONNECTIONS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Without a command: serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Keys of the product's backends for `/service/v1/`, comma separated, each `name=<hex SHA-256
     /// of the key>`: the keys themselves are never configured here.
     #[arg(long, env = "CONNECTIONS_SERVICE_KEYS", hide_env_values = true)]
@@ -159,6 +166,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `None`: no background health checks.
     pub health_check_interval: Option<Duration>,
+    /// How long a refresh token may sit unused before the background round renews it.
+    pub keepalive: Duration,
     pub demo: bool,
     /// `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
@@ -166,6 +175,25 @@ pub struct Config {
     pub service_keys: crate::service_keys::ServiceKeys,
     /// `None`: no outgoing webhooks (and no outbox rows).
     pub webhook: Option<crate::outbox::WebhookSettings>,
+}
+
+/// What `connections-server` does other than serve.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Re-encrypts every stored token with the newest key (the first of CONNECTIONS_ENCRYPTION_KEY),
+    /// so that the older ones can be retired. Needs only DATABASE_URL and CONNECTIONS_ENCRYPTION_KEY;
+    /// safe while servers run. Exits 1 when a token no configured key decrypts is left.
+    Reseal,
+}
+
+/// `DATABASE_URL`, or the default.
+pub fn database_url(args: &Args) -> String {
+    args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// `CONNECTIONS_ENCRYPTION_KEY`, required and valid.
+pub fn encryption_keys(args: &Args) -> Result<Vec<Secret<[u8; 32]>>, ConfigError> {
+    parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
@@ -317,7 +345,7 @@ impl Config {
             }
             _ => None,
         };
-        let database_url = args.database_url.clone().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = database_url(&args);
         if crate::storage::Backend::of(&database_url).is_none() {
             return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
@@ -347,6 +375,11 @@ impl Config {
         if frame_ancestors.is_empty() || frame_ancestors.contains([';', ',', '\n', '\r']) {
             return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be a space-separated list of CSP sources"));
         }
+        // It goes into a header: visible ASCII and spaces only (an internationalised host in its
+        // `xn--` form), or the server would have to serve without a policy.
+        if !frame_ancestors.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(invalid("CONNECTIONS_FRAME_ANCESTORS", "must be visible ASCII (write an internationalised host in its xn-- form)"));
+        }
         let static_dir = PathBuf::from(args.static_dir.trim());
         if !static_dir.join("index.html").is_file() {
             return Err(invalid("CONNECTIONS_STATIC_DIR", format!("{} has no index.html; build the SPA first (trunk build --release)", static_dir.display())));
@@ -367,6 +400,7 @@ impl Config {
             embed_urls: parse_embed_urls(args.embed_urls.as_deref().unwrap_or_default())?,
             rate_limit_per_minute: args.rate_limit_per_minute,
             health_check_interval: (health_check_secs > 0).then(|| Duration::from_secs(health_check_secs)),
+            keepalive: Duration::from_secs(args.keepalive_days * 86_400),
             demo: args.demo,
             metrics_addr: crate::observability::parse_metrics_addr(args.metrics_addr.as_deref(), addr)?,
             service_keys: crate::service_keys::ServiceKeys::parse(args.service_keys.as_deref().unwrap_or_default())
@@ -417,6 +451,7 @@ mod tests {
             frame_ancestors: "'self'".into(),
             rate_limit_per_minute: 10,
             health_check_secs: 3600,
+            keepalive_days: 7,
             ..Args::default()
         }
     }
@@ -499,6 +534,19 @@ mod tests {
     }
 
     #[test]
+    fn the_keepalive_is_seven_days_unless_set_within_its_range() {
+        for bad in ["0", "181", "-1", "week"] {
+            let error = Args::try_parse_from(["connections-server".to_owned(), format!("--keepalive-days={bad}")]).unwrap_err().to_string();
+            assert!(error.contains("CONNECTIONS_KEEPALIVE_DAYS"), "{error}");
+        }
+        assert_eq!(Args::try_parse_from(["connections-server"]).unwrap().keepalive_days, 7);
+        assert_eq!(Args::try_parse_from(["connections-server", "--keepalive-days=180"]).unwrap().keepalive_days, 180);
+        let dir = static_dir();
+        let args = Args { keepalive_days: 3, ..valid_args(dir.path()) };
+        assert_eq!(Config::from_args(args, &|_| None).unwrap().keepalive, Duration::from_secs(3 * 86_400));
+    }
+
+    #[test]
     fn each_bad_setting_is_named_in_the_error() {
         assert!(error_for(|a| a.addr = "localhost".into()).starts_with("CONNECTIONS_ADDR:"));
         assert!(error_for(|a| a.session_secret = None).starts_with("CONNECTIONS_SESSION_SECRET: is required"));
@@ -523,6 +571,8 @@ mod tests {
         assert!(error_for(|a| a.database_url = Some("mysql://x".into())).starts_with("DATABASE_URL:"));
         assert!(error_for(|a| a.public_url = Some("https://x.example/?a=1".into())).starts_with("CONNECTIONS_PUBLIC_URL:"));
         assert!(error_for(|a| a.frame_ancestors = "'self'; script-src *".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "https://pörtal.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
+        assert!(error_for(|a| a.frame_ancestors = "'self'\thttps://a.example".into()).starts_with("CONNECTIONS_FRAME_ANCESTORS:"));
         assert!(error_for(|a| a.static_dir = "/nonexistent".into()).starts_with("CONNECTIONS_STATIC_DIR:"));
         assert!(error_for(|a| a.stripe_webhook_secret = Some("secret".into())).starts_with("STRIPE_WEBHOOK_SECRET:"));
         assert!(error_for(|a| a.embed_urls = Some("portal.example.com".into())).starts_with("CONNECTIONS_EMBED_URLS:"));

@@ -91,6 +91,11 @@ impl TokenCipher {
         out
     }
 
+    /// Whether `stored` was sealed with the newest key (the first configured): a reseal leaves it.
+    pub fn sealed_with_newest(&self, stored: &[u8]) -> bool {
+        stored.len() > KEY_ID_LEN && stored[0] == VERSION && stored[1..=KEY_ID_LEN] == self.keys[0].id
+    }
+
     pub fn decrypt(&self, stored: &[u8], associated_data: &str) -> Result<Secret<String>, CryptoError> {
         if stored.len() < 1 + KEY_ID_LEN + NONCE_LEN + 16 || stored[0] != VERSION {
             return Err(CryptoError::Malformed);
@@ -110,6 +115,17 @@ mod tests {
 
     fn cipher(keys: &[[u8; 32]]) -> TokenCipher {
         TokenCipher::new(&keys.iter().copied().map(Secret::new).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn knows_what_the_newest_key_sealed() {
+        let old = cipher(&[[1; 32]]);
+        let rotated = cipher(&[[2; 32], [1; 32]]);
+        let sealed_old = old.encrypt("t", "a");
+        assert!(old.sealed_with_newest(&sealed_old));
+        assert!(!rotated.sealed_with_newest(&sealed_old));
+        assert!(rotated.sealed_with_newest(&rotated.encrypt("t", "a")));
+        assert!(!rotated.sealed_with_newest(b"x"));
     }
 
     #[test]

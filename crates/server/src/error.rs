@@ -41,8 +41,12 @@ pub enum ApiError {
     ConnectionRevoked { provider: String },
     #[error("this connection was disconnected: it holds no access; an administrator must connect it again")]
     ConnectionDisconnected,
-    #[error("the service API takes server-to-server requests only: no cookies, Origin or Sec-Fetch headers")]
+    #[error("the service API takes server-to-server requests only: no cookie, Origin or Sec-Fetch-Site header")]
     BrowserContext,
+    #[error(
+        "this connection's stored tokens cannot be decrypted (their key is no longer in CONNECTIONS_ENCRYPTION_KEY), so its access cannot be withdrawn at {provider}; nothing was changed. Put the key back and disconnect again, or remove it here only (disconnect with remove_locally=true) and remove the app in {provider}"
+    )]
+    TokensUnreadable { provider: String },
     #[error("not found")]
     NotFound,
     #[error("this route does not take that method")]
@@ -82,6 +86,7 @@ impl ApiError {
             ConnectionRevoked { .. } => (StatusCode::CONFLICT, ErrorCode::ConnectionRevoked, "Connection revoked"),
             ConnectionDisconnected => (StatusCode::CONFLICT, ErrorCode::ConnectionDisconnected, "Connection disconnected"),
             BrowserContext => (StatusCode::FORBIDDEN, ErrorCode::BrowserContext, "Not for browsers"),
+            TokensUnreadable { .. } => (StatusCode::CONFLICT, ErrorCode::InvalidRequest, "Stored tokens cannot be decrypted"),
             NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "Method not allowed"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
@@ -191,6 +196,7 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::Token(error) => error.into(),
             LifecycleError::Provider(error) => error.into(),
             LifecycleError::Gone => ApiError::NotFound,
+            LifecycleError::UnreadableTokens { provider } => ApiError::TokensUnreadable { provider },
             LifecycleError::Undecryptable | LifecycleError::KeptChanging => ApiError::internal(error),
             LifecycleError::Database(error) => error.into(),
         }

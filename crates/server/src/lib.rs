@@ -3,6 +3,7 @@
 //! Layers: routes → services (connect flow, tokens, lifecycle) → storage and the provider clients
 //! (`providers`, one per OAuth dialect). See `shared/design.md`.
 
+pub mod clock;
 pub mod config;
 pub mod crypto;
 #[cfg(feature = "demo")]
@@ -54,8 +55,8 @@ pub struct AppInner {
     pub public_url: Url,
     /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
     pub public_origin: String,
-    /// The `Content-Security-Policy` of every answer, made a header value once.
-    pub csp: Option<axum::http::HeaderValue>,
+    /// The `Content-Security-Policy` of every answer, made a header value once, at start.
+    pub csp: axum::http::HeaderValue,
     /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
     pub embed_urls: Vec<Url>,
     pub embed_origins: Vec<String>,
@@ -78,6 +79,11 @@ pub struct AppInner {
     pub service_keys: service_keys::ServiceKeys,
     /// Where outgoing webhook events go; `None`: nowhere, and the outbox stays empty.
     pub webhook: Option<outbox::WebhookSettings>,
+    /// Connections whose refresh token sat unused this long are renewed by the background round
+    /// (`CONNECTIONS_KEEPALIVE_DAYS`).
+    pub keepalive: std::time::Duration,
+    /// This instance's clock (leases use the database's).
+    pub clock: clock::Clock,
 }
 
 #[derive(Clone)]
@@ -157,7 +163,8 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     let router = router.merge(service.layer(middleware::from_fn_with_state(state.clone(), web::security_headers)));
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
-    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(serve::timeouts())).with_state(state)
+    let timeouts = serve::timeouts(serve::request_timeout(&state.providers));
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(timeouts)).with_state(state)
 }
 
 pub struct Application {
@@ -189,6 +196,11 @@ impl Application {
         embed_origins.retain(|origin| *origin != public_origin);
         let frame_ancestors = std::iter::once(config.frame_ancestors.clone()).chain(embed_origins.iter().cloned()).collect::<Vec<_>>().join(" ");
         let csp = web::content_security_policy(config.static_dir.as_deref(), &frame_ancestors)?;
+        // Never served without it: a policy that cannot be a header stops the start.
+        let csp = axum::http::HeaderValue::from_str(&csp).map_err(|_| ConfigError {
+            setting: "CONNECTIONS_FRAME_ANCESTORS".into(),
+            problem: format!("{frame_ancestors:?} cannot be sent in a Content-Security-Policy header"),
+        })?;
         let embed_loader = match config.static_dir.as_deref() {
             Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
             None => None,
@@ -203,7 +215,7 @@ impl Application {
             providers: ProviderRegistry::new(config.providers.clone()),
             public_url,
             public_origin,
-            csp: axum::http::HeaderValue::from_str(&csp).ok(),
+            csp,
             embed_urls: config.embed_urls.clone(),
             embed_origins,
             embed_loader,
@@ -214,6 +226,8 @@ impl Application {
             metrics_addr: metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?,
             service_keys: config.service_keys.clone(),
             webhook: config.webhook.clone(),
+            keepalive: config.keepalive,
+            clock: clock::Clock::default(),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, health_check_interval: config.health_check_interval, metrics_listener })
@@ -235,11 +249,19 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, with the background health checks and the metrics listener
     /// alongside (stopped with it); then finishes what is in flight (see `shutdown`).
     pub async fn run(self) -> std::io::Result<()> {
-        let checks = Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
-        let _stop_checks = checks.map(AbortOnDrop);
+        self.run_until(shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` resolves (`run` passes SIGTERM or Ctrl-C), then stops the background
+    /// round and finishes what is in flight: the requests, and the work handed to tracked tasks
+    /// (grants, renewals), the round's own included.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let stop_checks = AbortOnDrop(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
         let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(tokio::spawn(services::delivery::run(self.state.clone()))));
         let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
-        let served = serve::serve(self.listener, self.router, shutdown::signal()).await;
+        let served = serve::serve(self.listener, self.router, shutdown).await;
+        // No new round; a renewal the round started runs in a tracked task and is waited for below.
+        drop(stop_checks);
         shutdown::finish_tracked(&self.state.tasks).await;
         served
     }

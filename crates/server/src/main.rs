@@ -10,6 +10,9 @@ async fn main() -> ExitCode {
         eprintln!("connections-server: {error}");
         return ExitCode::from(2);
     }
+    if args.command == Some(connections_server::config::Command::Reseal) {
+        return reseal(&args).await;
+    }
     if args.demo {
         if let Some(reason) = connections_server::config::demo_refusal(&args) {
             eprintln!("connections-server: CONNECTIONS_DEMO refused: {reason}. The demo is for a machine of your own, never with production settings.");
@@ -29,6 +32,50 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("connections-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `connections-server reseal`: every stored token moved to the newest key; says what it did.
+async fn reseal(args: &Args) -> ExitCode {
+    let keys = match connections_server::config::encryption_keys(args) {
+        Ok(keys) => keys,
+        Err(error) => {
+            eprintln!("connections-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = match connections_server::storage::Db::connect(&connections_server::config::database_url(args)).await {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("connections-server: DATABASE_URL: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let cipher = connections_server::crypto::TokenCipher::new(&keys);
+    match connections_server::services::reseal::reseal(&db, &cipher).await {
+        Ok(done) => {
+            println!(
+                "reseal: {} tokens moved to the newest key, {} already on it, {} renewed meanwhile (on the newest key), {} undecryptable",
+                done.moved,
+                done.current,
+                done.changed_meanwhile,
+                done.undecryptable.len()
+            );
+            if done.complete() {
+                println!("reseal: every stored token is sealed with the newest key; older keys can be removed from CONNECTIONS_ENCRYPTION_KEY");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "connections-server: reseal: no configured key decrypts these tokens, left as they are: {}. Keep the key that sealed them, or disconnect them",
+                    done.undecryptable.join(", ")
+                );
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("connections-server: reseal: database: {error}");
             ExitCode::FAILURE
         }
     }

@@ -29,6 +29,9 @@ pub enum EventType {
     ReauthenticationRequired,
     Revoked,
     Disconnected,
+    /// Reauthentication was required, and a later renewal or check found the access working again
+    /// without a new consent.
+    Recovered,
 }
 
 impl EventType {
@@ -39,6 +42,7 @@ impl EventType {
             EventType::ReauthenticationRequired => "connection.reauthentication_required",
             EventType::Revoked => "connection.revoked",
             EventType::Disconnected => "connection.disconnected",
+            EventType::Recovered => "connection.recovered",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP server loop, with the limits a slow client must not get around: headers must arrive
 //! within [`HEADER_READ_TIMEOUT`], a body within [`BODY_READ_TIMEOUT`], and a whole request must be
-//! answered within [`REQUEST_TIMEOUT`]. `axum::serve` sets none of them (it gives hyper no timer), so
+//! answered within [`request_timeout`] (at least [`REQUEST_TIMEOUT`]). `axum::serve` sets none of them (it gives hyper no timer), so
 //! a client that sends a header byte a minute would hold a connection forever.
 //!
 //! On shutdown it stops accepting and lets the connections in flight finish (graceful shutdown).
@@ -17,21 +17,43 @@ use tokio::net::TcpListener;
 
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longer than a grant's two provider calls at their longest timeout (2 × 120 s would be silly; the
-/// default is 10 s each).
+/// The least time a request is given: longer than a grant's two provider calls at the default
+/// timeout (10 s each) and the data-access check it waits for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Room for the database and our own work on top of the provider calls.
+const REQUEST_MARGIN: Duration = Duration::from_secs(10);
+
+/// How long a request may take: longer than the longest work one may wait for, so that a caller
+/// gets an answer rather than a timeout. That is a health check: two renewals (each may wait for
+/// another's lease, then ask the provider itself) and two reads of the account, at the slowest
+/// provider's timeout. A renewal that outlasts its caller is finished all the same (it runs in a
+/// task of its own, see `services::tokens`).
+pub fn request_timeout(providers: &crate::providers::ProviderRegistry) -> Duration {
+    let longest = providers
+        .iter()
+        .map(|provider| {
+            let call = provider.spec().timeout;
+            2 * (crate::services::tokens::wait_for_others(provider) + call) + 2 * call
+        })
+        .max()
+        .unwrap_or_default();
+    REQUEST_TIMEOUT.max(longest + REQUEST_MARGIN)
+}
 /// How long shutdown waits for open connections before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The timeouts on the request side, for `app()`'s router: the whole answer, and inside it the body.
-pub fn timeouts() -> tower::ServiceBuilder<
+/// The timeouts on the request side, for `app()`'s router: the whole answer (`request_timeout`),
+/// and inside it the body.
+pub fn timeouts(
+    request_timeout: Duration,
+) -> tower::ServiceBuilder<
     tower::layer::util::Stack<
         tower_http::timeout::RequestBodyTimeoutLayer,
         tower::layer::util::Stack<tower_http::timeout::TimeoutLayer, tower::layer::util::Identity>,
     >,
 > {
     tower::ServiceBuilder::new()
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
 }
 

@@ -67,6 +67,13 @@ fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
     Some(digest)
 }
 
+/// Whether a request was made by a browser: browsers send a cookie, an `Origin` or `Sec-Fetch-Site`
+/// with what a page asks for. `Sec-Fetch-Mode` and `Sec-Fetch-Dest` alone are no sign of one: Node's,
+/// Deno's and Bun's built-in `fetch` send `sec-fetch-mode: cors` on every request.
+pub fn from_browser(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::COOKIE) || headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site")
+}
+
 /// A backend authenticated by its service key: the key's configured name.
 #[derive(Debug, Clone)]
 pub struct ServiceCaller(pub String);
@@ -76,9 +83,7 @@ impl FromRequestParts<AppState> for ServiceCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let headers = &parts.headers;
-        let from_browser =
-            headers.contains_key(header::COOKIE) || headers.contains_key(header::ORIGIN) || headers.keys().any(|name| name.as_str().starts_with("sec-fetch-"));
-        if from_browser {
+        if from_browser(headers) {
             return Err(ApiError::BrowserContext);
         }
         let key = headers
@@ -109,6 +114,22 @@ mod tests {
         assert_eq!(keys.identify(&digest("k1")), None, "the digest itself is not a key");
         assert_eq!(keys.identify("k3"), None);
         assert!(ServiceKeys::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_browser_is_known_by_a_cookie_an_origin_or_sec_fetch_site_only() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            from_browser(&headers)
+        };
+        assert!(!with(&[]));
+        assert!(!with(&[("sec-fetch-mode", "cors"), ("sec-fetch-dest", "empty"), ("user-agent", "node")]), "Node's fetch");
+        assert!(with(&[("cookie", "a=b")]));
+        assert!(with(&[("origin", "https://page.example")]));
+        assert!(with(&[("sec-fetch-site", "same-origin"), ("sec-fetch-mode", "cors")]));
     }
 
     #[test]

@@ -172,28 +172,39 @@ pub struct CurrentUser {
     pub workspace: String,
 }
 
-fn token_from(parts: &Parts) -> Option<String> {
+/// The session token: `Authorization: Bearer`, else the session cookie. Over https only the
+/// `__Host-` cookie is read: a plain `connections_session` can be set by a sibling subdomain
+/// (cookie tossing), so it signs nobody in there. A request carrying more than one session cookie
+/// (of either name) is refused: which one the browser put first is the attacker's choice.
+fn token_from(parts: &Parts, https: bool) -> Result<Option<String>, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         if let Some(token) = value.strip_prefix("Bearer ") {
-            return Some(token.trim().to_owned());
+            return Ok(Some(token.trim().to_owned()));
         }
     }
-    parts
+    let sessions: Vec<cookie::Cookie<'_>> = parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == SESSION_COOKIE || cookie.name() == SECURE_SESSION_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
+        .filter(|cookie| cookie.name() == SESSION_COOKIE || cookie.name() == SECURE_SESSION_COOKIE)
+        .collect();
+    if sessions.len() > 1 {
+        return Err(ApiError::Unauthenticated(
+            "The request carries more than one session cookie, so which session it is cannot be told; nothing was done. Remove the extra connections_session cookies (set by another site of this domain) and sign in again.",
+        ));
+    }
+    let name = if https { SECURE_SESSION_COOKIE } else { SESSION_COOKIE };
+    Ok(sessions.into_iter().find(|cookie| cookie.name() == name).map(|cookie| cookie.value().to_owned()))
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from(parts).ok_or(ApiError::Unauthenticated("Sign in to continue."))?;
+        let token = token_from(parts, state.public_url.scheme() == "https")?.ok_or(ApiError::Unauthenticated("Sign in to continue."))?;
         let claims = state.sessions.verify(&token)?;
         Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role), workspace: claims.org })
     }

@@ -1,8 +1,9 @@
 //! Stopping without losing a grant. On SIGTERM (or Ctrl-C) the server stops accepting connections
 //! and finishes the requests in flight (axum's graceful shutdown); then it waits for the work those
-//! requests handed to a task of their own, which outlives a client that hung up: a grant whose code
-//! was exchanged is stored (or undone at the provider) before the process exits, since the code
-//! cannot be used twice.
+//! requests (and the background round) handed to a task of their own, which outlives a client that
+//! hung up: a grant whose code was exchanged is stored (or undone at the provider) before the process
+//! exits, since the code cannot be used twice; a renewal whose refresh token has left stores what
+//! comes back, since a rolled refresh token cannot be used twice either.
 
 use std::future::Future;
 
@@ -53,7 +54,7 @@ where
 pub async fn finish_tracked(tasks: &TaskTracker) {
     tasks.close();
     if !tasks.is_empty() {
-        tracing::info!(tasks = tasks.len(), "waiting for grants in flight to be stored");
+        tracing::info!(tasks = tasks.len(), "waiting for grants in flight to be stored, and renewals whose refresh token has left");
     }
     tasks.wait().await;
 }

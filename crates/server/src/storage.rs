@@ -38,10 +38,13 @@ impl Backend {
 
 mod data_checks;
 mod outbox;
+mod renewals;
+mod reseal;
 mod revision;
 
 pub use data_checks::ConnectionFilter;
 pub use outbox::DueEvent;
+pub use reseal::StoredToken;
 pub use revision::SQLITE_POLL as REVISION_POLL;
 
 #[derive(Clone)]
@@ -259,8 +262,8 @@ impl Db {
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at,
-                access_expires_at, token_version, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14)
+                access_expires_at, token_version, workspace, refresh_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14, $12)
              ON CONFLICT (workspace, provider, account_id) DO UPDATE SET
                 account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
@@ -268,7 +271,7 @@ impl Db {
                 connected_by_name = excluded.connected_by_name, connected_at = excluded.connected_at,
                 updated_at = excluded.updated_at, last_checked_at = excluded.last_checked_at,
                 access_expires_at = excluded.access_expires_at, token_version = connections.token_version + 1,
-                renewing_until = NULL
+                renewing_until = NULL, renewal_holder = NULL, refresh_used_at = excluded.refresh_used_at
              RETURNING {VIEW_COLUMNS}"
         ))
         .bind(&new_id)
@@ -332,7 +335,7 @@ impl Db {
             .bind(workspace)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(view_from_row).collect()
+        Ok(decodable(&rows, view_from_row))
     }
 
     /// A connection by id, whatever its workspace: for work the server does itself (renewals,
@@ -380,17 +383,28 @@ impl Db {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        Ok(decodable(&rows, record_from_row))
     }
 
     /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
     /// together. Only if its tokens are still those of `version`: a renewal or reconnection that got
     /// in between is not overwritten blindly (answers false; read again and decide again).
-    pub async fn end_connection(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// `delivery`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
+    /// in the same transaction: if the end fails, so does the remembering, and the provider's
+    /// redelivery is applied.
+    pub async fn end_connection(
+        &self,
+        id: &str,
+        version: i64,
+        status: ConnectionStatus,
+        event: NewEvent<'_>,
+        delivery: Option<(&str, &str)>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
             "UPDATE connections SET status = $1, access_token = NULL, refresh_token = NULL, access_expires_at = NULL,
-                token_version = token_version + 1, renewing_until = NULL, updated_at = $2 WHERE id = $3 AND token_version = $4",
+                token_version = token_version + 1, renewing_until = NULL, renewal_holder = NULL, updated_at = $2
+             WHERE id = $3 AND token_version = $4",
         )
         .bind(status.as_str())
         .bind(event.at)
@@ -403,6 +417,9 @@ impl Db {
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if let Some((provider, event_id)) = delivery {
+            remember_delivery(&mut tx, provider, event_id, event.at).await?;
+        }
         match status {
             ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
             ConnectionStatus::Disconnected => self.announce(&mut tx, id, EventType::Disconnected, event.at).await?,
@@ -440,6 +457,9 @@ impl Db {
             self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
         }
         insert_event(&mut tx, &event).await?;
+        if changed && status == ConnectionStatus::Connected {
+            self.recovered(&mut tx, id, &event).await?;
+        }
         tx.commit().await?;
         if let Some(revision) = revision {
             self.committed(revision);
@@ -447,75 +467,108 @@ impl Db {
         Ok(applied)
     }
 
-    /// Claims the renewal of a connection's tokens until `until`, if nobody changed them since
-    /// `version` was read and no other renewal holds the lease. One statement: of several instances
-    /// asking at once, exactly one gets it.
-    pub async fn claim_renewal(&self, id: &str, version: i64, now: i64, until: i64) -> Result<bool, sqlx::Error> {
-        let claimed = sqlx::query(
-            "UPDATE connections SET renewing_until = $1
-             WHERE id = $2 AND token_version = $3 AND access_token IS NOT NULL AND (renewing_until IS NULL OR renewing_until < $4)",
-        )
-        .bind(until)
+    /// The database's clock, in unix seconds, as an SQL expression: leases are timed by it, never by
+    /// an instance's own clock, so instances whose clocks disagree still agree on who holds one.
+    fn db_now(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER)",
+            Backend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp())) AS BIGINT)",
+        }
+    }
+
+    /// Claims the renewal of a connection's tokens for `lease_secs` of the database's clock, for
+    /// `holder`, if nobody changed them since `version` was read and no other renewal holds the lease.
+    /// One statement: of several instances asking at once, exactly one gets it. Storing, refusing and
+    /// releasing then need the same `holder`: a renewal whose lease was taken over writes nothing.
+    pub async fn claim_renewal(&self, id: &str, version: i64, holder: &str, lease_secs: i64) -> Result<bool, sqlx::Error> {
+        let now = self.db_now();
+        let claimed = sqlx::query(&format!(
+            "UPDATE connections SET renewing_until = {now} + $1, renewal_holder = $2
+             WHERE id = $3 AND token_version = $4 AND access_token IS NOT NULL AND (renewing_until IS NULL OR renewing_until < {now})"
+        ))
+        .bind(lease_secs)
+        .bind(holder)
         .bind(id)
         .bind(version)
-        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(claimed.rows_affected() == 1)
     }
 
     /// Stores renewed tokens, the new refresh token with the new access token in one write, and
-    /// releases the lease. Answers false when the version moved (the row was reconnected or
-    /// disconnected meanwhile): then nothing is written.
-    pub async fn store_renewal(&self, id: &str, version: i64, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// releases the lease, if `holder` still holds it. Answers false when the version moved (the row
+    /// was reconnected or disconnected meanwhile) or another renewal took the lease over: then nothing
+    /// is written. A connection that needed reauthentication and works again is announced as recovered.
+    pub async fn store_renewal(&self, id: &str, version: i64, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let stored = sqlx::query(
-            "UPDATE connections SET access_token = $1, refresh_token = COALESCE($2, refresh_token), access_expires_at = $3,
-                token_version = token_version + 1, renewing_until = NULL, status = 'connected', updated_at = $4
-             WHERE id = $5 AND token_version = $6 AND access_token IS NOT NULL",
-        )
-        .bind(tokens.access_token)
-        .bind(tokens.refresh_token)
-        .bind(tokens.access_expires_at)
-        .bind(event.at)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if stored.rows_affected() != 1 {
+        let now = self.db_now();
+        // A recovery first (written, not read, so the transaction never upgrades a read lock).
+        let (mut stored, mut recovered) = (false, false);
+        for (recovery, only) in [(true, " AND status = 'reauthentication_required'"), (false, "")] {
+            let sql = format!(
+                "UPDATE connections SET access_token = $1, refresh_token = COALESCE($2, refresh_token), access_expires_at = $3,
+                    token_version = token_version + 1, renewing_until = NULL, renewal_holder = NULL, status = 'connected',
+                    updated_at = {now}, refresh_used_at = {now}
+                 WHERE id = $4 AND token_version = $5 AND access_token IS NOT NULL AND renewal_holder = $6{only}"
+            );
+            let written = sqlx::query(&sql)
+                .bind(tokens.access_token.clone())
+                .bind(tokens.refresh_token.clone())
+                .bind(tokens.access_expires_at)
+                .bind(id)
+                .bind(version)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?;
+            if written.rows_affected() == 1 {
+                (stored, recovered) = (true, recovery);
+                break;
+            }
+        }
+        if !stored {
             return Ok(false);
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
+        if recovered {
+            self.recovered(&mut tx, id, &event).await?;
+        }
         tx.commit().await?;
         self.committed(revision);
         Ok(true)
     }
 
-    /// Gives the lease back without changing the tokens (the provider could not be reached).
-    pub async fn release_renewal(&self, id: &str, version: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE connections SET renewing_until = NULL WHERE id = $1 AND token_version = $2").bind(id).bind(version).execute(&self.pool).await?;
+    /// Gives the lease back without changing the tokens (the provider could not be reached), if
+    /// `holder` still holds it.
+    pub async fn release_renewal(&self, id: &str, version: i64, holder: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE connections SET renewing_until = NULL, renewal_holder = NULL WHERE id = $1 AND token_version = $2 AND renewal_holder = $3")
+            .bind(id)
+            .bind(version)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// The provider refused the refresh token: the connection needs a new consent. Conditional on
-    /// the version, like every token write, and releases the lease.
-    pub async fn renewal_refused(&self, id: &str, version: i64, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// the version, like every token write, and on `holder` still holding the lease, which it releases.
+    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let update = |only_a_change: bool| {
-            sqlx::query(if only_a_change {
-                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
-                    updated_at = $1 WHERE id = $2 AND token_version = $3 AND status <> 'reauthentication_required'"
-            } else {
-                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, token_version = token_version + 1,
-                    updated_at = $1 WHERE id = $2 AND token_version = $3"
-            })
-            .bind(event.at)
-            .bind(id)
-            .bind(version)
-        };
-        let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
-        if !changed && update(false).execute(&mut *tx).await?.rows_affected() != 1 {
+        let now = self.db_now();
+        // A change of status first: only a change is announced.
+        let (mut applied, mut changed) = (false, false);
+        for (only_a_change, only) in [(true, " AND status <> 'reauthentication_required'"), (false, "")] {
+            let sql = format!(
+                "UPDATE connections SET status = 'reauthentication_required', renewing_until = NULL, renewal_holder = NULL,
+                    token_version = token_version + 1, updated_at = {now}
+                 WHERE id = $1 AND token_version = $2 AND renewal_holder = $3{only}"
+            );
+            if sqlx::query(&sql).bind(id).bind(version).bind(holder).execute(&mut *tx).await?.rows_affected() == 1 {
+                (applied, changed) = (true, only_a_change);
+                break;
+            }
+        }
+        if !applied {
             return Ok(false);
         }
         let revision = self.bump_revision(&mut tx).await?;
@@ -674,16 +727,24 @@ impl Db {
         row.as_ref().map(install_from_row).transpose()
     }
 
-    /// Remembers a provider's webhook event id; false when it was seen before (a retry or a replay).
-    pub async fn first_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    /// Whether a provider's webhook event was applied before (a retry or a replay). Ids older than
+    /// their retention are forgotten first.
+    pub async fn delivery_applied(&self, provider: &str, event_id: &str, now: i64) -> Result<bool, sqlx::Error> {
         sqlx::query("DELETE FROM webhook_events WHERE received_at < $1").bind(now - WEBHOOK_EVENT_RETENTION_SECS).execute(&self.pool).await?;
-        let inserted = sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        let seen: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2")
             .bind(provider)
             .bind(event_id)
-            .bind(now)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(seen.is_some())
+    }
+
+    /// Remembers a provider's webhook event whose effect was nothing to change (or was made without
+    /// it): a redelivery is then ignored.
+    pub async fn remember_delivery(&self, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        remember_delivery(&mut tx, provider, event_id, now).await?;
+        tx.commit().await
     }
 
     /// Takes the lease `name` for `holder` until `until`, if nobody else holds it now. One statement
@@ -706,6 +767,12 @@ impl Db {
     /// Deletes audit events older than `before` (unix seconds); answers how many.
     pub async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query("DELETE FROM connection_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// Deletes counted requests older than `before`: each counts only within its minute, and a
+    /// session that never comes back would otherwise keep its rows for ever.
+    pub async fn prune_rate_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }
 
@@ -800,8 +867,47 @@ async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEven
     Ok(())
 }
 
+async fn remember_delivery(tx: &mut sqlx::Transaction<'_, sqlx::Any>, provider: &str, event_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(provider)
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
+}
+
+/// A time that is only shown (when last checked, the last data point): one no calendar here holds
+/// (written before provider times were checked at the edge) is logged and read as unknown, so the
+/// connection still shows and can be disconnected.
+fn shown_timestamp(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+    let Some(value) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
+    if (0..=crate::providers::LAST_SECOND_OF_9999).contains(&value) {
+        return timestamp(value, column).map(Some);
+    }
+    let id = row.try_get::<String, _>("id").unwrap_or_default();
+    tracing::warn!(connection = %id, column, value, "a stored time is outside the years 1970 to 9999; read as unknown");
+    Ok(None)
+}
+
+/// Every row `decode` can read; one it cannot is logged (with its id) and skipped, so that one bad
+/// row never fails a read of the whole table (a workspace's list, the health round, the service
+/// API's listing).
+pub(crate) fn decodable<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Vec<T> {
+    rows.iter()
+        .filter_map(|row| match decode(row) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let id = row.try_get::<String, _>("id").unwrap_or_default();
+                tracing::error!(connection = %id, %error, "a stored connection could not be read; skipped");
+                None
+            }
+        })
+        .collect()
 }
 
 fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
@@ -816,8 +922,8 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
         status: ConnectionStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,
         connected_at: timestamp(row.try_get("connected_at")?, "connected_at")?,
-        last_checked_at: row.try_get::<Option<i64>, _>("last_checked_at")?.map(|at| timestamp(at, "last_checked_at")).transpose()?,
-        last_data_at: row.try_get::<Option<i64>, _>("last_data_at")?.map(|at| timestamp(at, "last_data_at")).transpose()?,
+        last_checked_at: shown_timestamp(row, "last_checked_at")?,
+        last_data_at: shown_timestamp(row, "last_data_at")?,
     })
 }
 

@@ -53,9 +53,7 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     let is_api = request.uri().path().starts_with("/api");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    if let Some(csp) = &state.csp {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // The callback URL carries the authorization code: never leak it in a Referer.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -88,9 +88,9 @@ pub(crate) async fn list(
         Ok(account) => account,
         Err(refused) => return api_error(StatusCode::UNAUTHORIZED, refused),
     };
-    let (refused, now, delay) = {
+    let (refused, now, delay, newest, padding) = {
         let store = standin.store.lock().expect("stand-in store poisoned");
-        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now(), store.list_delay)
+        (store.refused_lists.contains(&(account.id.clone(), list.clone())), store.now(), store.list_delay, store.list_created, store.list_padding)
     };
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
@@ -116,9 +116,15 @@ pub(crate) async fn list(
         _ => "evt",
     };
     let object = list.trim_end_matches('s');
+    // `Standin::list_created` puts a time of its choosing on the newest object.
+    let created = |i: i64| if i == 0 { newest.unwrap_or(now - 60) } else { now - 60 - i * 3600 };
     let data: Vec<_> = (0..3)
         .take(limit)
-        .map(|i| json!({ "id": format!("{prefix}_{}{i}", &account.id[5.min(account.id.len())..]), "object": object, "created": now - 60 - i * 3600, "livemode": account.livemode }))
+        .map(|i| json!({ "id": format!("{prefix}_{}{i}", &account.id[5.min(account.id.len())..]), "object": object, "created": created(i), "livemode": account.livemode }))
         .collect();
-    Json(json!({ "object": "list", "url": format!("/v1/{list}"), "has_more": limit < 3, "data": data })).into_response()
+    let mut answer = json!({ "object": "list", "url": format!("/v1/{list}"), "has_more": limit < 3, "data": data });
+    if let Some(bytes) = padding {
+        answer["padding"] = json!("x".repeat(bytes));
+    }
+    Json(answer).into_response()
 }

@@ -144,10 +144,16 @@ pub(crate) async fn token(State(standin): State<Standin>, headers: HeaderMap, bo
     if let Some(fault) = oauth::play_fault(&standin, count, oauth::stripe_server_error()).await {
         return fault;
     }
-    let Some(client) = oauth::client_with_key(standin.config().apps, oauth::header_key(&headers)) else {
+    let response = apps_token(&standin, &headers, &body);
+    oauth::answer_late(&standin).await;
+    response
+}
+
+fn apps_token(standin: &Standin, headers: &HeaderMap, body: &Bytes) -> Response {
+    let Some(client) = oauth::client_with_key(standin.config().apps, oauth::header_key(headers)) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "No valid API key provided.");
     };
-    let form = oauth::parse_form(&body);
+    let form = oauth::parse_form(body);
     let get = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     let mut store = standin.store.lock().expect("stand-in store poisoned");
     match get("grant_type") {

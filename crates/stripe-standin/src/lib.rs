@@ -129,6 +129,10 @@ pub enum TokenFault {
     Garbage,
     /// Answer normally, but only after this long (the code is used all the same, as at Stripe).
     Slow(Duration),
+    /// Do the work at once (a code used, a refresh token rolled: the old one stops working), then
+    /// hold the answer back this long, as when the answer is slow on its way back. A client that
+    /// gives up meanwhile has lost what the answer carried.
+    AnswerLate(Duration),
 }
 
 /// A running (or ready to run) stand-in. Cloning shares its state.
@@ -265,6 +269,17 @@ impl Standin {
     /// Makes Stripe's list endpoints answer only after `delay` (`None`: at once).
     pub fn slow_lists(&self, delay: Option<std::time::Duration>) {
         self.store.lock().expect("stand-in store poisoned").list_delay = delay;
+    }
+
+    /// Makes the newest object of every list claim `created` (unix seconds, e.g. one past year 9999,
+    /// as a faulty provider might send); `None` gives back the stand-in's own times.
+    pub fn list_created(&self, created: Option<i64>) {
+        self.store.lock().expect("stand-in store poisoned").list_created = created;
+    }
+
+    /// Makes every list answer `bytes` larger (a `padding` string); `None` gives back the plain ones.
+    pub fn pad_lists(&self, bytes: Option<usize>) {
+        self.store.lock().expect("stand-in store poisoned").list_padding = bytes;
     }
 
     pub fn active_tokens(&self) -> usize {

@@ -243,7 +243,7 @@ pub(crate) async fn play_fault(standin: &Standin, count: impl FnOnce(&mut Store)
             tokio::time::sleep(delay).await;
             None
         }
-        None => None,
+        Some(TokenFault::AnswerLate(_)) | None => None,
     }
 }
 
@@ -252,13 +252,28 @@ pub(crate) fn stripe_server_error() -> serde_json::Value {
     json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } })
 }
 
+/// With [`TokenFault::AnswerLate`], waits before the answer goes out: what the request did (a code
+/// used, a refresh token rolled) is done already, as when a provider's answer is slow on the way back.
+pub(crate) async fn answer_late(standin: &Standin) {
+    let fault = standin.store.lock().expect("stand-in store poisoned").token_fault;
+    if let Some(TokenFault::AnswerLate(delay)) = fault {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// `POST /oauth/token`
 pub(crate) async fn token(State(standin): State<Standin>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(fault) = play_fault(&standin, |store| store.token_requests += 1, stripe_server_error()).await {
         return fault;
     }
-    let form = parse_form(&body);
-    let Some(client) = authenticate_platform(&standin, &headers, &form) else {
+    let response = connect_token(&standin, &headers, &body);
+    answer_late(&standin).await;
+    response
+}
+
+fn connect_token(standin: &Standin, headers: &HeaderMap, body: &Bytes) -> Response {
+    let form = parse_form(body);
+    let Some(client) = authenticate_platform(standin, headers, &form) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "No valid API key provided.");
     };
     let get = |name: &str| form.get(name).map(String::as_str).unwrap_or("");

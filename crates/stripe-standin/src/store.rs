@@ -135,6 +135,12 @@ pub struct Store {
     pub refused_lists: std::collections::HashSet<(String, String)>,
     /// How long the list endpoints take to answer (a slow provider).
     pub list_delay: Option<std::time::Duration>,
+    /// When set, the newest object of every list claims this `created` (unix seconds), whatever it
+    /// is: a provider sending a time no calendar holds.
+    pub list_created: Option<i64>,
+    /// When set, every list answer carries this many bytes more (a `padding` field): a provider
+    /// answering far more than asked.
+    pub list_padding: Option<usize>,
 }
 
 impl Store {

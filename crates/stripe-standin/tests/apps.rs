@@ -232,6 +232,32 @@ async fn token_faults_apply_to_the_apps_token_endpoint() {
 }
 
 #[tokio::test]
+async fn a_late_answer_has_rolled_the_refresh_token_before_it_leaves() {
+    let h = start().await;
+    let first = h.exchange(&h.code().await).await;
+    h.standin.set_token_fault(Some(TokenFault::AnswerLate(Duration::from_millis(1500))));
+    // A client that gives up before the answer: the refresh token it sent is spent all the same.
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let spent = text(&first, "refresh_token");
+    let form = [("grant_type", "refresh_token"), ("refresh_token", spent.as_str())];
+    let gave_up = impatient.post(format!("{}/v1/oauth/token", h.url)).basic_auth(SECRET, None::<&str>).form(&form).send().await;
+    assert!(gave_up.is_err(), "the answer was held back past the client's patience");
+    h.standin.set_token_fault(None);
+    let (status, refused) = h.refresh(&text(&first, "refresh_token")).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "rolled at once, not when the answer left");
+    assert_eq!(h.standin.apps_token_requests(), 3);
+
+    // A client that waits gets a working pair, late.
+    let second = h.exchange(&h.code().await).await;
+    h.standin.set_token_fault(Some(TokenFault::AnswerLate(Duration::from_millis(300))));
+    let (status, renewed) = h.refresh(&text(&second, "refresh_token")).await;
+    assert_eq!(status, 200, "{renewed}");
+    h.standin.set_token_fault(None);
+    assert_eq!(h.account(&text(&renewed, "access_token")).await.0, 200);
+    assert_eq!(h.refresh(&text(&renewed, "refresh_token")).await.0, 200, "the answered refresh token is the one that works");
+}
+
+#[tokio::test]
 async fn connect_and_apps_tokens_do_not_cross() {
     let h = start().await;
     let apps = h.exchange(&h.code().await).await;

@@ -206,3 +206,32 @@ async fn account_with_the_platform_key_and_stripe_account_header() {
     assert_eq!(account["business_profile"]["name"], "Acme Books Ltd");
     assert_eq!(h.account_status("sk_test_unknown").await, 401);
 }
+
+/// The controls for a provider misbehaving in its lists: a `created` no calendar holds on the newest
+/// object, and answers padded far beyond what was asked.
+#[tokio::test]
+async fn lists_can_carry_any_created_time_and_padding() {
+    let h = start().await;
+    let code = h.code(None).await;
+    let (_, token) = h.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
+    let access_token = token["access_token"].as_str().unwrap().to_owned();
+    let list = || async {
+        let response = h.http.get(format!("{}/v1/charges?limit=2", h.url)).bearer_auth(&access_token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let plain = list().await;
+    let now = plain["data"][0]["created"].as_i64().unwrap();
+    assert!(plain.get("padding").is_none());
+
+    h.standin.list_created(Some(i64::MAX));
+    h.standin.pad_lists(Some(10_000));
+    let odd = list().await;
+    assert_eq!(odd["data"][0]["created"], i64::MAX, "the newest object");
+    assert_eq!(odd["data"][1]["created"], now - 3600, "the others keep their times");
+    assert_eq!(odd["padding"].as_str().unwrap().len(), 10_000);
+
+    h.standin.list_created(None);
+    h.standin.pad_lists(None);
+    assert_eq!(list().await, plain);
+}

@@ -9,7 +9,7 @@ pub mod session;
 
 pub use browser::Chrome;
 pub use flow::{allow_at, allow_at_connect, random_b64url, start_attempt, Attempt};
-pub use server::{demo_args, spawn, Running};
+pub use server::{demo_args, spawn, spawn_until, Running};
 pub use session::{session_token, sign};
 
 /// A port nobody listens on right now, for a process that must be told its port in advance.

@@ -42,10 +42,16 @@ pub struct Running {
 /// Starts the server with `args`, and a new stand-in unless `running` names one already up (a
 /// restarted server or a second instance keeps talking to the same "Stripe").
 pub async fn spawn(args: Args, running: Option<(Standin, String)>) -> Running {
+    spawn_until(args, running, connections_server::shutdown::signal()).await
+}
+
+/// Like [`spawn`], but the server shuts down (as on SIGTERM) when `shutdown` resolves; `server` then
+/// ends once what was in flight is finished.
+pub async fn spawn_until(args: Args, running: Option<(Standin, String)>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Running {
     let DemoApp { app, standin, standin_url, portal_url } = connections_server::demo::launch_with(args, running).await.expect("app starts");
     let url = format!("http://{}", app.local_addr().unwrap());
     let public_url = app.public_url().to_string().trim_end_matches('/').to_owned();
     let state = app.state();
-    let server = tokio::spawn(app.run());
+    let server = tokio::spawn(app.run_until(shutdown));
     Running { url, public_url, state, standin, standin_url, portal_url, server }
 }

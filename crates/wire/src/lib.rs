@@ -299,6 +299,34 @@ pub struct ConnectionView {
     pub last_data_at: Option<Timestamp>,
 }
 
+/// What a disconnect did at the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderRevocation {
+    /// The app's authorization was withdrawn at the provider.
+    Revoked,
+    /// The provider had already ended it.
+    AlreadyRevoked,
+    /// The provider has no call for it: the app is removed there by hand.
+    NotSupported,
+    /// Not asked: the provider's revocation ends the whole account's authorization, and other
+    /// connections of the account (in this or other workspaces) still use it. Only the tokens
+    /// stored for this connection were deleted; the others keep working.
+    KeptForOtherConnections,
+}
+
+/// The answer to `POST /api/connections/{id}/disconnect`: the row as it is now, and what was done at
+/// the provider. The row's fields are at the top level, so a client that reads a `ConnectionView`
+/// reads this too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisconnectResponse {
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    /// Absent from older servers, and when the connection was already disconnected (nothing done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<ProviderRevocation>,
+}
+
 /// What happened to a connection, for the audit trail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -317,6 +345,8 @@ pub enum AuditAction {
     TokenRead,
     /// Each data table read once with the connection's access.
     DataCheck,
+    /// Reauthentication was required, and the access works again without a new consent.
+    Recover,
 }
 
 impl AuditAction {
@@ -331,6 +361,7 @@ impl AuditAction {
             AuditAction::Renew => "Access renewed",
             AuditAction::TokenRead => "Access token read by a service",
             AuditAction::DataCheck => "Data access checked",
+            AuditAction::Recover => "Access working again",
         }
     }
 
@@ -345,12 +376,13 @@ impl AuditAction {
             AuditAction::Renew => "renew",
             AuditAction::TokenRead => "token_read",
             AuditAction::DataCheck => "data_check",
+            AuditAction::Recover => "recover",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         use AuditAction::*;
-        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck].into_iter().find(|a| a.as_str() == value)
+        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck, Recover].into_iter().find(|a| a.as_str() == value)
     }
 }
 
@@ -418,6 +450,25 @@ pub struct ProviderList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disconnect_answer_is_the_row_plus_an_optional_revocation() {
+        let row = serde_json::json!({
+            "id": "conn_1", "provider": "stripe", "account_id": "acct_123", "account_name": "Acme", "livemode": false,
+            "scope": "read_only", "status": "disconnected", "connected_by": "Ada", "connected_at": "2026-11-22T10:00:00Z",
+            "last_checked_at": null,
+        });
+        // From an older server: no `revocation`.
+        let old: DisconnectResponse = serde_json::from_value(row.clone()).unwrap();
+        assert_eq!((old.connection.status, old.revocation), (ConnectionStatus::Disconnected, None));
+        let mut new = row;
+        new["revocation"] = "kept_for_other_connections".into();
+        let answer: DisconnectResponse = serde_json::from_value(new.clone()).unwrap();
+        assert_eq!(answer.revocation, Some(ProviderRevocation::KeptForOtherConnections));
+        assert_eq!(serde_json::to_value(&answer).unwrap(), new, "the row's fields stay at the top level");
+        // An older client reads the row alone.
+        assert_eq!(serde_json::from_value::<ConnectionView>(new).unwrap(), answer.connection);
+    }
 
     #[test]
     fn connection_view_has_the_documented_shape_and_no_token_fields() {

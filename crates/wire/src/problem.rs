@@ -34,7 +34,7 @@ pub enum ErrorCode {
     ConnectionRevoked,
     /// An administrator disconnected it: the connection holds no access.
     ConnectionDisconnected,
-    /// A service-API route asked from a browser (cookies, `Origin` or `Sec-Fetch-*` headers).
+    /// A service-API route asked from a browser (a cookie, `Origin` or `Sec-Fetch-Site`).
     BrowserContext,
     NotFound,
     MethodNotAllowed,

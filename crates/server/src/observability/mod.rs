@@ -21,7 +21,10 @@ pub mod probes;
 pub use exporter::{bind_metrics, parse_metrics_addr, serve_metrics};
 pub use http::{carry_request_context, request_id, track_requests};
 pub use logs::{init_logging, LogFormat};
-pub use outcomes::{count_disconnect, count_grant, count_health_check, count_renewal, count_webhook_delivery, count_webhook_event, provider_call};
+pub use outcomes::{
+    count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,
+    provider_call,
+};
 
 /// Every metric this server exports, for the README and the tests.
 pub mod names {

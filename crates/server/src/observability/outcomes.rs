@@ -118,6 +118,12 @@ pub fn count_disconnect(provider: &str, result: &Result<Revocation, ProviderErro
     count(names::DISCONNECTS, provider, outcome);
 }
 
+/// A disconnect that could not ask the provider: its stored tokens cannot be decrypted. `removed`:
+/// the admin confirmed removing it here only.
+pub fn count_undecryptable_disconnect(provider: &str, removed: bool) {
+    count(names::DISCONNECTS, provider, if removed { "removed_locally" } else { "undecryptable" });
+}
+
 /// A webhook delivery, verified or refused.
 pub fn count_webhook_event(provider: &str, event: Result<WebhookEvent, WebhookError>) -> Result<WebhookEvent, WebhookError> {
     let outcome = match &event {

@@ -23,6 +23,8 @@ enum Transport {
     Status(reqwest::StatusCode),
     #[error("{0}")]
     Response(String),
+    #[error("the answer is larger than the limit")]
+    TooLarge,
 }
 
 /// Account ids come from the provider's JSON: printable, bounded.
@@ -55,7 +57,11 @@ async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<HttpRespon
         return Err(Transport::Status(status));
     }
     let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
+    let body = super::read_body(response).await.map_err(|error| match error {
+        super::BodyError::Http(error) => Transport::Http(error),
+        super::BodyError::TooLarge => Transport::TooLarge,
+    })?;
+    let body = body.to_vec();
     let mut built = http::Response::builder().status(status);
     if let Some(map) = built.headers_mut() {
         *map = headers;
@@ -77,6 +83,7 @@ impl GenericClient {
             },
             RequestTokenError::Request(Transport::Http(error)) => unavailable(spec, error),
             RequestTokenError::Request(Transport::Status(status)) => server_error(spec, status),
+            RequestTokenError::Request(Transport::TooLarge) => super::too_large(spec),
             RequestTokenError::Request(Transport::Response(detail)) | RequestTokenError::Other(detail) => {
                 ProviderError::Malformed { provider: spec.name.clone(), detail }
             }
@@ -89,7 +96,9 @@ impl GenericClient {
         TokenGrant {
             access_token: Secret::new(token.access_token().secret().clone()),
             refresh_token: token.refresh_token().map(|t| Secret::new(t.secret().clone())),
-            access_expires_at: token.expires_in().map(|d| now + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+            access_expires_at: token.expires_in().and_then(|d| {
+                super::provider_time(now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)), "the access token's expiry (expires_in)")
+            }),
             account_id: None,
             // RFC 6749 §5.1: scope is omitted when it is what was asked.
             scope: token
@@ -184,7 +193,7 @@ impl GenericClient {
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }
-        let body = response.bytes().await.unwrap_or_default();
+        let body = super::read_answer(spec, response).await?;
         let error = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))

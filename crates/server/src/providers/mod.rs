@@ -270,6 +270,14 @@ impl Provider {
         result
     }
 
+    /// Whether [`Provider::revoke`] ends the app's authorization for the whole account, every token
+    /// of every connection of it (Stripe Connect's deauthorize), rather than the tokens it is given.
+    /// Such a revocation is made only when no other connection holds the account (design.md,
+    /// "Shared accounts").
+    pub fn revocation_ends_account(&self) -> bool {
+        matches!(self.spec.dialect, Dialect::StripeConnect)
+    }
+
     /// Verifies and reads a webhook delivery.
     pub fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
         match &self.client {
@@ -335,7 +343,8 @@ async fn read_list(http: &reqwest::Client, spec: &ProviderSpec, access_token: &S
 }
 
 /// The newest creation time in a list answer; `Some(None)` for an empty list, `None` when the answer
-/// is not a list at all.
+/// is not a list at all. A time outside the years 1970 to 9999 is ignored (and logged): it is stored
+/// and shown, and no calendar of ours holds it.
 fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
     let items = value.as_array().or_else(|| ["data", "items", "results"].iter().find_map(|key| value[*key].as_array()))?;
     let time = |item: &serde_json::Value| {
@@ -345,7 +354,21 @@ fn newest_in_list(value: &serde_json::Value) -> Option<Option<i64>> {
             _ => None,
         })
     };
-    Some(items.iter().filter_map(time).max())
+    Some(items.iter().filter_map(time).filter_map(|at| provider_time(at, "a list item's creation time")).max())
+}
+
+/// The last second of the year 9999 (`9999-12-31T23:59:59Z`).
+pub const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+
+/// A time a provider sent (unix seconds), checked where it enters: from 1970 to the end of 9999, or
+/// `None`, logged, so that nothing stored is a time no calendar here can hold.
+pub fn provider_time(secs: i64, what: &str) -> Option<i64> {
+    if (0..=LAST_SECOND_OF_9999).contains(&secs) {
+        Some(secs)
+    } else {
+        tracing::warn!(secs, what, "a provider sent a time outside the years 1970 to 9999; it is ignored");
+        None
+    }
 }
 
 /// `GET` a protected resource with the connected account's access token (RFC 6750). A transport
@@ -370,7 +393,7 @@ async fn get_with_token(
     if status == reqwest::StatusCode::UNAUTHORIZED {
         return Err(ProviderError::TokenRefused { provider: spec.name.clone() });
     }
-    let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+    let body = read_answer(spec, response).await?;
     Ok((status, body))
 }
 
@@ -385,6 +408,46 @@ fn http_client(spec: &ProviderSpec) -> reqwest::Client {
 }
 
 /// A transport failure, in the provider's name, with its cause kept for the log.
+/// The most of a provider's answer that is read: token, account, list and error answers are a few
+/// KiB; a larger one is refused, not held in memory.
+pub const MAX_PROVIDER_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Why an answer's body was not read.
+#[derive(Debug)]
+enum BodyError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads an answer's body, up to [`MAX_PROVIDER_ANSWER_BYTES`]: refused at once when its
+/// `Content-Length` says more, or as soon as more has come.
+async fn read_body(mut response: reqwest::Response) -> Result<axum::body::Bytes, BodyError> {
+    if response.content_length().is_some_and(|length| length > MAX_PROVIDER_ANSWER_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Http)? {
+        if body.len() + chunk.len() > MAX_PROVIDER_ANSWER_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.into())
+}
+
+/// [`read_body`], failures in the provider's terms.
+async fn read_answer(spec: &ProviderSpec, response: reqwest::Response) -> Result<axum::body::Bytes, ProviderError> {
+    read_body(response).await.map_err(|error| match error {
+        BodyError::Http(error) => unavailable(spec, error),
+        BodyError::TooLarge => too_large(spec),
+    })
+}
+
+fn too_large(provider: &ProviderSpec) -> ProviderError {
+    tracing::warn!(provider = %provider.id, limit = MAX_PROVIDER_ANSWER_BYTES, "a provider's answer is larger than the limit; not read");
+    ProviderError::Unavailable { provider: provider.name.clone(), reason: "its answer was larger than 1 MiB".into(), source: None }
+}
+
 fn unavailable(provider: &ProviderSpec, error: reqwest::Error) -> ProviderError {
     let reason = if error.is_timeout() { "it did not answer in time" } else { "the connection to it failed" };
     ProviderError::Unavailable { provider: provider.name.clone(), reason: reason.into(), source: Some(Box::new(error)) }
@@ -406,6 +469,16 @@ mod tests {
         assert_eq!(newest_in_list(&json!({"items": [{"updated_at": 5}], "next": null})), Some(Some(5)));
         assert_eq!(newest_in_list(&json!({"data": []})), Some(None));
         assert_eq!(newest_in_list(&json!({"id": "acct_1"})), None);
+    }
+
+    #[test]
+    fn times_outside_the_years_1970_to_9999_are_ignored() {
+        let beyond = super::LAST_SECOND_OF_9999 + 1;
+        assert_eq!(newest_in_list(&json!({"data": [{"created": beyond}, {"created": 1700000000}]})), Some(Some(1700000000)));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": i64::MAX}]})), Some(None));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": -1}]})), Some(None));
+        assert_eq!(newest_in_list(&json!({"data": [{"created": super::LAST_SECOND_OF_9999}]})), Some(Some(super::LAST_SECOND_OF_9999)));
+        assert_eq!(chrono::DateTime::from_timestamp(super::LAST_SECOND_OF_9999, 0).unwrap().to_rfc3339(), "9999-12-31T23:59:59+00:00");
     }
 }
 

@@ -7,7 +7,7 @@
 use connections_wire::{AuthorizationCode, Dialect, PkceVerifier};
 use serde::Deserialize;
 
-use super::{server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
+use super::{read_answer, server_error, unavailable, AccountInfo, ProviderError, ProviderSpec, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
 /// The list endpoint of one of Stripe's data tables (`Customers` → `/v1/customers?limit=1`).
@@ -117,7 +117,7 @@ impl StripeClient {
             .await
             .map_err(|e| unavailable(spec, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+        let body = read_answer(spec, response).await?;
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }
@@ -188,7 +188,7 @@ impl StripeClient {
         if status.is_success() {
             return Ok(Revocation::Revoked);
         }
-        let body = response.bytes().await.map_err(|e| unavailable(spec, e))?;
+        let body = read_answer(spec, response).await?;
         if status.is_server_error() {
             return Err(server_error(spec, status));
         }
@@ -221,7 +221,11 @@ pub fn webhook_event(spec: &ProviderSpec, headers: &http::HeaderMap, body: &[u8]
     let event: Event = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let account = || event.account.clone().filter(|id| is_account_id(id)).ok_or_else(|| WebhookError::Malformed(format!("{} without an account", event.kind)));
     Ok(match event.kind.as_str() {
-        "account.application.deauthorized" => WebhookEvent::Revoked { account_id: account()?, event_id: event.id.clone(), created: event.created },
+        "account.application.deauthorized" => WebhookEvent::Revoked {
+            account_id: account()?,
+            event_id: event.id.clone(),
+            created: event.created.and_then(|at| super::provider_time(at, "a webhook event's creation time")),
+        },
         "account.application.authorized" => WebhookEvent::Authorized { account_id: account()? },
         _ => WebhookEvent::Ignored { kind: event.kind },
     })

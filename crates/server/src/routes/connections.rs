@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, WebhookDelivery};
+use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, DisconnectResponse, WebhookDelivery};
 
 use crate::error::ApiError;
 use crate::providers::Provider;
@@ -120,15 +120,31 @@ pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(
     Ok(Json(find(&state, &user.workspace, &id).await?.view))
 }
 
+/// `?remove_locally=true`: the admin confirmed forgetting a connection whose tokens cannot be
+/// decrypted here only.
+#[derive(serde::Deserialize)]
+pub struct DisconnectOptions {
+    #[serde(default)]
+    remove_locally: bool,
+}
+
 /// `POST /api/connections/{id}/disconnect`: withdraw at the provider (where it can be), then forget
 /// the tokens. If the provider can't be reached the connection is left exactly as it was.
-pub async fn disconnect(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
+/// The answer says what was done at the provider (`revocation`): where the provider's revocation
+/// would end the account's access for other connections of it too, it is not asked.
+pub async fn disconnect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Admin(user): Admin,
+    options: Result<axum::extract::Query<DisconnectOptions>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DisconnectResponse>, ApiError> {
+    let axum::extract::Query(options) = options?;
     let record = find(&state, &user.workspace, &id).await?;
     if record.view.status == ConnectionStatus::Disconnected {
-        return Ok(Json(record.view));
+        return Ok(Json(DisconnectResponse { connection: record.view, revocation: None }));
     }
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "disconnect").await?;
-    lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name).await?;
-    Ok(Json(find(&state, &user.workspace, &id).await?.view))
+    let revocation = lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
+    Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view, revocation: Some(revocation) }))
 }

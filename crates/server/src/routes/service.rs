@@ -97,11 +97,8 @@ async fn list(
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter = ConnectionFilter { workspace: query.org.as_deref(), provider: query.provider.as_deref(), status };
-    let mut records = state.db.connections_page(&filter, after.as_deref(), limit + 1).await?;
-    let next_cursor = (records.len() as i64 > limit).then(|| {
-        records.truncate(limit as usize);
-        encode_cursor(&records[records.len() - 1].view.id)
-    });
+    let (records, next) = state.db.connections_page(&filter, after.as_deref(), limit).await?;
+    let next_cursor = next.as_deref().map(encode_cursor);
     let data = records.into_iter().map(service_connection).collect();
     Ok(Json(ConnectionPage { data, next_cursor }))
 }

@@ -207,24 +207,19 @@ async fn store_connection(
 }
 
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
-/// account was already connected: withdrawing would cut the connection that still works.
+/// account is connected here (withdrawing would cut the connection that still works), nor, where the
+/// provider's revocation ends the whole account's authorization, when any workspace holds it.
 async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
-    if let Some(account_id) = &undo.account_id {
-        match state.db.connection_by_account(&undo.workspace, provider.id(), account_id).await {
-            Ok(Some(record)) if record.access_token.is_some() => return,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(account = %account_id, %error, "could not check for an existing connection; not undoing");
-                return;
-            }
-        }
-    }
-    match provider.revoke(undo.account_id.as_deref().unwrap_or(""), undo.refresh_token.as_ref(), Some(&undo.access_token)).await {
-        Ok(Revocation::NotSupported) => {
+    let withdrawn =
+        super::lifecycle::withdraw_unused(state, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
+            .await;
+    match withdrawn {
+        Ok(Some(Revocation::NotSupported)) => {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
         }
         Ok(_) => {}
-        Err(error) => crate::log_chain(&error),
+        Err(super::lifecycle::LifecycleError::Provider(error)) => crate::log_chain(&error),
+        Err(error) => tracing::warn!(%error, "could not check for connections still using the account; not undoing"),
     }
 }
 

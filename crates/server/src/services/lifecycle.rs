@@ -2,7 +2,7 @@
 //! disconnecting it, and what the provider's webhooks say happened to it.
 
 use chrono::Utc;
-use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
+use connections_wire::{AuditAction, ConnectionStatus, ConnectionView, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
@@ -10,6 +10,9 @@ use crate::storage::{ConnectionRecord, NewEvent};
 use crate::AppState;
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
+/// A provider's revocation event this soon after our own account-wide revocation is taken as its
+/// consequence.
+const OWN_REVOCATION_WINDOW_SECS: i64 = 10 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -20,6 +23,10 @@ pub enum LifecycleError {
     /// A stored token no configured key decrypts: the operator's to fix (a key was dropped).
     #[error("a stored token cannot be decrypted with the configured keys")]
     Undecryptable,
+    /// A disconnect whose stored tokens no configured key decrypts: nothing can be withdrawn at
+    /// the provider, so nothing was changed (unless removing it here only was asked for).
+    #[error("the stored tokens of this connection cannot be decrypted, so its access cannot be withdrawn at {provider}")]
+    UnreadableTokens { provider: String },
     #[error("the connection is gone")]
     Gone,
     #[error("the connection kept changing while it was being ended")]
@@ -136,28 +143,107 @@ pub async fn check_all(state: &AppState) {
 }
 
 /// Withdraws the authorization at the provider where the dialect can, then forgets the tokens. If
-/// the provider can't be reached the connection is left exactly as it was.
-pub async fn disconnect(state: &AppState, provider: &Provider, record: ConnectionRecord, subject: &str, name: &str) -> Result<(), LifecycleError> {
+/// the provider can't be reached the connection is left exactly as it was. If a stored token cannot
+/// be decrypted (its key was dropped from the configuration), nothing can be withdrawn: the
+/// connection is left as it is and that is said, unless `remove_locally` confirms forgetting it
+/// here only. A revocation that would end the whole account's authorization (Stripe Connect) is
+/// made only when no other connection, in any workspace, holds the account: otherwise only this
+/// connection's tokens are deleted, and the others keep working. Answers what was done at the
+/// provider.
+pub async fn disconnect(
+    state: &AppState,
+    provider: &Provider,
+    record: ConnectionRecord,
+    subject: &str,
+    name: &str,
+    remove_locally: bool,
+) -> Result<ProviderRevocation, LifecycleError> {
     let now = Utc::now().timestamp();
-    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().and_then(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
+    let provider_name = provider.name();
+    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
     let access = open(crate::crypto::TokenKind::Access, &record.access_token);
-    let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
-    crate::observability::count_disconnect(provider.id(), &outcome);
-    let provider_name = provider.name();
-    let detail = match outcome {
-        Ok(Revocation::Revoked) => format!("Disconnected; {provider_name} access revoked"),
-        Ok(Revocation::AlreadyRevoked) => format!("Disconnected; {provider_name} had already disconnected the app"),
-        Ok(Revocation::NotSupported) => format!("Disconnected; the stored access is deleted. Remove the app in {provider_name} to withdraw it there too"),
-        Err(error) => {
-            let detail = format!("{provider_name} could not be reached; nothing changed");
+    if matches!(refresh, Some(None)) || matches!(access, Some(None)) {
+        tracing::warn!(connection = %record.view.id, "disconnect: a stored token cannot be decrypted with the configured keys");
+        crate::observability::count_undecryptable_disconnect(provider.id(), remove_locally);
+        if !remove_locally {
+            let detail = format!("Its stored tokens cannot be decrypted, so the access at {provider_name} could not be withdrawn; nothing changed");
             state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
-            return Err(error.into());
+            return Err(LifecycleError::UnreadableTokens { provider: provider_name.to_owned() });
+        }
+        let detail = format!(
+            "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
+        );
+        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
+        end(state, record, ConnectionStatus::Disconnected, &why).await?;
+        // Not withdrawn at the provider, as with a dialect that cannot: the app is removed there.
+        return Ok(ProviderRevocation::NotSupported);
+    }
+    let (refresh, access) = (refresh.flatten(), access.flatten());
+    let others = if provider.revocation_ends_account() {
+        state.db.others_holding_account(provider.id(), &record.view.account_id, Some(&record.view.id)).await?
+    } else {
+        0
+    };
+    let (revocation, detail) = if others > 0 {
+        crate::observability::count_disconnect(provider.id(), &Ok(Revocation::NotSupported));
+        let detail = format!(
+            "Disconnected; the stored access is deleted. {provider_name} was not asked to withdraw the authorization: {others} other connection(s) of this account, in this or another workspace, still use it"
+        );
+        (ProviderRevocation::KeptForOtherConnections, detail)
+    } else {
+        if provider.revocation_ends_account() {
+            // Noted first: the provider's webhook announcing the end may arrive before its answer.
+            state.db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
+        }
+        let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
+        crate::observability::count_disconnect(provider.id(), &outcome);
+        match outcome {
+            Ok(Revocation::Revoked) => (ProviderRevocation::Revoked, format!("Disconnected; {provider_name} access revoked")),
+            Ok(Revocation::AlreadyRevoked) => (ProviderRevocation::AlreadyRevoked, format!("Disconnected; {provider_name} had already disconnected the app")),
+            Ok(Revocation::NotSupported) => (
+                ProviderRevocation::NotSupported,
+                format!("Disconnected; the stored access is deleted. Remove the app in {provider_name} to withdraw it there too"),
+            ),
+            Err(error) => {
+                let detail = format!("{provider_name} could not be reached; nothing changed");
+                state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+                return Err(error.into());
+            }
         }
     };
-    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now };
+    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
     end(state, record, ConnectionStatus::Disconnected, &why).await?;
-    Ok(())
+    Ok(revocation)
+}
+
+/// Withdraws, at the provider, tokens that nothing here will keep (an undone grant, an install
+/// nobody confirmed), unless that would cut a connection still in use: one of the same account in
+/// `workspace`, or, when the provider's revocation ends the whole account's authorization, one in
+/// any workspace.
+pub async fn withdraw_unused(
+    state: &AppState,
+    provider: &Provider,
+    workspace: &str,
+    account_id: Option<&str>,
+    refresh_token: Option<&crate::secret::Secret<String>>,
+    access_token: Option<&crate::secret::Secret<String>>,
+) -> Result<Option<Revocation>, LifecycleError> {
+    if let Some(account_id) = account_id {
+        let in_use = if provider.revocation_ends_account() {
+            state.db.others_holding_account(provider.id(), account_id, None).await? > 0
+        } else {
+            state.db.connection_by_account(workspace, provider.id(), account_id).await?.is_some_and(|record| record.access_token.is_some())
+        };
+        if in_use {
+            tracing::info!(provider = provider.id(), account = %account_id, "not withdrawn at the provider: a connection still uses the account");
+            return Ok(None);
+        }
+        if provider.revocation_ends_account() {
+            state.db.record_own_revocation(provider.id(), account_id, Utc::now().timestamp()).await?;
+        }
+    }
+    Ok(Some(provider.revoke(account_id.unwrap_or(""), refresh_token, access_token).await?))
 }
 
 fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
@@ -180,6 +266,8 @@ struct Why<'a> {
     actor_subject: &'a str,
     actor_name: &'a str,
     detail: &'a str,
+    /// The provider's webhook event `(provider, event id)` that ends it, remembered with the end.
+    delivery: Option<(&'a str, &'a str)>,
     at: i64,
 }
 
@@ -202,7 +290,7 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
             detail: why.detail,
             at: why.at,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event).await? {
+        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
@@ -213,17 +301,31 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
 
 /// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
 /// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
-/// and the account may have been connected again since).
+/// and the account may have been connected again since). The event id is remembered in the same
+/// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
+/// the error answer makes the provider deliver it again, and the redelivery is applied (the
+/// connections it had already ended stay ended).
 pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         WebhookEvent::Revoked { account_id, event_id, created } => {
-            if !event_id.is_empty() && !state.db.first_delivery(provider.id(), &event_id, now).await? {
+            if !event_id.is_empty() && state.db.delivery_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
             }
-            let detail = format!("The account owner disconnected the app at {}", provider.name());
-            let mut handled = false;
+            // After our own account-wide revocation (a disconnect, an undo, an expired install), the
+            // provider's event announces what we did, not something the account owner did.
+            let ours = state.db.revoked_here_since(provider.id(), &account_id, created.unwrap_or(now) - OWN_REVOCATION_WINDOW_SECS).await?;
+            let (detail, actor_subject, actor_name) = if ours {
+                (
+                    format!("{} ended the access after this app withdrew its authorization for the account (a disconnect, an undone grant or an expired install here)", provider.name()),
+                    "connections",
+                    tokens::RENEWAL_ACTOR,
+                )
+            } else {
+                (format!("The account owner disconnected the app at {}", provider.name()), provider.id(), provider.name())
+            };
+            let mut to_end = Vec::new();
             for record in state.db.connections_of_account(provider.id(), &account_id).await? {
                 if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
                     continue;
@@ -232,8 +334,22 @@ pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent)
                     tracing::info!(connection = %record.view.id, "revocation older than the connection; ignored");
                     continue;
                 }
-                let why = Why { action: AuditAction::Revoke, actor_subject: provider.id(), actor_name: provider.name(), detail: &detail, at: now };
-                handled |= end(state, record, ConnectionStatus::Revoked, &why).await?;
+                to_end.push(record);
+            }
+            let delivery = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
+            let (mut handled, mut remembered) = (false, delivery.is_none());
+            let last = to_end.len().saturating_sub(1);
+            for (i, record) in to_end.into_iter().enumerate() {
+                let delivery = if i == last { delivery } else { None };
+                let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, delivery };
+                let ended = end(state, record, ConnectionStatus::Revoked, &why).await?;
+                handled |= ended;
+                remembered |= ended && delivery.is_some();
+            }
+            if !remembered {
+                if let Some((provider_id, event_id)) = delivery {
+                    state.db.remember_delivery(provider_id, event_id, now).await?;
+                }
             }
             Ok(handled)
         }

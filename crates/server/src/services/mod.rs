@@ -6,4 +6,5 @@ pub mod data_access;
 pub mod delivery;
 pub mod lifecycle;
 pub mod maintenance;
+pub mod reseal;
 pub mod tokens;

@@ -1,9 +1,14 @@
 //! Access tokens with a life: renewed before use when close to expiry, and **once** per connection
 //! however many requests or instances want it at the same moment. A refresh token that rolls on
 //! every refresh (Stripe Apps, rotating `oauth2` providers) is dead once used, and so would be the
-//! connection if two renewals raced: the renewal is claimed with a lease on the row's token version,
-//! the others wait for its result.
-
+//! connection if two renewals raced, or if the answer that carries its successor were dropped:
+//!
+//! - the renewal is claimed with a lease on the row's token version, timed by the database's clock
+//!   (instances' clocks may disagree) and fenced by a holder id that storing, refusing and
+//!   releasing must match, so a renewal whose lease was taken over writes nothing;
+//! - the claimed part (claim, refresh, store or refuse, release) runs in a task of its own, tracked
+//!   so that shutdown waits for it: a caller that goes away (a hung-up client, a request timeout, the
+//!   shutdown drain, the background round stopped) no longer cancels it, and callers wait for it.
 use std::time::Duration;
 
 use connections_wire::{AuditAction, ConnectionStatus};
@@ -16,10 +21,20 @@ use crate::AppState;
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
 pub const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
-/// How long one renewal may hold its lease (longer than any provider timeout).
-const LEASE_SECS: i64 = 150;
-/// How long to wait for another instance's renewal before giving up.
-const WAIT_FOR_OTHERS: Duration = Duration::from_secs(30);
+/// A renewal's lease lasts the provider's timeout and this much more: the store after the answer
+/// (its database waits are bounded well below it).
+const LEASE_MARGIN_SECS: i64 = 20;
+
+/// How long one renewal of `provider` may hold its lease, in the database's seconds.
+pub fn lease_secs(provider: &Provider) -> i64 {
+    provider.spec().timeout.as_secs() as i64 + LEASE_MARGIN_SECS
+}
+
+/// How long a caller waits for another renewal (on any instance) before giving up: its lease, and a
+/// little more for the holder's answer to be read.
+pub fn wait_for_others(provider: &Provider) -> Duration {
+    Duration::from_secs(lease_secs(provider) as u64 + 5)
+}
 
 pub const RENEWAL_ACTOR: &str = "Connections";
 
@@ -62,7 +77,7 @@ fn decrypt(state: &AppState, record: &ConnectionRecord, kind: TokenKind, stored:
 
 /// The connection's access token, renewed first if it expires within [`RENEW_BEFORE_EXPIRY_SECS`].
 pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
         let access_token = decrypt(state, &record, TokenKind::Access, stored)?;
@@ -78,6 +93,7 @@ pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: C
 pub async fn renew(state: &AppState, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
     let started = tokio::time::Instant::now();
     let read_version = seen_version;
+    let wait = wait_for_others(provider);
     loop {
         if record.access_token.is_none() {
             return Err(TokenError::NoTokens);
@@ -91,35 +107,69 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
             let access_token = decrypt(state, &record, TokenKind::Access, stored)?;
             return Ok(FreshToken { access_token, expires_at: record.access_expires_at, renewed: true, version: record.token_version });
         }
-        let now = chrono::Utc::now().timestamp();
-        if state.db.claim_renewal(&record.view.id, record.token_version, now, now + LEASE_SECS).await? {
-            return crate::observability::count_renewal(provider.id(), renew_claimed(state, provider, &record).await);
+        let id = record.view.id.clone();
+        if let Some(renewed) = renew_in_own_task(state, provider, record).await? {
+            return renewed;
         }
-        if started.elapsed() > WAIT_FOR_OTHERS {
+        if started.elapsed() > wait {
             return Err(TokenError::Busy);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        record = state.db.connection(&record.view.id).await?.ok_or(TokenError::NoTokens)?;
+        record = state.db.connection(&id).await?.ok_or(TokenError::NoTokens)?;
     }
 }
 
-/// We hold the lease: ask the provider, store the result, and give the lease back whatever happens.
-async fn renew_claimed(state: &AppState, provider: &Provider, record: &ConnectionRecord) -> Result<FreshToken, TokenError> {
+/// Claims the renewal and, if this caller got it, does it, in a task of its own that the caller
+/// waits for: once claimed, the refresh token may leave at any moment, and what comes back must be
+/// stored whatever becomes of the caller. Answers `None` when another renewal holds the lease.
+async fn renew_in_own_task(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<Option<Result<FreshToken, TokenError>>, TokenError> {
+    let provider = state.providers.get(provider.id()).ok_or_else(|| {
+        TokenError::Provider(ProviderError::Unavailable {
+            provider: provider.name().to_owned(),
+            reason: "the data source is no longer configured".into(),
+            source: None,
+        })
+    })?;
+    let task = crate::shutdown::spawn_tracked(state.tasks.clone(), {
+        let state = state.clone();
+        async move {
+            let holder = format!("renewal_{}", uuid::Uuid::new_v4().simple());
+            if !state.db.claim_renewal(&record.view.id, record.token_version, &holder, lease_secs(&provider)).await? {
+                return Ok(None);
+            }
+            // Counted here, not by the caller: a renewal whose caller went away is counted too.
+            Ok(Some(crate::observability::count_renewal(provider.id(), renew_claimed(&state, &provider, &record, &holder).await)))
+        }
+    });
+    match task.await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // A panic in the task: its lease runs out on the database's clock and the next caller
+            // renews (the refresh token may or may not have left; nothing here can know).
+            tracing::error!(%error, "a renewal stopped unexpectedly");
+            Err(TokenError::Busy)
+        }
+    }
+}
+
+/// We hold the lease as `holder`: ask the provider, store the result, and give the lease back
+/// whatever happens. Runs in a task of its own (see [`renew_in_own_task`]).
+async fn renew_claimed(state: &AppState, provider: &Provider, record: &ConnectionRecord, holder: &str) -> Result<FreshToken, TokenError> {
     let view = &record.view;
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now();
     let event = |success: bool, detail: &'static str| renew_event(record, success, detail, now);
     let refresh_token = match &record.refresh_token {
         None => None,
         Some(stored) => match decrypt(state, record, TokenKind::Refresh, stored) {
             Ok(token) => Some(token),
             Err(error) => {
-                state.db.release_renewal(&view.id, record.token_version).await?;
+                state.db.release_renewal(&view.id, record.token_version, holder).await?;
                 return Err(error);
             }
         },
     };
     let Some(refresh_token) = refresh_token else {
-        state.db.renewal_refused(&view.id, record.token_version, event(false, "No refresh token is stored; reauthenticate")).await?;
+        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate")).await?;
         return Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() });
     };
     match provider.refresh(&refresh_token).await {
@@ -129,24 +179,25 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
                 refresh_token: grant.refresh_token.as_ref().map(|t| state.cipher.seal(&view.provider, &view.account_id, TokenKind::Refresh, t)),
                 access_expires_at: grant.access_expires_at,
             };
-            if !state.db.store_renewal(&view.id, record.token_version, tokens, event(true, "Access renewed with the refresh token")).await? {
-                // Disconnected or reconnected while we asked: what we got is not this row's any more.
+            if !state.db.store_renewal(&view.id, record.token_version, holder, tokens, event(true, "Access renewed with the refresh token")).await? {
+                // Disconnected or reconnected while we asked, or our lease was taken over: what we
+                // got is not this row's any more.
                 return Err(TokenError::NoTokens);
             }
             tracing::info!(connection = %view.id, "access renewed");
             Ok(FreshToken { access_token: grant.access_token, expires_at: grant.access_expires_at, renewed: true, version: record.token_version + 1 })
         }
         Ok(_) => {
-            state.db.release_renewal(&view.id, record.token_version).await?;
+            state.db.release_renewal(&view.id, record.token_version, holder).await?;
             Err(TokenError::Provider(ProviderError::Malformed { provider: provider.name().to_owned(), detail: "renewal answered another account".into() }))
         }
         Err(error) if error.is_invalid_grant() => {
             crate::log_chain(&error);
-            state.db.renewal_refused(&view.id, record.token_version, event(false, "The provider refused the refresh token; reauthenticate")).await?;
+            state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "The provider refused the refresh token; reauthenticate")).await?;
             Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() })
         }
         Err(error) => {
-            state.db.release_renewal(&view.id, record.token_version).await?;
+            state.db.release_renewal(&view.id, record.token_version, holder).await?;
             Err(TokenError::Provider(error))
         }
     }

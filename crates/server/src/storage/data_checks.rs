@@ -77,9 +77,16 @@ pub struct ConnectionFilter<'a> {
 }
 
 impl Db {
-    /// Connections of every workspace in id order, after `after` (the cursor), at most `limit`.
-    pub async fn connections_page(&self, filter: &ConnectionFilter<'_>, after: Option<&str>, limit: i64) -> Result<Vec<super::ConnectionRecord>, sqlx::Error> {
-        let rows = sqlx::query(&format!(
+    /// Connections of every workspace in id order, after `after` (the cursor), at most `limit`, and
+    /// the id to continue after when there are more. A row that cannot be read is logged and
+    /// skipped (the page is then shorter); the next page still starts after it.
+    pub async fn connections_page(
+        &self,
+        filter: &ConnectionFilter<'_>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<super::ConnectionRecord>, Option<String>), sqlx::Error> {
+        let mut rows = sqlx::query(&format!(
             "SELECT {} FROM connections
              WHERE ($1 IS NULL OR workspace = $1) AND ($2 IS NULL OR provider = $2) AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR id > $4)
              ORDER BY id LIMIT $5",
@@ -89,9 +96,12 @@ impl Db {
         .bind(filter.provider)
         .bind(filter.status.map(|s| s.as_str()))
         .bind(after)
-        .bind(limit)
+        .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(super::record_from_row).collect()
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        let next = if more { rows.last().map(|row| row.try_get::<String, _>("id")).transpose()? } else { None };
+        Ok((super::decodable(&rows, super::record_from_row), next))
     }
 }

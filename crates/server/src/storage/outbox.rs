@@ -176,6 +176,13 @@ impl Db {
     }
 
     /// How many events wait for delivery (retries included), for the metrics gauge.
+    /// Deletes outgoing events delivered or given up before `before_ms`; pending ones (retries
+    /// included) are never deleted. Answers how many went.
+    pub async fn prune_outbox(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let pruned = sqlx::query("DELETE FROM webhook_outbox WHERE COALESCE(delivered_ms, failed_ms) < $1").bind(before_ms).execute(&self.pool).await?;
+        Ok(pruned.rows_affected())
+    }
+
     pub async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL AND failed_ms IS NULL").fetch_one(&self.pool).await
     }

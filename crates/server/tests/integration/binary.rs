@@ -57,6 +57,8 @@ fn missing_or_malformed_settings_stop_the_server_naming_the_setting() {
         (with("CONNECTIONS_ADDR", "everywhere"), "CONNECTIONS_ADDR:"),
         (with("CONNECTIONS_METRICS_ADDR", "everywhere"), "CONNECTIONS_METRICS_ADDR:"),
         (with("CONNECTIONS_LOG_FORMAT", "xml"), "CONNECTIONS_LOG_FORMAT: \"xml\" must be text or json"),
+        // Never started without its Content-Security-Policy.
+        (with("CONNECTIONS_FRAME_ANCESTORS", "https://pörtal.example"), "CONNECTIONS_FRAME_ANCESTORS:"),
     ] {
         let (code, stderr) = run_with(&env);
         assert_eq!(code, Some(2), "{stderr}");
@@ -178,4 +180,18 @@ async fn flow_logged_without_secrets(format: &str) -> (String, String) {
         assert!(!log.contains(secret), "the {what} is in the log");
     }
     (log, grant_request_id)
+}
+
+/// A panic must end one request, not the process with every grant in flight: the production
+/// profile unwinds, and the README's production command uses it.
+#[test]
+fn the_production_build_unwinds_on_panic_and_the_readme_builds_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml")).unwrap().parse().unwrap();
+    let profile = &manifest["profile"]["server-release"];
+    assert_eq!(profile["panic"].as_str(), Some("unwind"), "{profile:?}");
+    assert_eq!(profile["inherits"].as_str(), Some("release"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("cargo build --profile server-release -p connections-server"));
+    assert!(!readme.contains("cargo build --release -p connections-server"), "the release profile aborts on panic");
 }

@@ -114,3 +114,57 @@ async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
     let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     assert_eq!(app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap_err(), connections_server::crypto::CryptoError::UnknownKey);
 }
+
+/// `connections-server reseal`, the real binary, with `DATABASE_URL` and the keys only.
+async fn reseal(app: &support::TestApp, keys: &str) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_connections-server"))
+        .arg("reseal")
+        .env_clear()
+        .env("DATABASE_URL", app.args.database_url.clone().unwrap())
+        .env("CONNECTIONS_ENCRYPTION_KEY", keys)
+        .output()
+        .await
+        .unwrap();
+    (output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+}
+
+/// Retiring a key: after `reseal` with `new,old`, every stored token (connections and pending
+/// installs) decrypts with the new key alone, and the connections keep working.
+#[tokio::test]
+async fn reseal_moves_every_stored_token_to_the_newest_key_so_the_old_one_can_be_retired() {
+    let app = spawn_app().await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    crate::lifecycle::install_started_at_stripe(&app).await;
+    let (old_key, new_key) = (STANDARD.encode([42u8; 32]), STANDARD.encode([43u8; 32]));
+    let rotated = format!("{new_key},{old_key}");
+    let app = app.restart(|args| args.encryption_key = Some(rotated.clone())).await;
+    app.connect(&admin(), "finance@globex.test").await;
+    let before = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
+
+    let (ok, said) = reseal(&app, &rotated).await;
+    assert!(ok, "{said}");
+    // Acme's access and refresh tokens and the pending install's were on the old key; Globex's two on the new.
+    assert!(said.contains("4 tokens moved to the newest key, 2 already on it"), "{said}");
+    let after = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
+    assert_ne!(after, before);
+    assert_eq!(
+        app.state.cipher.decrypt(&after, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose(),
+        app.state.cipher.decrypt(&before, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose(),
+        "the same token"
+    );
+    let (ok, said) = reseal(&app, &rotated).await;
+    assert!(ok && said.contains("0 tokens moved to the newest key, 6 already on it"), "{said}");
+
+    // The old key retired: everything still decrypts, and the connection is checked at Stripe.
+    let app = app.restart(|args| args.encryption_key = Some(new_key.clone())).await;
+    let check = app.post(&format!("/api/connections/{id}/check"), Some(&admin()), &serde_json::json!({})).send().await.unwrap();
+    assert_eq!(check.status(), 200);
+    let install: Vec<u8> = sqlx::query_scalar("SELECT access_token FROM pending_installs").fetch_one(app.state.db.pool()).await.unwrap();
+    assert!(app.state.cipher.decrypt(&install, "stripe:acct_1DemoAcmeBooks00:access").is_ok());
+
+    // With a key that seals none of them, nothing is changed and it says so.
+    let (ok, said) = reseal(&app, &STANDARD.encode([44u8; 32])).await;
+    assert!(!ok && said.contains("6 undecryptable") && said.contains(&format!("connections {id}")), "{said}");
+    assert!(app.state.cipher.decrypt(&app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap(), "stripe:acct_1DemoAcmeBooks00:access").is_ok());
+}

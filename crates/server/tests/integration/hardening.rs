@@ -73,6 +73,41 @@ async fn a_token_that_no_configured_key_decrypts_is_an_operator_error_not_a_reau
     assert_eq!(status(&app, &id).await, "connected");
 }
 
+/// A disconnect whose tokens no configured key decrypts cannot withdraw anything at the provider:
+/// it says so and keeps the row as it is; confirmed, it removes the connection here only.
+#[tokio::test]
+async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothing_unless_confirmed() {
+    let app = spawn_app_with(&["--metrics-addr=127.0.0.1:0"]).await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    let active = app.standin.active_tokens();
+    let stored = app.stored_access_token(ACME).await;
+    let app = app.restart(|args| args.encryption_key = Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]))).await;
+
+    let response = app.post(&format!("/api/connections/{id}/disconnect"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    let problem: Value = response.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("cannot be decrypted") && detail.contains("remove_locally=true"), "{problem}");
+    assert_eq!(status(&app, &id).await, "connected");
+    assert_eq!(app.stored_access_token(ACME).await, stored, "the row is kept as it is");
+    assert_eq!(app.standin.active_tokens(), active, "nothing was withdrawn at Stripe");
+    let history: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    assert_eq!((history["history"][0]["action"].as_str(), history["history"][0]["success"].as_bool()), (Some("disconnect"), Some(false)));
+
+    let confirmed = app.post(&format!("/api/connections/{id}/disconnect?remove_locally=true"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(status(&app, &id).await, "disconnected");
+    assert!(app.stored_access_token(ACME).await.is_none());
+    let history: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    assert!(history["history"][0]["detail"].as_str().unwrap().contains("Removed here only"), "{history}");
+    let metrics = app.http.get(format!("http://{}/metrics", app.state.metrics_addr.unwrap())).send().await.unwrap().text().await.unwrap();
+    for outcome in ["undecryptable", "removed_locally"] {
+        let counted = metrics.lines().any(|line| line.starts_with("connections_disconnects_total{") && line.contains(&format!("outcome=\"{outcome}\"")));
+        assert!(counted, "{outcome} is counted: {metrics}");
+    }
+}
+
 #[tokio::test]
 async fn background_checks_run_on_one_instance_per_interval() {
     let first = spawn_app().await;
@@ -186,6 +221,41 @@ async fn audit_events_past_their_retention_are_pruned() {
     assert_eq!(app.count("connection_events").await, 2);
     maintenance::housekeeping(&app.state).await;
     assert_eq!(app.count("connection_events").await, 1, "only the recent connect is left");
+}
+
+/// The retention round also prunes the outbox (delivered or given-up events past the retention;
+/// pending ones never) and the rate limit's counts past their window.
+#[tokio::test]
+async fn outbox_and_rate_limit_rows_are_pruned_by_the_retention_round() {
+    let app = spawn_app_with(&["--event-retention-days=30"]).await;
+    let now = chrono::Utc::now().timestamp();
+    let (old_ms, recent_ms) = ((now - 31 * 86_400) * 1000, (now - 86_400) * 1000);
+    let far = (now + 86_400) * 1000;
+    for (id, delivered, failed, next) in [
+        ("msg_old_delivered", Some(old_ms), None, old_ms),
+        ("msg_old_failed", None, Some(old_ms), old_ms),
+        ("msg_old_pending", None, None, far),
+        ("msg_recent_delivered", Some(recent_ms), None, recent_ms),
+    ] {
+        let or_null = |v: Option<i64>| v.map_or("NULL".to_owned(), |v| v.to_string());
+        app.sql(&format!(
+            "INSERT INTO webhook_outbox (message_id, workspace, connection_id, event_type, payload, created_ms, next_attempt_ms, delivered_ms, failed_ms)
+             VALUES ('{id}', 'acme', 'conn_x', 'connection.created', '{{}}', {old_ms}, {next}, {}, {})",
+            or_null(delivered),
+            or_null(failed)
+        ))
+        .await;
+    }
+    app.sql(&format!("INSERT INTO rate_events (workspace, subject, action, at) VALUES ('acme', 'gone', 'attempt', {})", now - 2 * 3600)).await;
+    app.start_attempt(&admin()).await;
+    assert_eq!(app.count("rate_events").await, 2);
+
+    maintenance::housekeeping(&app.state).await;
+    let mut kept: Vec<String> = sqlx::query_scalar("SELECT message_id FROM webhook_outbox").fetch_all(app.state.db.pool()).await.unwrap();
+    kept.sort();
+    assert_eq!(kept, ["msg_old_pending", "msg_recent_delivered"]);
+    assert_eq!(app.count("rate_events WHERE subject = 'gone'").await, 0);
+    assert_eq!(app.count("rate_events").await, 1, "this minute's count is kept");
 }
 
 #[tokio::test]

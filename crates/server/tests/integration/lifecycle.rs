@@ -126,6 +126,76 @@ async fn webhooks_with_a_bad_or_stale_signature_change_nothing() {
     assert_eq!(detail(&app, connection["id"].as_str().unwrap()).await["connection"]["status"], "revoked");
 }
 
+/// The provider's event id is remembered with its effect: a revocation whose write failed answers an
+/// error, and the provider's redelivery of the same event is applied, once.
+#[tokio::test]
+async fn a_revocation_whose_effect_failed_is_applied_on_redelivery() {
+    let app = spawn_app().await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap();
+    let event = json!({ "id": "evt_redelivered", "type": "account.application.deauthorized", "account": ACME });
+    let now = chrono::Utc::now().timestamp();
+
+    app.fail_writes("connections", "UPDATE").await;
+    let failed = send_webhook(&app, &event, WEBHOOK_SECRET, now).await;
+    assert_eq!(failed.status(), 500, "an error, so the provider delivers the event again");
+    app.allow_writes("connections").await;
+    assert_eq!(detail(&app, id).await["connection"]["status"], "connected");
+    assert_eq!(app.count("webhook_events").await, 0, "the event is not remembered without its effect");
+
+    let redelivered: Value = send_webhook(&app, &event, WEBHOOK_SECRET, now + 60).await.json().await.unwrap();
+    assert_eq!(redelivered["handled"], true, "{redelivered}");
+    let after = detail(&app, id).await;
+    assert_eq!(after["connection"]["status"], "revoked");
+    assert!(app.stored_access_token(ACME).await.is_none());
+    // Once applied, a further delivery is a repeat, and ignored.
+    let repeat: Value = send_webhook(&app, &event, WEBHOOK_SECRET, now + 120).await.json().await.unwrap();
+    assert_eq!(repeat["handled"], false);
+    let revocations = after["history"].as_array().unwrap().iter().filter(|e| e["action"] == "revoke").count();
+    assert_eq!(revocations, 1);
+    assert_eq!(app.count("webhook_events").await, 1);
+}
+
+/// An event that ends several workspaces' connections of one account: when a later one fails, the
+/// redelivery ends it, and the ones already ended stay so.
+#[tokio::test]
+async fn a_revocation_of_a_shared_account_that_failed_halfway_is_finished_on_redelivery() {
+    let app = spawn_app().await;
+    let first = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let globex = support::token_in("globex", "admin", "admin-globex");
+    let second = app.connect(&globex, stripe_standin::DEMO_EMAIL).await;
+    let (first_id, second_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    let pool = app.state.db.pool().clone();
+    let status_of = |id: &str| {
+        let (pool, id) = (pool.clone(), id.to_owned());
+        async move { sqlx::query_scalar::<_, String>("SELECT status FROM connections WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap() }
+    };
+    let event = json!({ "id": "evt_shared", "type": "account.application.deauthorized", "account": ACME });
+    let now = chrono::Utc::now().timestamp();
+    // Only the second connection's write fails (ids are ended in id order).
+    let (_, last) = if first_id < second_id { (first_id, second_id) } else { (second_id, first_id) };
+    if support::is_postgres() {
+        app.sql("CREATE OR REPLACE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$").await;
+        app.sql(&format!(
+            "CREATE TRIGGER refuse_connections BEFORE UPDATE ON connections FOR EACH ROW WHEN (OLD.id = '{last}') EXECUTE FUNCTION refuse_write()"
+        ))
+        .await;
+    } else {
+        app.sql(&format!("CREATE TRIGGER refuse_connections BEFORE UPDATE ON connections WHEN OLD.id = '{last}' BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+            .await;
+    }
+    assert_eq!(send_webhook(&app, &event, WEBHOOK_SECRET, now).await.status(), 500);
+    app.allow_writes("connections").await;
+    let other = if last == first_id { second_id } else { first_id };
+    assert_eq!((status_of(other).await, status_of(last).await), ("revoked".to_owned(), "connected".to_owned()));
+
+    let redelivered: Value = send_webhook(&app, &event, WEBHOOK_SECRET, now + 60).await.json().await.unwrap();
+    assert_eq!(redelivered["handled"], true, "{redelivered}");
+    assert_eq!((status_of(first_id).await, status_of(second_id).await), ("revoked".to_owned(), "revoked".to_owned()));
+    let repeat: Value = send_webhook(&app, &event, WEBHOOK_SECRET, now + 120).await.json().await.unwrap();
+    assert_eq!(repeat["handled"], false);
+}
+
 #[tokio::test]
 async fn a_health_check_renews_an_expired_token_with_the_refresh_token() {
     let app = spawn_app().await;

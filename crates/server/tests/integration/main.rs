@@ -18,6 +18,7 @@ mod migrations;
 mod operating;
 mod outgoing_webhooks;
 mod providers;
+mod renewals;
 mod security;
 mod service_api;
 mod serving;

@@ -64,6 +64,6 @@ async fn a_connection_made_before_providers_survives_the_migration() {
     let attempt = db.consume_attempt("default", "stripe", "s1", "admin-1", now).await.unwrap().unwrap();
     assert_eq!((attempt.code_challenge.as_str(), attempt.redirect_uri), ("c1", None), "an attempt begun before the upgrade finishes after it");
     // The renewal lease works on migrated rows.
-    assert!(db.claim_renewal("conn_previous", 0, now, now + 60).await.unwrap());
-    assert!(!db.claim_renewal("conn_previous", 0, now, now + 60).await.unwrap(), "one renewal at a time");
+    assert!(db.claim_renewal("conn_previous", 0, "renewal_first", 60).await.unwrap());
+    assert!(!db.claim_renewal("conn_previous", 0, "renewal_second", 60).await.unwrap(), "one renewal at a time");
 }

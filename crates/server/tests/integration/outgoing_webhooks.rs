@@ -295,3 +295,34 @@ async fn with_two_instances_each_event_is_delivered_by_one_of_them() {
         .collect();
     assert_eq!(of_acme, expected, "in order per connection");
 }
+
+#[tokio::test]
+async fn a_connection_that_works_again_without_a_new_consent_is_announced_as_recovered() {
+    let (app, receiver) = app_and_receiver().await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    receiver.wait_for(1).await;
+    // Marked as needing reauthentication while its tokens still work (as a refusal during a
+    // provider incident would leave it); a check finds the stored token accepted.
+    let needs_consent = format!("UPDATE connections SET status = 'reauthentication_required' WHERE id = '{id}'");
+    app.sql(&needs_consent).await;
+    let checked: Value = post(&app, &format!("/api/connections/{id}/check")).await.json().await.unwrap();
+    assert_eq!(checked["status"], "connected");
+    let got = receiver.wait_for(2).await;
+    assert_eq!(types(&got), ["connection.created", "connection.recovered"]);
+    assert_eq!(got[1].json()["data"]["connection"]["status"], "connected");
+    assert!(got[1].verifies(&secret()));
+
+    // Again, and this time the access token is refused too: the renewal that follows recovers it.
+    app.sql(&needs_consent).await;
+    app.standin.expire_access_tokens(ACME);
+    let checked: Value = post(&app, &format!("/api/connections/{id}/check")).await.json().await.unwrap();
+    assert_eq!(checked["status"], "connected");
+    let got = receiver.wait_for(3).await;
+    assert_eq!(types(&got), ["connection.created", "connection.recovered", "connection.recovered"], "announced once per recovery");
+
+    let detail: Value = app.get(&format!("/api/connections/{id}"), Some(&admin())).send().await.unwrap().json().await.unwrap();
+    let recoveries: Vec<&Value> = detail["history"].as_array().unwrap().iter().filter(|e| e["action"] == "recover").collect();
+    assert_eq!(recoveries.len(), 2, "{detail}");
+    assert!(recoveries.iter().all(|e| e["success"] == true && e["detail"].as_str().unwrap().contains("no longer required")));
+}

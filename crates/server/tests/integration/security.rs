@@ -62,6 +62,50 @@ async fn the_session_cookie_is_secure_outside_localhost() {
     assert!(!response.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
 }
 
+/// Cookie tossing: a sibling subdomain can set a plain `connections_session` cookie for the whole
+/// domain, and browsers send it beside (and often before) our `__Host-` one.
+#[tokio::test]
+async fn over_https_only_the_host_cookie_signs_in_and_two_session_cookies_are_refused() {
+    let app = spawn_app_with(&["--public-url=https://connections.example.com"]).await;
+    let mine = admin();
+    let theirs = support::token_in("globex", "admin", "admin-globex");
+    let session = |cookies: &[String]| {
+        let mut request = app.get("/api/session", None);
+        for cookie in cookies {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let host = |token: &str| format!("__Host-connections_session={token}");
+    let plain = |token: &str| format!("connections_session={token}");
+
+    let me: Value = session(&[host(&mine)]).await.unwrap().json().await.unwrap();
+    assert_eq!(me["workspace"], "acme");
+    // The plain cookie alone signs nobody in over https.
+    let body = assert_problem(session(&[plain(&theirs)]).await.unwrap(), 401, "unauthenticated").await;
+    assert!(body["detail"].as_str().unwrap().contains("Sign in"), "{body}");
+    // Another workspace's token tossed in before mine, in one header or two, is refused, naming why.
+    for cookies in
+        [vec![format!("{}; {}", plain(&theirs), host(&mine))], vec![plain(&theirs), host(&mine)], vec![format!("{}; {}", host(&mine), host(&theirs))]]
+    {
+        let body = assert_problem(session(&cookies).await.unwrap(), 401, "unauthenticated").await;
+        assert!(body["detail"].as_str().unwrap().contains("more than one session cookie"), "{body}");
+    }
+    // And it changes nothing: a state-changing route refuses the same way before doing anything.
+    let tossed = format!("{}; {}", plain(&theirs), host(&mine));
+    let body = json!({ "state": "t".repeat(43), "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256" });
+    let response = app.post("/api/providers/stripe/attempts", None, &body).header("cookie", tossed).send().await.unwrap();
+    assert_problem(response, 401, "unauthenticated").await;
+    assert_eq!(app.count("connect_attempts").await, 0);
+
+    // Over http (localhost) the plain cookie is the session, and two of them are refused too.
+    let local = spawn_app().await;
+    let me: Value = local.get("/api/session", None).header("cookie", plain(&mine)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["workspace"], "acme");
+    let two = format!("{}; {}", plain(&theirs), plain(&mine));
+    assert_problem(local.get("/api/session", None).header("cookie", two).send().await.unwrap(), 401, "unauthenticated").await;
+}
+
 #[tokio::test]
 async fn only_the_configured_redirect_uri_is_ever_used() {
     let app = spawn_app_with(&["--public-url=https://connections.example.com"]).await;

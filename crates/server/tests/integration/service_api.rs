@@ -107,10 +107,15 @@ async fn wrong_missing_and_browser_requests_are_refused() {
     assert_problem(app.http.post(&url).bearer_auth(admin()).send().await.unwrap(), 401, "unauthenticated").await;
     let with_cookie = app.http.post(&url).bearer_auth(SERVICE_KEY).header("cookie", format!("connections_session={}", admin()));
     assert_problem(with_cookie.send().await.unwrap(), 403, "browser_context").await;
-    // A page that learnt a key still cannot use it: browsers send Origin or Sec-Fetch-*.
+    // A page that learnt a key still cannot use it: browsers send Origin or Sec-Fetch-Site.
     let from_page = app.http.post(&url).bearer_auth(SERVICE_KEY).header("origin", "http://localhost:9999");
     assert_problem(from_page.send().await.unwrap(), 403, "browser_context").await;
-    let navigated = app.http.get(format!("{}/service/v1/connections", app.url)).bearer_auth(SERVICE_KEY).header("sec-fetch-mode", "navigate");
+    let navigated = app
+        .http
+        .get(format!("{}/service/v1/connections", app.url))
+        .bearer_auth(SERVICE_KEY)
+        .header("sec-fetch-site", "none")
+        .header("sec-fetch-mode", "navigate");
     assert_problem(navigated.send().await.unwrap(), 403, "browser_context").await;
     // No CORS grant, even for the embedding host the admin API allows.
     let preflight = app
@@ -302,4 +307,47 @@ async fn the_openapi_description_matches_the_real_routes() {
         let status = service(&app, method.clone(), path).send().await.unwrap().status().as_u16();
         assert!(status == 404 || status == 405, "{method} {path} answered {status}");
     }
+}
+
+/// The script a sync job would be: Node's built-in `fetch` (which sends `sec-fetch-mode: cors` on
+/// every request), printing the status and the body it read.
+const NODE_FETCH: &str = r#"
+const [url, key] = process.argv.slice(2);
+const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+console.log(JSON.stringify({ status: response.status, body: await response.json() }));
+"#;
+
+/// Sync jobs are written with whatever HTTP client their language has: reqwest and Node's `fetch`
+/// both read a token. Node is required (CI has it): a missing `node` fails the test.
+#[tokio::test]
+async fn reqwest_and_nodes_built_in_fetch_both_read_an_access_token() {
+    let keys = service_keys_arg();
+    let app = spawn_app_with(&[&keys]).await;
+    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let url = format!("{}/service/v1/connections/{}/access-token", app.url, connection["id"].as_str().unwrap());
+
+    let plain: Value = app.http.post(&url).bearer_auth(SERVICE_KEY).send().await.unwrap().json().await.unwrap();
+    assert!(plain["access_token"].as_str().is_some_and(|token| !token.is_empty()), "{plain}");
+    // What Node, Deno and Bun send by themselves is no browser.
+    let fetch_like = app.http.post(&url).bearer_auth(SERVICE_KEY).header("sec-fetch-mode", "cors").header("sec-fetch-dest", "empty");
+    let answer = fetch_like.send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<Value>().await.unwrap()["access_token"], plain["access_token"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("read-token.mjs");
+    std::fs::write(&script, NODE_FETCH).unwrap();
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&url)
+        .arg(SERVICE_KEY)
+        .output()
+        .await
+        .expect("node runs (Node 18 or newer is needed for these tests; CI has it)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "node failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let read: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(read["status"], 200, "{read}");
+    assert_eq!(read["body"]["access_token"], plain["access_token"], "{read}");
+    assert_eq!(read["body"]["token_type"], "bearer");
 }

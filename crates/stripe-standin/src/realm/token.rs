@@ -120,7 +120,13 @@ pub(crate) async fn token(State(standin): State<Standin>, Path(realm): Path<Stri
             return fault;
         }
     }
-    let (realm, form) = match admit(&standin, &realm, &headers, &body) {
+    let response = realm_token(&standin, &realm, &headers, &body);
+    crate::oauth::answer_late(&standin).await;
+    response
+}
+
+fn realm_token(standin: &Standin, realm: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+    let (realm, form) = match admit(standin, realm, headers, body) {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };

@@ -75,6 +75,22 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     start(args, None, dir).await
 }
 
+/// Like [`spawn_app_with`], but the server shuts down (as on SIGTERM) when the answered sender is
+/// used or dropped; its `server` task then ends once what was in flight is finished.
+pub async fn spawn_app_stopped_by(extra: &[&str]) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(dir.path()).await;
+    let args = base_args(dir.path(), &database_url, extra);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
+    let connections_testkit::Running { url, state, standin, standin_url, server, .. } = connections_testkit::spawn_until(args.clone(), None, shutdown).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    (TestApp { args, server, url, standin, standin_url, state, http, db_path: dir.path().join("connections.db"), _dir: dir }, stop)
+}
+
 /// A second server instance on the same database and stand-in, as behind a load balancer.
 pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
