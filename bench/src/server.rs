@@ -117,7 +117,7 @@ impl Instance {
                     detail: "seeded",
                     at: now,
                 };
-                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event).await.unwrap();
+                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None).await.unwrap();
             }
         }
     }
