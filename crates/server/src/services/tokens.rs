@@ -168,7 +168,7 @@ const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
 async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
     let mut pause = STORE_FIRST_PAUSE;
     for attempt in 1.. {
-        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event.clone()).await {
+        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event).await {
             Ok(stored) => return Ok(stored),
             Err(error) if attempt < STORE_TRIES => {
                 tracing::warn!(connection = %record.view.id, %error, attempt, "storing a renewal failed; trying again");
