@@ -256,22 +256,38 @@ impl Application {
     /// round and finishes what is in flight: the requests, and the work handed to tracked tasks
     /// (grants, renewals), the round's own included.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
-        let stop_checks = AbortOnDrop(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval)));
-        let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(tokio::spawn(services::delivery::run(self.state.clone()))));
-        let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(tokio::spawn(observability::serve_metrics(listener, self.state.clone()))));
-        let served = serve::serve(self.listener, self.router, shutdown).await;
-        // No new round; a renewal the round started runs in a tracked task and is waited for below.
-        drop(stop_checks);
+        let stop_checks = AbortOnDrop(Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval))));
+        let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(Some(tokio::spawn(services::delivery::run(self.state.clone())))));
+        let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(Some(tokio::spawn(observability::serve_metrics(listener, self.state.clone())))));
+        // Every request ends within the request timeout: drained that long, none is left to start
+        // work after the tracked tasks were waited for.
+        let drain = serve::request_timeout(&self.state.providers);
+        let served = serve::serve(self.listener, self.router, shutdown, drain).await;
+        // No new round, and the one running has ended before the wait below: a renewal it started
+        // runs in a tracked task and is waited for.
+        stop_checks.stop().await;
         shutdown::finish_tracked(&self.state.tasks).await;
         served
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl AbortOnDrop {
+    /// Aborts the task and waits until it has ended.
+    async fn stop(mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
     }
 }
 

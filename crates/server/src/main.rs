@@ -57,7 +57,7 @@ async fn reseal(args: &Args) -> ExitCode {
     match connections_server::services::reseal::reseal(&db, &cipher).await {
         Ok(done) => {
             println!(
-                "reseal: {} tokens moved to the newest key, {} already on it, {} renewed meanwhile (on the newest key), {} undecryptable",
+                "reseal: {} tokens moved to the newest key, {} already on it, {} still changing under the last pass, {} undecryptable",
                 done.moved,
                 done.current,
                 done.changed_meanwhile,
@@ -66,10 +66,15 @@ async fn reseal(args: &Args) -> ExitCode {
             if done.complete() {
                 println!("reseal: every stored token is sealed with the newest key; older keys can be removed from CONNECTIONS_ENCRYPTION_KEY");
                 ExitCode::SUCCESS
-            } else {
+            } else if !done.undecryptable.is_empty() {
                 eprintln!(
                     "connections-server: reseal: no configured key decrypts these tokens, left as they are: {}. Keep the key that sealed them, or disconnect them",
                     done.undecryptable.join(", ")
+                );
+                ExitCode::FAILURE
+            } else {
+                eprintln!(
+                    "connections-server: reseal: tokens kept changing while they were resealed (a server still seals with an older key first?). Give every server the newest key first, then run reseal again"
                 );
                 ExitCode::FAILURE
             }

@@ -39,8 +39,6 @@ pub fn request_timeout(providers: &crate::providers::ProviderRegistry) -> Durati
         .unwrap_or_default();
     REQUEST_TIMEOUT.max(longest + REQUEST_MARGIN)
 }
-/// How long shutdown waits for open connections before giving up on them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The timeouts on the request side, for `app()`'s router: the whole answer (`request_timeout`),
 /// and inside it the body.
@@ -57,8 +55,9 @@ pub fn timeouts(
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+/// Serves `router` on `listener` until `shutdown` resolves, then drains: waits up to `drain` for
+/// the requests in flight (the request timeout, so that none outlives it).
+pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>, drain: Duration) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
@@ -87,7 +86,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the drain timeout");
     }
     Ok(())

@@ -92,6 +92,7 @@ pub struct NewConnection<'a> {
 }
 
 /// One line of the audit trail, to be written.
+#[derive(Clone, Copy)]
 pub struct NewEvent<'a> {
     pub workspace: &'a str,
     pub provider: &'a str,
@@ -118,6 +119,7 @@ pub struct ConnectionRecord {
 }
 
 /// A renewed access token (and the rolled refresh token, if the provider sent one), encrypted.
+#[derive(Clone)]
 pub struct RenewedTokens {
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
@@ -372,7 +374,8 @@ impl Db {
             .bind(account_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(record_from_row).collect()
+        // One row that cannot be read must not stop the provider's event for the others.
+        Ok(decodable(&rows, record_from_row))
     }
 
     /// Connections whose tokens a health check should try: connected, or flagged but still holding tokens.

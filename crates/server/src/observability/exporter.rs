@@ -98,7 +98,7 @@ pub async fn serve_metrics(listener: TcpListener, state: AppState) {
             handle.run_upkeep();
         }
     });
-    let _stop_upkeep = crate::AbortOnDrop(upkeep);
+    let _stop_upkeep = crate::AbortOnDrop(Some(upkeep));
     let router = Router::new().route("/metrics", get(scrape)).with_state(state);
     if let Err(error) = axum::serve(listener, router).await {
         tracing::error!(%error, "metrics listener stopped");

@@ -212,8 +212,24 @@ pub async fn disconnect(
             }
         }
     };
+    let account_id = record.view.account_id.clone();
     let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
     end(state, record, ConnectionStatus::Disconnected, &why).await?;
+    // Two disconnects of one shared account at the same moment each saw the other still holding
+    // it: whichever finds none left once its own tokens are gone withdraws it, so the authorization
+    // never outlives every connection here.
+    if revocation == ProviderRevocation::KeptForOtherConnections && state.db.others_holding_account(provider.id(), &account_id, None).await? == 0 {
+        state.db.record_own_revocation(provider.id(), &account_id, now).await?;
+        match provider.revoke(&account_id, None, None).await {
+            Ok(_) => {
+                tracing::info!(provider = provider.id(), account = %account_id, "the last connection of a shared account went: withdrawn at the provider");
+                return Ok(ProviderRevocation::Revoked);
+            }
+            Err(error) => {
+                tracing::warn!(provider = provider.id(), account = %account_id, %error, "the last connection of a shared account went, but withdrawing it failed")
+            }
+        }
+    }
     Ok(revocation)
 }
 

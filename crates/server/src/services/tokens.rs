@@ -133,6 +133,11 @@ async fn renew_in_own_task(state: &AppState, provider: &Provider, record: Connec
     let task = crate::shutdown::spawn_tracked(state.tasks.clone(), {
         let state = state.clone();
         async move {
+            // Shutting down: what is already tracked is waited for, but a task spawned once that
+            // wait is over would be dropped mid-call. Claim nothing; the refresh token stays here.
+            if state.tasks.is_closed() {
+                return Ok(None);
+            }
             let holder = format!("renewal_{}", uuid::Uuid::new_v4().simple());
             if !state.db.claim_renewal(&record.view.id, record.token_version, &holder, lease_secs(&provider)).await? {
                 return Ok(None);
@@ -150,6 +155,33 @@ async fn renew_in_own_task(state: &AppState, provider: &Provider, record: Connec
             Err(TokenError::Busy)
         }
     }
+}
+
+/// How often, and how long apart, storing a renewal is tried again after a database error.
+const STORE_TRIES: u32 = 5;
+const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
+
+/// Stores what the provider answered. The old refresh token is dead now, so a database error (a busy
+/// SQLite, a dropped PostgreSQL connection, a full pool) is not the end: it is tried again a few times
+/// (0.2, 0.4, 0.8, 1.6 s apart, well inside the lease). Storing twice is harmless: it is conditional
+/// on the version and the holder.
+async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
+    let mut pause = STORE_FIRST_PAUSE;
+    for attempt in 1.. {
+        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event).await {
+            Ok(stored) => return Ok(stored),
+            Err(error) if attempt < STORE_TRIES => {
+                tracing::warn!(connection = %record.view.id, %error, attempt, "storing a renewal failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(error) => {
+                tracing::error!(connection = %record.view.id, %error, "storing a renewal failed for good: the rolled refresh token is lost");
+                return Err(error.into());
+            }
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// We hold the lease as `holder`: ask the provider, store the result, and give the lease back
@@ -179,7 +211,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
                 refresh_token: grant.refresh_token.as_ref().map(|t| state.cipher.seal(&view.provider, &view.account_id, TokenKind::Refresh, t)),
                 access_expires_at: grant.access_expires_at,
             };
-            if !state.db.store_renewal(&view.id, record.token_version, holder, tokens, event(true, "Access renewed with the refresh token")).await? {
+            if !store_renewal(state, record, holder, tokens, event(true, "Access renewed with the refresh token")).await? {
                 // Disconnected or reconnected while we asked, or our lease was taken over: what we
                 // got is not this row's any more.
                 return Err(TokenError::NoTokens);

@@ -21,7 +21,8 @@ impl Db {
         .bind(idle_secs)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        // One row that cannot be read must not stop every other idle connection's renewal.
+        Ok(super::decodable(&rows, record_from_row))
     }
 
     /// A connection that needed reauthentication works again: its audit line and its outgoing

@@ -224,6 +224,24 @@ async fn two_workspaces_on_one_connect_account_one_disconnects_and_the_others_ch
     assert_eq!(app.standin.active_tokens(), 0);
 }
 
+/// Both workspaces disconnect the shared account at the same moment: each may see the other still
+/// holding it, but whichever ends last withdraws it, so Stripe is not left authorized for nobody.
+#[tokio::test]
+async fn two_disconnects_of_a_shared_account_at_once_leave_it_withdrawn_at_stripe() {
+    for _ in 0..3 {
+        let app = spawn_app().await;
+        let acme = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+        let globex_admin = support::token_in("globex", "admin", "admin-g");
+        let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+        let acme_path = format!("/api/connections/{}/disconnect", acme["id"].as_str().unwrap());
+        let globex_path = format!("/api/connections/{}/disconnect", globex["id"].as_str().unwrap());
+        let acme_admin = admin();
+        let (a, g) = tokio::join!(post_as(&app, &acme_admin, &acme_path), post_as(&app, &globex_admin, &globex_path));
+        assert_eq!((a.status(), g.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+        assert_eq!(app.standin.active_tokens(), 0, "the account is still authorized at Stripe with no connection here");
+    }
+}
+
 #[tokio::test]
 async fn an_expired_install_of_an_account_another_workspace_uses_is_not_withdrawn_at_stripe() {
     let app = spawn_app().await;
