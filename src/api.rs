@@ -208,10 +208,10 @@ pub async fn catalog() -> Result<Catalog, ApiError> {
     get::<ProviderList>(paths::PROVIDERS).await.map(|list| Catalog::new(list.providers))
 }
 
-/// A list answered with an `ETag`: the session and the API base it came from, the tag, the rows.
+/// A list answered with an `ETag`: the session it came from, the tag, the rows. (A new API base comes
+/// with a new mount, so with a new session.)
 struct LastList {
     session: u64,
-    base: String,
     etag: String,
     rows: Vec<ConnectionView>,
 }
@@ -222,24 +222,23 @@ thread_local! {
 
 /// The table's rows. Polled: the request carries the last list's `ETag` in `If-None-Match`, and a
 /// `304 Not Modified` (nothing changed) reuses that list without a body or a parse. A list is only
-/// reused under the session and base it was answered for.
+/// reused under the session it was answered for.
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
-    let (session, base) = (current_session(), CONFIG.with(|config| config.borrow().base.clone()));
-    let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|l| l.session == session && l.base == base).map(|l| l.etag.clone()));
+    let session = current_session();
+    let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|l| l.session == session).map(|l| l.etag.clone()));
     let response = send(Method::Get, paths::CONNECTIONS, &|builder| match &last_etag {
         Some(etag) => no_body(builder.header("If-None-Match", etag)),
         None => no_body(builder),
     })
     .await?;
     if response.status() == 304 {
-        let reused = LAST_LIST.with(|last| {
-            last.borrow().as_ref().filter(|l| l.session == session && l.base == base && Some(&l.etag) == last_etag.as_ref()).map(|l| l.rows.clone())
-        });
+        let reused =
+            LAST_LIST.with(|last| last.borrow().as_ref().filter(|l| l.session == session && Some(&l.etag) == last_etag.as_ref()).map(|l| l.rows.clone()));
         return reused.ok_or(ApiError::UnexpectedResponse(304));
     }
     let etag = response.headers().get("etag");
     let rows = read::<ConnectionList>(response).await?.connections;
-    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| LastList { session, base, etag, rows: rows.clone() }));
+    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| LastList { session, etag, rows: rows.clone() }));
     Ok(rows)
 }
 
