@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use connections_testkit::{Chrome, Running};
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use stripe_standin::Standin;
+use provider_standin::Standin;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// What the server and the example portal sign sessions with in these tests.
@@ -179,7 +179,7 @@ impl Harness {
     async fn allow_at_stripe(&self, email: &str) {
         let field = self.browser.wait().at_most(WAIT).for_element(Locator::Id("email")).await.expect("the stand-in's sign-in page");
         field.send_keys(email).await.unwrap();
-        self.browser.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+        self.browser.find(Locator::Id("password")).await.unwrap().send_keys(provider_standin::DEMO_PASSWORD).await.unwrap();
         self.click("//button[@id='allow']").await;
     }
 
@@ -301,7 +301,7 @@ async fn an_admin_connects_stripe_end_to_end_and_the_row_survives_a_reload() {
     assert_eq!(params["redirect_uri"], format!("{}/connections/stripe/callback", h.url));
     assert!(h.pending_attempt_in_session_storage().await.is_null(), "sessionStorage is per origin: the stand-in can't see it");
 
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
 
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
@@ -369,10 +369,10 @@ async fn a_callback_this_tab_did_not_start_is_refused() {
 #[tokio::test]
 async fn markup_from_stripe_is_shown_as_text_never_run() {
     let h = start().await;
-    h.standin.add_account(stripe_standin::Account {
+    h.standin.add_account(provider_standin::Account {
         id: "acct_1Hostile0000000".into(),
         email: "mallory@evil.test".into(),
-        password: stripe_standin::DEMO_PASSWORD.into(),
+        password: provider_standin::DEMO_PASSWORD.into(),
         business_name: "<img src=x id=injected-name onerror=\"document.title='pwned'\"> Evil Ltd".into(),
         livemode: false,
     });
@@ -399,7 +399,7 @@ async fn neither_the_built_app_nor_its_pages_hold_a_token_or_the_platform_secret
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
     h.go_to_stripe().await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
 
     let stored = h.state.db.connection_by_account("acme", "stripe", "acct_1DemoAcmeBooks00").await.unwrap().and_then(|r| r.access_token).unwrap();
@@ -429,7 +429,7 @@ const ACME: &str = "acct_1DemoAcmeBooks00";
 async fn revoked_at_stripe_then_reauthenticated_in_place() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     // A mark on the row's element itself (not in the markup), to see whether the reload replaces it.
     h.browser.execute("document.querySelector('tbody tr').cxSeen = true; return true;", vec![]).await.unwrap();
     assert_eq!(h.standin.owner_disconnects_app(ACME).await, Some(200), "the signed webhook was accepted");
@@ -442,7 +442,7 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
     h.wait_for_text("h1", "Connect Stripe").await;
     h.click("//button[normalize-space()='Connect with Stripe']").await;
     h.wait_for_text("h1", "Sign in to connect").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
     assert!(row.contains("Connected"), "{row}");
@@ -457,7 +457,7 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
 async fn the_table_asks_for_its_rows_beside_the_session_check() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     h.open("/connections").await;
     h.wait_for_text("tbody tr", "Acme Books Ltd").await;
     let script = "const entry = (path) => performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname === path);
@@ -477,7 +477,7 @@ async fn the_table_asks_for_its_rows_beside_the_session_check() {
 async fn disconnect_asks_first_then_revokes_and_the_history_shows_it() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     let disconnect = "//button[@aria-label='Disconnect Acme Books Ltd']";
     h.click(disconnect).await;
     let dialog = h.wait_for_text("dialog[open]", "stops syncing").await;
@@ -511,7 +511,7 @@ async fn the_table_searches_filters_and_sorts() {
     // with a sort control instead).
     h.set_width(1440).await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     h.connect_in_browser("finance@globex.test").await;
     h.standin.revoke_access("acct_1DemoGlobexCorp0");
     h.click("//button[@aria-label='Check Globex Corporation']").await;
@@ -557,7 +557,7 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
         .append_pair("client_id", &stripe.spec().client_id)
         .append_pair("redirect_uri", &h.state.redirect_uri("stripe"));
     h.browser.goto(authorize.as_str()).await.unwrap();
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     let page = h.wait_for_text("main", "This connection was started at Stripe").await;
     assert!(page.contains("Connect Acme Books Ltd?") && page.contains(ACME), "{page}");
     assert!(h.state.db.list_connections("acme").await.unwrap().is_empty(), "nothing linked before confirmation");
@@ -586,7 +586,7 @@ async fn every_page_state_has_no_accessibility_violations() {
     h.wait_for_text("[role=alert]", "You cancelled at Stripe").await;
     h.assert_accessible("an error").await;
     h.open("/connections").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text("tbody tr", "Acme Books Ltd").await;
     h.assert_accessible("the table with rows").await;
     h.click("//button[@aria-label='Disconnect Acme Books Ltd']").await;
@@ -620,9 +620,9 @@ async fn the_whole_connect_flow_works_with_the_keyboard_alone() {
         }
         focused.send_keys("\u{E004}").await.unwrap();
     }
-    h.browser.active_element().await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
+    h.browser.active_element().await.unwrap().send_keys(provider_standin::DEMO_EMAIL).await.unwrap();
     h.browser.active_element().await.unwrap().send_keys("\u{E004}").await.unwrap();
-    h.browser.active_element().await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+    h.browser.active_element().await.unwrap().send_keys(provider_standin::DEMO_PASSWORD).await.unwrap();
     h.press_enter().await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
@@ -676,7 +676,7 @@ async fn mounted_in_a_host_page_the_app_connects_tells_the_host_and_leaves_its_s
     h.wait_for_text(".cx-user", "Pat Portal").await; // the portal's session, given as a bearer token
     h.snapshot("embed-1-mounted").await;
     h.go_to_stripe().await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     h.snapshot("embed-2-connected").await;
 
@@ -713,7 +713,7 @@ async fn as_a_custom_element_with_memory_routing_the_app_keeps_the_address_bar_a
     h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
     h.wait_for_text("main", "Data that will sync").await;
     h.click("//button[normalize-space()='Connect with Stripe']").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let url = h.current_url().await;
     assert_eq!((url.path(), url.query()), ("/element", None), "back at the host page's address, without the code");
@@ -726,7 +726,7 @@ async fn as_a_custom_element_with_memory_routing_the_app_keeps_the_address_bar_a
     h.wait_for_text("tbody tr", "Revoked").await;
     h.click("//button[@aria-label='Reauthenticate Acme Books Ltd']").await;
     h.click("//button[normalize-space()='Connect with Stripe']").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let restored = wait_for_host_event(&h, "connections:reauthenticated").await;
     assert_eq!(restored["detail"]["connection"]["status"], "connected");
@@ -780,7 +780,7 @@ async fn inside_an_iframe_stripe_opens_in_a_popup_and_the_answer_comes_back_over
     };
     h.browser.switch_to_window(popup).await.unwrap();
     h.wait_for_text("h1", "Sign in to connect").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     // The popup hands the answer over and closes itself.
     let started = Instant::now();
     while h.browser.windows().await.unwrap().len() > 1 {
@@ -829,7 +829,7 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     }
     h.click("//button[normalize-space()='Mit Stripe verbinden']").await;
     h.wait_for_text("h1", "Sign in to connect").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
 
     h.wait_for_text(".cx-flash-region", "Verbindung erfolgreich hergestellt!").await;
     let row = h.wait_for_text("tr.cx-row-new", "Acme Books Ltd").await;
@@ -935,7 +935,7 @@ async fn stripe_connects_as_a_stripe_app_by_default() {
     let install = h.current_url().await;
     assert_eq!(install.path(), "/apps/oauth/v2/authorize", "Stripe's install link");
     h.snapshot("23-stripe-app-install").await;
-    h.allow_at_stripe(stripe_standin::DEMO_EMAIL).await;
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text(".cx-flash-region", "Connection successful!").await;
     let row = h.wait_for_text("tbody tr", "Acme Books Ltd").await;
     assert!(row.contains("Test"), "{row}");
@@ -950,7 +950,7 @@ async fn stripe_connects_as_a_stripe_app_by_default() {
 async fn a_crafted_callback_link_cannot_make_the_page_call_another_api_path() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     let id = h.state.db.list_connections("acme").await.unwrap()[0].id.clone();
     // The review's link: the provider segment decodes to a path of another API route.
     h.open(&format!("/connections/..%2Fconnections%2F{id}%2Fdisconnect%3F/callback?code=x")).await;
@@ -968,7 +968,7 @@ async fn a_crafted_callback_link_cannot_make_the_page_call_another_api_path() {
 async fn two_workspaces_side_by_side_each_see_only_their_own_row() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     h.wait_for_text("tbody tr", "Acme Books Ltd").await;
 
     h.sign_in_as("Grace Admin").await;
@@ -1042,7 +1042,7 @@ async fn assert_fits(h: &Harness, place: &str, width: u32) {
 async fn the_page_fits_every_width_from_a_phone_to_a_desktop_alone_and_in_the_portal() {
     let h = start().await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     for width in [320, 390, 768, 1280, 1440] {
         h.set_width(width).await;
         assert_fits(&h, "alone", width).await;
@@ -1068,7 +1068,7 @@ async fn the_details_show_which_data_is_readable_and_the_portal_hears_the_webhoo
     let h = start().await;
     h.standin.refuse_list("acct_1DemoAcmeBooks00", "charges", true);
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     // The row shows when the newest object read was made (the stand-in's is a minute old).
     let last_data = h
         .browser
@@ -1133,7 +1133,7 @@ async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
     )
     .await;
     h.sign_in_as("Ada Admin").await;
-    h.connect_in_browser(stripe_standin::DEMO_EMAIL).await;
+    h.connect_in_browser(provider_standin::DEMO_EMAIL).await;
     // The first attempt fails at once; the next is a minute away.
     let started = Instant::now();
     let attempted =
@@ -1169,7 +1169,7 @@ async fn a_delivery_the_receiver_refuses_shows_why_and_can_be_sent_again() {
 #[tokio::test]
 async fn signed_out_at_first_each_admin_signs_in_to_their_own_table() {
     let h = start().await;
-    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.connect_over_http("acme", provider_standin::DEMO_EMAIL).await;
     h.connect_over_http("globex", "finance@globex.test").await;
     h.set_width(1280).await;
     h.open("/connections").await;
@@ -1199,7 +1199,7 @@ async fn signed_out_at_first_each_admin_signs_in_to_their_own_table() {
 #[tokio::test]
 async fn a_host_that_mounts_again_with_another_token_gets_that_workspaces_list() {
     let h = start().await;
-    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.connect_over_http("acme", provider_standin::DEMO_EMAIL).await;
     h.connect_over_http("globex", "finance@globex.test").await;
     h.set_width(1440).await;
     h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
@@ -1292,7 +1292,7 @@ async fn widths(h: &Harness) -> serde_json::Value {
 #[tokio::test]
 async fn the_table_keeps_its_widest_row_down_to_900px_of_app_width() {
     let h = start().await;
-    h.connect_over_http("acme", stripe_standin::DEMO_EMAIL).await;
+    h.connect_over_http("acme", provider_standin::DEMO_EMAIL).await;
     h.standin.revoke_access(ACME);
     h.sign_in_as("Ada Admin").await;
     h.click("//button[@aria-label='Check Acme Books Ltd']").await;

@@ -199,8 +199,8 @@ impl Browser {
             button.click().await.unwrap();
             self.wait_until("return document.getElementById('email') ? true : null").await;
             let t1 = Instant::now();
-            self.client.find(Locator::Id("email")).await.unwrap().send_keys(stripe_standin::DEMO_EMAIL).await.unwrap();
-            self.client.find(Locator::Id("password")).await.unwrap().send_keys(stripe_standin::DEMO_PASSWORD).await.unwrap();
+            self.client.find(Locator::Id("email")).await.unwrap().send_keys(provider_standin::DEMO_EMAIL).await.unwrap();
+            self.client.find(Locator::Id("password")).await.unwrap().send_keys(provider_standin::DEMO_PASSWORD).await.unwrap();
             let allow = self.client.find(Locator::Id("allow")).await.unwrap();
             let t2 = Instant::now();
             allow.click().await.unwrap();

@@ -10,7 +10,7 @@ use connections_server::storage::{NewConnection, NewEvent};
 use connections_server::AppState;
 use connections_testkit::flow::query_of;
 use connections_wire::{AuditAction, ConnectionStatus};
-use stripe_standin::{Account, Standin, DEMO_PASSWORD};
+use provider_standin::{Account, Standin, DEMO_PASSWORD};
 
 const SESSION_SECRET: &str = "bench-session-secret-that-is-long-enough";
 

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use connections_wire::Dialect;
 use rand::RngCore;
-use stripe_standin::{ClientAuth, Realm, Standin, StandinConfig};
+use provider_standin::{ClientAuth, Realm, Standin, StandinConfig};
 use tokio::net::TcpListener;
 
 use std::sync::Arc;
@@ -133,7 +133,7 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         Some((standin, url)) => (standin, url),
         None => {
             let standin = Standin::new(StandinConfig::demo(&client_id, &secret_key, &redirect_uri));
-            let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
+            let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await?;
             (standin, url)
         }
     };

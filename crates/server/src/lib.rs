@@ -22,7 +22,7 @@ pub mod session;
 pub mod shutdown;
 pub mod storage;
 mod web;
-pub mod webhook;
+pub mod stripe_signature;
 
 use std::net::SocketAddr;
 use std::ops::Deref;

@@ -99,14 +99,14 @@ async fn launch_demo(args: Args) -> Result<Application, String> {
         "\n  Connections demo: open {}connections\n  Sign in as the administrator, then at the Stripe stand-in use {} / {}\n  \
          Play the account owner (expire, revoke, disconnect the app) at {}/standin\n",
         demo.app.public_url(),
-        stripe_standin::DEMO_EMAIL,
-        stripe_standin::DEMO_PASSWORD,
+        provider_standin::DEMO_EMAIL,
+        provider_standin::DEMO_PASSWORD,
         demo.standin_url
     );
     if demo.app.state().providers.iter().count() > 1 {
         println!(
             "  Other sources in the gallery are served by the stand-in too; their demo accounts are listed in the README (password {}).\n",
-            stripe_standin::DEMO_PASSWORD
+            provider_standin::DEMO_PASSWORD
         );
     }
     if let Some(portal) = &demo.portal_url {

@@ -60,7 +60,7 @@ pub async fn start_attempt(http: &reqwest::Client, base: &str, provider: &str, t
 pub async fn allow_at(http: &reqwest::Client, authorize_url: &url::Url, email: &str) -> String {
     let mut form: Vec<(String, String)> = authorize_url.query_pairs().into_owned().collect();
     form.push(("email".into(), email.into()));
-    form.push(("password".into(), stripe_standin::DEMO_PASSWORD.into()));
+    form.push(("password".into(), provider_standin::DEMO_PASSWORD.into()));
     form.push(("decision".into(), "allow".into()));
     let mut target = authorize_url.clone();
     target.set_query(None);
@@ -78,7 +78,7 @@ pub async fn allow_at_connect(http: &reqwest::Client, standin_url: &str, redirec
         ("redirect_uri", redirect_uri.to_owned()),
         ("scope", "read_only".to_owned()),
         ("email", email.to_owned()),
-        ("password", stripe_standin::DEMO_PASSWORD.to_owned()),
+        ("password", provider_standin::DEMO_PASSWORD.to_owned()),
         ("decision", "allow".to_owned()),
     ];
     if let Some(attempt) = attempt {

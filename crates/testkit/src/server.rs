@@ -7,7 +7,7 @@ use base64::Engine;
 use clap::Parser;
 use connections_server::demo::DemoApp;
 use connections_server::{AppState, Args};
-use stripe_standin::Standin;
+use provider_standin::Standin;
 
 /// The settings every suite starts from: demo mode on a free port, `database_url`, the files of
 /// `static_dir`, a shared session secret and a fixed encryption key; then `extra` flags.

@@ -217,7 +217,7 @@ struct Event {
 pub fn webhook_event(spec: &ProviderSpec, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
     let secret = spec.webhook_secret.as_ref().ok_or(WebhookError::NotConfigured)?;
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-    crate::webhook::verify(secret.expose(), signature, body, now).map_err(|e| WebhookError::Signature(e.to_string()))?;
+    crate::stripe_signature::verify(secret.expose(), signature, body, now).map_err(|e| WebhookError::Signature(e.to_string()))?;
     let event: Event = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let account = || event.account.clone().filter(|id| is_account_id(id)).ok_or_else(|| WebhookError::Malformed(format!("{} without an account", event.kind)));
     Ok(match event.kind.as_str() {

@@ -10,7 +10,7 @@ async fn an_admin_connects_stripe_and_the_connection_is_listed_without_tokens() 
     let app = spawn_app().await;
     assert!(app.connections().await.is_empty());
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let response = app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
     assert_eq!(response.status(), 201);
     let text = response.text().await.unwrap();
@@ -35,7 +35,7 @@ async fn an_admin_connects_stripe_and_the_connection_is_listed_without_tokens() 
 #[tokio::test]
 async fn tokens_are_encrypted_at_rest() {
     let app = spawn_app().await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     let access_token = app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap();
     assert!(app.standin.token_is_active(access_token.expose()), "the stored token is the one Stripe issued");
@@ -48,8 +48,8 @@ async fn tokens_are_encrypted_at_rest() {
 #[tokio::test]
 async fn connecting_the_same_account_again_updates_its_row() {
     let app = spawn_app().await;
-    let first = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
-    let second = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let first = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
+    let second = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(first["id"], second["id"]);
     assert_eq!((first["outcome"].as_str(), second["outcome"].as_str()), (Some("created"), Some("renewed")));
     let third = app.connect(&admin(), "finance@globex.test").await;
@@ -110,7 +110,7 @@ async fn demo_sign_in_sets_an_http_only_cookie() {
 async fn a_state_works_once_and_only_for_the_session_that_registered_it() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
 
     let other_admin = token("admin", "admin-2");
     let response = app.send_grant(&other_admin, &code, &attempt.state, &attempt.verifier).await;
@@ -133,7 +133,7 @@ async fn a_state_works_once_and_only_for_the_session_that_registered_it() {
 async fn a_verifier_that_does_not_match_the_challenge_is_refused_before_stripe_is_asked() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let wrong = "w".repeat(43);
     assert_problem(app.send_grant(&admin(), &code, &attempt.state, &wrong).await, 400, "pkce_mismatch").await;
     for bad in ["short".to_owned(), "v".repeat(129), format!("{}+/", "v".repeat(41))] {
@@ -147,7 +147,7 @@ async fn a_verifier_that_does_not_match_the_challenge_is_refused_before_stripe_i
 async fn an_attempt_older_than_ten_minutes_is_refused() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     // Age the attempt in the real database rather than waiting ten minutes.
     app.sql("UPDATE connect_attempts SET created_at = created_at - 601, expires_at = expires_at - 601").await;
     assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 400, "attempt_expired").await;
@@ -233,7 +233,7 @@ async fn stripe_unreachable_is_reported_and_nothing_is_stored() {
     drop(closed);
     let app = spawn_app_with(&[&dead]).await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let problem = assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 502, "provider_unavailable").await;
     assert!(problem["title"].as_str().unwrap().contains("Stripe could not be reached"));
     assert!(app.connections().await.is_empty());

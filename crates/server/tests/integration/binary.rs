@@ -145,7 +145,7 @@ async fn flow_logged_without_secrets(format: &str) -> (String, String) {
     // The demo's Stripe is a Stripe App: its install link, then the stand-in's sign-in form.
     let started: Value = response.json().await.unwrap();
     let authorize = url::Url::parse(started["authorize_url"].as_str().unwrap()).unwrap();
-    let callback = connections_testkit::allow_at(&http, &authorize, stripe_standin::DEMO_EMAIL).await;
+    let callback = connections_testkit::allow_at(&http, &authorize, provider_standin::DEMO_EMAIL).await;
     let params: HashMap<String, String> = url::Url::parse(&callback).unwrap().query_pairs().into_owned().collect();
     let code = params["code"].clone();
     // The browser loads the callback page with the code in its query string.

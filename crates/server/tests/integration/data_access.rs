@@ -20,7 +20,7 @@ fn accesses(check: &Value) -> Vec<(String, String)> {
 async fn a_refused_table_is_shown_as_refused_and_the_others_with_their_last_data_point() {
     let app = spawn_app_with(&["--stripe-oauth=apps"]).await;
     app.standin.refuse_list(ACME, "charges", true);
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201);
     let id = connection["id"].as_str().unwrap().to_owned();
     // Checked before the grant answered: the answer already has the last data point.
@@ -58,7 +58,7 @@ async fn a_refused_table_is_shown_as_refused_and_the_others_with_their_last_data
 #[tokio::test]
 async fn a_lapsed_token_makes_every_table_unreadable_and_a_viewer_cannot_test() {
     let app = spawn_app_with(&[]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     app.standin.revoke_access(ACME);
     let check: Value = app.post(&format!("/api/connections/{id}/data-check"), Some(&admin()), &json!({})).send().await.unwrap().json().await.unwrap();
@@ -104,7 +104,7 @@ async fn a_slow_provider_does_not_hold_the_grant_and_its_check_lands_later() {
     let app = spawn_app_with(&[]).await;
     app.standin.slow_lists(Some(std::time::Duration::from_secs(5)));
     let started = std::time::Instant::now();
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let waited = started.elapsed();
     assert!(waited < std::time::Duration::from_secs(5), "the grant waited for the slow lists: {waited:?}");
     assert!(connection.get("last_data_at").is_none(), "{connection}");
@@ -127,7 +127,7 @@ async fn a_time_past_the_year_9999_breaks_no_list_and_no_health_round() {
     let app = spawn_app_with(&["--stripe-oauth=apps", "--metrics-addr=127.0.0.1:0", &keys]).await;
     let year_10000 = connections_server::providers::LAST_SECOND_OF_9999 + 1;
     app.standin.list_created(Some(year_10000));
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{connection}");
     let id = connection["id"].as_str().unwrap().to_owned();
     // The newest object's time (the one read: a page of one) was ignored, the tables still readable.
@@ -145,7 +145,7 @@ async fn a_time_past_the_year_9999_breaks_no_list_and_no_health_round() {
     // What an older build stored: the same account connected in a second workspace, its last data
     // point past 9999, and the first's status a word no build knows.
     let globex = support::token_in("globex", "admin", "admin-globex");
-    let (status, shared) = app.connect_to("stripe", &globex, stripe_standin::DEMO_EMAIL).await;
+    let (status, shared) = app.connect_to("stripe", &globex, provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{shared}");
     let shared_id = shared["id"].as_str().unwrap().to_owned();
     // Beyond chrono's range, as the issue measured it.
@@ -228,7 +228,7 @@ async fn a_time_past_the_year_9999_breaks_no_list_and_no_health_round() {
 #[tokio::test]
 async fn a_provider_answer_larger_than_one_mib_is_refused_with_a_clear_reason() {
     let app = spawn_app_with(&["--stripe-oauth=apps"]).await;
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{connection}");
     let id = connection["id"].as_str().unwrap().to_owned();
     let test =

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use stripe_standin::TokenFault;
+use provider_standin::TokenFault;
 use support::{admin, assert_problem, spawn_app, spawn_app_with};
 
 /// Starts an attempt and consents at Stripe; returns what the callback page would post.
 async fn grant_with_fault(app: &support::TestApp, fault: TokenFault) -> reqwest::Response {
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     app.standin.set_token_fault(Some(fault));
     let response = app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
     app.standin.set_token_fault(None);
@@ -29,7 +29,7 @@ async fn stripe_answering_500_or_garbage_is_reported_and_nothing_is_stored() {
         assert!(app.connections().await.is_empty());
     }
     // Starting again works straight away.
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(app.connections().await.len(), 1);
 }
 
@@ -43,14 +43,14 @@ async fn a_slow_stripe_times_out_after_the_configured_bound() {
     assert!(problem["detail"].as_str().unwrap().contains("did not answer in time"), "{problem}");
     assert!(elapsed < Duration::from_secs(3), "gave up after {elapsed:?}");
     assert!(app.connections().await.is_empty());
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
 }
 
 #[tokio::test]
 async fn a_restart_between_leaving_for_stripe_and_coming_back_does_not_break_the_flow() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let app = app.restart(|_| {}).await;
     let response = app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
     assert_eq!(response.status(), 201);
@@ -62,7 +62,7 @@ async fn a_failed_database_write_leaves_no_connection_and_undoes_the_authorizati
     let app = spawn_app().await;
     app.fail_writes("connections", "INSERT").await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let problem = assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
     assert!(!problem.to_string().contains("disk full"), "internal details stay in the log");
     assert_eq!(app.count("connections").await, 0);
@@ -70,18 +70,18 @@ async fn a_failed_database_write_leaves_no_connection_and_undoes_the_authorizati
     assert_eq!(app.standin.active_tokens(), 0, "the fresh authorization was revoked at Stripe");
 
     app.allow_writes("connections").await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
 }
 
 #[tokio::test]
 async fn a_failed_reconnect_keeps_the_existing_connection_working() {
     let app = spawn_app().await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(app.standin.active_tokens(), 1);
     // The write fails after a successful exchange: the old authorization must survive.
     app.fail_writes("connections", "UPDATE").await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
     assert_eq!(app.standin.active_tokens(), 2, "nothing was deauthorized");
     assert_eq!(app.connections().await.len(), 1);
@@ -90,7 +90,7 @@ async fn a_failed_reconnect_keeps_the_existing_connection_working() {
 #[tokio::test]
 async fn a_new_key_can_be_added_and_old_rows_still_decrypt() {
     let app = spawn_app().await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let old_key = STANDARD.encode([42u8; 32]);
     let new_key = STANDARD.encode([43u8; 32]);
     let rotated = format!("{new_key},{old_key}");
@@ -133,7 +133,7 @@ async fn reseal(app: &support::TestApp, keys: &str) -> (bool, String) {
 #[tokio::test]
 async fn reseal_moves_every_stored_token_to_the_newest_key_so_the_old_one_can_be_retired() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     crate::lifecycle::install_started_at_stripe(&app).await;
     let (old_key, new_key) = (STANDARD.encode([42u8; 32]), STANDARD.encode([43u8; 32]));

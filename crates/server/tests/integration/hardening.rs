@@ -9,7 +9,7 @@ use crate::support;
 
 use connections_server::services::maintenance;
 use serde_json::{json, Value};
-use stripe_standin::TokenFault;
+use provider_standin::TokenFault;
 use support::{admin, assert_problem, spawn_app, spawn_app_with, spawn_second_instance, TestApp, WEBHOOK_SECRET};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";
@@ -22,7 +22,7 @@ async fn status(app: &TestApp, id: &str) -> String {
 #[tokio::test]
 async fn a_replayed_or_late_deauthorization_does_not_revoke_a_newer_connection() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let now = chrono::Utc::now().timestamp();
     let event = json!({ "id": "evt_replayed", "type": "account.application.deauthorized", "account": ACME, "created": now });
@@ -31,7 +31,7 @@ async fn a_replayed_or_late_deauthorization_does_not_revoke_a_newer_connection()
 
     // Connected again; Stripe retries the old event (fresh signature), and someone replays it.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let replay: Value = send_webhook(&app, &event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()).await.json().await.unwrap();
     assert_eq!(replay["handled"], false);
     assert_eq!(status(&app, id).await, "connected", "the same event id is acted on once");
@@ -45,7 +45,7 @@ async fn a_replayed_or_late_deauthorization_does_not_revoke_a_newer_connection()
 #[tokio::test]
 async fn a_check_overlapping_a_disconnect_leaves_it_disconnected() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     // The check renews (its token is due) through a slow token endpoint; the disconnect lands meanwhile.
     app.sql(&format!("UPDATE connections SET access_expires_at = {} WHERE id = '{id}'", chrono::Utc::now().timestamp())).await;
@@ -65,7 +65,7 @@ async fn a_check_overlapping_a_disconnect_leaves_it_disconnected() {
 #[tokio::test]
 async fn a_token_that_no_configured_key_decrypts_is_an_operator_error_not_a_reauthentication() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     let app = app.restart(|args| args.encryption_key = Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]))).await;
     let response = app.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
@@ -78,7 +78,7 @@ async fn a_token_that_no_configured_key_decrypts_is_an_operator_error_not_a_reau
 #[tokio::test]
 async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothing_unless_confirmed() {
     let app = spawn_app_with(&["--metrics-addr=127.0.0.1:0"]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     let active = app.standin.active_tokens();
     let stored = app.stored_access_token(ACME).await;
@@ -112,7 +112,7 @@ async fn a_disconnect_whose_tokens_cannot_be_decrypted_says_so_and_changes_nothi
 async fn background_checks_run_on_one_instance_per_interval() {
     let first = spawn_app().await;
     let second = spawn_second_instance(&first).await;
-    first.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    first.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let every = Duration::from_secs(60);
     assert!(maintenance::checks_if_leased(&first.state, "first", every).await);
     assert!(!maintenance::checks_if_leased(&second.state, "second", every).await, "the other instance holds this interval");
@@ -124,7 +124,7 @@ async fn background_checks_run_on_one_instance_per_interval() {
 async fn a_client_that_hangs_up_after_the_exchange_still_gets_its_connection_stored() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     app.standin.set_token_fault(Some(TokenFault::Slow(Duration::from_millis(800))));
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
     let body = json!({ "code": code, "state": attempt.state, "code_verifier": attempt.verifier });
@@ -172,7 +172,7 @@ async fn a_burst_of_attempts_cannot_pass_the_limit() {
 #[tokio::test]
 async fn checks_and_disconnects_are_rate_limited_too() {
     let app = spawn_app_with(&["--rate-limit-per-minute=2"]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     for _ in 0..2 {
         assert_eq!(app.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap().status(), 200);
@@ -211,7 +211,7 @@ async fn a_providers_own_error_text_stays_in_the_log() {
 #[tokio::test]
 async fn audit_events_past_their_retention_are_pruned() {
     let app = spawn_app_with(&["--event-retention-days=30"]).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let old = chrono::Utc::now().timestamp() - 31 * 86_400;
     app.sql(&format!(
         "INSERT INTO connection_events (provider, account_id, action, success, actor_subject, actor_name, detail, at, workspace)

@@ -14,7 +14,7 @@ async fn a_flow_started_on_one_instance_finishes_on_another() {
     assert_ne!(first.url, second.url);
 
     let attempt = first.start_attempt(&admin()).await;
-    let code = first.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = first.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let response = second.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await;
     assert_eq!(response.status(), 201);
     let mut connection: Value = response.json().await.unwrap();
@@ -46,7 +46,7 @@ async fn rate_limits_hold_across_instances() {
 async fn a_list_cached_on_one_instance_reflects_writes_made_through_another() {
     let first = spawn_app_with(&[]).await;
     let second = spawn_second_instance(&first).await;
-    let connection = first.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = first.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     assert_eq!(first.connections().await[0]["status"], "connected", "now cached on the first instance");
     assert_eq!(first.connections().await[0]["last_checked_at"], connection["last_checked_at"]);
@@ -75,7 +75,7 @@ async fn a_connection_made_through_one_instance_shows_in_the_others_cached_list_
     let etag = empty.headers()["etag"].to_str().unwrap().to_owned();
     assert!(first.connections().await.is_empty(), "an empty list, now cached on the first instance");
 
-    second.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    second.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let list = first.connections_once("a connection made through the second instance", |list| list.len() == 1).await;
     assert_eq!(list[0]["account_id"], "acct_1DemoAcmeBooks00");
     // The table's poll with the old tag gets the new list, not a 304.
@@ -88,7 +88,7 @@ async fn a_connection_made_through_one_instance_shows_in_the_others_cached_list_
 async fn a_write_shows_at_once_in_the_list_of_the_instance_that_made_it() {
     let first = spawn_app_with(&[]).await;
     let _second = spawn_second_instance(&first).await;
-    let connection = first.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = first.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     assert_eq!(first.connections().await[0]["status"], "connected");
     // No waiting between a write and the next list: this instance knows its own writes.
@@ -141,7 +141,7 @@ async fn a_change_missed_while_the_listener_is_down_still_shows() {
     }
     // Listening again: a change through another instance shows as before.
     let second = spawn_second_instance(&app).await;
-    second.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    second.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.connections_once("a connection made after the listener came back", |list| list.len() == 1).await;
 }
 
@@ -149,7 +149,7 @@ async fn a_change_missed_while_the_listener_is_down_still_shows() {
 async fn two_instances_renewing_a_stripe_apps_connection_at_once_make_one_token_request() {
     let first = spawn_app_with(&["--stripe-oauth=apps", "--rate-limit-per-minute=100"]).await;
     let second = spawn_second_instance(&first).await;
-    let (status, connection) = first.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = first.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201);
     let id = connection["id"].as_str().unwrap().to_owned();
     first.standin.advance_clock(3601);

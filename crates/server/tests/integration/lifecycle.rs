@@ -4,7 +4,7 @@
 use crate::support;
 
 use serde_json::{json, Value};
-use stripe_standin::TokenFault;
+use provider_standin::TokenFault;
 use support::{admin, assert_problem, spawn_app, TestApp, WEBHOOK_SECRET};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";
@@ -23,7 +23,7 @@ async fn post(app: &TestApp, path: &str) -> reqwest::Response {
 
 pub async fn send_webhook(app: &TestApp, payload: &Value, secret: &str, timestamp: i64) -> reqwest::Response {
     let body = serde_json::to_vec(payload).unwrap();
-    let signature = format!("t={timestamp},v1={}", connections_server::webhook::sign(secret, timestamp, &body));
+    let signature = format!("t={timestamp},v1={}", connections_server::stripe_signature::sign(secret, timestamp, &body));
     app.http
         .post(format!("{}/api/webhooks/stripe", app.url))
         .header("content-type", "application/json; charset=utf-8")
@@ -37,12 +37,12 @@ pub async fn send_webhook(app: &TestApp, payload: &Value, secret: &str, timestam
 #[tokio::test]
 async fn reauthenticating_updates_the_same_row_and_keeps_its_history() {
     let app = spawn_app().await;
-    let first = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let first = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.standin.revoke_access(ACME);
     let checked: Value = post(&app, &format!("/api/connections/{}/check", first["id"].as_str().unwrap())).await.json().await.unwrap();
     assert_eq!(checked["status"], "reauthentication_required");
 
-    let again = app.connect(&support::token("admin", "admin-2"), stripe_standin::DEMO_EMAIL).await;
+    let again = app.connect(&support::token("admin", "admin-2"), provider_standin::DEMO_EMAIL).await;
     assert_eq!(again["id"], first["id"], "the same row");
     assert_eq!(again["status"], "connected");
     assert_eq!(again["connected_by"], "admin-2 name");
@@ -55,7 +55,7 @@ async fn reauthenticating_updates_the_same_row_and_keeps_its_history() {
 #[tokio::test]
 async fn disconnecting_deauthorizes_at_stripe_and_forgets_the_tokens() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let response = post(&app, &format!("/api/connections/{id}/disconnect")).await;
     assert_eq!(response.status(), 200);
@@ -71,7 +71,7 @@ async fn disconnecting_deauthorizes_at_stripe_and_forgets_the_tokens() {
 #[tokio::test]
 async fn stripe_saying_already_disconnected_counts_as_success() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.standin.revoke_access(ACME); // gone at Stripe, no webhook
     let id = connection["id"].as_str().unwrap();
     let disconnected: Value = post(&app, &format!("/api/connections/{id}/disconnect")).await.json().await.unwrap();
@@ -86,7 +86,7 @@ async fn when_stripe_cannot_be_reached_a_disconnect_changes_nothing() {
     let dead = format!("--stripe-deauthorize-url=http://{}/oauth/deauthorize", closed.local_addr().unwrap());
     drop(closed);
     let app = support::spawn_app_with(&[&dead]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     assert_problem(post(&app, &format!("/api/connections/{id}/disconnect")).await, 502, "provider_unavailable").await;
     let after = detail(&app, id).await;
@@ -98,7 +98,7 @@ async fn when_stripe_cannot_be_reached_a_disconnect_changes_nothing() {
 #[tokio::test]
 async fn a_signed_deauthorization_webhook_marks_the_row_revoked() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let status = app.standin.owner_disconnects_app(ACME).await;
     assert_eq!(status, Some(200), "the stand-in delivered a signed webhook");
     let after = detail(&app, connection["id"].as_str().unwrap()).await;
@@ -110,7 +110,7 @@ async fn a_signed_deauthorization_webhook_marks_the_row_revoked() {
 #[tokio::test]
 async fn webhooks_with_a_bad_or_stale_signature_change_nothing() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let event = json!({ "id": "evt_1", "type": "account.application.deauthorized", "account": ACME });
     let now = chrono::Utc::now().timestamp();
     assert_problem(send_webhook(&app, &event, "whsec_wrong_secret", now).await, 400, "invalid_signature").await;
@@ -131,7 +131,7 @@ async fn webhooks_with_a_bad_or_stale_signature_change_nothing() {
 #[tokio::test]
 async fn a_revocation_whose_effect_failed_is_applied_on_redelivery() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let event = json!({ "id": "evt_redelivered", "type": "account.application.deauthorized", "account": ACME });
     let now = chrono::Utc::now().timestamp();
@@ -161,9 +161,9 @@ async fn a_revocation_whose_effect_failed_is_applied_on_redelivery() {
 #[tokio::test]
 async fn a_revocation_of_a_shared_account_that_failed_halfway_is_finished_on_redelivery() {
     let app = spawn_app().await;
-    let first = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let first = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let globex = support::token_in("globex", "admin", "admin-globex");
-    let second = app.connect(&globex, stripe_standin::DEMO_EMAIL).await;
+    let second = app.connect(&globex, provider_standin::DEMO_EMAIL).await;
     let (first_id, second_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
     let pool = app.state.db.pool().clone();
     let status_of = |id: &str| {
@@ -199,7 +199,7 @@ async fn a_revocation_of_a_shared_account_that_failed_halfway_is_finished_on_red
 #[tokio::test]
 async fn a_health_check_renews_an_expired_token_with_the_refresh_token() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let healthy: Value = post(&app, &format!("/api/connections/{id}/check")).await.json().await.unwrap();
     assert_eq!(healthy["status"], "connected");
@@ -218,7 +218,7 @@ async fn a_health_check_renews_an_expired_token_with_the_refresh_token() {
 #[tokio::test]
 async fn a_health_check_flags_revoked_access_and_survives_stripe_being_down() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     app.standin.revoke_access(ACME);
     app.standin.set_token_fault(Some(TokenFault::ServerError));
@@ -233,7 +233,7 @@ async fn a_health_check_flags_revoked_access_and_survives_stripe_being_down() {
 #[tokio::test]
 async fn the_background_health_check_runs_on_its_interval() {
     let app = support::spawn_app_with(&["--health-check-secs=1"]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.standin.revoke_access(ACME);
     let id = connection["id"].as_str().unwrap().to_owned();
     let started = std::time::Instant::now();
@@ -250,7 +250,7 @@ async fn the_background_health_check_runs_on_its_interval() {
 #[tokio::test]
 async fn several_accounts_and_modes_side_by_side_with_their_scope() {
     let app = spawn_app().await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.connect(&admin(), "finance@globex.test").await;
     let listed = app.connections().await;
     assert_eq!(listed.len(), 2);
@@ -266,7 +266,7 @@ async fn several_accounts_and_modes_side_by_side_with_their_scope() {
 async fn failed_attempts_are_in_the_audit_trail() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     app.send_grant(&admin(), &code, &attempt.state, &"w".repeat(43)).await;
     let audit: Value = app.get("/api/audit", Some(&admin())).send().await.unwrap().json().await.unwrap();
     let event = &audit["events"][0];
@@ -278,7 +278,7 @@ async fn failed_attempts_are_in_the_audit_trail() {
 
 /// A user who began at Stripe: a code arrives with no `state` of ours.
 pub async fn install_started_at_stripe(app: &TestApp) -> Value {
-    let params = app.consent(None, stripe_standin::DEMO_EMAIL).await;
+    let params = app.consent(None, provider_standin::DEMO_EMAIL).await;
     assert!(!params.contains_key("state"));
     let response = app.post("/api/providers/stripe/installs", Some(&admin()), &json!({ "code": params["code"] })).send().await.unwrap();
     assert_eq!(response.status(), 201);
@@ -318,7 +318,7 @@ async fn a_declined_install_is_undone_at_stripe() {
 #[tokio::test]
 async fn lifecycle_routes_are_for_administrators_only() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let viewer = support::token("viewer", "v");
     for path in [format!("/api/connections/{id}"), "/api/audit".to_owned()] {

@@ -5,7 +5,7 @@ use crate::support;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use stripe_standin::{Account, DEMO_PASSWORD};
+use provider_standin::{Account, DEMO_PASSWORD};
 use support::{spawn_app, token};
 
 const FLOWS: usize = 200;

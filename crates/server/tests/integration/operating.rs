@@ -125,7 +125,7 @@ async fn metrics_after_a_connect_flow_count_the_grant_and_time_the_provider_call
     // The recorder is the process's: other tests count too, so only increases are asserted.
     let before = scrape(&app).await;
 
-    let granted = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let granted = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
 
     let after = scrape(&app).await;
     assert!(sample(&after, "connections_grants_total", &grant_labels) >= sample(&before, "connections_grants_total", &grant_labels) + 1.0, "{after}");
@@ -142,7 +142,7 @@ async fn metrics_after_a_connect_flow_count_the_grant_and_time_the_provider_call
     assert_eq!(sample(&after, "connections_build_info", &[]), 1.0);
 
     // No id, name or anything typed becomes a label.
-    for value in [&granted["id"], &granted["account_id"], &granted["account_name"], &json!(stripe_standin::DEMO_EMAIL), &json!("admin-1")] {
+    for value in [&granted["id"], &granted["account_id"], &granted["account_name"], &json!(provider_standin::DEMO_EMAIL), &json!("admin-1")] {
         let value = value.as_str().unwrap();
         assert!(!after.contains(value), "{value} is in the metrics");
     }

@@ -123,7 +123,7 @@ fn types(got: &[Received]) -> Vec<String> {
 async fn every_change_is_announced_signed_as_standard_webhooks() {
     let (app, receiver) = app_and_receiver().await;
 
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     let created = &receiver.wait_for(1).await[0];
     assert!(created.verifies(&secret()), "{created:?}");
@@ -148,9 +148,9 @@ async fn every_change_is_announced_signed_as_standard_webhooks() {
     post(&app, &format!("/api/connections/{id}/check")).await;
     // A second check that finds the same lapse announces nothing new.
     post(&app, &format!("/api/connections/{id}/check")).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     post(&app, &format!("/api/connections/{id}/disconnect")).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.standin.owner_disconnects_app(ACME).await;
     let got = receiver.wait_for(6).await;
     assert_eq!(
@@ -182,10 +182,10 @@ async fn with_the_receiver_down_and_a_restart_in_between_every_event_arrives_in_
     // The receiver's port, taken and let go: nothing listens there for now.
     let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
     let app = spawn_with_webhooks(port).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     post(&app, &format!("/api/connections/{id}/disconnect")).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.connect(&admin(), "finance@globex.test").await;
 
     // Tried and failed, and still waiting.
@@ -230,7 +230,7 @@ async fn with_the_receiver_down_and_a_restart_in_between_every_event_arrives_in_
 async fn failed_deliveries_are_shown_and_can_be_sent_again() {
     let (app, receiver) = app_and_receiver().await;
     *receiver.status.lock().unwrap() = 500;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     // Made 31 hours ago: the next failure gives up.
     app.sql(&format!("UPDATE webhook_outbox SET created_ms = {}", chrono::Utc::now().timestamp_millis() - 31 * 3600 * 1000)).await;
@@ -278,7 +278,7 @@ async fn with_two_instances_each_event_is_delivered_by_one_of_them() {
     let second = spawn_second_instance(&first).await;
     for round in 0..4 {
         let app = if round % 2 == 0 { &first } else { &second };
-        let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+        let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
         post(app, &format!("/api/connections/{}/disconnect", connection["id"].as_str().unwrap())).await;
         app.connect(&admin(), "finance@globex.test").await;
     }
@@ -299,7 +299,7 @@ async fn with_two_instances_each_event_is_delivered_by_one_of_them() {
 #[tokio::test]
 async fn a_connection_that_works_again_without_a_new_consent_is_announced_as_recovered() {
     let (app, receiver) = app_and_receiver().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     receiver.wait_for(1).await;
     // Marked as needing reauthentication while its tokens still work (as a refusal during a

@@ -9,7 +9,7 @@ use support::{admin, assert_problem, spawn_app_with, TestApp};
 
 pub const ACME_FILE: &str = include_str!("../fixtures/acme-providers.toml");
 
-/// The stand-in realm's first account (see `stripe_standin::Realm::demo_crm`).
+/// The stand-in realm's first account (see `provider_standin::Realm::demo_crm`).
 pub const ACME_EMAIL: &str = "sales@northwind.test";
 
 pub async fn spawn_with_acme(extra: &[&str]) -> TestApp {

@@ -11,7 +11,7 @@ use crate::support;
 use connections_server::crypto::TokenKind;
 use connections_server::services::maintenance;
 use serde_json::{json, Value};
-use stripe_standin::TokenFault;
+use provider_standin::TokenFault;
 use support::{admin, spawn_app, spawn_app_stopped_by, spawn_app_with, spawn_second_instance, TestApp};
 
 const APPS: &str = "--stripe-oauth=apps";
@@ -28,7 +28,7 @@ async fn access_token(app: &TestApp, id: &str) -> reqwest::Response {
 
 /// A Stripe App connected in the test workspace; answers its id.
 async fn connected_app(app: &TestApp) -> String {
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{connection}");
     connection["id"].as_str().unwrap().to_owned()
 }
@@ -193,9 +193,9 @@ async fn post_as(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
 #[tokio::test]
 async fn two_workspaces_on_one_connect_account_one_disconnects_and_the_others_check_stays_healthy() {
     let app = spawn_app().await;
-    let acme = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let acme = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let globex_admin = support::token_in("globex", "admin", "admin-g");
-    let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+    let globex = app.connect(&globex_admin, provider_standin::DEMO_EMAIL).await;
     assert_ne!(acme["id"], globex["id"]);
 
     let response = post_as(&app, &admin(), &format!("/api/connections/{}/disconnect", acme["id"].as_str().unwrap())).await;
@@ -230,9 +230,9 @@ async fn two_workspaces_on_one_connect_account_one_disconnects_and_the_others_ch
 async fn two_disconnects_of_a_shared_account_at_once_leave_it_withdrawn_at_stripe() {
     for _ in 0..3 {
         let app = spawn_app().await;
-        let acme = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+        let acme = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
         let globex_admin = support::token_in("globex", "admin", "admin-g");
-        let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+        let globex = app.connect(&globex_admin, provider_standin::DEMO_EMAIL).await;
         let acme_path = format!("/api/connections/{}/disconnect", acme["id"].as_str().unwrap());
         let globex_path = format!("/api/connections/{}/disconnect", globex["id"].as_str().unwrap());
         let acme_admin = admin();
@@ -246,7 +246,7 @@ async fn two_disconnects_of_a_shared_account_at_once_leave_it_withdrawn_at_strip
 async fn an_expired_install_of_an_account_another_workspace_uses_is_not_withdrawn_at_stripe() {
     let app = spawn_app().await;
     let globex_admin = support::token_in("globex", "admin", "admin-g");
-    let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+    let globex = app.connect(&globex_admin, provider_standin::DEMO_EMAIL).await;
     crate::lifecycle::install_started_at_stripe(&app).await;
     assert_eq!(app.standin.active_tokens(), 2);
     app.sql("UPDATE pending_installs SET expires_at = 1").await;
@@ -260,10 +260,10 @@ async fn an_expired_install_of_an_account_another_workspace_uses_is_not_withdraw
 async fn a_failed_grant_of_an_account_another_workspace_uses_is_not_undone_at_stripe() {
     let app = spawn_app().await;
     let globex_admin = support::token_in("globex", "admin", "admin-g");
-    let globex = app.connect(&globex_admin, stripe_standin::DEMO_EMAIL).await;
+    let globex = app.connect(&globex_admin, provider_standin::DEMO_EMAIL).await;
     app.fail_writes("connections", "INSERT").await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     support::assert_problem(app.send_grant(&admin(), &code, &attempt.state, &attempt.verifier).await, 500, "internal").await;
     app.allow_writes("connections").await;
     assert!(app.stored_access_token(ACME).await.is_none(), "nothing stored in this workspace");
@@ -274,7 +274,7 @@ async fn a_failed_grant_of_an_account_another_workspace_uses_is_not_undone_at_st
 #[tokio::test]
 async fn stripes_event_after_our_own_deauthorize_is_not_blamed_on_the_account_owner() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     // Our deauthorize of the account went out (a grant of it landed meanwhile, still holding
     // tokens here); Stripe announces the end it made.
     app.state.db.record_own_revocation("stripe", ACME, chrono::Utc::now().timestamp()).await.unwrap();

@@ -10,7 +10,7 @@ use support::{admin, assert_problem, spawn_app, spawn_app_with, token};
 async fn a_grant_without_state_or_code_is_refused() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     for body in [
         json!({ "code": code, "code_verifier": attempt.verifier }),
         json!({ "state": attempt.state, "code_verifier": attempt.verifier }),
@@ -28,7 +28,7 @@ async fn a_grant_without_state_or_code_is_refused() {
 async fn the_same_grant_posted_twice_at_the_same_moment_reaches_stripe_once() {
     let app = spawn_app().await;
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     let token = admin();
     let (first, second) =
         tokio::join!(app.send_grant(&token, &code, &attempt.state, &attempt.verifier), app.send_grant(&token, &code, &attempt.state, &attempt.verifier));
@@ -159,7 +159,7 @@ async fn the_frame_policy_is_configurable_for_embedding() {
 #[tokio::test]
 async fn no_token_or_platform_secret_appears_in_any_response() {
     let app = spawn_app().await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let stored = app.stored_access_token("acct_1DemoAcmeBooks00").await.unwrap();
     let access_token = app.state.cipher.decrypt(&stored, "stripe:acct_1DemoAcmeBooks00:access").unwrap().expose().clone();
     let mut everything = connection.to_string();

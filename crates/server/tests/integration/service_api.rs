@@ -35,7 +35,7 @@ async fn expire_stored_token(app: &TestApp) {
 async fn a_service_key_reads_a_fresh_token_once_renewed_for_twenty_callers_at_once() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[APPS, &keys]).await;
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{connection}");
     let id = connection["id"].as_str().unwrap().to_owned();
 
@@ -74,7 +74,7 @@ async fn two_instances_renew_once_for_twenty_callers_split_between_them() {
     let keys = service_keys_arg();
     let first = spawn_app_with(&[APPS, &keys]).await;
     let second = spawn_second_instance(&first).await;
-    let (_, connection) = first.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (_, connection) = first.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap().to_owned();
     expire_stored_token(&first).await;
     let before = first.standin.apps_token_requests();
@@ -94,7 +94,7 @@ async fn two_instances_renew_once_for_twenty_callers_split_between_them() {
 async fn wrong_missing_and_browser_requests_are_refused() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[&keys, "--embed-urls=http://localhost:9999/admin/connections"]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let path = format!("/service/v1/connections/{}/access-token", connection["id"].as_str().unwrap());
     let url = format!("{}{path}", app.url);
 
@@ -149,9 +149,9 @@ async fn wrong_missing_and_browser_requests_are_refused() {
 async fn connections_are_listed_across_workspaces_a_page_at_a_time_with_filters() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[&keys]).await;
-    app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     app.connect(&admin(), "finance@globex.test").await;
-    app.connect(&support::token_in("globex", "admin", "g-admin"), stripe_standin::DEMO_EMAIL).await;
+    app.connect(&support::token_in("globex", "admin", "g-admin"), provider_standin::DEMO_EMAIL).await;
 
     let mut seen = Vec::new();
     let mut path = "/service/v1/connections?limit=1".to_owned();
@@ -193,7 +193,7 @@ async fn connections_are_listed_across_workspaces_a_page_at_a_time_with_filters(
 async fn ended_or_refused_connections_answer_a_clear_problem() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[&keys]).await;
-    let acme = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let acme = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let globex = app.connect(&admin(), "finance@globex.test").await;
     let (acme, globex) = (acme["id"].as_str().unwrap().to_owned(), globex["id"].as_str().unwrap().to_owned());
 
@@ -210,7 +210,7 @@ async fn ended_or_refused_connections_answer_a_clear_problem() {
 async fn a_connection_needing_reauthentication_is_named_as_such() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[APPS, &keys]).await;
-    let (_, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (_, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     expire_stored_token(&app).await;
     // Stripe refuses the refresh token too (the app was uninstalled without a webhook).
@@ -273,7 +273,7 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
 async fn the_openapi_description_matches_the_real_routes() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[APPS, &keys]).await;
-    let (_, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (_, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     let id = connection["id"].as_str().unwrap();
     let doc: Value = app.http.get(format!("{}/service/v1/openapi.json", app.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -323,7 +323,7 @@ console.log(JSON.stringify({ status: response.status, body: await response.json(
 async fn reqwest_and_nodes_built_in_fetch_both_read_an_access_token() {
     let keys = service_keys_arg();
     let app = spawn_app_with(&[&keys]).await;
-    let connection = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
+    let connection = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
     let url = format!("{}/service/v1/connections/{}/access-token", app.url, connection["id"].as_str().unwrap());
 
     let plain: Value = app.http.post(&url).bearer_auth(SERVICE_KEY).send().await.unwrap().json().await.unwrap();

@@ -152,7 +152,7 @@ async fn polling_the_list_costs_a_304_until_it_changes() {
     assert_eq!(elsewhere.status(), 200);
     assert_ne!(header(&elsewhere, "etag").as_deref(), Some(etag.as_str()));
 
-    app.connect(&token, stripe_standin::DEMO_EMAIL).await;
+    app.connect(&token, provider_standin::DEMO_EMAIL).await;
     let changed = app.get("/api/connections", Some(&token)).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(changed.status(), 200);
     let new_etag = header(&changed, "etag").unwrap();
@@ -189,10 +189,10 @@ fn the_size_guard_fails_a_bundle_over_its_brotli_budget() {
 async fn a_large_api_answer_is_compressed_and_a_small_one_is_not() {
     let app = support::spawn_app_with(&["--rate-limit-per-minute=1000"]).await;
     for i in 0..20 {
-        app.standin.add_account(stripe_standin::Account {
+        app.standin.add_account(provider_standin::Account {
             id: format!("acct_1Compress{i:06}"),
             email: format!("c{i}@compress.test"),
-            password: stripe_standin::DEMO_PASSWORD.into(),
+            password: provider_standin::DEMO_PASSWORD.into(),
             business_name: format!("Compressible Account {i}"),
             livemode: false,
         });

@@ -17,7 +17,7 @@ async fn check(app: &TestApp, id: &str) -> reqwest::Response {
 }
 
 async fn connected(app: &TestApp) -> String {
-    let (status, connection) = app.connect_to("stripe", &admin(), stripe_standin::DEMO_EMAIL).await;
+    let (status, connection) = app.connect_to("stripe", &admin(), provider_standin::DEMO_EMAIL).await;
     assert_eq!(status, 201, "{connection}");
     connection["id"].as_str().unwrap().to_owned()
 }
@@ -34,7 +34,7 @@ async fn connecting_uses_the_install_link_and_stores_a_one_hour_token() {
     let mut names: Vec<String> = url.query_pairs().map(|(name, _)| name.into_owned()).collect();
     names.sort();
     assert_eq!(names, ["client_id", "redirect_uri", "state"], "exactly what Stripe's install link takes");
-    let params = app.authorize_at(&url, stripe_standin::DEMO_EMAIL).await;
+    let params = app.authorize_at(&url, provider_standin::DEMO_EMAIL).await;
     let response = app.send_grant_for("stripe", &admin(), &params["code"], &attempt.state, &attempt.verifier).await;
     assert_eq!(response.status(), 201);
     let connection: Value = response.json().await.unwrap();
@@ -106,7 +106,7 @@ async fn disconnecting_deletes_the_tokens_and_says_to_remove_the_app_in_stripe()
 #[tokio::test]
 async fn an_install_begun_in_the_marketplace_is_linked_once_confirmed() {
     let app = spawn_app_with(&[APPS]).await;
-    let redirect = app.standin.marketplace_install(stripe_standin::DEMO_EMAIL).expect("a marketplace install");
+    let redirect = app.standin.marketplace_install(provider_standin::DEMO_EMAIL).expect("a marketplace install");
     let params: std::collections::HashMap<String, String> = url::Url::parse(&redirect).unwrap().query_pairs().into_owned().collect();
     assert!(!params.contains_key("state"));
     let pending = app.post("/api/providers/stripe/installs", Some(&admin()), &json!({ "code": params["code"] })).send().await.unwrap();

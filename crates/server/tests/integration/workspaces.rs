@@ -12,8 +12,8 @@ const ACME: &str = "acct_1DemoAcmeBooks00";
 async fn two_workspaces_connect_the_same_account_and_each_sees_only_its_own() {
     let app = spawn_app().await;
     let globex = token_in("globex", "admin", "admin-1");
-    let ours = app.connect(&admin(), stripe_standin::DEMO_EMAIL).await;
-    let theirs = app.connect(&globex, stripe_standin::DEMO_EMAIL).await;
+    let ours = app.connect(&admin(), provider_standin::DEMO_EMAIL).await;
+    let theirs = app.connect(&globex, provider_standin::DEMO_EMAIL).await;
     assert_ne!(ours["id"], theirs["id"], "two separate connections");
     assert_eq!(theirs["outcome"], "created", "the other workspace's connection is its own, not a renewal");
 
@@ -60,7 +60,7 @@ async fn an_attempt_or_install_of_one_workspace_cannot_be_finished_from_another(
     // The same subject in another workspace is another session.
     let globex = token_in("globex", "admin", "admin-1");
     let attempt = app.start_attempt(&admin()).await;
-    let code = app.consent_at_stripe(&attempt, stripe_standin::DEMO_EMAIL).await;
+    let code = app.consent_at_stripe(&attempt, provider_standin::DEMO_EMAIL).await;
     assert_problem(app.send_grant(&globex, &code, &attempt.state, &attempt.verifier).await, 400, "unknown_attempt").await;
     let install = crate::lifecycle::install_started_at_stripe(&app).await;
     let confirm = format!("/api/providers/stripe/installs/{}/confirm", install["id"].as_str().unwrap());

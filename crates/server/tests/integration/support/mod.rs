@@ -9,7 +9,7 @@ use connections_testkit::flow::query_of;
 pub use connections_testkit::flow::Attempt;
 pub use connections_testkit::free_port;
 use serde_json::{json, Value};
-use stripe_standin::Standin;
+use provider_standin::Standin;
 
 pub const SESSION_SECRET: &str = "test-session-secret-that-is-long-enough";
 pub const WEBHOOK_SECRET: &str = "whsec_test_webhook_secret";

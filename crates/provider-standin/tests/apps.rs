@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use stripe_standin::{Standin, StandinConfig, TokenFault, DEMO_EMAIL, DEMO_PASSWORD};
+use provider_standin::{Standin, StandinConfig, TokenFault, DEMO_EMAIL, DEMO_PASSWORD};
 use tokio::sync::mpsc;
 
 const CLIENT_ID: &str = "ca_TestApp";
@@ -23,7 +23,7 @@ struct Harness {
 
 async fn start() -> Harness {
     let standin = Standin::new(StandinConfig::demo(CLIENT_ID, SECRET, REDIRECT));
-    let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Harness { url, standin, http }
 }
@@ -138,7 +138,7 @@ async fn install_token_expiry_and_refresh_tokens_that_roll() {
     let (status, account) = h.account(&access).await;
     assert_eq!((status, account["id"].as_str()), (200, Some(ACME)));
 
-    h.standin.advance_clock(stripe_standin::APPS_ACCESS_TOKEN_LIFETIME_SECS + 1);
+    h.standin.advance_clock(provider_standin::APPS_ACCESS_TOKEN_LIFETIME_SECS + 1);
     let (status, error) = h.account(&access).await;
     assert_eq!(status, 401, "an access token lasts an hour");
     assert_eq!(error["error"]["type"], "invalid_request_error");
@@ -167,7 +167,7 @@ async fn install_token_expiry_and_refresh_tokens_that_roll() {
 async fn refresh_tokens_expire_after_a_year() {
     let h = start().await;
     let token = h.exchange(&h.code().await).await;
-    h.standin.advance_clock(stripe_standin::APPS_REFRESH_TOKEN_LIFETIME_SECS + 1);
+    h.standin.advance_clock(provider_standin::APPS_REFRESH_TOKEN_LIFETIME_SECS + 1);
     let (status, error) = h.refresh(&text(&token, "refresh_token")).await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")));
 }
@@ -186,7 +186,7 @@ async fn a_reused_code_revokes_its_tokens_and_codes_expire() {
     assert_eq!(h.refresh(&text(&renewed, "refresh_token")).await.0, 400);
 
     let code = h.code().await;
-    h.standin.advance_clock(stripe_standin::CODE_LIFETIME_SECS + 1);
+    h.standin.advance_clock(provider_standin::CODE_LIFETIME_SECS + 1);
     let (status, error) = h.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")));
     assert!(text(&error, "error_description").contains("expired"));

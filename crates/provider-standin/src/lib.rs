@@ -39,7 +39,7 @@ mod oauth;
 mod pages;
 mod realm;
 mod store;
-mod webhook;
+mod stripe_signature;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -52,7 +52,7 @@ use tokio::net::TcpListener;
 pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
 pub use store::{Account, RegisteredClient};
 use store::{Dialect, Store};
-use webhook::ApplicationEvent;
+use stripe_signature::ApplicationEvent;
 
 /// How long an authorization code stays valid, as at Stripe (Connect and Apps).
 pub const CODE_LIFETIME_SECS: i64 = 5 * 60;

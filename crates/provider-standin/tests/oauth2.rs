@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use stripe_standin::{ClientAuth, Realm, Standin, StandinConfig, TokenFault, DEMO_PASSWORD};
+use provider_standin::{ClientAuth, Realm, Standin, StandinConfig, TokenFault, DEMO_PASSWORD};
 
 const REDIRECT: &str = "http://127.0.0.1:9/connections/crm/callback";
 const CRM_ID: &str = "crm-client";
@@ -30,7 +30,7 @@ struct Harness {
 async fn start_with(crm: Realm) -> Harness {
     let config = StandinConfig::demo("ca_Test", "sk_test_platform", REDIRECT).with_realm(crm).with_realm(Realm::demo_ads(ADS_ID, ADS_SECRET, REDIRECT));
     let standin = Standin::new(config);
-    let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Harness { url, standin, http }
 }
@@ -241,7 +241,7 @@ async fn a_reused_code_or_an_expired_one_is_refused_and_reuse_revokes() {
     assert_eq!(h.crm_refresh(&text(&token, "refresh_token")).await.0, 400);
 
     let code = h.crm_code(SALES).await;
-    h.standin.advance_clock(stripe_standin::REALM_CODE_LIFETIME_SECS + 1);
+    h.standin.advance_clock(provider_standin::REALM_CODE_LIFETIME_SECS + 1);
     let (status, _, error) = h.crm_token(&exchange_form(&code)).await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")));
 }

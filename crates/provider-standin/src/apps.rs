@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::oauth::{self, oauth_error, redirect_with};
 use crate::pages::{self, ConsentForm};
 use crate::store::{random_id, Account, Dialect, IssuedCode, Lifetimes, Store};
-use crate::webhook::ApplicationEvent;
+use crate::stripe_signature::ApplicationEvent;
 use crate::{RegisteredClient, Standin, APPS_ACCESS_TOKEN_LIFETIME_SECS, APPS_REFRESH_TOKEN_LIFETIME_SECS, CODE_LIFETIME_SECS};
 
 /// The only scope a Stripe App's token carries; what it may do is the app manifest's permissions.

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use stripe_standin::{Standin, StandinConfig, DEMO_EMAIL, DEMO_PASSWORD};
+use provider_standin::{Standin, StandinConfig, DEMO_EMAIL, DEMO_PASSWORD};
 
 const CLIENT_ID: &str = "ca_Test";
 const SECRET: &str = "sk_test_platform";
@@ -20,7 +20,7 @@ struct Harness {
 
 async fn start() -> Harness {
     let standin = Standin::new(StandinConfig::demo(CLIENT_ID, SECRET, REDIRECT));
-    let url = stripe_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Harness { url, standin, http }
 }
@@ -128,7 +128,7 @@ async fn a_code_exchanges_once_for_stripes_token_fields() {
 async fn codes_expire_after_five_minutes() {
     let h = start().await;
     let code = h.code(None).await;
-    h.standin.advance_clock(stripe_standin::CODE_LIFETIME_SECS + 1);
+    h.standin.advance_clock(provider_standin::CODE_LIFETIME_SECS + 1);
     let (status, error) = h.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")));
     assert!(error["error_description"].as_str().unwrap().contains("expired"));
