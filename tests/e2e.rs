@@ -550,11 +550,12 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.wait_for_text(".cx-empty", "No data sources").await;
     // The user begins at Stripe: no state, no PKCE from this app.
     let stripe = h.state.providers.get("stripe").unwrap();
-    let mut authorize = stripe.spec().authorize_url.clone();
+    let connections_server::providers::DialectSpec::StripeApps(apps) = &stripe.spec().dialect else { panic!("Stripe is a Stripe App here") };
+    let mut authorize = apps.authorize_url.clone();
     authorize
         .query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &stripe.spec().client_id)
+        .append_pair("client_id", &apps.client_id)
         .append_pair("redirect_uri", &h.state.redirect_uri("stripe"));
     h.browser.goto(authorize.as_str()).await.unwrap();
     h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;

@@ -12,8 +12,8 @@ use url::Url;
 
 use connections_wire::Dialect;
 
-use crate::providers::spec::{self, Env, StripeSettings};
-use crate::providers::ProviderSpec;
+use crate::providers::spec::{self, Env};
+use crate::providers::{ProviderSpec, StripeSettings};
 use crate::secret::Secret;
 
 #[derive(Parser, Debug, Clone, Default)]
@@ -473,8 +473,9 @@ mod tests {
     fn valid_settings_are_accepted_with_stripe_apps_and_its_real_urls_by_default() {
         let dir = static_dir();
         let config = Config::try_from(valid_args(dir.path())).unwrap();
-        let stripe = &config.providers[0];
-        assert_eq!((stripe.id.as_str(), stripe.dialect), ("stripe", Dialect::StripeApps));
+        let spec = &config.providers[0];
+        let crate::providers::DialectSpec::StripeApps(stripe) = &spec.dialect else { panic!("{spec:?}") };
+        assert_eq!((spec.id.as_str(), spec.dialect.kind()), ("stripe", Dialect::StripeApps));
         assert_eq!(stripe.token_url.as_str(), "https://api.stripe.com/v1/oauth/token");
         assert_eq!(stripe.authorize_url.as_str(), "https://marketplace.stripe.com/oauth/v2/authorize");
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
@@ -487,10 +488,11 @@ mod tests {
         let mut args = valid_args(dir.path());
         args.stripe_oauth = Some("connect".into());
         let config = Config::try_from(args).unwrap();
-        let stripe = &config.providers[0];
-        assert_eq!(stripe.dialect, Dialect::StripeConnect);
-        assert_eq!(stripe.token_url.as_str(), "https://connect.stripe.com/oauth/token");
-        assert_eq!(stripe.revoke_url.as_ref().unwrap().as_str(), "https://connect.stripe.com/oauth/deauthorize");
+        let spec = &config.providers[0];
+        let crate::providers::DialectSpec::StripeConnect(connect) = &spec.dialect else { panic!("{spec:?}") };
+        assert_eq!(spec.dialect.kind(), Dialect::StripeConnect);
+        assert_eq!(connect.stripe.token_url.as_str(), "https://connect.stripe.com/oauth/token");
+        assert_eq!(connect.deauthorize_url.as_str(), "https://connect.stripe.com/oauth/deauthorize");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use connections_wire::Dialect;
-use rand::RngCore;
 use provider_standin::{ClientAuth, Realm, Standin, StandinConfig};
+use rand::RngCore;
 use tokio::net::TcpListener;
 
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::config::{self, Args, ConfigError};
+use crate::providers::{ConnectSpec, DialectSpec, Oauth2Spec};
 use crate::secret::Secret;
 use crate::session::{Claims, SessionKeys};
 use crate::{default_public_url, Application, Config, StartupError};
@@ -171,16 +172,17 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         for uri in redirect_uris {
             standin.register_redirect_uri(&uri);
         }
-        match provider.dialect {
-            Dialect::Oauth2 => standin.add_realm(demo_realm(provider, &public_url)),
+        let webhook_url = format!("{public_url}{}", connections_wire::paths::webhook(&provider.id));
+        let kind = provider.dialect.kind();
+        match &mut provider.dialect {
+            DialectSpec::Oauth2(oauth2) => standin.add_realm(demo_realm(&provider.id, &provider.name, oauth2, &public_url)),
             // The stand-in signs and sends its events to our webhook, as Stripe would.
-            Dialect::StripeApps | Dialect::StripeConnect => {
-                let url = format!("{public_url}{}", connections_wire::paths::webhook(&provider.id));
-                let secret = provider.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
-                if provider.dialect == Dialect::StripeApps {
-                    standin.set_apps_webhook(&url, secret.expose());
+            DialectSpec::StripeApps(stripe) | DialectSpec::StripeConnect(ConnectSpec { stripe, .. }) => {
+                let secret = stripe.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
+                if kind == Dialect::StripeApps {
+                    standin.set_apps_webhook(&webhook_url, secret.expose());
                 } else {
-                    standin.set_webhook(&url, secret.expose());
+                    standin.set_webhook(&webhook_url, secret.expose());
                 }
             }
         }
@@ -210,16 +212,16 @@ fn demo_provider_secret(variable: &str, stripe_secret_key: &str, webhook_secret:
 
 /// A generic OAuth 2.0 source of the providers file, served by the stand-in under its own id with
 /// the file's client, scopes and client authentication.
-fn demo_realm(provider: &crate::providers::ProviderSpec, public_url: &str) -> Realm {
-    let redirect_uri = format!("{public_url}{}", connections_wire::paths::callback(&provider.id));
+fn demo_realm(id: &str, name: &str, provider: &Oauth2Spec, public_url: &str) -> Realm {
+    let redirect_uri = format!("{public_url}{}", connections_wire::paths::callback(id));
     let secret = provider.client_secret.expose();
-    let mut realm = if provider.id.contains("ads") {
+    let mut realm = if id.contains("ads") {
         Realm::demo_ads(&provider.client_id, secret, &redirect_uri)
     } else {
         Realm::demo_crm(&provider.client_id, secret, &redirect_uri)
     };
-    realm.id = provider.id.clone();
-    realm.name = provider.name.clone();
+    realm.id = id.to_owned();
+    realm.name = name.to_owned();
     realm.scopes = provider.scopes.clone();
     realm.client_auth = match provider.client_auth {
         crate::providers::ClientAuth::Basic => ClientAuth::Basic,

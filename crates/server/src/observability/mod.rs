@@ -23,7 +23,6 @@ pub use http::{carry_request_context, request_id, track_requests};
 pub use logs::{init_logging, LogFormat};
 pub use outcomes::{
     count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,
-    provider_call,
 };
 
 /// Every metric this server exports, for the README and the tests.
@@ -35,8 +34,8 @@ pub mod names {
     pub const HEALTH_CHECKS: &str = "connections_health_checks_total";
     pub const DISCONNECTS: &str = "connections_disconnects_total";
     pub const WEBHOOK_EVENTS: &str = "connections_webhook_events_total";
-    pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
-    pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
+    // Counted by the providers themselves (`providers::calls`).
+    pub use crate::providers::calls::{PROVIDER_REQUESTS, PROVIDER_REQUEST_DURATION};
     pub const CONNECTIONS: &str = "connections_connections";
     pub const WEBHOOK_DELIVERIES: &str = "connections_webhook_deliveries_total";
     pub const OUTBOX_PENDING: &str = "connections_outbox_pending";

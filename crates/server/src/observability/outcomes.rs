@@ -5,8 +5,6 @@
 //! The provider label is a configured provider's id (operator configuration): every caller holds a
 //! `Provider` found in the registry, so an id typed into a path never gets here.
 
-use std::time::Duration;
-
 use connections_wire::{GrantOutcome, GrantResponse};
 
 use super::names;
@@ -16,35 +14,6 @@ use crate::services::tokens::{FreshToken, TokenError};
 
 fn count(name: &'static str, provider: &str, outcome: &'static str) {
     metrics::counter!(name, "provider" => provider.to_owned(), "outcome" => outcome).increment(1);
-}
-
-fn provider_error(error: &ProviderError) -> &'static str {
-    match error {
-        ProviderError::Unavailable { source, .. } => {
-            let timed_out = source.as_ref().and_then(|s| s.downcast_ref::<reqwest::Error>()).is_some_and(reqwest::Error::is_timeout);
-            if timed_out {
-                "timeout"
-            } else {
-                "unavailable"
-            }
-        }
-        ProviderError::Rejected { .. } => "rejected",
-        ProviderError::Malformed { .. } => "malformed",
-        ProviderError::TokenRefused { .. } => "token_refused",
-        ProviderError::PermissionMissing { .. } => "permission_missing",
-    }
-}
-
-/// One HTTP call to a provider (`endpoint`: `token_exchange`, `token_refresh`, `account`, `revoke`),
-/// counted and timed.
-pub fn provider_call<T>(provider: &str, endpoint: &'static str, result: &Result<T, ProviderError>, elapsed: Duration) {
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(error) => provider_error(error),
-    };
-    metrics::counter!(names::PROVIDER_REQUESTS, "provider" => provider.to_owned(), "endpoint" => endpoint, "outcome" => outcome).increment(1);
-    metrics::histogram!(names::PROVIDER_REQUEST_DURATION, "provider" => provider.to_owned(), "endpoint" => endpoint, "outcome" => outcome)
-        .record(elapsed.as_secs_f64());
 }
 
 // `ConnectError` and `TokenError` belong to the services, which grow: a variant added there counts as

@@ -1,6 +1,10 @@
 //! Providers as configuration: the `CONNECTIONS_PROVIDERS` TOML file, or, without it, Stripe from the
 //! `STRIPE_*` settings. Secrets never live in the file: it names the environment variables that hold
 //! them. A bad entry stops the server at start, naming the provider and the key.
+//!
+//! An entry is read in two steps, so that every problem names its key: the keys every entry has
+//! (`name`, `data`, …, and `dialect`), then the dialect's own keys, as the serde enum tagged by
+//! `dialect` ([`FileSpec`]) whose variants are the dialects' spec structs, each in its dialect's file.
 
 use std::time::Duration;
 
@@ -8,61 +12,186 @@ use connections_wire::Dialect;
 use serde::Deserialize;
 use url::Url;
 
+use super::dialect;
+use super::oauth2::{Oauth2, Oauth2File, Oauth2Spec};
+use super::stripe::apps::{AppsFile, StripeApps};
+use super::stripe::connect::{ConnectFile, ConnectSpec, StripeConnect};
+use super::stripe::{Stripe, StripeSpec};
+use super::transport::Http;
 use crate::secret::Secret;
 
-pub const STRIPE_APPS_AUTHORIZE_URL: &str = "https://marketplace.stripe.com/oauth/v2/authorize";
-pub const STRIPE_APPS_TOKEN_URL: &str = "https://api.stripe.com/v1/oauth/token";
-pub const STRIPE_APPS_UNINSTALL_URL: &str = "https://dashboard.stripe.com/settings/apps";
-pub const STRIPE_CONNECT_AUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/authorize";
-pub const STRIPE_CONNECT_TOKEN_URL: &str = "https://connect.stripe.com/oauth/token";
-pub const STRIPE_CONNECT_DEAUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/deauthorize";
-pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
-pub const STRIPE_DOCS_URL: &str = "https://docs.stripe.com/stripe-apps/api-authentication/oauth";
-
-/// What Stripe data the product syncs once connected.
-pub const STRIPE_DATA_SYNCED: [&str; 7] = ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events"];
-
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// HTTP Basic with `client_id:client_secret` (Stripe: the secret key as user name).
-    Basic,
-    /// `client_id` and `client_secret` as form fields.
-    Body,
-}
-
-/// One configured provider, checked.
+/// One configured provider, checked: what every source has, and its dialect's own spec.
 #[derive(Clone, Debug)]
 pub struct ProviderSpec {
     /// `[a-z0-9-]+`, used in paths.
     pub id: String,
     pub name: String,
-    pub dialect: Dialect,
     pub categories: Vec<String>,
     pub icon: Option<String>,
-    pub authorize_url: Url,
-    pub token_url: Url,
-    /// RFC 7009 revocation (`oauth2`) or Connect's `/oauth/deauthorize`; `None`: no such call.
-    pub revoke_url: Option<Url>,
-    /// `GET` with the access token: the account (Stripe: `/v1/account`).
-    pub account_url: Url,
-    pub account_id_pointer: String,
-    pub account_name_pointer: String,
-    pub scopes: Vec<String>,
-    pub scope_separator: String,
-    pub client_auth: ClientAuth,
-    pub client_id: String,
-    pub client_secret: Secret<String>,
-    pub authorize_params: Vec<(String, String)>,
     pub access_summary: String,
     pub data: Vec<String>,
-    /// `oauth2`: the list endpoint of each data table (`data_urls`), for the data-access check.
-    pub data_urls: Vec<(String, Url)>,
     pub docs_url: Option<Url>,
     pub uninstall_url: Option<Url>,
-    /// Stripe's webhook signing secret (`whsec_…`); `None`: its webhook route is off.
-    pub webhook_secret: Option<Secret<String>>,
     pub timeout: Duration,
+    pub dialect: DialectSpec,
+}
+
+impl ProviderSpec {
+    /// A provider with nothing but its names and dialect; the dialect fills in its defaults.
+    pub fn bare(id: &str, name: &str, dialect: DialectSpec) -> Self {
+        ProviderSpec {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            categories: Vec::new(),
+            icon: None,
+            access_summary: String::new(),
+            data: Vec::new(),
+            docs_url: None,
+            uninstall_url: None,
+            timeout: Duration::from_secs(10),
+            dialect,
+        }
+    }
+}
+
+/// Each dialect's spec, checked. A new dialect is a variant here and in [`FileSpec`].
+#[derive(Clone, Debug)]
+pub enum DialectSpec {
+    Oauth2(Oauth2Spec),
+    StripeApps(StripeSpec),
+    StripeConnect(ConnectSpec),
+}
+
+impl DialectSpec {
+    pub fn kind(&self) -> Dialect {
+        match self {
+            DialectSpec::Oauth2(_) => Dialect::Oauth2,
+            DialectSpec::StripeApps(_) => Dialect::StripeApps,
+            DialectSpec::StripeConnect(_) => Dialect::StripeConnect,
+        }
+    }
+
+    /// The dialect that speaks to the provider, over `http`.
+    pub(super) fn client(&self, http: Http) -> Box<dyn dialect::Dialect> {
+        match self.clone() {
+            DialectSpec::Oauth2(spec) => Box::new(Oauth2::new(spec, http)),
+            DialectSpec::StripeApps(spec) => Box::new(StripeApps(Stripe::new(spec, http))),
+            DialectSpec::StripeConnect(ConnectSpec { stripe, deauthorize_url }) => {
+                Box::new(StripeConnect { stripe: Stripe::new(stripe, http), deauthorize_url })
+            }
+        }
+    }
+}
+
+/// A dialect's keys in a providers-file entry, by the value of `dialect`.
+#[derive(Deserialize)]
+#[serde(tag = "dialect")]
+enum FileSpec {
+    #[serde(rename = "oauth2")]
+    Oauth2(Oauth2File),
+    #[serde(rename = "stripe-apps")]
+    StripeApps(AppsFile),
+    #[serde(rename = "stripe-connect")]
+    StripeConnect(ConnectFile),
+}
+
+impl FileSpec {
+    /// Every dialect, with the keys its entries read.
+    fn dialects() -> [(Dialect, &'static [&'static str]); 3] {
+        [(Dialect::Oauth2, keys_of::<Oauth2File>()), (Dialect::StripeApps, keys_of::<AppsFile>()), (Dialect::StripeConnect, keys_of::<ConnectFile>())]
+    }
+
+    fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
+        match self {
+            FileSpec::Oauth2(file) => file.check(common, env),
+            FileSpec::StripeApps(file) => file.check(common, env),
+            FileSpec::StripeConnect(file) => file.check(common, env),
+        }
+    }
+}
+
+/// The keys every entry has, whatever its dialect (beside `dialect`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommonFile {
+    name: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    icon: Option<String>,
+    access_summary: Option<String>,
+    data: Option<Vec<String>>,
+    docs_url: Option<String>,
+    uninstall_url: Option<String>,
+    timeout_secs: Option<u64>,
+}
+
+/// The keys every entry has, checked; what is not given, the dialect decides.
+pub struct Common {
+    pub id: String,
+    pub name: String,
+    pub categories: Vec<String>,
+    pub icon: Option<String>,
+    pub access_summary: Option<String>,
+    pub data: Option<Vec<String>>,
+    pub docs_url: Option<Url>,
+    pub uninstall_url: Option<Url>,
+    pub timeout: Duration,
+}
+
+impl Common {
+    fn check(id: &str, file: CommonFile) -> Result<Self, KeyProblem> {
+        if file.name.trim().is_empty() || file.name.len() > 80 {
+            return Err(("name", "must be 1 to 80 characters".into()));
+        }
+        let timeout = match file.timeout_secs {
+            None => Duration::from_secs(10),
+            Some(secs @ 1..=120) => Duration::from_secs(secs),
+            Some(secs) => return Err(("timeout_secs", format!("{secs} must be from 1 to 120"))),
+        };
+        for category in &file.categories {
+            if category.trim().is_empty() || category.len() > 40 {
+                return Err(("categories", "each must be 1 to 40 characters".into()));
+            }
+        }
+        let docs_url = optional_url("docs_url", &file.docs_url)?;
+        let uninstall_url = optional_url("uninstall_url", &file.uninstall_url)?;
+        let icon = match file.icon {
+            Some(icon) if icon.starts_with('/') && !icon.starts_with("//") => Some(icon),
+            Some(icon) => Some(url_at("icon", &icon)?.to_string()),
+            None => None,
+        };
+        Ok(Common {
+            id: id.to_owned(),
+            name: file.name.trim().to_owned(),
+            categories: file.categories,
+            icon,
+            access_summary: file.access_summary,
+            data: file.data,
+            docs_url,
+            uninstall_url,
+            timeout,
+        })
+    }
+
+    /// What the entry gives, over the dialect's defaults (`base`).
+    pub fn over(self, mut base: ProviderSpec) -> ProviderSpec {
+        if !self.categories.is_empty() {
+            base.categories = self.categories;
+        }
+        if self.icon.is_some() {
+            base.icon = self.icon;
+        }
+        if let Some(data) = self.data {
+            base.data = data;
+        }
+        if let Some(summary) = self.access_summary {
+            base.access_summary = summary;
+        }
+        base.docs_url = self.docs_url.or(base.docs_url);
+        base.uninstall_url = self.uninstall_url.or(base.uninstall_url);
+        base.timeout = self.timeout;
+        base
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,42 +204,6 @@ pub struct ProvidersError {
 
 /// Reads environment variables: `std::env::var`, or a map in tests and the demo.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvider {
-    name: String,
-    dialect: String,
-    #[serde(default)]
-    categories: Vec<String>,
-    icon: Option<String>,
-    authorize_url: Option<String>,
-    token_url: Option<String>,
-    revoke_url: Option<String>,
-    account_url: Option<String>,
-    account_id_pointer: Option<String>,
-    account_name_pointer: Option<String>,
-    /// Stripe: where `/v1/account` lives.
-    api_base: Option<String>,
-    /// Stripe Connect: `/oauth/deauthorize`.
-    deauthorize_url: Option<String>,
-    scopes: Option<Vec<String>>,
-    scope_separator: Option<String>,
-    client_auth: Option<String>,
-    client_id: String,
-    client_secret_env: String,
-    webhook_secret_env: Option<String>,
-    #[serde(default)]
-    authorize_params: toml::Table,
-    access_summary: Option<String>,
-    data: Option<Vec<String>>,
-    /// `oauth2`: `{ "<table>" = "<list endpoint URL>" }` for tables listed in `data`.
-    #[serde(default)]
-    data_urls: toml::Table,
-    docs_url: Option<String>,
-    uninstall_url: Option<String>,
-    timeout_secs: Option<u64>,
-}
 
 /// Parses a providers file. `source` names it in errors.
 pub fn parse_file(text: &str, source: &str, env: Env<'_>) -> Result<Vec<ProviderSpec>, ProvidersError> {
@@ -133,8 +226,10 @@ pub fn parse_file(text: &str, source: &str, env: Env<'_>) -> Result<Vec<Provider
         if !is_provider_id(&id) {
             return Err(ProvidersError { location: at(None), problem: "the id must be 1 to 40 characters of [a-z0-9-]".into() });
         }
-        let raw: RawProvider = value.try_into().map_err(|e: toml::de::Error| ProvidersError { location: at(None), problem: e.message().to_owned() })?;
-        specs.push(check(&id, raw, env).map_err(|(key, problem)| ProvidersError { location: at(Some(key)), problem })?);
+        specs.push(parse_entry(&id, value, env).map_err(|problem| match problem {
+            EntryProblem::Entry(problem) => ProvidersError { location: at(None), problem },
+            EntryProblem::Key(key, problem) => ProvidersError { location: at(Some(key)), problem },
+        })?);
     }
     if specs.is_empty() {
         return Err(file_error("no [providers.<id>] section".into()));
@@ -142,13 +237,85 @@ pub fn parse_file(text: &str, source: &str, env: Env<'_>) -> Result<Vec<Provider
     Ok(specs)
 }
 
+/// What is wrong with an entry: as a whole (serde's words: a missing or unknown key, a wrong type),
+/// or one key's value.
+enum EntryProblem {
+    Entry(String),
+    Key(&'static str, String),
+}
+
+impl From<KeyProblem> for EntryProblem {
+    fn from((key, problem): KeyProblem) -> Self {
+        EntryProblem::Key(key, problem)
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(value: toml::Value) -> Result<T, EntryProblem> {
+    value.try_into().map_err(|e: toml::de::Error| EntryProblem::Entry(e.message().to_owned()))
+}
+
+/// One `[providers.<id>]` entry: its dialect, the keys every entry has, then the dialect's own.
+fn parse_entry(id: &str, value: toml::Value, env: Env<'_>) -> Result<ProviderSpec, EntryProblem> {
+    let toml::Value::Table(mut table) = value else {
+        return Err(read::<CommonFile>(value).err().unwrap_or_else(|| EntryProblem::Entry("must be a table".into())));
+    };
+    let raw = match table.remove("dialect") {
+        Some(toml::Value::String(raw)) => raw,
+        Some(other) => return Err(EntryProblem::Entry(format!("invalid type: {}, expected a string for key `dialect`", other.type_str()))),
+        None => return Err(EntryProblem::Entry("missing field `dialect`".into())),
+    };
+    let dialects = FileSpec::dialects();
+    let Some(&(dialect, keys)) = dialects.iter().find(|(dialect, _)| dialect.as_str() == raw.trim()) else {
+        return Err(EntryProblem::Key("dialect", format!("{raw:?} must be oauth2, stripe-apps or stripe-connect")));
+    };
+    let mut common = toml::Table::new();
+    for key in keys_of::<CommonFile>() {
+        if let Some(value) = table.remove(*key) {
+            common.insert((*key).to_owned(), value);
+        }
+    }
+    let common = Common::check(id, read(toml::Value::Table(common))?)?;
+    // A key another dialect reads is named as such, not as unknown.
+    for key in table.keys().filter(|key| !keys.contains(&key.as_str())) {
+        if let Some(other) = dialects.iter().flat_map(|(_, keys)| keys.iter()).find(|other| **other == key.as_str()) {
+            return Err(EntryProblem::Key(other, format!("is not used by the {} dialect", dialect.as_str())));
+        }
+    }
+    table.insert("dialect".into(), toml::Value::String(dialect.as_str().to_owned()));
+    Ok(read::<FileSpec>(toml::Value::Table(table))?.check(common, env)?)
+}
+
+/// The keys a spec struct reads, as serde's derive lists them.
+fn keys_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error, Visitor};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Error::custom("a struct is probed"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], _: V) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Error::custom("probed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct
+            newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut keys: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut keys));
+    keys
+}
+
 pub fn is_provider_id(id: &str) -> bool {
     (1..=40).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-type KeyProblem = (&'static str, String);
+/// A problem with one key of an entry: the key, and what is wrong.
+pub type KeyProblem = (&'static str, String);
 
-fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
+pub fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
     let url = Url::parse(value.trim()).map_err(|e| (key, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err((key, format!("{value:?} must be an http or https URL")));
@@ -160,32 +327,32 @@ fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
     Ok(url)
 }
 
-fn required_url(key: &'static str, value: &Option<String>) -> Result<Url, KeyProblem> {
+pub fn required_url(key: &'static str, value: &Option<String>) -> Result<Url, KeyProblem> {
     match value {
         Some(value) => url_at(key, value),
         None => Err((key, "is required for this dialect".into())),
     }
 }
 
-fn optional_url(key: &'static str, value: &Option<String>) -> Result<Option<Url>, KeyProblem> {
+pub fn optional_url(key: &'static str, value: &Option<String>) -> Result<Option<Url>, KeyProblem> {
     value.as_deref().map(|value| url_at(key, value)).transpose()
 }
 
-fn not_for(dialect: &str, keys: &[(&'static str, bool)]) -> Result<(), KeyProblem> {
-    match keys.iter().find(|(_, present)| *present) {
-        Some((key, _)) => Err((key, format!("is not used by the {dialect} dialect"))),
-        None => Ok(()),
+pub fn client_id(value: &str) -> Result<String, KeyProblem> {
+    match value.trim() {
+        "" => Err(("client_id", "must not be empty".into())),
+        id => Ok(id.to_owned()),
     }
 }
 
-fn secret_from_env(key: &'static str, variable: &str, env: Env<'_>) -> Result<Secret<String>, KeyProblem> {
+pub fn secret_from_env(key: &'static str, variable: &str, env: Env<'_>) -> Result<Secret<String>, KeyProblem> {
     match env(variable).map(|v| v.trim().to_owned()) {
         Some(value) if !value.is_empty() => Ok(Secret::new(value)),
         _ => Err((key, format!("the environment variable {variable} it names is not set"))),
     }
 }
 
-fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>) -> Result<Option<Secret<String>>, KeyProblem> {
+pub fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>) -> Result<Option<Secret<String>>, KeyProblem> {
     let Some(variable) = variable else { return Ok(None) };
     let secret = secret_from_env(key, variable, env)?;
     if !secret.expose().starts_with("whsec_") || secret.expose().len() <= 10 {
@@ -194,7 +361,7 @@ fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>) ->
     Ok(Some(secret))
 }
 
-fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyProblem> {
+pub fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyProblem> {
     match value.as_deref() {
         // RFC 6901: empty (the whole document) or `/`-separated reference tokens.
         Some(p) if p.starts_with('/') => Ok(p.to_owned()),
@@ -203,241 +370,27 @@ fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyProbl
     }
 }
 
-fn check(id: &str, raw: RawProvider, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
-    let dialect = Dialect::parse(raw.dialect.trim()).ok_or(("dialect", format!("{:?} must be oauth2, stripe-apps or stripe-connect", raw.dialect)))?;
-    if raw.name.trim().is_empty() || raw.name.len() > 80 {
-        return Err(("name", "must be 1 to 80 characters".into()));
-    }
-    if raw.client_id.trim().is_empty() {
-        return Err(("client_id", "must not be empty".into()));
-    }
-    let timeout = match raw.timeout_secs {
-        None => Duration::from_secs(10),
-        Some(secs @ 1..=120) => Duration::from_secs(secs),
-        Some(secs) => return Err(("timeout_secs", format!("{secs} must be from 1 to 120"))),
-    };
-    let mut authorize_params = Vec::new();
-    for (name, value) in &raw.authorize_params {
-        const RESERVED: [&str; 7] = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
+/// Extra parameters of the authorize URL; those Connections sets itself are refused.
+pub fn authorize_params(table: &toml::Table) -> Result<Vec<(String, String)>, KeyProblem> {
+    const RESERVED: [&str; 7] = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
+    let mut params = Vec::new();
+    for (name, value) in table {
         if RESERVED.contains(&name.as_str()) {
             return Err(("authorize_params", format!("{name:?} is set by Connections itself")));
         }
         let toml::Value::String(value) = value else {
             return Err(("authorize_params", format!("{name:?} must be a string")));
         };
-        authorize_params.push((name.clone(), value.clone()));
+        params.push((name.clone(), value.clone()));
     }
-    for category in &raw.categories {
-        if category.trim().is_empty() || category.len() > 40 {
-            return Err(("categories", "each must be 1 to 40 characters".into()));
-        }
-    }
-    let client_secret = secret_from_env("client_secret_env", &raw.client_secret_env, env)?;
-    let docs_url = optional_url("docs_url", &raw.docs_url)?;
-    let uninstall_url = optional_url("uninstall_url", &raw.uninstall_url)?;
-    let icon = match raw.icon {
-        Some(icon) if icon.starts_with('/') && !icon.starts_with("//") => Some(icon),
-        Some(icon) => Some(url_at("icon", &icon)?.to_string()),
-        None => None,
-    };
-    let base = |data: Option<Vec<String>>| data.unwrap_or_default();
-    let spec = match dialect {
-        Dialect::Oauth2 => {
-            not_for(
-                "oauth2",
-                &[
-                    ("api_base", raw.api_base.is_some()),
-                    ("deauthorize_url", raw.deauthorize_url.is_some()),
-                    ("webhook_secret_env", raw.webhook_secret_env.is_some()),
-                ],
-            )?;
-            let data = base(raw.data);
-            let mut data_urls = Vec::new();
-            for (table, url) in &raw.data_urls {
-                if !data.contains(table) {
-                    return Err(("data_urls", format!("{table:?} is not one of the tables listed in data")));
-                }
-                let url = url.as_str().ok_or(("data_urls", format!("{table:?} must be a URL string")))?;
-                data_urls.push((table.clone(), url_at("data_urls", url)?));
-            }
-            let client_auth = match raw.client_auth.as_deref() {
-                None | Some("basic") => ClientAuth::Basic,
-                Some("body") => ClientAuth::Body,
-                Some(other) => return Err(("client_auth", format!("{other:?} must be basic or body"))),
-            };
-            let scopes = raw.scopes.unwrap_or_default();
-            if scopes.iter().any(|s| s.is_empty() || s.contains([' ', '"', '\\'])) {
-                return Err(("scopes", "each scope must be non-empty, without spaces or quotes".into()));
-            }
-            ProviderSpec {
-                id: id.to_owned(),
-                access_summary: raw.access_summary.unwrap_or_else(|| format!("Read access to your {} data, as listed below.", raw.name.trim())),
-                name: raw.name.trim().to_owned(),
-                dialect,
-                categories: raw.categories,
-                icon,
-                authorize_url: required_url("authorize_url", &raw.authorize_url)?,
-                token_url: required_url("token_url", &raw.token_url)?,
-                revoke_url: optional_url("revoke_url", &raw.revoke_url)?,
-                account_url: required_url("account_url", &raw.account_url)?,
-                account_id_pointer: pointer("account_id_pointer", &raw.account_id_pointer)?,
-                account_name_pointer: pointer("account_name_pointer", &raw.account_name_pointer)?,
-                scopes,
-                scope_separator: raw.scope_separator.unwrap_or_else(|| " ".into()),
-                client_auth,
-                client_id: raw.client_id.trim().to_owned(),
-                client_secret,
-                authorize_params,
-                data,
-                data_urls,
-                docs_url,
-                uninstall_url,
-                webhook_secret: None,
-                timeout,
-            }
-        }
-        Dialect::StripeApps | Dialect::StripeConnect => {
-            let connect = dialect == Dialect::StripeConnect;
-            not_for(
-                dialect.as_str(),
-                &[
-                    ("account_url", raw.account_url.is_some()),
-                    ("account_id_pointer", raw.account_id_pointer.is_some()),
-                    ("account_name_pointer", raw.account_name_pointer.is_some()),
-                    ("revoke_url", raw.revoke_url.is_some()),
-                    ("client_auth", raw.client_auth.is_some()),
-                    ("scope_separator", raw.scope_separator.is_some()),
-                    ("deauthorize_url", !connect && raw.deauthorize_url.is_some()),
-                    ("scopes", !connect && raw.scopes.is_some()),
-                    ("data_urls", !raw.data_urls.is_empty()),
-                ],
-            )?;
-            let stripe = StripeSettings {
-                dialect,
-                client_id: raw.client_id.trim().to_owned(),
-                secret_key: client_secret,
-                authorize_url: optional_url("authorize_url", &raw.authorize_url)?,
-                token_url: optional_url("token_url", &raw.token_url)?,
-                deauthorize_url: optional_url("deauthorize_url", &raw.deauthorize_url)?,
-                api_base: optional_url("api_base", &raw.api_base)?,
-                scope: match raw.scopes.as_deref() {
-                    None => "read_only".to_owned(),
-                    Some([scope]) => scope.clone(),
-                    Some(_) => return Err(("scopes", "Stripe Connect takes one scope: read_only or read_write".into())),
-                },
-                webhook_secret: webhook_secret("webhook_secret_env", &raw.webhook_secret_env, env)?,
-                timeout,
-            };
-            let mut spec = stripe.into_spec(id, raw.name.trim()).map_err(|(key, problem)| (stripe_key(key), problem))?;
-            if !raw.categories.is_empty() {
-                spec.categories = raw.categories;
-            }
-            if icon.is_some() {
-                spec.icon = icon;
-            }
-            if let Some(data) = raw.data {
-                spec.data = data;
-            }
-            if let Some(summary) = raw.access_summary {
-                spec.access_summary = summary;
-            }
-            spec.docs_url = docs_url.or(spec.docs_url);
-            spec.uninstall_url = uninstall_url.or(spec.uninstall_url);
-            spec.authorize_params = authorize_params;
-            spec
-        }
-    };
-    Ok(spec)
-}
-
-/// The file's key for a [`StripeSettings`] problem (which names `STRIPE_*` settings).
-fn stripe_key(setting: &'static str) -> &'static str {
-    match setting {
-        "STRIPE_CLIENT_ID" => "client_id",
-        "STRIPE_SECRET_KEY" => "client_secret_env",
-        "STRIPE_SCOPE" => "scopes",
-        other => other,
-    }
-}
-
-/// Stripe, from the `STRIPE_*` settings or a providers-file entry; unset URLs take Stripe's own.
-pub struct StripeSettings {
-    pub dialect: Dialect,
-    pub client_id: String,
-    pub secret_key: Secret<String>,
-    pub authorize_url: Option<Url>,
-    pub token_url: Option<Url>,
-    pub deauthorize_url: Option<Url>,
-    pub api_base: Option<Url>,
-    /// Connect only: `read_only` or `read_write`.
-    pub scope: String,
-    pub webhook_secret: Option<Secret<String>>,
-    pub timeout: Duration,
-}
-
-impl StripeSettings {
-    /// Problems name the `STRIPE_*` setting.
-    pub fn into_spec(self, id: &str, name: &str) -> Result<ProviderSpec, (&'static str, String)> {
-        let parse = |value: &str| Url::parse(value).expect("Stripe's URLs parse");
-        let connect = self.dialect == Dialect::StripeConnect;
-        if !self.client_id.starts_with("ca_") {
-            return Err(("STRIPE_CLIENT_ID", "must be a client id starting with ca_".into()));
-        }
-        let key = self.secret_key.expose();
-        if !(key.starts_with("sk_") || key.starts_with("rk_")) {
-            return Err(("STRIPE_SECRET_KEY", "must be a secret key starting with sk_ or rk_".into()));
-        }
-        if connect && !matches!(self.scope.as_str(), "read_only" | "read_write") {
-            return Err(("STRIPE_SCOPE", format!("{:?} must be read_only or read_write", self.scope)));
-        }
-        let api_base = self.api_base.unwrap_or_else(|| parse(STRIPE_API_BASE));
-        let account_url = api_base.join("v1/account").map_err(|e| ("STRIPE_API_BASE", e.to_string()))?;
-        let (authorize_default, token_default) =
-            if connect { (STRIPE_CONNECT_AUTHORIZE_URL, STRIPE_CONNECT_TOKEN_URL) } else { (STRIPE_APPS_AUTHORIZE_URL, STRIPE_APPS_TOKEN_URL) };
-        let (scopes, access_summary) = if connect {
-            let summary = match self.scope.as_str() {
-                "read_write" => "Read and write access to your Stripe account's data. Stripe will ask you to approve this.",
-                _ => "Read-only access to your Stripe account's data. Nothing in your Stripe account can be changed, and no money can be moved.",
-            };
-            (vec![self.scope.clone()], summary.to_owned())
-        } else {
-            (
-                vec!["stripe_apps".to_owned()],
-                "Access to your Stripe account's data as the app's permissions allow, which Stripe shows you before you install it.".to_owned(),
-            )
-        };
-        Ok(ProviderSpec {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            dialect: self.dialect,
-            categories: vec!["payments".to_owned()],
-            icon: Some("/public/stripe.svg".to_owned()),
-            authorize_url: self.authorize_url.unwrap_or_else(|| parse(authorize_default)),
-            token_url: self.token_url.unwrap_or_else(|| parse(token_default)),
-            revoke_url: connect.then(|| self.deauthorize_url.unwrap_or_else(|| parse(STRIPE_CONNECT_DEAUTHORIZE_URL))),
-            account_url,
-            account_id_pointer: "/id".to_owned(),
-            account_name_pointer: "/business_profile/name".to_owned(),
-            scopes,
-            scope_separator: " ".to_owned(),
-            client_auth: ClientAuth::Basic,
-            client_id: self.client_id,
-            client_secret: self.secret_key,
-            authorize_params: Vec::new(),
-            access_summary,
-            data: STRIPE_DATA_SYNCED.iter().map(|s| s.to_string()).collect(),
-            data_urls: Vec::new(),
-            docs_url: Some(parse(if connect { "https://docs.stripe.com/connect/oauth-reference" } else { STRIPE_DOCS_URL })),
-            uninstall_url: (!connect).then(|| parse(STRIPE_APPS_UNINSTALL_URL)),
-            webhook_secret: self.webhook_secret,
-            timeout: self.timeout,
-        })
-    }
+    Ok(params)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::stripe::{STRIPE_APPS_AUTHORIZE_URL, STRIPE_APPS_TOKEN_URL};
+    use crate::providers::ClientAuth;
 
     const ACME: &str = r#"
 [providers.acme]
@@ -476,8 +429,9 @@ docs_url = "https://acme.example/docs/connect"
     #[test]
     fn the_documented_example_parses_with_its_secret_from_the_environment() {
         let specs = parse_file(ACME, "p.toml", &env).unwrap();
-        let acme = &specs[0];
-        assert_eq!((acme.id.as_str(), acme.name.as_str(), acme.dialect), ("acme", "Acme CRM", Dialect::Oauth2));
+        let spec = &specs[0];
+        let DialectSpec::Oauth2(acme) = &spec.dialect else { panic!("{spec:?}") };
+        assert_eq!((spec.id.as_str(), spec.name.as_str(), spec.dialect.kind()), ("acme", "Acme CRM", Dialect::Oauth2));
         assert_eq!(acme.client_secret.expose(), "acme-secret");
         assert_eq!(acme.scopes, ["contacts.read", "deals.read"]);
         assert_eq!(acme.authorize_params, [("access_type".to_owned(), "offline".to_owned())]);
@@ -499,10 +453,11 @@ docs_url = "https://acme.example/docs/connect"
     fn stripe_apps_takes_stripes_own_urls_by_default() {
         let text = "[providers.stripe]\nname = \"Stripe\"\ndialect = \"stripe-apps\"\nclient_id = \"ca_1\"\nclient_secret_env = \"STRIPE_SECRET_KEY\"\n";
         let spec = &parse_file(text, "p.toml", &env).unwrap()[0];
-        assert_eq!(spec.authorize_url.as_str(), STRIPE_APPS_AUTHORIZE_URL);
-        assert_eq!(spec.token_url.as_str(), STRIPE_APPS_TOKEN_URL);
-        assert_eq!(spec.account_url.as_str(), "https://api.stripe.com/v1/account");
-        assert!(spec.revoke_url.is_none());
+        let DialectSpec::StripeApps(apps) = &spec.dialect else { panic!("{spec:?}") };
+        assert_eq!(apps.authorize_url.as_str(), STRIPE_APPS_AUTHORIZE_URL);
+        assert_eq!(apps.token_url.as_str(), STRIPE_APPS_TOKEN_URL);
+        assert_eq!(apps.account_url.as_str(), "https://api.stripe.com/v1/account");
+        assert!(super::super::Provider::new(spec.clone()).dialect_impl().revocation().is_none());
         assert!(spec.uninstall_url.is_some());
     }
 

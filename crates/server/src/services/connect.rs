@@ -88,7 +88,10 @@ pub async fn start_attempt(
         return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range").into();
-    let authorize_url = provider.authorize_url(request.state.secret(), &request.code_challenge, &redirect_uri).to_string();
+    let authorize_url = provider
+        .authorize_url(request.state.secret(), &request.code_challenge, &redirect_uri)
+        .ok_or(ConnectError::Invalid("this data source has no authorization page: its key is entered instead"))?
+        .to_string();
     Ok(StartAttemptResponse { expires_at, authorize_url })
 }
 

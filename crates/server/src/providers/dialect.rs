@@ -1,0 +1,101 @@
+//! One trait every dialect implements, and one small trait per thing only some ways in can do.
+//!
+//! A dialect answers what every source has (its account, its data lists) and says, through the
+//! capability methods, which of the optional parts it has: a consent page and a code to exchange
+//! (`Consent`), a refresh token to renew with (`Refresh`), a call that withdraws the authorization
+//! (`Revoke`), signed events sent to us (`Webhooks`). A key pasted by a person has none of the first
+//! three: its dialect implements `Dialect` alone.
+//!
+//! Trait objects (`Box<dyn Dialect>`, async through `async_trait`) rather than an enum of the
+//! dialects: a new dialect is a new file implementing these, and nothing that calls a provider
+//! matches on which one it is; the boxed future per call is nothing beside the HTTP call it wraps.
+
+use async_trait::async_trait;
+use connections_wire::{AuthorizationCode, PkceVerifier};
+use url::Url;
+
+use super::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, WebhookEvent};
+use crate::secret::Secret;
+
+#[async_trait]
+pub trait Dialect: Send + Sync {
+    /// Its name on the wire (`ProviderInfo::dialect`).
+    fn kind(&self) -> connections_wire::Dialect;
+
+    /// The access asked for, as the provider writes it (scopes joined by its separator).
+    fn scope(&self) -> String;
+
+    /// Whether its accounts are in test or live mode.
+    fn has_modes(&self) -> bool {
+        false
+    }
+
+    /// Whether an account id from the wire is one this provider issues; refused before storing.
+    fn is_account_id(&self, id: &str) -> bool;
+
+    /// The account the access token (or key) belongs to.
+    async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError>;
+
+    /// The endpoint that reads one page of a data table, for the data-access check; `None`: none
+    /// known, so it cannot be checked.
+    fn data_url(&self, table: &str) -> Option<Url>;
+
+    /// The way in through the provider's consent page and an authorization code.
+    fn consent(&self) -> Option<&dyn Consent> {
+        None
+    }
+
+    /// Renewal of the access token with a refresh token.
+    fn refresh(&self) -> Option<&dyn Refresh> {
+        None
+    }
+
+    /// A call that withdraws the app's authorization at the provider.
+    fn revocation(&self) -> Option<&dyn Revoke> {
+        None
+    }
+
+    /// Signed events the provider sends to our webhook route.
+    fn webhooks(&self) -> Option<&dyn Webhooks> {
+        None
+    }
+}
+
+#[async_trait]
+pub trait Consent: Send + Sync {
+    /// The provider's authorization page for one attempt. `state` and the PKCE challenge come from
+    /// the browser; `redirect_uri` is one of the registered return addresses.
+    fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Url;
+
+    /// Exchanges an authorization code, at most once per code: nothing here retries.
+    async fn exchange_code(&self, code: &AuthorizationCode, verifier: Option<&PkceVerifier>, redirect_uri: &str) -> Result<TokenGrant, ProviderError>;
+}
+
+#[async_trait]
+pub trait Refresh: Send + Sync {
+    /// A new access token (and, where the provider rolls them, a new refresh token).
+    async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError>;
+}
+
+#[async_trait]
+pub trait Revoke: Send + Sync {
+    /// Withdraws the authorization: for the account, or for the token given (`NotSupported` when the
+    /// call needs a token and none is given).
+    async fn revoke(
+        &self,
+        account_id: &str,
+        refresh_token: Option<&Secret<String>>,
+        access_token: Option<&Secret<String>>,
+    ) -> Result<Revocation, ProviderError>;
+
+    /// Whether the revocation ends the app's authorization for the whole account, every token of
+    /// every connection of it (Stripe Connect's deauthorize), rather than the tokens it is given.
+    fn ends_account(&self) -> bool {
+        false
+    }
+}
+
+pub trait Webhooks: Send + Sync {
+    /// Verifies and reads a webhook delivery.
+    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError>;
+}
