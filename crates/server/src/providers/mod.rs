@@ -155,6 +155,13 @@ impl Provider {
         Provider { spec, dialect, http }
     }
 
+    /// A provider speaking `dialect`, whatever `spec.dialect` says (for a dialect made in a test).
+    #[cfg(test)]
+    fn with_dialect(spec: ProviderSpec, dialect: Box<dyn dialect::Dialect>) -> Self {
+        let http = transport::Http::new(&spec.id, &spec.name, spec.timeout);
+        Provider { spec, dialect, http }
+    }
+
     pub fn id(&self) -> &str {
         &self.spec.id
     }
@@ -309,5 +316,64 @@ impl ProviderRegistry {
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
         self.providers.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// A source whose key a person pastes: no consent page, no renewal, no revocation, no webhooks.
+    struct PastedKey;
+
+    #[async_trait]
+    impl dialect::Dialect for PastedKey {
+        fn kind(&self) -> Dialect {
+            Dialect::Oauth2
+        }
+
+        fn scope(&self) -> String {
+            String::new()
+        }
+
+        fn is_account_id(&self, id: &str) -> bool {
+            !id.is_empty()
+        }
+
+        async fn fetch_account(&self, _key: &Secret<String>) -> Result<AccountInfo, ProviderError> {
+            Ok(AccountInfo { id: "acct".into(), display_name: "Keyed".into() })
+        }
+
+        fn data_url(&self, _table: &str) -> Option<Url> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dialect_without_the_optional_parts_is_answered_without_a_call() {
+        let base = spec::ProviderSpec::bare(
+            "keyed",
+            "Keyed",
+            DialectSpec::StripeApps(stripe::StripeSpec {
+                client_id: "ca_1".into(),
+                secret_key: Secret::new("sk_test_1".into()),
+                authorize_url: Url::parse("https://127.0.0.1:9/unused").unwrap(),
+                token_url: Url::parse("https://127.0.0.1:9/unused").unwrap(),
+                account_url: Url::parse("https://127.0.0.1:9/unused").unwrap(),
+                scope: String::new(),
+                webhook_secret: None,
+            }),
+        );
+        let provider = Provider::with_dialect(base, Box::new(PastedKey));
+        assert_eq!(provider.authorize_url("state", "challenge", "https://app.example/callback"), None);
+        let refused = provider.refresh(&Secret::new("r".into())).await.unwrap_err();
+        assert!(matches!(&refused, ProviderError::Rejected { error, .. } if error == "unsupported_grant_type"), "{refused}");
+        assert_eq!(provider.revoke("acct", None, None).await.unwrap(), Revocation::NotSupported);
+        assert!(!provider.revocation_ends_account());
+        assert_eq!(provider.webhook_event(&http::HeaderMap::new(), b"{}", 0), Err(WebhookError::NotConfigured));
+        assert_eq!(provider.fetch_account(&Secret::new("key".into())).await.unwrap().display_name, "Keyed");
+        assert!(!provider.info(vec![]).has_modes);
     }
 }

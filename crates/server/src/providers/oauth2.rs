@@ -72,6 +72,12 @@ pub struct Oauth2Spec {
     pub data_urls: Vec<(String, Url)>,
 }
 
+impl Oauth2Spec {
+    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+        Box::new(Oauth2::new(self, http))
+    }
+}
+
 impl Oauth2File {
     pub fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
         let client_id = spec::client_id(&self.client_id)?;

@@ -13,10 +13,10 @@ use serde::Deserialize;
 use url::Url;
 
 use super::dialect;
-use super::oauth2::{Oauth2, Oauth2File, Oauth2Spec};
-use super::stripe::apps::{AppsFile, StripeApps};
-use super::stripe::connect::{ConnectFile, ConnectSpec, StripeConnect};
-use super::stripe::{Stripe, StripeSpec};
+use super::oauth2::{Oauth2File, Oauth2Spec};
+use super::stripe::apps::AppsFile;
+use super::stripe::connect::{ConnectFile, ConnectSpec};
+use super::stripe::StripeSpec;
 use super::transport::Http;
 use crate::secret::Secret;
 
@@ -54,60 +54,60 @@ impl ProviderSpec {
     }
 }
 
-/// Each dialect's spec, checked. A new dialect is a variant here and in [`FileSpec`].
-#[derive(Clone, Debug)]
-pub enum DialectSpec {
-    Oauth2(Oauth2Spec),
-    StripeApps(StripeSpec),
-    StripeConnect(ConnectSpec),
-}
-
-impl DialectSpec {
-    pub fn kind(&self) -> Dialect {
-        match self {
-            DialectSpec::Oauth2(_) => Dialect::Oauth2,
-            DialectSpec::StripeApps(_) => Dialect::StripeApps,
-            DialectSpec::StripeConnect(_) => Dialect::StripeConnect,
+/// Every dialect: its name on the wire and in the providers file, its checked spec (`DialectSpec`),
+/// and the keys its entries read (`FileSpec`, the serde enum tagged by `dialect`). Each spec type
+/// lives in its dialect's file, which also makes its client (`client`) and checks its entry
+/// (`check`). A new dialect is its file and one line here (and its name in
+/// `connections_wire::Dialect`, which the SPA shows).
+macro_rules! dialects {
+    ($($kind:ident($name:literal): $spec:ty, $file:ty;)*) => {
+        /// Each dialect's spec, checked.
+        #[derive(Clone, Debug)]
+        pub enum DialectSpec {
+            $($kind($spec),)*
         }
-    }
 
-    /// The dialect that speaks to the provider, over `http`.
-    pub(super) fn client(&self, http: Http) -> Box<dyn dialect::Dialect> {
-        match self.clone() {
-            DialectSpec::Oauth2(spec) => Box::new(Oauth2::new(spec, http)),
-            DialectSpec::StripeApps(spec) => Box::new(StripeApps(Stripe::new(spec, http))),
-            DialectSpec::StripeConnect(ConnectSpec { stripe, deauthorize_url }) => {
-                Box::new(StripeConnect { stripe: Stripe::new(stripe, http), deauthorize_url })
+        impl DialectSpec {
+            pub fn kind(&self) -> Dialect {
+                match self {
+                    $(DialectSpec::$kind(_) => Dialect::$kind,)*
+                }
+            }
+
+            /// The dialect that speaks to the provider, over `http`.
+            pub(super) fn client(&self, http: Http) -> Box<dyn dialect::Dialect> {
+                match self.clone() {
+                    $(DialectSpec::$kind(spec) => spec.client(http),)*
+                }
             }
         }
-    }
-}
 
-/// A dialect's keys in a providers-file entry, by the value of `dialect`.
-#[derive(Deserialize)]
-#[serde(tag = "dialect")]
-enum FileSpec {
-    #[serde(rename = "oauth2")]
-    Oauth2(Oauth2File),
-    #[serde(rename = "stripe-apps")]
-    StripeApps(AppsFile),
-    #[serde(rename = "stripe-connect")]
-    StripeConnect(ConnectFile),
-}
-
-impl FileSpec {
-    /// Every dialect, with the keys its entries read.
-    fn dialects() -> [(Dialect, &'static [&'static str]); 3] {
-        [(Dialect::Oauth2, keys_of::<Oauth2File>()), (Dialect::StripeApps, keys_of::<AppsFile>()), (Dialect::StripeConnect, keys_of::<ConnectFile>())]
-    }
-
-    fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
-        match self {
-            FileSpec::Oauth2(file) => file.check(common, env),
-            FileSpec::StripeApps(file) => file.check(common, env),
-            FileSpec::StripeConnect(file) => file.check(common, env),
+        /// A dialect's keys in a providers-file entry, by the value of `dialect`.
+        #[derive(Deserialize)]
+        #[serde(tag = "dialect")]
+        enum FileSpec {
+            $(#[serde(rename = $name)] $kind($file),)*
         }
-    }
+
+        impl FileSpec {
+            /// Every dialect, with the keys its entries read.
+            fn dialects() -> Vec<(Dialect, &'static [&'static str])> {
+                vec![$((Dialect::$kind, keys_of::<$file>()),)*]
+            }
+
+            fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
+                match self {
+                    $(FileSpec::$kind(file) => file.check(common, env),)*
+                }
+            }
+        }
+    };
+}
+
+dialects! {
+    Oauth2("oauth2"): Oauth2Spec, Oauth2File;
+    StripeApps("stripe-apps"): StripeSpec, AppsFile;
+    StripeConnect("stripe-connect"): ConnectSpec, ConnectFile;
 }
 
 /// The keys every entry has, whatever its dialect (beside `dialect`).
@@ -261,7 +261,7 @@ fn parse_entry(id: &str, value: toml::Value, env: Env<'_>) -> Result<ProviderSpe
     };
     let raw = match table.remove("dialect") {
         Some(toml::Value::String(raw)) => raw,
-        Some(other) => return Err(EntryProblem::Entry(format!("invalid type: {}, expected a string for key `dialect`", other.type_str()))),
+        Some(other) => return Err(read::<String>(other).err().unwrap_or_else(|| EntryProblem::Entry("dialect must be a string".into()))),
         None => return Err(EntryProblem::Entry("missing field `dialect`".into())),
     };
     let dialects = FileSpec::dialects();

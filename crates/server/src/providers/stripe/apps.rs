@@ -7,9 +7,10 @@ use connections_wire::{AuthorizationCode, Dialect as Kind, PkceVerifier};
 use serde::Deserialize;
 use url::Url;
 
-use super::{FileKeys, Stripe, APPS_ACCESS_TOKEN_SECS};
+use super::{FileKeys, Stripe, StripeSpec, APPS_ACCESS_TOKEN_SECS};
 use crate::providers::dialect::{Consent, Dialect, Refresh, Webhooks};
 use crate::providers::spec::{Common, Env, KeyProblem, ProviderSpec};
+use crate::providers::transport::Http;
 use crate::providers::{AccountInfo, ProviderError, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
@@ -46,6 +47,13 @@ impl AppsFile {
 
 /// A Stripe App.
 pub struct StripeApps(pub Stripe);
+
+/// A Stripe App's spec is what both Stripe dialects have, and no more.
+impl StripeSpec {
+    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+        Box::new(StripeApps(Stripe::new(self, http)))
+    }
+}
 
 #[async_trait]
 impl Dialect for StripeApps {

@@ -10,6 +10,7 @@ use url::Url;
 use super::{FileKeys, Stripe, StripeSpec};
 use crate::providers::dialect::{Consent, Dialect, Refresh, Revoke, Webhooks};
 use crate::providers::spec::{self, Common, Env, KeyProblem, ProviderSpec};
+use crate::providers::transport::Http;
 use crate::providers::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
@@ -36,6 +37,12 @@ pub struct ConnectFile {
 pub struct ConnectSpec {
     pub stripe: StripeSpec,
     pub deauthorize_url: Url,
+}
+
+impl ConnectSpec {
+    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+        Box::new(StripeConnect { stripe: Stripe::new(self.stripe, http), deauthorize_url: self.deauthorize_url })
+    }
 }
 
 impl ConnectFile {
