@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use secrecy::{ExposeSecret, SecretBox};
 use secrecy::zeroize::Zeroize;
+use secrecy::{ExposeSecret, SecretBox};
 
 /// `secrecy`'s box (the value is zeroized when dropped) with our API: `expose`, `Clone` and `PartialEq`
 /// for any value, and `[redacted]` as its Debug and Display.
