@@ -18,31 +18,7 @@ use web_sys::{Document, Element};
 use crate::components::status_look;
 use crate::i18n::{td_string, Locale};
 use crate::messages;
-use crate::table::{self, Column, SortKey};
-
-/// A sort's name: its column's header, and its option in the sort control.
-pub fn sort_label(locale: Locale, key: SortKey) -> &'static str {
-    match key {
-        SortKey::Account => td_string!(locale, columns.account),
-        SortKey::AccountId => td_string!(locale, columns.account_id),
-        SortKey::Mode => td_string!(locale, columns.mode),
-        SortKey::Scope => td_string!(locale, columns.scope),
-        SortKey::Status => td_string!(locale, columns.status),
-        SortKey::ConnectedBy => td_string!(locale, columns.connected_by),
-        SortKey::ConnectedAt => td_string!(locale, columns.connected_at),
-        SortKey::LastChecked => td_string!(locale, columns.last_checked),
-        SortKey::LastData => td_string!(locale, columns.last_data),
-    }
-}
-
-/// A column's header, and the label its value has when the rows are cards.
-pub fn column_label(locale: Locale, column: Column) -> &'static str {
-    match (column, column.sort()) {
-        (_, Some(key)) => sort_label(locale, key),
-        (Column::Provider, None) => td_string!(locale, columns.provider),
-        (_, None) => td_string!(locale, table.actions),
-    }
-}
+use crate::table::{self, Column};
 
 /// What a row's button does: its `data-action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,7 +166,7 @@ fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &Connecti
     // `data-label`: the column's name, shown beside the value when rows are cards.
     let cell = |column: Column, class: Option<&str>, text: Option<&str>| {
         let td = element("td", class, text);
-        let _ = td.set_attribute(intern("data-label"), intern(column_label(locale, column)));
+        let _ = td.set_attribute(intern("data-label"), intern(column.label(locale)));
         td
     };
     let _ = tr.class_list().toggle_with_force("cx-row-new", new);
@@ -247,6 +223,8 @@ fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &Connecti
                     }
                     actions
                 }
+                // Only sorts, not columns (`table::columns` never gives them).
+                Column::AccountId | Column::Scope | Column::ConnectedBy | Column::ConnectedAt | Column::LastChecked => cell(column, None, None),
             };
             JsValue::from(filled)
         })

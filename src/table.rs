@@ -1,83 +1,111 @@
-//! The Data Sources table's filtering, search and sorting, on plain types.
+//! The Data Sources table's one list of columns and sorts, and its filtering, search and sorting.
 
 use connections_wire::{ConnectionStatus, ConnectionView};
 
+use crate::i18n::{td_string, Locale};
 use crate::text::lowercase;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    Account,
-    AccountId,
-    Mode,
-    Scope,
-    Status,
-    ConnectedBy,
-    ConnectedAt,
-    LastChecked,
-    LastData,
-}
-
-/// Every column the table sorts by, in the table's order.
-pub const SORT_KEYS: [SortKey; 9] = [
-    SortKey::Account,
-    SortKey::AccountId,
-    SortKey::Mode,
-    SortKey::Scope,
-    SortKey::Status,
-    SortKey::ConnectedBy,
-    SortKey::ConnectedAt,
-    SortKey::LastChecked,
-    SortKey::LastData,
-];
-
-impl SortKey {
-    fn as_str(self) -> &'static str {
-        match self {
-            SortKey::Account => "account",
-            SortKey::AccountId => "account_id",
-            SortKey::Mode => "mode",
-            SortKey::Scope => "scope",
-            SortKey::Status => "status",
-            SortKey::ConnectedBy => "connected_by",
-            SortKey::ConnectedAt => "connected_at",
-            SortKey::LastChecked => "last_checked",
-            SortKey::LastData => "last_data",
+/// The table's one list: everything it shows or sorts by, in the table's order. Each entry gives
+/// whether it is a column (a header, and a cell per row; the rest of a connection is on its own page,
+/// and the table still sorts by it through the sort control), its sort (the `<select>` value and the
+/// first click's direction) if it sorts, and its label (the header, the sort control's option, and
+/// the `data-label` of its cell when rows are cards). Adding one is an entry here, its cell in
+/// `rows::fill`, its comparison in `apply` and its text in locales/.
+macro_rules! columns {
+    ($($name:ident: column $column:literal, sort $sort:expr, label $($label:ident).+;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Column {
+            $($name,)*
         }
+
+        const ALL: &[Column] = &[$(Column::$name,)*];
+
+        impl Column {
+            /// A column of the table (rather than only a sort of the sort control).
+            const fn is_column(self) -> bool {
+                match self {
+                    $(Column::$name => $column,)*
+                }
+            }
+
+            /// Its sort: the `<select>` value, and whether the first click sorts descending.
+            const fn sorting(self) -> Option<(&'static str, bool)> {
+                match self {
+                    $(Column::$name => $sort,)*
+                }
+            }
+
+            pub fn label(self, locale: Locale) -> &'static str {
+                match self {
+                    $(Column::$name => td_string!(locale, $($label).+),)*
+                }
+            }
+        }
+    };
+}
+
+columns! {
+    Account: column true, sort Some(("account", false)), label columns.account;
+    AccountId: column false, sort Some(("account_id", false)), label columns.account_id;
+    Provider: column true, sort None, label columns.provider;
+    Mode: column true, sort Some(("mode", false)), label columns.mode;
+    Scope: column false, sort Some(("scope", false)), label columns.scope;
+    Status: column true, sort Some(("status", false)), label columns.status;
+    ConnectedBy: column false, sort Some(("connected_by", false)), label columns.connected_by;
+    ConnectedAt: column false, sort Some(("connected_at", true)), label columns.connected_at;
+    LastChecked: column false, sort Some(("last_checked", true)), label columns.last_checked;
+    LastData: column true, sort Some(("last_data", true)), label columns.last_data;
+    Actions: column true, sort None, label table.actions;
+}
+
+/// What the table sorts by: an entry of the list that has a sort.
+pub type SortKey = Column;
+
+/// The list's columns, or its sorts, in its order (the length is checked when compiling).
+const fn pick<const N: usize>(sorts: bool) -> [Column; N] {
+    let mut picked = [Column::Account; N];
+    let (mut i, mut n) = (0, 0);
+    while i < ALL.len() {
+        if (sorts && ALL[i].sorting().is_some()) || (!sorts && ALL[i].is_column()) {
+            picked[n] = ALL[i];
+            n += 1;
+        }
+        i += 1;
     }
+    assert!(n == N);
+    picked
 }
 
-/// The Data Sources table's columns, in its order: what an admin scans. The rest of a connection
-/// (account id, scope, who connected it and when, the last check) is on its own page, and the table
-/// still sorts by it through the sort control. Headers and cells are both made from this list, so
-/// they cannot fall out of step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Column {
-    Account,
-    Provider,
-    Mode,
-    Status,
-    LastData,
-    Actions,
-}
+/// The Data Sources table's columns, in its order: what an admin scans.
+pub const COLUMNS: [Column; 6] = pick(false);
 
-pub const COLUMNS: [Column; 6] = [Column::Account, Column::Provider, Column::Mode, Column::Status, Column::LastData, Column::Actions];
+/// Every sort, in the table's order.
+pub const SORT_KEYS: [SortKey; 9] = pick(true);
 
 impl Column {
     /// What clicking its header sorts by, if it sorts.
     pub fn sort(self) -> Option<SortKey> {
-        match self {
-            Column::Account => Some(SortKey::Account),
-            Column::Mode => Some(SortKey::Mode),
-            Column::Status => Some(SortKey::Status),
-            Column::LastData => Some(SortKey::LastData),
-            Column::Provider | Column::Actions => None,
-        }
+        self.sorting().map(|_| self)
+    }
+
+    fn as_str(self) -> &'static str {
+        self.sorting().map_or("", |(value, _)| value)
     }
 }
 
-/// The columns shown: Mode only where some provider has test and live accounts.
+/// Mode only where some provider has test and live accounts.
+fn shown(show_mode: bool, column: Column) -> bool {
+    show_mode || column != Column::Mode
+}
+
+/// The columns shown.
 pub fn columns(show_mode: bool) -> impl Iterator<Item = Column> {
-    COLUMNS.into_iter().filter(move |column| show_mode || *column != Column::Mode)
+    COLUMNS.into_iter().filter(move |column| shown(show_mode, *column))
+}
+
+/// The sorts offered by the sort control.
+pub fn sort_keys(show_mode: bool) -> impl Iterator<Item = SortKey> {
+    SORT_KEYS.into_iter().filter(move |key| shown(show_mode, *key))
 }
 
 /// A sort as one `<select>` value, e.g. `connected_at:desc`.
@@ -117,7 +145,7 @@ impl TableQuery {
             self.descending = !self.descending;
         } else {
             self.sort = key;
-            self.descending = matches!(key, SortKey::ConnectedAt | SortKey::LastChecked | SortKey::LastData);
+            self.descending = key.sorting().is_some_and(|(_, descending_first)| descending_first);
         }
     }
 
@@ -158,6 +186,8 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
             SortKey::ConnectedAt => a.connected_at.cmp(&b.connected_at),
             SortKey::LastChecked => a.last_checked_at.cmp(&b.last_checked_at),
             SortKey::LastData => a.last_data_at.cmp(&b.last_data_at),
+            // Not sorts (`parse_sort_value` never gives them).
+            Column::Provider | Column::Actions => std::cmp::Ordering::Equal,
         };
         // Ties keep a stable, predictable order.
         let order = order.then_with(|| a.id.cmp(&b.id));

@@ -208,12 +208,11 @@ fn TableControls(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView 
 #[component]
 fn SortControl(query: RwSignal<TableQuery>, show_mode: bool) -> impl IntoView {
     let locale = i18n::locale();
-    let keys = table::SORT_KEYS.into_iter().filter(move |key| show_mode || *key != SortKey::Mode);
-    let options = keys
+    let options = table::sort_keys(show_mode)
         .flat_map(|key| [(key, false), (key, true)])
         .map(|(key, descending)| {
             let direction = if descending { td_string!(locale, table.sort_descending) } else { td_string!(locale, table.sort_ascending) };
-            view! { <option value=table::sort_value(key, descending)>{format!("{}, {direction}", rows::sort_label(locale, key))}</option> }
+            view! { <option value=table::sort_value(key, descending)>{format!("{}, {direction}", key.label(locale))}</option> }
         })
         .collect_view();
     view! {
@@ -292,7 +291,7 @@ fn ConnectionsTable(
     let headers = table::columns(show_mode)
         .map(|column| match column.sort() {
             Some(key) => view! { <SortHeader query key /> }.into_any(),
-            None => view! { <th scope="col">{rows::column_label(locale, column)}</th> }.into_any(),
+            None => view! { <th scope="col">{column.label(locale)}</th> }.into_any(),
         })
         .collect_view();
     let count = move || shown.with(Vec::len);
@@ -332,7 +331,7 @@ fn SortHeader(query: RwSignal<TableQuery>, key: SortKey) -> impl IntoView {
     view! {
         <th scope="col" aria-sort=move || sorted("none", "ascending", "descending")>
             <button class="cx-sort" on:click=move |_| query.update(|q| q.toggle_sort(key))>
-                {rows::sort_label(i18n::locale(), key)}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
+                {key.label(i18n::locale())}<span aria-hidden="true">{move || sorted("", " ▲", " ▼")}</span>
             </button>
         </th>
     }

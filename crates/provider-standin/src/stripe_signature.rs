@@ -11,7 +11,7 @@ fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(payload);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// An `account.application.*` event about `account_id` and the application (`id`, `name`).

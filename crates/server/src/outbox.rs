@@ -86,6 +86,7 @@ impl Signer {
     }
 
     /// `webhook-signature`: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    // Our own, not `standardwebhooks` 1.0: its `Webhook` holds the key in a plain Vec (no Clone, no redacted Debug, no zeroize), rejects non-UTF-8 bodies, and brings a second HMAC, base64 0.21 and `time`.
     pub fn sign(&self, message_id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose()).expect("HMAC takes any key length");
         mac.update(message_id.as_bytes());

@@ -1,8 +1,6 @@
 //! RFC 7636 checks the backend makes itself, because Stripe does not document PKCE.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
+use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
 /// `code_verifier = 43*128unreserved` (RFC 7636 §4.1).
@@ -19,13 +17,16 @@ fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
+/// `BASE64URL(SHA256(verifier))`, by oauth2-rs (the SPA makes its challenge with the same crate).
+/// Panics, as oauth2-rs does, unless the verifier is 43 to 128 characters long.
 pub fn s256_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.to_owned())).as_str().to_owned()
 }
 
-/// `BASE64URL(SHA256(verifier)) == challenge`, compared in constant time.
+/// `BASE64URL(SHA256(verifier)) == challenge`, compared in constant time. A verifier of a length
+/// RFC 7636 does not allow matches nothing.
 pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
-    s256_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes()).into()
+    (43..=128).contains(&verifier.len()) && bool::from(s256_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes()))
 }
 
 #[cfg(test)]

@@ -2,28 +2,45 @@
 
 use std::fmt;
 
-// Our own, not `secrecy` (issue 13): that crate is not in the offline registry cache this project builds from.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(T);
+use secrecy::zeroize::Zeroize;
+use secrecy::{ExposeSecret, SecretBox};
 
-impl<T> Secret<T> {
+/// `secrecy`'s box (the value is zeroized when dropped) with our API: `expose`, `Clone` and `PartialEq`
+/// for any value, and `[redacted]` as its Debug and Display.
+pub struct Secret<T: Zeroize>(SecretBox<T>);
+
+impl<T: Zeroize> Secret<T> {
     pub fn new(value: T) -> Self {
-        Secret(value)
+        Secret(SecretBox::new(Box::new(value)))
     }
 
     /// The one way to read the value; grep for it to audit every use.
     pub fn expose(&self) -> &T {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
-impl<T> fmt::Debug for Secret<T> {
+impl<T: Zeroize + Clone> Clone for Secret<T> {
+    fn clone(&self) -> Self {
+        Secret::new(self.expose().clone())
+    }
+}
+
+impl<T: Zeroize + PartialEq> PartialEq for Secret<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl<T: Zeroize + Eq> Eq for Secret<T> {}
+
+impl<T: Zeroize> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
 }
 
-impl<T> fmt::Display for Secret<T> {
+impl<T: Zeroize> fmt::Display for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
@@ -31,7 +48,7 @@ impl<T> fmt::Display for Secret<T> {
 
 impl From<String> for Secret<String> {
     fn from(value: String) -> Self {
-        Secret(value)
+        Secret::new(value)
     }
 }
 

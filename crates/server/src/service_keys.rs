@@ -103,7 +103,7 @@ mod tests {
     use super::*;
 
     fn digest(key: &str) -> String {
-        Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(key.as_bytes()))
     }
 
     #[test]

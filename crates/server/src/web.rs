@@ -173,7 +173,7 @@ pub async fn serve_embed_loader(State(state): State<AppState>, headers: HeaderMa
 /// who controls the build).
 pub fn content_etag(body: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..12]);
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
 }
 

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+// Our own, not `secrecy`: these are in the SPA's budgeted wasm too, and must stay plain serde strings with Hash and Ord (SecretBox has neither).
 macro_rules! redacted_string {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

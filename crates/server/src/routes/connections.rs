@@ -61,7 +61,7 @@ pub struct CachedList {
 /// newer than it (the next poll then answers them again under the newer revision).
 fn list_etag(revision: i64, workspace: &str) -> HeaderValue {
     use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(workspace.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(&Sha256::digest(workspace.as_bytes())[..8]);
     HeaderValue::from_str(&format!("W/\"{revision}-{digest}\"")).expect("digits and hex are a valid header value")
 }
 

@@ -13,7 +13,7 @@ const ACME: &str = "acct_1DemoAcmeBooks00";
 pub const SERVICE_KEY: &str = "svc_test_0123456789abcdef0123456789abcdef";
 
 pub fn service_keys_arg() -> String {
-    let digest: String = Sha256::digest(SERVICE_KEY.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(Sha256::digest(SERVICE_KEY.as_bytes()));
     format!("--service-keys=sync-jobs={digest}")
 }
 
