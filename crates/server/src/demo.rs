@@ -7,8 +7,8 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use connections_wire::Dialect;
-use rand::RngCore;
 use provider_standin::{ClientAuth, Realm, Standin, StandinConfig};
+use rand::RngCore;
 use tokio::net::TcpListener;
 
 use std::sync::Arc;

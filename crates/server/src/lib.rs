@@ -21,8 +21,8 @@ pub mod services;
 pub mod session;
 pub mod shutdown;
 pub mod storage;
-mod web;
 pub mod stripe_signature;
+mod web;
 
 use std::net::SocketAddr;
 use std::ops::Deref;

@@ -10,8 +10,8 @@ use crate::support;
 
 use connections_server::crypto::TokenKind;
 use connections_server::services::maintenance;
-use serde_json::{json, Value};
 use provider_standin::TokenFault;
+use serde_json::{json, Value};
 use support::{admin, spawn_app, spawn_app_stopped_by, spawn_app_with, spawn_second_instance, TestApp};
 
 const APPS: &str = "--stripe-oauth=apps";
