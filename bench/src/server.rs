@@ -5,6 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use connections_server::crypto::TokenKind;
+use connections_server::outbox::EventType;
 use connections_server::secret::Secret;
 use connections_server::storage::{NewConnection, NewEvent};
 use connections_server::AppState;
@@ -104,7 +105,12 @@ impl Instance {
                 connected_by_name: "Bench Admin",
                 now: now - (n - i) as i64,
             };
-            let (view, _) = self.state.db.upsert_connection(connection, "seeded").await.unwrap();
+            let (view, _) = self
+                .state
+                .db
+                .upsert_connection(connection, "seeded", |known| Some(if known { EventType::Reauthenticated } else { EventType::Created }))
+                .await
+                .unwrap();
             if i % 7 == 3 {
                 let event = NewEvent {
                     workspace: WORKSPACE,
@@ -117,7 +123,7 @@ impl Instance {
                     detail: "seeded",
                     at: now,
                 };
-                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None).await.unwrap();
+                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None, Some(EventType::Revoked)).await.unwrap();
             }
         }
     }

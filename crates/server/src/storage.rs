@@ -65,6 +65,14 @@ pub struct Db {
     revision: std::sync::Arc<revision::Follower>,
 }
 
+/// What a change writes besides itself if, and only if, it happens, as the service making the change
+/// chose: a further audit line, and the outgoing webhook announcing it.
+#[derive(Clone, Copy, Default)]
+pub struct IfChanged<'a> {
+    pub audit: Option<NewEvent<'a>>,
+    pub announce: Option<crate::outbox::EventType>,
+}
+
 /// A renewed access token (and the rolled refresh token, if the provider sent one), encrypted.
 #[derive(Clone)]
 pub struct RenewedTokens {

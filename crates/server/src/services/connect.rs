@@ -8,6 +8,7 @@ use connections_wire::{
 };
 
 use crate::crypto::TokenKind;
+use crate::outbox::EventType;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
@@ -199,11 +200,17 @@ async fn store_connection(
                 now,
             },
             detail,
+            announce_connected,
         )
         .await?;
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
     Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+}
+
+/// A new connection is announced as created, a known account's as reauthenticated.
+fn announce_connected(known: bool) -> Option<EventType> {
+    Some(if known { EventType::Reauthenticated } else { EventType::Created })
 }
 
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
@@ -276,6 +283,7 @@ pub async fn confirm_install(state: &AppState, provider: &Provider, user: &Curre
                 now,
             },
             &format!("Installed from {}, confirmed by an administrator", provider.name()),
+            announce_connected,
         )
         .await?;
     tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");

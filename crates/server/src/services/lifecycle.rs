@@ -5,8 +5,9 @@ use chrono::Utc;
 use connections_wire::{AuditAction, ConnectionStatus, ConnectionView, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
+use crate::outbox::EventType;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
-use crate::storage::{ConnectionRecord, NewEvent};
+use crate::storage::{ConnectionRecord, IfChanged, NewEvent};
 use crate::AppState;
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
@@ -78,7 +79,13 @@ pub async fn check(
     };
     let status = if outcome == CheckOutcome::ReauthenticationRequired { ConnectionStatus::ReauthenticationRequired } else { ConnectionStatus::Connected };
     let success = outcome != CheckOutcome::ReauthenticationRequired;
-    state.db.record_check(&view.id, version, status, check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now)).await?;
+    let event = check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now);
+    // Announced only if the status changes: a connection found refused, or working again.
+    let if_changed = match status {
+        ConnectionStatus::ReauthenticationRequired => IfChanged { audit: None, announce: Some(EventType::ReauthenticationRequired) },
+        _ => tokens::recovery(&event),
+    };
+    state.db.record_check(&view.id, version, status, event, if_changed).await?;
     Ok(outcome)
 }
 
@@ -306,7 +313,12 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
             detail: why.detail,
             at: why.at,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery).await? {
+        let announce = match status {
+            ConnectionStatus::Revoked => Some(EventType::Revoked),
+            ConnectionStatus::Disconnected => Some(EventType::Disconnected),
+            ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => None,
+        };
+        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery, announce).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }

@@ -14,9 +14,10 @@ use std::time::Duration;
 use connections_wire::{AuditAction, ConnectionStatus};
 
 use crate::crypto::TokenKind;
+use crate::outbox::EventType;
 use crate::providers::{Provider, ProviderError};
 use crate::secret::Secret;
-use crate::storage::{ConnectionRecord, NewEvent, RenewedTokens};
+use crate::storage::{ConnectionRecord, IfChanged, NewEvent, RenewedTokens};
 use crate::AppState;
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
@@ -168,7 +169,7 @@ const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
 async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
     let mut pause = STORE_FIRST_PAUSE;
     for attempt in 1.. {
-        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event).await {
+        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event, recovery(&event)).await {
             Ok(stored) => return Ok(stored),
             Err(error) if attempt < STORE_TRIES => {
                 tracing::warn!(connection = %record.view.id, %error, attempt, "storing a renewal failed; trying again");
@@ -201,7 +202,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
         },
     };
     let Some(refresh_token) = refresh_token else {
-        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate")).await?;
+        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate"), needs_consent()).await?;
         return Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() });
     };
     match provider.refresh(&refresh_token).await {
@@ -225,7 +226,16 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
         }
         Err(error) if error.is_invalid_grant() => {
             crate::log_chain(&error);
-            state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "The provider refused the refresh token; reauthenticate")).await?;
+            state
+                .db
+                .renewal_refused(
+                    &view.id,
+                    record.token_version,
+                    holder,
+                    event(false, "The provider refused the refresh token; reauthenticate"),
+                    needs_consent(),
+                )
+                .await?;
             Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() })
         }
         Err(error) => {
@@ -247,4 +257,21 @@ fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str,
         detail,
         at,
     }
+}
+
+/// A connection that needed reauthentication works again (a renewal or a check got through): its
+/// audit line and its outgoing `connection.recovered`, written with the change that made it so.
+pub fn recovery<'a>(cause: &NewEvent<'a>) -> IfChanged<'a> {
+    let audit = NewEvent {
+        action: AuditAction::Recover,
+        success: true,
+        detail: "Access works again without a new consent: reauthentication is no longer required",
+        ..*cause
+    };
+    IfChanged { audit: Some(audit), announce: Some(EventType::Recovered) }
+}
+
+/// A connection whose refresh token was refused needs a new consent: announced when it comes to that.
+fn needs_consent() -> IfChanged<'static> {
+    IfChanged { audit: None, announce: Some(EventType::ReauthenticationRequired) }
 }

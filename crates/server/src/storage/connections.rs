@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::audit::insert_event;
 use super::provider_events::remember_delivery;
-use super::{decodable, shown_timestamp, timestamp, Db, NewEvent};
+use super::{decodable, shown_timestamp, timestamp, Db, IfChanged, NewEvent};
 use crate::outbox::EventType;
 
 /// Tokens and account data from a successful exchange, tokens already encrypted.
@@ -50,7 +50,15 @@ pub(super) const RECORD_COLUMNS: &str = "id, provider, account_id, account_name,
 impl Db {
     /// Stores a connection, or renews the row of the same provider account (re-authentication), and
     /// records it in the audit trail, in one transaction. Answers whether the account was known.
-    pub async fn upsert_connection(&self, new: NewConnection<'_>, detail: &str) -> Result<(ConnectionView, bool), sqlx::Error> {
+    ///
+    /// `announce` is asked, once the transaction knows whether the account was known, which outgoing
+    /// webhook to write with the change.
+    pub async fn upsert_connection(
+        &self,
+        new: NewConnection<'_>,
+        detail: &str,
+        announce: impl FnOnce(bool) -> Option<EventType> + Send,
+    ) -> Result<(ConnectionView, bool), sqlx::Error> {
         // Write first: a transaction that reads before writing can't upgrade its lock when another
         // writer got in between (SQLite WAL), which would fail concurrent grants.
         let mut tx = self.pool.begin().await?;
@@ -106,8 +114,9 @@ impl Db {
             },
         )
         .await?;
-        let announced = if existed { EventType::Reauthenticated } else { EventType::Created };
-        self.announce(&mut tx, &view.id, announced, new.now).await?;
+        if let Some(notification) = announce(existed) {
+            self.announce(&mut tx, &view.id, notification, new.now).await?;
+        }
         tx.commit().await?;
         self.committed(revision);
         Ok((view, existed))
@@ -176,7 +185,8 @@ impl Db {
     /// in between is not overwritten blindly (answers false; read again and decide again).
     /// `delivery`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
     /// in the same transaction: if the end fails, so does the remembering, and the provider's
-    /// redelivery is applied.
+    /// redelivery is applied. `announce`, the outgoing webhook the caller chose, is written only
+    /// if the connection is ended.
     pub async fn end_connection(
         &self,
         id: &str,
@@ -184,6 +194,7 @@ impl Db {
         status: ConnectionStatus,
         event: NewEvent<'_>,
         delivery: Option<(&str, &str)>,
+        announce: Option<EventType>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
@@ -205,10 +216,8 @@ impl Db {
         if let Some((provider, event_id)) = delivery {
             remember_delivery(&mut tx, provider, event_id, event.at).await?;
         }
-        match status {
-            ConnectionStatus::Revoked => self.announce(&mut tx, id, EventType::Revoked, event.at).await?,
-            ConnectionStatus::Disconnected => self.announce(&mut tx, id, EventType::Disconnected, event.at).await?,
-            ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => {}
+        if let Some(notification) = announce {
+            self.announce(&mut tx, id, notification, event.at).await?;
         }
         tx.commit().await?;
         self.committed(revision);
@@ -217,11 +226,19 @@ impl Db {
 
     /// A health check reached the provider: note when, and the status it found. Only if the tokens
     /// are still those of `version` (the version after any renewal the check made): a disconnect
-    /// that got in between stays a disconnect. The audit line is written either way.
-    pub async fn record_check(&self, id: &str, version: i64, status: ConnectionStatus, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// that got in between stays a disconnect. The audit line is written either way; `if_changed`
+    /// (the caller's choice) only when the status changed.
+    pub async fn record_check(
+        &self,
+        id: &str,
+        version: i64,
+        status: ConnectionStatus,
+        event: NewEvent<'_>,
+        if_changed: IfChanged<'_>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // A change of status first (written, not read, so the transaction never upgrades a read
-        // lock): only a change is announced.
+        // lock): only a change writes `if_changed`.
         let update = |only_a_change: bool| {
             sqlx::query(if only_a_change {
                 "UPDATE connections SET status = $1, last_checked_at = $2, updated_at = $2
@@ -238,12 +255,9 @@ impl Db {
         let changed = update(true).execute(&mut *tx).await?.rows_affected() == 1;
         let applied = changed || update(false).execute(&mut *tx).await?.rows_affected() == 1;
         let revision = if applied { Some(self.bump_revision(&mut tx).await?) } else { None };
-        if changed && status == ConnectionStatus::ReauthenticationRequired {
-            self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
-        }
         insert_event(&mut tx, &event).await?;
-        if changed && status == ConnectionStatus::Connected {
-            self.recovered(&mut tx, id, &event).await?;
+        if changed {
+            self.write_if_changed(&mut tx, id, event.at, &if_changed).await?;
         }
         tx.commit().await?;
         if let Some(revision) = revision {

@@ -7,7 +7,7 @@ use connections_wire::{DeliveryStatus, Timestamp, WebhookDelivery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{view_from_row, Backend, Db, VIEW_COLUMNS};
+use super::{insert_event, view_from_row, Backend, Db, IfChanged, VIEW_COLUMNS};
 use crate::outbox::{EventBody, EventData, EventType};
 
 /// An event claimed for delivery.
@@ -61,9 +61,28 @@ pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str,
 }
 
 impl Db {
+    /// Writes the outgoing webhook a service chose, in the transaction of its change (when the
+    /// outbox is on: a receiver is configured).
     pub(super) async fn announce(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: EventType, now: i64) -> Result<(), sqlx::Error> {
         if self.outbox {
             enqueue(tx, id, event_type, now).await?;
+        }
+        Ok(())
+    }
+
+    /// What a change writes besides itself, once it is known to have happened.
+    pub(super) async fn write_if_changed(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        at: i64,
+        if_changed: &IfChanged<'_>,
+    ) -> Result<(), sqlx::Error> {
+        if let Some(audit) = &if_changed.audit {
+            insert_event(tx, audit).await?;
+        }
+        if let Some(notification) = if_changed.announce {
+            self.announce(tx, id, notification, at).await?;
         }
         Ok(())
     }

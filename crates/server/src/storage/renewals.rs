@@ -1,11 +1,8 @@
 //! What keeps tokens alive beyond one renewal: connections whose refresh token sat unused too long
-//! (keep-alive), a recovery announced when a connection works again, and who else holds an
-//! account's authorization before it is withdrawn for the whole account.
+//! (keep-alive), and who else holds an account's authorization before it is withdrawn for the whole
+//! account.
 
-use connections_wire::AuditAction;
-
-use super::{insert_event, record_from_row, ConnectionRecord, Db, NewEvent, RenewedTokens, RECORD_COLUMNS};
-use crate::outbox::EventType;
+use super::{insert_event, record_from_row, ConnectionRecord, Db, IfChanged, NewEvent, RenewedTokens, RECORD_COLUMNS};
 
 impl Db {
     /// Claims the renewal of a connection's tokens for `lease_secs` of the database's clock, for
@@ -30,8 +27,17 @@ impl Db {
     /// Stores renewed tokens, the new refresh token with the new access token in one write, and
     /// releases the lease, if `holder` still holds it. Answers false when the version moved (the row
     /// was reconnected or disconnected meanwhile) or another renewal took the lease over: then nothing
-    /// is written. A connection that needed reauthentication and works again is announced as recovered.
-    pub async fn store_renewal(&self, id: &str, version: i64, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// is written. A connection that needed reauthentication and works again writes `if_recovered`,
+    /// the caller's choice.
+    pub async fn store_renewal(
+        &self,
+        id: &str,
+        version: i64,
+        holder: &str,
+        tokens: RenewedTokens,
+        event: NewEvent<'_>,
+        if_recovered: IfChanged<'_>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let now = self.db_now();
         // A recovery first (written, not read, so the transaction never upgrades a read lock).
@@ -63,7 +69,7 @@ impl Db {
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         if recovered {
-            self.recovered(&mut tx, id, &event).await?;
+            self.write_if_changed(&mut tx, id, event.at, &if_recovered).await?;
         }
         tx.commit().await?;
         self.committed(revision);
@@ -84,10 +90,11 @@ impl Db {
 
     /// The provider refused the refresh token: the connection needs a new consent. Conditional on
     /// the version, like every token write, and on `holder` still holding the lease, which it releases.
-    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: NewEvent<'_>) -> Result<bool, sqlx::Error> {
+    /// `if_changed`, the caller's choice, is written only if the status changed.
+    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: NewEvent<'_>, if_changed: IfChanged<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let now = self.db_now();
-        // A change of status first: only a change is announced.
+        // A change of status first: only a change writes `if_changed`.
         let (mut applied, mut changed) = (false, false);
         for (only_a_change, only) in [(true, " AND status <> 'reauthentication_required'"), (false, "")] {
             let sql = format!(
@@ -106,7 +113,7 @@ impl Db {
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
         if changed {
-            self.announce(&mut tx, id, EventType::ReauthenticationRequired, event.at).await?;
+            self.write_if_changed(&mut tx, id, event.at, &if_changed).await?;
         }
         tx.commit().await?;
         self.committed(revision);
@@ -128,19 +135,6 @@ impl Db {
         .await?;
         // One row that cannot be read must not stop every other idle connection's renewal.
         Ok(super::decodable(&rows, record_from_row))
-    }
-
-    /// A connection that needed reauthentication works again: its audit line and its outgoing
-    /// `connection.recovered`, in the transaction that made it so.
-    pub(super) async fn recovered(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, cause: &NewEvent<'_>) -> Result<(), sqlx::Error> {
-        let event = NewEvent {
-            action: AuditAction::Recover,
-            success: true,
-            detail: "Access works again without a new consent: reauthentication is no longer required",
-            ..*cause
-        };
-        insert_event(tx, &event).await?;
-        self.announce(tx, id, EventType::Recovered, cause.at).await
     }
 
     /// How many connections other than `except_id`, in any workspace, still hold tokens for the

@@ -177,8 +177,11 @@ async fn a_renewal_whose_lease_was_taken_over_writes_nothing() {
         at: 0,
     };
     let tokens = || connections_server::storage::RenewedTokens { access_token: vec![1], refresh_token: Some(vec![2]), access_expires_at: None };
-    assert!(!db.store_renewal(&id, record.token_version, "renewal_late", tokens(), event()).await.unwrap(), "the late loser stores nothing");
-    assert!(!db.renewal_refused(&id, record.token_version, "renewal_late", event()).await.unwrap(), "nor marks the row");
+    assert!(
+        !db.store_renewal(&id, record.token_version, "renewal_late", tokens(), event(), Default::default()).await.unwrap(),
+        "the late loser stores nothing"
+    );
+    assert!(!db.renewal_refused(&id, record.token_version, "renewal_late", event(), Default::default()).await.unwrap(), "nor marks the row");
     db.release_renewal(&id, record.token_version, "renewal_late").await.unwrap();
     assert!(!db.claim_renewal(&id, record.token_version, "renewal_third", 60).await.unwrap(), "nor gives the winner's lease away");
     let after = app.record("stripe", ACME).await;
