@@ -147,6 +147,9 @@ impl Db {
     }
 }
 
+/// 9999-12-31T23:59:59Z, the last second a calendar here holds.
+const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+
 fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
     DateTime::<Utc>::from_timestamp(value, 0).map(Timestamp::from).ok_or_else(|| sqlx::Error::Decode(format!("{column} {value} is out of range").into()))
 }
@@ -156,7 +159,7 @@ fn timestamp(value: i64, column: &str) -> Result<Timestamp, sqlx::Error> {
 /// connection still shows and can be disconnected.
 fn shown_timestamp(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, sqlx::Error> {
     let Some(value) = row.try_get::<Option<i64>, _>(column)? else { return Ok(None) };
-    if (0..=crate::providers::LAST_SECOND_OF_9999).contains(&value) {
+    if (0..=LAST_SECOND_OF_9999).contains(&value) {
         return timestamp(value, column).map(Some);
     }
     let id = row.try_get::<String, _>("id").unwrap_or_default();

@@ -10,7 +10,10 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::names;
-use super::probes;
+
+/// The load balancer's probes (`routes::probes`), logged at debug level only.
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -85,7 +88,7 @@ fn status_class(status: StatusCode) -> &'static str {
 /// code; the probes only at debug level), counts and times it under its route template.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
-    let quiet = matches!(route.as_deref(), Some(probes::HEALTHZ | probes::READYZ));
+    let quiet = matches!(route.as_deref(), Some(HEALTHZ | READYZ));
     let method = method_label(request.method());
     let id = incoming_request_id(request.headers()).unwrap_or_else(new_request_id);
     let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id);

@@ -3,7 +3,6 @@
 //! - `http`: a request id for every request (answered as `x-request-id`, carried by problem bodies and
 //!   by every log line of the request), the request log, and the HTTP metrics.
 //! - `logs`: text or JSON lines (`CONNECTIONS_LOG_FORMAT`).
-//! - `probes`: `GET /healthz` and `GET /readyz` on the public port.
 //! - `exporter`: Prometheus metrics, on their own listener (`CONNECTIONS_METRICS_ADDR`) only.
 //! - `outcomes`: one counter per thing that can go well or badly (grants, renewals, health checks,
 //!   disconnects, webhook events, calls to providers), recorded where the outcome is decided.
@@ -16,14 +15,13 @@ mod exporter;
 mod http;
 mod logs;
 mod outcomes;
-pub mod probes;
 
-pub use exporter::{bind_metrics, parse_metrics_addr, serve_metrics};
-pub use http::{carry_request_context, request_id, track_requests};
-pub use logs::{init_logging, LogFormat};
+pub use exporter::{bind_metrics, parse_metrics_addr, render, serve_metrics, set_connection_gauges, set_outbox_pending};
+pub use http::{carry_request_context, request_id, track_requests, HEALTHZ, READYZ};
+pub use logs::{init_logging, log_chain, LogFormat};
 pub use outcomes::{
     count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,
-    provider_call,
+    provider_call, Outcome,
 };
 
 /// Every metric this server exports, for the README and the tests.

@@ -8,11 +8,12 @@ use chrono::Utc;
 use connections_wire::{AuditAction, GrantOutcome, GrantRequest, GrantResponse, InstallRequest, PendingInstall, StartAttemptRequest, StartAttemptResponse};
 
 use super::providers::KnownProvider;
+use super::Admin;
+use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
-use crate::services::connect;
-use crate::session::{Admin, CurrentUser};
+use crate::services::{connect, outcomes};
+use crate::session::CurrentUser;
 use crate::storage::NewEvent;
-use crate::AppState;
 
 /// Counts this request against the session's per-minute allowance for `action`.
 pub(super) async fn rate_limit(state: &AppState, user: &CurrentUser, action: &str) -> Result<(), ApiError> {
@@ -72,10 +73,9 @@ pub async fn grant(
 ) -> Result<(StatusCode, Json<GrantResponse>), ApiError> {
     rate_limit(&state, &user, "grant").await?;
     let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
-        match crate::observability::count_grant(
-            provider.id(),
-            connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await,
-        ) {
+        let granted = connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await;
+        crate::observability::count_grant(provider.id(), outcomes::grant(&granted));
+        match granted {
             Ok(response) => Ok(response),
             Err(error) => {
                 let error = ApiError::from(error);

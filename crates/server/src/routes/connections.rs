@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, DisconnectResponse, WebhookDelivery};
 
+use super::Admin;
+use crate::app::{AppState, CachedList};
 use crate::error::ApiError;
 use crate::providers::Provider;
 use crate::services::{data_access, lifecycle};
-use crate::session::Admin;
 use crate::storage::ConnectionRecord;
 use crate::web::IfNoneMatch;
-use crate::AppState;
 
 /// The table's rows, served from memory when nothing changed since the last read: the cached body
 /// is served only while its revision is still the current one (`Db::connections_revision`, itself
@@ -47,14 +47,6 @@ pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_mat
         }
     };
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], body).into_response())
-}
-
-/// One workspace's list as last answered (see `AppInner::connections_cache`).
-#[derive(Clone)]
-pub struct CachedList {
-    revision: i64,
-    etag: HeaderValue,
-    body: Bytes,
 }
 
 /// `W/"<revision>-<workspace digest>"`: weak, since the rows read after the revision may already be

@@ -17,11 +17,11 @@ use chrono::{DateTime, Utc};
 use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
 use serde::{Deserialize, Serialize};
 
+use super::ServiceCaller;
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::service_keys::ServiceCaller;
 use crate::services::tokens;
 use crate::storage::{ConnectionFilter, ConnectionRecord, NewEvent};
-use crate::AppState;
 
 pub const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
 const DEFAULT_PAGE: i64 = 100;

@@ -7,13 +7,13 @@ use connections_wire::{
     AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
 };
 
+use super::Core;
 use crate::crypto::TokenKind;
 use crate::outbox::EventType;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
 use crate::storage::{AttemptRefusal, NewConnection, NewEvent, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
-use crate::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -65,12 +65,7 @@ fn check_code(code: &AuthorizationCode) -> Result<(), ConnectError> {
 
 /// Binds `state`, the PKCE challenge and the return address to this session, and answers the
 /// provider's authorize URL for them.
-pub async fn start_attempt(
-    state: &AppState,
-    provider: &Provider,
-    user: &CurrentUser,
-    request: &StartAttemptRequest,
-) -> Result<StartAttemptResponse, ConnectError> {
+pub async fn start_attempt(state: &Core, provider: &Provider, user: &CurrentUser, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
     check_state(&request.state)?;
     if request.code_challenge_method != "S256" {
         return Err(ConnectError::Invalid("code_challenge_method must be S256"));
@@ -95,7 +90,7 @@ pub async fn start_attempt(
 
 /// Checks the grant, exchanges the code once, stores the connection with its tokens encrypted.
 pub async fn finish_grant(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     user: &CurrentUser,
     code: &AuthorizationCode,
@@ -145,7 +140,7 @@ fn grant_undo(grant: &TokenGrant, workspace: &str) -> Undo {
 }
 
 async fn finish_or_undo<T: Send + 'static>(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     undo: Undo,
     work: impl std::future::Future<Output = Result<T, ConnectError>> + Send,
@@ -171,7 +166,7 @@ async fn account_of(provider: &Provider, grant: &TokenGrant) -> Result<(String, 
 
 #[allow(clippy::too_many_arguments)]
 async fn store_connection(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     user: &CurrentUser,
     grant: &TokenGrant,
@@ -216,7 +211,7 @@ fn announce_connected(known: bool) -> Option<EventType> {
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
 /// account is connected here (withdrawing would cut the connection that still works), nor, where the
 /// provider's revocation ends the whole account's authorization, when any workspace holds it.
-async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
+async fn undo_at_provider(state: &Core, provider: &Provider, undo: Undo) {
     let withdrawn =
         super::lifecycle::withdraw_unused(state, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
             .await;
@@ -225,7 +220,7 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
         }
         Ok(_) => {}
-        Err(super::lifecycle::LifecycleError::Provider(error)) => crate::log_chain(&error),
+        Err(super::lifecycle::LifecycleError::Provider(error)) => crate::observability::log_chain(&error),
         Err(error) => tracing::warn!(%error, "could not check for connections still using the account; not undoing"),
     }
 }
@@ -233,7 +228,7 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
 /// A callback with a code but no `state` of ours (the user began at the provider). The code is
 /// exchanged so the account can be named, but nothing is linked until an administrator confirms: a
 /// login-CSRF'd code shows up as an account nobody expected.
-pub async fn start_install(state: &AppState, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
+pub async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
     check_code(code)?;
     let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
     let now = Utc::now().timestamp();
@@ -261,7 +256,7 @@ pub async fn start_install(state: &AppState, provider: &Provider, user: &Current
 }
 
 /// Links the pending install as a connection.
-pub async fn confirm_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
+pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let (connection, renewed) = state
@@ -292,7 +287,7 @@ pub async fn confirm_install(state: &AppState, provider: &Provider, user: &Curre
 }
 
 /// Forgets the pending install, and withdraws it at the provider where that is possible.
-pub async fn decline_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
+pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let open = |kind, stored: &[u8]| state.cipher.open(provider.id(), &install.account_id, kind, stored).ok();

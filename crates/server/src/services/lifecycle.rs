@@ -5,10 +5,10 @@ use chrono::Utc;
 use connections_wire::{AuditAction, ConnectionStatus, ConnectionView, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
+use super::Core;
 use crate::outbox::EventType;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
 use crate::storage::{ConnectionRecord, IfChanged, NewEvent};
-use crate::AppState;
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
 /// A provider's revocation event this soon after our own account-wide revocation is taken as its
@@ -47,17 +47,13 @@ pub enum CheckOutcome {
 /// Checks one connection and records the outcome: read the account with a fresh access token; if
 /// the provider refuses it, renew once and read again. A provider that cannot be reached changes
 /// nothing and answers an error.
-pub async fn check(
-    state: &AppState,
-    provider: &Provider,
-    record: ConnectionRecord,
-    actor_subject: &str,
-    actor_name: &str,
-) -> Result<CheckOutcome, LifecycleError> {
+pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, actor_subject: &str, actor_name: &str) -> Result<CheckOutcome, LifecycleError> {
     let (view, workspace) = (record.view.clone(), record.workspace.clone());
     let now = Utc::now().timestamp();
     let name = provider.name();
-    let (outcome, version, detail) = match crate::observability::count_health_check(provider.id(), check_access(state, provider, record).await) {
+    let access = check_access(state, provider, record).await;
+    crate::observability::count_health_check(provider.id(), super::outcomes::health_check(&access));
+    let (outcome, version, detail) = match access {
         Ok(fresh) if fresh.renewed => (CheckOutcome::Renewed, fresh.version, "Access renewed with the refresh token".to_owned()),
         Ok(fresh) => (CheckOutcome::Healthy, fresh.version, format!("{name} accepted the stored token")),
         Err(TokenError::ReauthenticationRequired { .. }) | Err(TokenError::NoTokens) => {
@@ -90,7 +86,7 @@ pub async fn check(
 }
 
 /// The (possibly renewed) access token the provider accepted.
-async fn check_access(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<tokens::FreshToken, TokenError> {
+async fn check_access(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<tokens::FreshToken, TokenError> {
     let id = record.view.id.clone();
     let seen = record.token_version;
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
@@ -103,7 +99,7 @@ async fn check_access(state: &AppState, provider: &Provider, record: ConnectionR
     }
 }
 
-async fn renew_and_read(state: &AppState, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
+async fn renew_and_read(state: &Core, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
     let record = state.db.connection(id).await?.ok_or(TokenError::NoTokens)?;
     let fresh = tokens::renew(state, provider, record, seen_version).await?;
     match provider.fetch_account(&fresh.access_token).await {
@@ -128,7 +124,7 @@ fn check_event<'a>(workspace: &'a str, view: &'a ConnectionView, subject: &'a st
 }
 
 /// Checks every connection that holds tokens; failures are logged, not fatal.
-pub async fn check_all(state: &AppState) {
+pub async fn check_all(state: &Core) {
     let records = match state.db.connections_to_check().await {
         Ok(records) => records,
         Err(error) => {
@@ -158,7 +154,7 @@ pub async fn check_all(state: &AppState) {
 /// connection's tokens are deleted, and the others keep working. Answers what was done at the
 /// provider.
 pub async fn disconnect(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     record: ConnectionRecord,
     subject: &str,
@@ -193,7 +189,7 @@ pub async fn disconnect(
         0
     };
     let (revocation, detail) = if others > 0 {
-        crate::observability::count_disconnect(provider.id(), &Ok(Revocation::NotSupported));
+        crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&Ok(Revocation::NotSupported)));
         let detail = format!(
             "Disconnected; the stored access is deleted. {provider_name} was not asked to withdraw the authorization: {others} other connection(s) of this account, in this or another workspace, still use it"
         );
@@ -204,7 +200,7 @@ pub async fn disconnect(
             state.db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
         }
         let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
-        crate::observability::count_disconnect(provider.id(), &outcome);
+        crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&outcome));
         match outcome {
             Ok(Revocation::Revoked) => (ProviderRevocation::Revoked, format!("Disconnected; {provider_name} access revoked")),
             Ok(Revocation::AlreadyRevoked) => (ProviderRevocation::AlreadyRevoked, format!("Disconnected; {provider_name} had already disconnected the app")),
@@ -245,7 +241,7 @@ pub async fn disconnect(
 /// `workspace`, or, when the provider's revocation ends the whole account's authorization, one in
 /// any workspace.
 pub async fn withdraw_unused(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     workspace: &str,
     account_id: Option<&str>,
@@ -297,7 +293,7 @@ struct Why<'a> {
 /// Ends a connection conditionally on the token version it was read at; if a renewal or a
 /// reconnection got in between, reads it again and ends what is there now (a disconnect is meant
 /// for the connection as it stands). Answers false when it had already ended.
-async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
+async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
     for _ in 0..5 {
         if record.access_token.is_none() && record.view.status == status {
             return Ok(false);
@@ -333,7 +329,7 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
 /// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
 /// the error answer makes the provider deliver it again, and the redelivery is applied (the
 /// connections it had already ended stay ended).
-pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
+pub async fn webhook(state: &Core, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         WebhookEvent::Revoked { account_id, event_id, created } => {

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use connections_wire::{AuditAction, ConnectionStatus};
 
+use super::Core;
 use crate::crypto::TokenKind;
 use crate::outbox::EventType;
 use crate::providers::{Provider, ProviderError};
 use crate::secret::Secret;
 use crate::storage::{ConnectionRecord, IfChanged, NewEvent, RenewedTokens};
-use crate::AppState;
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
 pub const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
@@ -72,12 +72,12 @@ pub fn needs_renewal(record: &ConnectionRecord, now: i64) -> bool {
     record.access_expires_at.is_some_and(|expires_at| expires_at - now < RENEW_BEFORE_EXPIRY_SECS)
 }
 
-fn decrypt(state: &AppState, record: &ConnectionRecord, kind: TokenKind, stored: &[u8]) -> Result<Secret<String>, TokenError> {
+fn decrypt(state: &Core, record: &ConnectionRecord, kind: TokenKind, stored: &[u8]) -> Result<Secret<String>, TokenError> {
     state.cipher.open(&record.view.provider, &record.view.account_id, kind, stored).map_err(TokenError::Undecryptable)
 }
 
 /// The connection's access token, renewed first if it expires within [`RENEW_BEFORE_EXPIRY_SECS`].
-pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
+pub async fn fresh_access_token(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
     let now = state.clock.now();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
@@ -91,7 +91,7 @@ pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: C
 /// Renews the tokens of `seen_version` now, whatever the expiry says (the provider refused that
 /// access token). If another renewal is under way or has finished since, its result is used
 /// instead of renewing twice.
-pub async fn renew(state: &AppState, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
+pub async fn renew(state: &Core, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
     let started = tokio::time::Instant::now();
     let read_version = seen_version;
     let wait = wait_for_others(provider);
@@ -123,7 +123,7 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
 /// Claims the renewal and, if this caller got it, does it, in a task of its own that the caller
 /// waits for: once claimed, the refresh token may leave at any moment, and what comes back must be
 /// stored whatever becomes of the caller. Answers `None` when another renewal holds the lease.
-async fn renew_in_own_task(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<Option<Result<FreshToken, TokenError>>, TokenError> {
+async fn renew_in_own_task(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<Option<Result<FreshToken, TokenError>>, TokenError> {
     let provider = state.providers.get(provider.id()).ok_or_else(|| {
         TokenError::Provider(ProviderError::Unavailable {
             provider: provider.name().to_owned(),
@@ -144,7 +144,9 @@ async fn renew_in_own_task(state: &AppState, provider: &Provider, record: Connec
                 return Ok(None);
             }
             // Counted here, not by the caller: a renewal whose caller went away is counted too.
-            Ok(Some(crate::observability::count_renewal(provider.id(), renew_claimed(&state, &provider, &record, &holder).await)))
+            let renewed = renew_claimed(&state, &provider, &record, &holder).await;
+            crate::observability::count_renewal(provider.id(), super::outcomes::renewal(&renewed));
+            Ok(Some(renewed))
         }
     });
     match task.await {
@@ -166,7 +168,7 @@ const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
 /// SQLite, a dropped PostgreSQL connection, a full pool) is not the end: it is tried again a few times
 /// (0.2, 0.4, 0.8, 1.6 s apart, well inside the lease). Storing twice is harmless: it is conditional
 /// on the version and the holder.
-async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
+async fn store_renewal(state: &Core, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
     let mut pause = STORE_FIRST_PAUSE;
     for attempt in 1.. {
         match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event, recovery(&event)).await {
@@ -187,7 +189,7 @@ async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str
 
 /// We hold the lease as `holder`: ask the provider, store the result, and give the lease back
 /// whatever happens. Runs in a task of its own (see [`renew_in_own_task`]).
-async fn renew_claimed(state: &AppState, provider: &Provider, record: &ConnectionRecord, holder: &str) -> Result<FreshToken, TokenError> {
+async fn renew_claimed(state: &Core, provider: &Provider, record: &ConnectionRecord, holder: &str) -> Result<FreshToken, TokenError> {
     let view = &record.view;
     let now = state.clock.now();
     let event = |success: bool, detail: &'static str| renew_event(record, success, detail, now);
@@ -225,7 +227,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
             Err(TokenError::Provider(ProviderError::Malformed { provider: provider.name().to_owned(), detail: "renewal answered another account".into() }))
         }
         Err(error) if error.is_invalid_grant() => {
-            crate::log_chain(&error);
+            crate::observability::log_chain(&error);
             state
                 .db
                 .renewal_refused(
