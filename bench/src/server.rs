@@ -5,9 +5,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use connections_server::crypto::TokenKind;
-use connections_server::outbox::EventType;
+use connections_server::outbox::Notification;
 use connections_server::secret::Secret;
-use connections_server::storage::{NewConnection, NewEvent};
+use connections_server::storage::{AuditEntry, NewConnection};
 use connections_server::AppState;
 use connections_testkit::flow::query_of;
 use connections_wire::{AuditAction, ConnectionStatus};
@@ -108,11 +108,11 @@ impl Instance {
             let (view, _) = self
                 .state
                 .db
-                .upsert_connection(connection, "seeded", |known| Some(if known { EventType::Reauthenticated } else { EventType::Created }))
+                .upsert_connection(connection, "seeded", |known| Some(if known { Notification::Reauthenticated } else { Notification::Created }))
                 .await
                 .unwrap();
             if i % 7 == 3 {
-                let event = NewEvent {
+                let event = AuditEntry {
                     workspace: WORKSPACE,
                     provider: "stripe",
                     account_id: &account_id,
@@ -123,7 +123,7 @@ impl Instance {
                     detail: "seeded",
                     at: now,
                 };
-                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None, Some(EventType::Revoked)).await.unwrap();
+                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None, Some(Notification::Revoked)).await.unwrap();
             }
         }
     }

@@ -138,7 +138,8 @@ impl Application {
             Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
             None => None,
         };
-        let db = Db::connect(&config.database_url).await?.with_outbox(config.webhook.is_some());
+        let render = services::views::notification_body as storage::RenderNotification;
+        let db = Db::connect(&config.database_url).await?.with_outbox(config.webhook.is_some().then_some(render));
         let metrics_listener = observability::bind_metrics(config.metrics_addr).await?;
         let core = services::Core::new(services::CoreInner {
             db,

@@ -43,11 +43,11 @@ mod reseal;
 mod revision;
 
 pub use attempts::{AttemptRefusal, ConsumedAttempt, ATTEMPT_LIFETIME_SECS};
-pub use audit::NewEvent;
-pub use connections::{ConnectionRecord, NewConnection};
-pub use data_checks::ConnectionFilter;
+pub use audit::{AuditEntry, AuditRecord};
+pub use connections::{Connection, ConnectionRecord, NewConnection};
+pub use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
 pub use installs::{TakenInstall, INSTALL_LIFETIME_SECS};
-pub use outbox::DueEvent;
+pub use outbox::{DueOutboxRow, OutboxRow, RenderNotification};
 pub use provider_events::WEBHOOK_EVENT_RETENTION_SECS;
 pub use reseal::StoredToken;
 pub use revision::SQLITE_POLL as REVISION_POLL;
@@ -59,8 +59,9 @@ use connections::{record_from_row, view_from_row, RECORD_COLUMNS, VIEW_COLUMNS};
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// Whether changes to connections are announced in the webhook outbox (a receiver is configured).
-    outbox: bool,
+    /// How outgoing webhooks the services hand in are written to the outbox; `None`: they are not
+    /// (no receiver is configured).
+    outbox: Option<RenderNotification>,
     /// The connections revision as this instance knows it (see `revision`).
     revision: std::sync::Arc<revision::Follower>,
 }
@@ -69,8 +70,8 @@ pub struct Db {
 /// chose: a further audit line, and the outgoing webhook announcing it.
 #[derive(Clone, Copy, Default)]
 pub struct IfChanged<'a> {
-    pub audit: Option<NewEvent<'a>>,
-    pub announce: Option<crate::outbox::EventType>,
+    pub audit: Option<AuditEntry<'a>>,
+    pub announce: Option<crate::outbox::Notification>,
 }
 
 /// A renewed access token (and the rolled refresh token, if the provider sent one), encrypted.
@@ -110,16 +111,17 @@ impl Db {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         let revision = std::sync::Arc::new(revision::Follower::start(&pool, backend, database_url).await?);
-        Ok(Db { pool, backend, outbox: false, revision })
+        Ok(Db { pool, backend, outbox: None, revision })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Announce every change to a connection in the webhook outbox, in its own transaction.
-    pub fn with_outbox(mut self, enabled: bool) -> Self {
-        self.outbox = enabled;
+    /// Write the outgoing webhooks the services hand in to the outbox, each in the transaction of its
+    /// change, with bodies made by `render`.
+    pub fn with_outbox(mut self, render: Option<RenderNotification>) -> Self {
+        self.outbox = render;
         self
     }
 

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
 use crate::services::{connect, outcomes};
 use crate::session::CurrentUser;
-use crate::storage::NewEvent;
+use crate::storage::AuditEntry;
 
 /// Counts this request against the session's per-minute allowance for `action`.
 pub(super) async fn rate_limit(state: &AppState, user: &CurrentUser, action: &str) -> Result<(), ApiError> {
@@ -29,7 +29,7 @@ async fn audit_failure(state: &AppState, provider: &str, user: &CurrentUser, act
     if matches!(error, ApiError::InvalidRequest(_) | ApiError::RateLimited(_) | ApiError::UnknownProvider(_)) {
         return;
     }
-    let event = NewEvent {
+    let event = AuditEntry {
         workspace: &user.workspace,
         provider,
         account_id: "",

@@ -36,7 +36,7 @@ pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_mat
     let body = match cached {
         Some(cached) => cached.body,
         None => {
-            let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await? };
+            let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await?.into_iter().map(Into::into).collect() };
             let body = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
             // Rows read after the revision are at least that new; a newer revision refetches them.
             let mut cache = state.connections_cache.lock().expect("cache lock poisoned");
@@ -64,10 +64,10 @@ async fn find(state: &AppState, workspace: &str, id: &str) -> Result<ConnectionR
 
 pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
-    let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?;
-    let data_check = state.db.data_check(&record.view.id).await?;
-    let deliveries = state.db.deliveries_of(&user.workspace, &record.view.id, DELIVERIES_SHOWN).await?;
-    Ok(Json(ConnectionDetail { connection: record.view, history, data_check, deliveries }))
+    let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?.into_iter().map(Into::into).collect();
+    let data_check = state.db.data_check(&record.view.id).await?.map(Into::into);
+    let deliveries = state.db.deliveries_of(&user.workspace, &record.view.id, DELIVERIES_SHOWN).await?.into_iter().map(Into::into).collect();
+    Ok(Json(ConnectionDetail { connection: record.view.into(), history, data_check, deliveries }))
 }
 
 /// Outgoing webhook events listed on a connection's details.
@@ -88,11 +88,11 @@ pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, A
 /// `POST /api/webhook-deliveries/{id}/retry`: send an outgoing event again now.
 pub async fn retry_delivery(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?))
+    Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?.into()))
 }
 
 pub async fn audit(State(state): State<AppState>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
-    Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await? }))
+    Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await?.into_iter().map(Into::into).collect() }))
 }
 
 /// The connection's data source; one no longer configured can't be checked or disconnected here.
@@ -109,7 +109,7 @@ pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "check").await?;
     lifecycle::check(&state, &provider, record, &user.subject, &user.name).await?;
-    Ok(Json(find(&state, &user.workspace, &id).await?.view))
+    Ok(Json(find(&state, &user.workspace, &id).await?.view.into()))
 }
 
 /// `?remove_locally=true`: the admin confirmed forgetting a connection whose tokens cannot be
@@ -133,10 +133,10 @@ pub async fn disconnect(
     let axum::extract::Query(options) = options?;
     let record = find(&state, &user.workspace, &id).await?;
     if record.view.status == ConnectionStatus::Disconnected {
-        return Ok(Json(DisconnectResponse { connection: record.view, revocation: None }));
+        return Ok(Json(DisconnectResponse { connection: record.view.into(), revocation: None }));
     }
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "disconnect").await?;
     let revocation = lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
-    Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view, revocation: Some(revocation) }))
+    Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view.into(), revocation: Some(revocation) }))
 }

@@ -21,7 +21,7 @@ use super::ServiceCaller;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::services::tokens;
-use crate::storage::{ConnectionFilter, ConnectionRecord, NewEvent};
+use crate::storage::{AuditEntry, ConnectionFilter, ConnectionRecord};
 
 pub const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
 const DEFAULT_PAGE: i64 = 100;
@@ -107,7 +107,7 @@ fn service_connection(record: ConnectionRecord) -> ServiceConnection {
     ServiceConnection {
         access_expires_at: record.access_expires_at.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
         workspace: record.workspace,
-        connection: record.view,
+        connection: record.view.into(),
     }
 }
 
@@ -162,7 +162,7 @@ async fn access_token(State(state): State<AppState>, ServiceCaller(caller): Serv
     let subject = format!("service:{caller}");
     state
         .db
-        .record_event(NewEvent {
+        .record_event(AuditEntry {
             workspace: &workspace,
             provider: provider.id(),
             account_id: &account_id,

@@ -9,11 +9,11 @@ use connections_wire::{
 
 use super::Core;
 use crate::crypto::TokenKind;
-use crate::outbox::EventType;
+use crate::outbox::Notification;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
-use crate::storage::{AttemptRefusal, NewConnection, NewEvent, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
+use crate::storage::{AttemptRefusal, AuditEntry, NewConnection, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -200,12 +200,12 @@ async fn store_connection(
         .await?;
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
-    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+    Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 
 /// A new connection is announced as created, a known account's as reauthenticated.
-fn announce_connected(known: bool) -> Option<EventType> {
-    Some(if known { EventType::Reauthenticated } else { EventType::Created })
+fn announce_connected(known: bool) -> Option<Notification> {
+    Some(if known { Notification::Reauthenticated } else { Notification::Created })
 }
 
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
@@ -283,7 +283,7 @@ pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUs
         .await?;
     tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
-    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+    Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 
 /// Forgets the pending install, and withdraws it at the provider where that is possible.
@@ -301,7 +301,7 @@ pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUs
     let detail = format!("Installed from {}, declined by an administrator", provider.name());
     state
         .db
-        .record_event(NewEvent {
+        .record_event(AuditEntry {
             workspace: &user.workspace,
             provider: provider.id(),
             account_id: &install.account_id,

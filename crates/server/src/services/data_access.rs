@@ -3,12 +3,12 @@
 //! connecting and on demand, and the result kept per table with the newest object's time.
 
 use chrono::Utc;
-use connections_wire::{AuditAction, ConnectionView, DataCheck, TableAccess, TableCheck, Timestamp};
+use connections_wire::{AuditAction, DataCheck, TableAccess, TableCheck, Timestamp};
 
 use super::tokens::{self, TokenError};
 use super::Core;
 use crate::providers::{DataTable, Provider, ProviderError};
-use crate::storage::{ConnectionRecord, NewEvent};
+use crate::storage::{AuditEntry, Connection, ConnectionRecord};
 
 /// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
 /// connecting is not (the connect line already is).
@@ -36,7 +36,7 @@ pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, 
     let now = Utc::now().timestamp();
     let detail = summary(&tables);
     let event = match requester {
-        Requester::Admin { subject, name } => Some(NewEvent {
+        Requester::Admin { subject, name } => Some(AuditEntry {
             workspace: &workspace,
             provider: provider.id(),
             account_id: &account_id,
@@ -99,7 +99,7 @@ const AFTER_CONNECTING_WAIT: std::time::Duration = std::time::Duration::from_sec
 /// last data point, and the table does not change under it a moment later), for at most
 /// [`AFTER_CONNECTING_WAIT`]. Failures are logged and leave the connection as it is; the admin can
 /// run the check again from the details page.
-pub async fn after_connecting(state: &Core, provider: &Provider, connection: ConnectionView) -> ConnectionView {
+pub async fn after_connecting(state: &Core, provider: &Provider, connection: Connection) -> Connection {
     let (Some(provider), Ok(Some(record))) = (state.providers.get(provider.id()), state.db.connection(&connection.id).await) else {
         return connection;
     };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::outbox::{next_attempt_ms, WebhookSettings};
-use crate::storage::{Db, DueEvent};
+use crate::storage::{Db, DueOutboxRow};
 
 /// How often the outbox is looked at when there is nothing to send.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -70,7 +70,7 @@ pub async fn deliver_due(db: &Db, settings: &WebhookSettings, http: &reqwest::Cl
 
 /// One attempt. The timestamp (and so the signature) is the attempt's own, as the specification
 /// says; the id is the event's, so a receiver can drop repeats.
-async fn send(settings: &WebhookSettings, http: &reqwest::Client, event: &DueEvent) -> Result<(), String> {
+async fn send(settings: &WebhookSettings, http: &reqwest::Client, event: &DueOutboxRow) -> Result<(), String> {
     let timestamp = Utc::now().timestamp();
     let signature = settings.signer.sign(&event.message_id, timestamp, event.payload.as_bytes());
     let response = http

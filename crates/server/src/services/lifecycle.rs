@@ -2,13 +2,13 @@
 //! disconnecting it, and what the provider's webhooks say happened to it.
 
 use chrono::Utc;
-use connections_wire::{AuditAction, ConnectionStatus, ConnectionView, ProviderRevocation};
+use connections_wire::{AuditAction, ConnectionStatus, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
 use super::Core;
-use crate::outbox::EventType;
-use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
-use crate::storage::{ConnectionRecord, IfChanged, NewEvent};
+use crate::outbox::Notification;
+use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
+use crate::storage::{AuditEntry, Connection, ConnectionRecord, IfChanged};
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
 /// A provider's revocation event this soon after our own account-wide revocation is taken as its
@@ -78,7 +78,7 @@ pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, 
     let event = check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now);
     // Announced only if the status changes: a connection found refused, or working again.
     let if_changed = match status {
-        ConnectionStatus::ReauthenticationRequired => IfChanged { audit: None, announce: Some(EventType::ReauthenticationRequired) },
+        ConnectionStatus::ReauthenticationRequired => IfChanged { audit: None, announce: Some(Notification::ReauthenticationRequired) },
         _ => tokens::recovery(&event),
     };
     state.db.record_check(&view.id, version, status, event, if_changed).await?;
@@ -109,8 +109,8 @@ async fn renew_and_read(state: &Core, provider: &Provider, id: &str, seen_versio
     }
 }
 
-fn check_event<'a>(workspace: &'a str, view: &'a ConnectionView, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn check_event<'a>(workspace: &'a str, view: &'a Connection, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace,
         provider: &view.provider,
         account_id: &view.account_id,
@@ -177,7 +177,7 @@ pub async fn disconnect(
         let detail = format!(
             "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
         );
-        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
+        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
         end(state, record, ConnectionStatus::Disconnected, &why).await?;
         // Not withdrawn at the provider, as with a dialect that cannot: the app is removed there.
         return Ok(ProviderRevocation::NotSupported);
@@ -216,7 +216,7 @@ pub async fn disconnect(
         }
     };
     let account_id = record.view.account_id.clone();
-    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
+    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
     end(state, record, ConnectionStatus::Disconnected, &why).await?;
     // Two disconnects of one shared account at the same moment each saw the other still holding
     // it: whichever finds none left once its own tokens are gone withdraws it, so the authorization
@@ -265,8 +265,8 @@ pub async fn withdraw_unused(
     Ok(Some(provider.revoke(account_id.unwrap_or(""), refresh_token, access_token).await?))
 }
 
-fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace: &record.workspace,
         provider: &record.view.provider,
         account_id: &record.view.account_id,
@@ -286,7 +286,7 @@ struct Why<'a> {
     actor_name: &'a str,
     detail: &'a str,
     /// The provider's webhook event `(provider, event id)` that ends it, remembered with the end.
-    delivery: Option<(&'a str, &'a str)>,
+    provider_event: Option<(&'a str, &'a str)>,
     at: i64,
 }
 
@@ -298,7 +298,7 @@ async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatu
         if record.access_token.is_none() && record.view.status == status {
             return Ok(false);
         }
-        let event = NewEvent {
+        let event = AuditEntry {
             workspace: &record.workspace,
             provider: &record.view.provider,
             account_id: &record.view.account_id,
@@ -310,11 +310,11 @@ async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatu
             at: why.at,
         };
         let announce = match status {
-            ConnectionStatus::Revoked => Some(EventType::Revoked),
-            ConnectionStatus::Disconnected => Some(EventType::Disconnected),
+            ConnectionStatus::Revoked => Some(Notification::Revoked),
+            ConnectionStatus::Disconnected => Some(Notification::Disconnected),
             ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => None,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery, announce).await? {
+        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.provider_event, announce).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
@@ -323,17 +323,17 @@ async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatu
     Err(LifecycleError::KeptChanging)
 }
 
-/// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
+/// Acts on a verified provider event (an incoming webhook). A repeated delivery (same event id) is acknowledged and
 /// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
 /// and the account may have been connected again since). The event id is remembered in the same
 /// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
 /// the error answer makes the provider deliver it again, and the redelivery is applied (the
 /// connections it had already ended stay ended).
-pub async fn webhook(state: &Core, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
+pub async fn provider_event(state: &Core, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
-        WebhookEvent::Revoked { account_id, event_id, created } => {
-            if !event_id.is_empty() && state.db.delivery_applied(provider.id(), &event_id, now).await? {
+        ProviderEvent::Revoked { account_id, event_id, created } => {
+            if !event_id.is_empty() && state.db.provider_event_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
             }
@@ -360,28 +360,28 @@ pub async fn webhook(state: &Core, provider: &Provider, event: WebhookEvent) -> 
                 }
                 to_end.push(record);
             }
-            let delivery = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
-            let (mut handled, mut remembered) = (false, delivery.is_none());
+            let provider_event = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
+            let (mut handled, mut remembered) = (false, provider_event.is_none());
             let last = to_end.len().saturating_sub(1);
             for (i, record) in to_end.into_iter().enumerate() {
-                let delivery = if i == last { delivery } else { None };
-                let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, delivery };
+                let provider_event = if i == last { provider_event } else { None };
+                let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, provider_event };
                 let ended = end(state, record, ConnectionStatus::Revoked, &why).await?;
                 handled |= ended;
-                remembered |= ended && delivery.is_some();
+                remembered |= ended && provider_event.is_some();
             }
             if !remembered {
-                if let Some((provider_id, event_id)) = delivery {
-                    state.db.remember_delivery(provider_id, event_id, now).await?;
+                if let Some((provider_id, event_id)) = provider_event {
+                    state.db.remember_provider_event(provider_id, event_id, now).await?;
                 }
             }
             Ok(handled)
         }
-        WebhookEvent::Authorized { account_id } => {
+        ProviderEvent::Authorized { account_id } => {
             tracing::info!(provider = provider.id(), account = %account_id, "app installed at the provider");
             Ok(true)
         }
-        WebhookEvent::Ignored { kind } => {
+        ProviderEvent::Ignored { kind } => {
             tracing::debug!(provider = provider.id(), %kind, "webhook event ignored");
             Ok(false)
         }

@@ -9,6 +9,7 @@ pub mod maintenance;
 pub mod outcomes;
 pub mod reseal;
 pub mod tokens;
+pub mod views;
 
 use std::ops::Deref;
 use std::sync::Arc;

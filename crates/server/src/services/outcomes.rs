@@ -6,7 +6,7 @@ use connections_wire::{GrantOutcome, GrantResponse};
 use super::connect::ConnectError;
 use super::tokens::{FreshToken, TokenError};
 use crate::observability::Outcome;
-use crate::providers::{ProviderError, Revocation, WebhookError, WebhookEvent};
+use crate::providers::{ProviderError, Revocation, WebhookError, WebhookEvent as ProviderEvent};
 
 impl Outcome for ProviderError {
     fn outcome(&self) -> &'static str {
@@ -90,11 +90,11 @@ pub fn disconnect(result: &Result<Revocation, ProviderError>) -> &'static str {
 }
 
 /// A provider's webhook delivery, verified or refused.
-pub fn provider_event(result: &Result<WebhookEvent, WebhookError>) -> &'static str {
+pub fn provider_event(result: &Result<ProviderEvent, WebhookError>) -> &'static str {
     match result {
-        Ok(WebhookEvent::Revoked { .. }) => "revoked",
-        Ok(WebhookEvent::Authorized { .. }) => "authorized",
-        Ok(WebhookEvent::Ignored { .. }) => "ignored",
+        Ok(ProviderEvent::Revoked { .. }) => "revoked",
+        Ok(ProviderEvent::Authorized { .. }) => "authorized",
+        Ok(ProviderEvent::Ignored { .. }) => "ignored",
         Err(WebhookError::NotConfigured) => "not_configured",
         Err(WebhookError::Signature(_)) => "invalid_signature",
         Err(WebhookError::Malformed(_)) => "malformed",

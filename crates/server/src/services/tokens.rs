@@ -15,10 +15,10 @@ use connections_wire::{AuditAction, ConnectionStatus};
 
 use super::Core;
 use crate::crypto::TokenKind;
-use crate::outbox::EventType;
+use crate::outbox::Notification;
 use crate::providers::{Provider, ProviderError};
 use crate::secret::Secret;
-use crate::storage::{ConnectionRecord, IfChanged, NewEvent, RenewedTokens};
+use crate::storage::{AuditEntry, ConnectionRecord, IfChanged, RenewedTokens};
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
 pub const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
@@ -168,7 +168,7 @@ const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
 /// SQLite, a dropped PostgreSQL connection, a full pool) is not the end: it is tried again a few times
 /// (0.2, 0.4, 0.8, 1.6 s apart, well inside the lease). Storing twice is harmless: it is conditional
 /// on the version and the holder.
-async fn store_renewal(state: &Core, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
+async fn store_renewal(state: &Core, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: AuditEntry<'_>) -> Result<bool, TokenError> {
     let mut pause = STORE_FIRST_PAUSE;
     for attempt in 1.. {
         match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event, recovery(&event)).await {
@@ -247,8 +247,8 @@ async fn renew_claimed(state: &Core, provider: &Provider, record: &ConnectionRec
     }
 }
 
-fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace: &record.workspace,
         provider: &record.view.provider,
         account_id: &record.view.account_id,
@@ -263,17 +263,17 @@ fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str,
 
 /// A connection that needed reauthentication works again (a renewal or a check got through): its
 /// audit line and its outgoing `connection.recovered`, written with the change that made it so.
-pub fn recovery<'a>(cause: &NewEvent<'a>) -> IfChanged<'a> {
-    let audit = NewEvent {
+pub fn recovery<'a>(cause: &AuditEntry<'a>) -> IfChanged<'a> {
+    let audit = AuditEntry {
         action: AuditAction::Recover,
         success: true,
         detail: "Access works again without a new consent: reauthentication is no longer required",
         ..*cause
     };
-    IfChanged { audit: Some(audit), announce: Some(EventType::Recovered) }
+    IfChanged { audit: Some(audit), announce: Some(Notification::Recovered) }
 }
 
 /// A connection whose refresh token was refused needs a new consent: announced when it comes to that.
 fn needs_consent() -> IfChanged<'static> {
-    IfChanged { audit: None, announce: Some(EventType::ReauthenticationRequired) }
+    IfChanged { audit: None, announce: Some(Notification::ReauthenticationRequired) }
 }

@@ -1,14 +1,14 @@
 //! The `connections` table: a provider account connected in a workspace, its status and its tokens
 //! (encrypted).
 
-use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
+use connections_wire::{AuditAction, ConnectionStatus, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::insert_event;
-use super::provider_events::remember_delivery;
-use super::{decodable, shown_timestamp, timestamp, Db, IfChanged, NewEvent};
-use crate::outbox::EventType;
+use super::provider_events::remember_provider_event;
+use super::{decodable, shown_timestamp, timestamp, AuditEntry, Db, IfChanged};
+use crate::outbox::Notification;
 
 /// Tokens and account data from a successful exchange, tokens already encrypted.
 pub struct NewConnection<'a> {
@@ -27,9 +27,27 @@ pub struct NewConnection<'a> {
     pub now: i64,
 }
 
+/// A connection's columns that are shown (a row of the table), as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub id: String,
+    pub provider: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub livemode: Option<bool>,
+    pub scope: String,
+    pub status: ConnectionStatus,
+    pub connected_by: String,
+    pub connected_at: Timestamp,
+    /// Unknown when never checked, or when the stored time is outside the years 1970 to 9999.
+    pub last_checked_at: Option<Timestamp>,
+    pub last_data_at: Option<Timestamp>,
+}
+
 /// A connection as the server works with it: the row, and its tokens still encrypted.
 pub struct ConnectionRecord {
-    pub view: ConnectionView,
+    /// The shown columns.
+    pub view: Connection,
     pub workspace: String,
     pub access_token: Option<Vec<u8>>,
     pub refresh_token: Option<Vec<u8>>,
@@ -57,8 +75,8 @@ impl Db {
         &self,
         new: NewConnection<'_>,
         detail: &str,
-        announce: impl FnOnce(bool) -> Option<EventType> + Send,
-    ) -> Result<(ConnectionView, bool), sqlx::Error> {
+        announce: impl FnOnce(bool) -> Option<Notification> + Send,
+    ) -> Result<(Connection, bool), sqlx::Error> {
         // Write first: a transaction that reads before writing can't upgrade its lock when another
         // writer got in between (SQLite WAL), which would fail concurrent grants.
         let mut tx = self.pool.begin().await?;
@@ -101,7 +119,7 @@ impl Db {
         let action = if existed { AuditAction::Reauthenticate } else { AuditAction::Connect };
         insert_event(
             &mut tx,
-            &NewEvent {
+            &AuditEntry {
                 workspace: new.workspace,
                 provider: new.provider,
                 account_id: new.account_id,
@@ -123,7 +141,7 @@ impl Db {
     }
 
     /// One workspace's connections, newest first.
-    pub async fn list_connections(&self, workspace: &str) -> Result<Vec<ConnectionView>, sqlx::Error> {
+    pub async fn list_connections(&self, workspace: &str) -> Result<Vec<Connection>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM connections WHERE workspace = $1 ORDER BY connected_at DESC, id"))
             .bind(workspace)
             .fetch_all(&self.pool)
@@ -183,7 +201,7 @@ impl Db {
     /// Ends a connection (Disconnected, Revoked): its tokens are forgotten and why is recorded,
     /// together. Only if its tokens are still those of `version`: a renewal or reconnection that got
     /// in between is not overwritten blindly (answers false; read again and decide again).
-    /// `delivery`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
+    /// `provider_event`, a provider's webhook event `(provider, event id)` this ends it for, is remembered
     /// in the same transaction: if the end fails, so does the remembering, and the provider's
     /// redelivery is applied. `announce`, the outgoing webhook the caller chose, is written only
     /// if the connection is ended.
@@ -192,9 +210,9 @@ impl Db {
         id: &str,
         version: i64,
         status: ConnectionStatus,
-        event: NewEvent<'_>,
-        delivery: Option<(&str, &str)>,
-        announce: Option<EventType>,
+        event: AuditEntry<'_>,
+        provider_event: Option<(&str, &str)>,
+        announce: Option<Notification>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
@@ -213,8 +231,8 @@ impl Db {
         }
         let revision = self.bump_revision(&mut tx).await?;
         insert_event(&mut tx, &event).await?;
-        if let Some((provider, event_id)) = delivery {
-            remember_delivery(&mut tx, provider, event_id, event.at).await?;
+        if let Some((provider, event_id)) = provider_event {
+            remember_provider_event(&mut tx, provider, event_id, event.at).await?;
         }
         if let Some(notification) = announce {
             self.announce(&mut tx, id, notification, event.at).await?;
@@ -233,7 +251,7 @@ impl Db {
         id: &str,
         version: i64,
         status: ConnectionStatus,
-        event: NewEvent<'_>,
+        event: AuditEntry<'_>,
         if_changed: IfChanged<'_>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -272,9 +290,9 @@ impl Db {
     }
 }
 
-pub(super) fn view_from_row(row: &AnyRow) -> Result<ConnectionView, sqlx::Error> {
+pub(super) fn view_from_row(row: &AnyRow) -> Result<Connection, sqlx::Error> {
     let status: String = row.try_get("status")?;
-    Ok(ConnectionView {
+    Ok(Connection {
         id: row.try_get("id")?,
         provider: row.try_get("provider")?,
         account_id: row.try_get("account_id")?,

@@ -2,7 +2,7 @@
 //! (keep-alive), and who else holds an account's authorization before it is withdrawn for the whole
 //! account.
 
-use super::{insert_event, record_from_row, ConnectionRecord, Db, IfChanged, NewEvent, RenewedTokens, RECORD_COLUMNS};
+use super::{insert_event, record_from_row, AuditEntry, ConnectionRecord, Db, IfChanged, RenewedTokens, RECORD_COLUMNS};
 
 impl Db {
     /// Claims the renewal of a connection's tokens for `lease_secs` of the database's clock, for
@@ -35,7 +35,7 @@ impl Db {
         version: i64,
         holder: &str,
         tokens: RenewedTokens,
-        event: NewEvent<'_>,
+        event: AuditEntry<'_>,
         if_recovered: IfChanged<'_>,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -91,7 +91,7 @@ impl Db {
     /// The provider refused the refresh token: the connection needs a new consent. Conditional on
     /// the version, like every token write, and on `holder` still holding the lease, which it releases.
     /// `if_changed`, the caller's choice, is written only if the status changed.
-    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: NewEvent<'_>, if_changed: IfChanged<'_>) -> Result<bool, sqlx::Error> {
+    pub async fn renewal_refused(&self, id: &str, version: i64, holder: &str, event: AuditEntry<'_>, if_changed: IfChanged<'_>) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let now = self.db_now();
         // A change of status first: only a change writes `if_changed`.

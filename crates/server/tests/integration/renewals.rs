@@ -165,7 +165,7 @@ async fn a_renewal_whose_lease_was_taken_over_writes_nothing() {
     // A lease of 0 s is over at once on the database's clock (strictly: in the next second).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(db.claim_renewal(&id, record.token_version, "renewal_winner", 60).await.unwrap(), "the expired lease is taken over");
-    let event = || connections_server::storage::NewEvent {
+    let event = || connections_server::storage::AuditEntry {
         workspace: support::WORKSPACE,
         provider: "stripe",
         account_id: ACME,
