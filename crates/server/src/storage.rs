@@ -46,7 +46,7 @@ pub use attempts::{AttemptRefusal, ConsumedAttempt, ATTEMPT_LIFETIME_SECS};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connections::{Connection, ConnectionRecord, NewConnection};
 pub use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
-pub use installs::{TakenInstall, INSTALL_LIFETIME_SECS};
+pub use installs::{NewInstall, TakenInstall, INSTALL_LIFETIME_SECS};
 pub use outbox::{DueOutboxRow, OutboxRow, RenderNotification};
 pub use provider_events::WEBHOOK_EVENT_RETENTION_SECS;
 pub use reseal::StoredToken;

@@ -13,7 +13,7 @@ use crate::outbox::Notification;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
-use crate::storage::{AttemptRefusal, AuditEntry, NewConnection, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
+use crate::storage::{AttemptRefusal, AuditEntry, NewConnection, NewInstall, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -249,7 +249,16 @@ pub async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser
             refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
             access_expires_at: grant.access_expires_at,
         };
-        state.db.insert_install(&user.workspace, &install, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
+        let stored = NewInstall {
+            id: &install.id,
+            provider: &install.provider,
+            account_id: &install.account_id,
+            account_name: &install.account_name,
+            livemode: install.livemode,
+            scope: &install.scope,
+            expires_at: install.expires_at.timestamp(),
+        };
+        state.db.insert_install(&user.workspace, &stored, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
         Ok(install)
     };
     finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), pending).await

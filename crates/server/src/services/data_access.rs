@@ -8,7 +8,7 @@ use connections_wire::{AuditAction, DataCheck, TableAccess, TableCheck, Timestam
 use super::tokens::{self, TokenError};
 use super::Core;
 use crate::providers::{DataTable, Provider, ProviderError};
-use crate::storage::{AuditEntry, Connection, ConnectionRecord};
+use crate::storage::{AuditEntry, Connection, ConnectionRecord, StoredTable};
 
 /// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
 /// connecting is not (the connect line already is).
@@ -49,7 +49,8 @@ pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, 
         }),
         Requester::AfterConnecting => None,
     };
-    state.db.store_data_check(&id, &tables, now, event).await?;
+    let stored: Vec<StoredTable> = tables.iter().map(StoredTable::from).collect();
+    state.db.store_data_check(&id, &stored, now, event).await?;
     Ok(DataCheck { checked_at: Timestamp::from_timestamp(now), tables })
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use connections_wire::{AuditEvent, ConnectionView, DataCheck, DeliveryStatus, TableCheck, Timestamp, WebhookDelivery};
 
 use crate::outbox::{Notification, NotificationBody, NotificationData};
-use crate::storage::{AuditRecord, Connection, OutboxRow, StoredDataCheck};
+use crate::storage::{AuditRecord, Connection, OutboxRow, StoredDataCheck, StoredTable};
 
 impl From<Connection> for ConnectionView {
     fn from(c: Connection) -> Self {
@@ -41,6 +41,12 @@ impl From<StoredDataCheck> for DataCheck {
                 .map(|t| TableCheck { table: t.table, access: t.access, reason: t.reason, newest_at: t.newest_at.map(Timestamp::from_timestamp) })
                 .collect(),
         }
+    }
+}
+
+impl From<&TableCheck> for StoredTable {
+    fn from(t: &TableCheck) -> Self {
+        StoredTable { table: t.table.clone(), access: t.access, reason: t.reason.clone(), newest_at: t.newest_at.map(|at| at.timestamp()) }
     }
 }
 

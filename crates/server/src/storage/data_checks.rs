@@ -1,6 +1,6 @@
 //! The last data-access check of each connection, one row per data table.
 
-use connections_wire::{TableAccess, TableCheck};
+use connections_wire::TableAccess;
 use sqlx::Row;
 
 use super::{insert_event, AuditEntry, Db};
@@ -24,8 +24,8 @@ pub struct StoredTable {
 impl Db {
     /// Replaces the connection's check with `tables` and sets its last data point (the newest object
     /// read in any table), with its audit line if any, in one transaction.
-    pub async fn store_data_check(&self, connection_id: &str, tables: &[TableCheck], now: i64, event: Option<AuditEntry<'_>>) -> Result<(), sqlx::Error> {
-        let newest = tables.iter().filter_map(|t| t.newest_at).max().map(|at| at.timestamp());
+    pub async fn store_data_check(&self, connection_id: &str, tables: &[StoredTable], now: i64, event: Option<AuditEntry<'_>>) -> Result<(), sqlx::Error> {
+        let newest = tables.iter().filter_map(|t| t.newest_at).max();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query("UPDATE connections SET last_data_at = COALESCE($1, last_data_at), updated_at = $2 WHERE id = $3")
             .bind(newest)
@@ -46,7 +46,7 @@ impl Db {
             .bind(&table.table)
             .bind(table.access.as_str())
             .bind(table.reason.as_deref())
-            .bind(table.newest_at.map(|at| at.timestamp()))
+            .bind(table.newest_at)
             .bind(now)
             .execute(&mut *tx)
             .await?;

@@ -1,6 +1,5 @@
 //! Installs begun at the provider, waiting for an administrator's confirmation.
 
-use connections_wire::PendingInstall;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -8,6 +7,18 @@ use super::{Db, RenewedTokens};
 
 /// How long a provider-started install waits for an administrator's confirmation.
 pub const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
+
+/// An install to keep until an administrator answers it (its tokens come separately, encrypted).
+pub struct NewInstall<'a> {
+    pub id: &'a str,
+    pub provider: &'a str,
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    pub livemode: Option<bool>,
+    pub scope: &'a str,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
 
 pub struct TakenInstall {
     pub provider: String,
@@ -41,7 +52,7 @@ impl Db {
     pub async fn insert_install(
         &self,
         workspace: &str,
-        install: &PendingInstall,
+        install: &NewInstall<'_>,
         subject: &str,
         tokens: RenewedTokens,
         publishable_key: Option<&str>,
@@ -52,18 +63,18 @@ impl Db {
                 refresh_token, publishable_key, created_at, expires_at, access_expires_at, workspace)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(&install.id)
-        .bind(&install.provider)
+        .bind(install.id)
+        .bind(install.provider)
         .bind(subject)
-        .bind(&install.account_id)
-        .bind(&install.account_name)
+        .bind(install.account_id)
+        .bind(install.account_name)
         .bind(install.livemode.map(i64::from))
-        .bind(&install.scope)
+        .bind(install.scope)
         .bind(tokens.access_token)
         .bind(tokens.refresh_token)
         .bind(publishable_key)
         .bind(now)
-        .bind(install.expires_at.timestamp())
+        .bind(install.expires_at)
         .bind(tokens.access_expires_at)
         .bind(workspace)
         .execute(&self.pool)
