@@ -11,6 +11,7 @@ use super::Admin;
 use crate::app::{AppState, CachedList};
 use crate::error::ApiError;
 use crate::providers::Provider;
+use crate::services::Core;
 use crate::services::{data_access, lifecycle};
 use crate::storage::ConnectionRecord;
 use crate::web::IfNoneMatch;
@@ -58,11 +59,11 @@ fn list_etag(revision: i64, workspace: &str) -> HeaderValue {
 }
 
 /// A connection of the caller's workspace; another workspace's answers 404 like one that never was.
-async fn find(state: &AppState, workspace: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
+async fn find(state: &Core, workspace: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
     state.db.connection_in(workspace, id).await?.ok_or(ApiError::NotFound)
 }
 
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
+pub async fn detail(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
     let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?.into_iter().map(Into::into).collect();
     let data_check = state.db.data_check(&record.view.id).await?.map(Into::into);
@@ -86,17 +87,17 @@ pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, A
 }
 
 /// `POST /api/webhook-deliveries/{id}/retry`: send an outgoing event again now.
-pub async fn retry_delivery(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
+pub async fn retry_delivery(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?.into()))
 }
 
-pub async fn audit(State(state): State<AppState>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
+pub async fn audit(State(state): State<Core>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
     Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await?.into_iter().map(Into::into).collect() }))
 }
 
 /// The connection's data source; one no longer configured can't be checked or disconnected here.
-fn provider_of(state: &AppState, record: &ConnectionRecord) -> Result<std::sync::Arc<Provider>, ApiError> {
+fn provider_of(state: &Core, record: &ConnectionRecord) -> Result<std::sync::Arc<Provider>, ApiError> {
     state.providers.get(&record.view.provider).ok_or_else(|| ApiError::UnknownProvider(record.view.provider.clone()))
 }
 

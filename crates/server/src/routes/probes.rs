@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::services::Core;
 
 pub use crate::observability::{HEALTHZ, READYZ};
 
@@ -33,7 +34,7 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Core>) -> Response {
     match tokio::time::timeout(DATABASE_TIMEOUT, state.db.missing_migrations()).await {
         Ok(Ok(missing)) if missing.is_empty() => Json(json!({ "status": "ready" })).into_response(),
         Ok(Ok(missing)) => {

@@ -88,6 +88,34 @@ pub async fn fresh_access_token(state: &Core, provider: &Provider, record: Conne
     renew(state, provider, record, seen).await
 }
 
+/// The connection's access token for a backend with a service key (`caller`, its configured name),
+/// fresh as [`fresh_access_token`] makes it; handing it out is in the audit trail.
+pub async fn hand_out(state: &Core, provider: &Provider, record: ConnectionRecord, caller: &str) -> Result<FreshToken, TokenError> {
+    let (workspace, account_id) = (record.workspace.clone(), record.view.account_id.clone());
+    let fresh = fresh_access_token(state, provider, record).await?;
+    let detail = if fresh.renewed {
+        format!("Access token handed to service key {caller}, renewed first")
+    } else {
+        format!("Access token handed to service key {caller}")
+    };
+    let subject = format!("service:{caller}");
+    state
+        .db
+        .record_event(AuditEntry {
+            workspace: &workspace,
+            provider: provider.id(),
+            account_id: &account_id,
+            action: AuditAction::TokenRead,
+            success: true,
+            actor_subject: &subject,
+            actor_name: caller,
+            detail: &detail,
+            at: chrono::Utc::now().timestamp(),
+        })
+        .await?;
+    Ok(fresh)
+}
+
 /// Renews the tokens of `seen_version` now, whatever the expiry says (the provider refused that
 /// access token). If another renewal is under way or has finished since, its result is used
 /// instead of renewing twice.
