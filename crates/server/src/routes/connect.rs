@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
 use connections_wire::{AuditAction, GrantOutcome, GrantRequest, GrantResponse, InstallRequest, PendingInstall, StartAttemptRequest, StartAttemptResponse};
 
 use super::providers::KnownProvider;
@@ -13,12 +12,10 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
 use crate::services::{connect, outcomes};
 use crate::session::CurrentUser;
-use crate::storage::AuditEntry;
 
 /// Counts this request against the session's per-minute allowance for `action`.
 pub(super) async fn rate_limit(state: &AppState, user: &CurrentUser, action: &str) -> Result<(), ApiError> {
-    let now = Utc::now().timestamp();
-    match state.db.count_rate_event(&user.workspace, &user.subject, action, now, state.rate_limit_per_minute, 60).await? {
+    match connect::count_request(&state.db, user, action, state.rate_limit_per_minute).await? {
         None => Ok(()),
         Some(retry_after) => Err(ApiError::RateLimited(retry_after)),
     }
@@ -29,20 +26,7 @@ async fn audit_failure(state: &AppState, provider: &str, user: &CurrentUser, act
     if matches!(error, ApiError::InvalidRequest(_) | ApiError::RateLimited(_) | ApiError::UnknownProvider(_)) {
         return;
     }
-    let event = AuditEntry {
-        workspace: &user.workspace,
-        provider,
-        account_id: "",
-        action,
-        success: false,
-        actor_subject: &user.subject,
-        actor_name: &user.name,
-        detail: &error.problem().detail,
-        at: Utc::now().timestamp(),
-    };
-    if let Err(error) = state.db.record_event(event).await {
-        tracing::warn!(%error, "could not record a failed attempt");
-    }
+    connect::record_failure(&state.db, provider, user, action, &error.problem().detail).await;
 }
 
 fn granted(response: GrantResponse) -> (StatusCode, Json<GrantResponse>) {

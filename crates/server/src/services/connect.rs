@@ -13,7 +13,7 @@ use crate::outbox::Notification;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
-use crate::storage::{AttemptRefusal, AuditEntry, NewConnection, NewInstall, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
+use crate::storage::{AttemptRefusal, AuditEntry, Db, NewConnection, NewInstall, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -323,4 +323,28 @@ pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUs
         })
         .await?;
     Ok(())
+}
+
+/// Counts one request of `action` by the session against its allowance of `per_minute`: `Some`
+/// (the seconds until one falls out of the minute) when it is spent.
+pub async fn count_request(db: &Db, user: &CurrentUser, action: &str, per_minute: u32) -> Result<Option<u64>, sqlx::Error> {
+    db.count_rate_event(&user.workspace, &user.subject, action, Utc::now().timestamp(), per_minute, 60).await
+}
+
+/// Puts a failed attempt (to connect, to install) in the audit trail, `detail` in the API's words.
+pub async fn record_failure(db: &Db, provider: &str, user: &CurrentUser, action: AuditAction, detail: &str) {
+    let event = AuditEntry {
+        workspace: &user.workspace,
+        provider,
+        account_id: "",
+        action,
+        success: false,
+        actor_subject: &user.subject,
+        actor_name: &user.name,
+        detail,
+        at: Utc::now().timestamp(),
+    };
+    if let Err(error) = db.record_event(event).await {
+        tracing::warn!(%error, "could not record a failed attempt");
+    }
 }
