@@ -97,7 +97,7 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
     let timeouts = serve::timeouts(serve::request_timeout(&state.providers));
-    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(timeouts)).with_state(state)
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(routes::tracking::track_requests)).layer(timeouts)).with_state(state)
 }
 
 pub struct Application {

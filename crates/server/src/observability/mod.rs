@@ -1,7 +1,7 @@
 //! Operating the server: what it tells whoever runs it.
 //!
-//! - `http`: a request id for every request (answered as `x-request-id`, carried by problem bodies and
-//!   by every log line of the request), the request log, and the HTTP metrics.
+//! - `context`: the id of the request a piece of work belongs to (set by `routes::tracking`, which
+//!   also logs and counts every request), carried by problem bodies and every log line of it.
 //! - `logs`: text or JSON lines (`CONNECTIONS_LOG_FORMAT`).
 //! - `exporter`: Prometheus metrics, on their own listener (`CONNECTIONS_METRICS_ADDR`) only.
 //! - `outcomes`: one counter per thing that can go well or badly (grants, renewals, health checks,
@@ -11,13 +11,13 @@
 //! recording costs nothing. Labels are fixed words, route templates and configured provider ids, never
 //! an id, a name or anything a request carried.
 
+mod context;
 mod exporter;
-mod http;
 mod logs;
 mod outcomes;
 
+pub use context::{carry_request_context, in_request, request_id};
 pub use exporter::{bind_metrics, parse_metrics_addr, render, serve_metrics, set_connection_gauges, set_outbox_pending};
-pub use http::{carry_request_context, request_id, track_requests, HEALTHZ, READYZ};
 pub use logs::{init_logging, log_chain, LogFormat};
 pub use outcomes::{
     count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,

@@ -9,6 +9,7 @@ pub mod probes;
 mod providers;
 pub mod service;
 mod session;
+pub mod tracking;
 mod webhooks;
 
 pub use extract::{Admin, ServiceCaller};

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::services::Core;
 
-pub use crate::observability::{HEALTHZ, READYZ};
+pub use super::tracking::{HEALTHZ, READYZ};
 
 /// A readiness probe that waits longer than this has its answer: not ready.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
