@@ -105,12 +105,7 @@ impl Instance {
                 connected_by_name: "Bench Admin",
                 now: now - (n - i) as i64,
             };
-            let (view, _) = self
-                .state
-                .db
-                .upsert_connection(connection, "seeded", |known| Some(if known { Notification::Reauthenticated } else { Notification::Created }))
-                .await
-                .unwrap();
+            let (view, _) = self.state.db.upsert_connection(connection, "seeded", connections_server::services::connect::CONNECTED).await.unwrap();
             if i % 7 == 3 {
                 let event = AuditEntry {
                     workspace: WORKSPACE,

@@ -44,7 +44,7 @@ mod revision;
 
 pub use attempts::{AttemptRefusal, ConsumedAttempt, ATTEMPT_LIFETIME_SECS};
 pub use audit::{AuditEntry, AuditRecord};
-pub use connections::{Connection, ConnectionRecord, NewConnection};
+pub use connections::{Connection, ConnectionRecord, NewConnection, OnUpsert};
 pub use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
 pub use installs::{NewInstall, TakenInstall, INSTALL_LIFETIME_SECS};
 pub use outbox::{DueOutboxRow, OutboxRow, RenderNotification};

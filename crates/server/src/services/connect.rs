@@ -13,7 +13,7 @@ use crate::outbox::Notification;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
-use crate::storage::{AttemptRefusal, AuditEntry, Db, NewConnection, NewInstall, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
+use crate::storage::{AttemptRefusal, AuditEntry, Db, NewConnection, NewInstall, OnUpsert, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -195,7 +195,7 @@ async fn store_connection(
                 now,
             },
             detail,
-            announce_connected,
+            CONNECTED,
         )
         .await?;
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
@@ -203,10 +203,10 @@ async fn store_connection(
     Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 
-/// A new connection is announced as created, a known account's as reauthenticated.
-fn announce_connected(known: bool) -> Option<Notification> {
-    Some(if known { Notification::Reauthenticated } else { Notification::Created })
-}
+/// A new connection is a connect in the audit trail and announced as created; a known account's is
+/// a reauthentication, announced as such.
+pub const CONNECTED: OnUpsert =
+    OnUpsert { new: (AuditAction::Connect, Some(Notification::Created)), known: (AuditAction::Reauthenticate, Some(Notification::Reauthenticated)) };
 
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
 /// account is connected here (withdrawing would cut the connection that still works), nor, where the
@@ -287,7 +287,7 @@ pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUs
                 now,
             },
             &format!("Installed from {}, confirmed by an administrator", provider.name()),
-            announce_connected,
+            CONNECTED,
         )
         .await?;
     tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");

@@ -44,6 +44,14 @@ pub struct Connection {
     pub last_data_at: Option<Timestamp>,
 }
 
+/// What storing a connection writes besides itself, as the service chose: the audit action and
+/// the notification, for a new account and for one already known (connected again).
+#[derive(Clone, Copy, Debug)]
+pub struct OnUpsert {
+    pub new: (AuditAction, Option<Notification>),
+    pub known: (AuditAction, Option<Notification>),
+}
+
 /// A connection as the server works with it: the row, and its tokens still encrypted.
 pub struct ConnectionRecord {
     /// The shown columns.
@@ -69,14 +77,9 @@ impl Db {
     /// Stores a connection, or renews the row of the same provider account (re-authentication), and
     /// records it in the audit trail, in one transaction. Answers whether the account was known.
     ///
-    /// `announce` is asked, once the transaction knows whether the account was known, which outgoing
-    /// webhook to write with the change.
-    pub async fn upsert_connection(
-        &self,
-        new: NewConnection<'_>,
-        detail: &str,
-        announce: impl FnOnce(bool) -> Option<Notification> + Send,
-    ) -> Result<(Connection, bool), sqlx::Error> {
+    /// `written` is the caller's choice of audit action and notification, for a new account and for
+    /// a known one.
+    pub async fn upsert_connection(&self, new: NewConnection<'_>, detail: &str, written: OnUpsert) -> Result<(Connection, bool), sqlx::Error> {
         // Write first: a transaction that reads before writing can't upgrade its lock when another
         // writer got in between (SQLite WAL), which would fail concurrent grants.
         let mut tx = self.pool.begin().await?;
@@ -116,7 +119,7 @@ impl Db {
         let revision = self.bump_revision(&mut tx).await?;
         // The row keeps its id on conflict, so another id means the account was already known.
         let existed = view.id != new_id;
-        let action = if existed { AuditAction::Reauthenticate } else { AuditAction::Connect };
+        let (action, notification) = if existed { written.known } else { written.new };
         insert_event(
             &mut tx,
             &AuditEntry {
@@ -132,7 +135,7 @@ impl Db {
             },
         )
         .await?;
-        if let Some(notification) = announce(existed) {
+        if let Some(notification) = notification {
             self.announce(&mut tx, &view.id, notification, new.now).await?;
         }
         tx.commit().await?;
