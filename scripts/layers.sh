@@ -4,7 +4,8 @@
 # path in one of its files (code only, tests included). The crate root is the composition root: it
 # uses every module (`demo`, which starts the whole app, counts as part of it), so no module may
 # import it.
-# Usage: scripts/layers.sh [--edges]   Exits 1 if two modules import each other, directly or not.
+# Usage: scripts/layers.sh [--edges]   Exits 1 if two modules import each other, directly or not,
+# or if a module below the HTTP layer imports the HTTP layer (`app`, `error`, `routes`, `web`, `serve`).
 set -euo pipefail
 cd "$(dirname "$0")/../crates/server/src"
 python3 - "$@" <<'PY'
@@ -59,5 +60,9 @@ for v in list(edges):
     if v not in index: visit(v)
 for scc in sccs:
     print("circle:", " <-> ".join(scc))
-sys.exit(1 if sccs else 0)
+http = {"app", "error", "routes", "web", "serve", "lib"}
+upward = [(m, t) for m in sorted(edges) if m not in http for t in sorted(edges[m] & http)]
+for m, t in upward:
+    print(f"below the HTTP layer, {m} imports {t}")
+sys.exit(1 if sccs or upward else 0)
 PY
