@@ -21,6 +21,6 @@ pub async fn receive(State(state): State<Core>, KnownProvider(provider): KnownPr
         WebhookError::Signature(reason) => ApiError::InvalidSignature(reason),
         WebhookError::Malformed(reason) => ApiError::InvalidRequest(format!("not an event of {}: {reason}", provider.name())),
     })?;
-    let handled = lifecycle::provider_event(&state, &provider, event).await?;
+    let handled = lifecycle::provider_event(&state.db, &provider, event).await?;
     Ok(Json(json!({ "received": true, "handled": handled })))
 }

@@ -212,9 +212,15 @@ pub const CONNECTED: OnUpsert =
 /// account is connected here (withdrawing would cut the connection that still works), nor, where the
 /// provider's revocation ends the whole account's authorization, when any workspace holds it.
 async fn undo_at_provider(state: &Core, provider: &Provider, undo: Undo) {
-    let withdrawn =
-        super::lifecycle::withdraw_unused(state, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
-            .await;
+    let withdrawn = super::lifecycle::withdraw_unused(
+        &state.db,
+        provider,
+        &undo.workspace,
+        undo.account_id.as_deref(),
+        undo.refresh_token.as_ref(),
+        Some(&undo.access_token),
+    )
+    .await;
     match withdrawn {
         Ok(Some(Revocation::NotSupported)) => {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")

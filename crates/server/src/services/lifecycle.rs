@@ -8,7 +8,7 @@ use super::tokens::{self, TokenError};
 use super::Core;
 use crate::outbox::Notification;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
-use crate::storage::{AuditEntry, Connection, ConnectionRecord, IfChanged};
+use crate::storage::{AuditEntry, Connection, ConnectionRecord, Db, IfChanged};
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
 /// A provider's revocation event this soon after our own account-wide revocation is taken as its
@@ -178,7 +178,7 @@ pub async fn disconnect(
             "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
         );
         let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
-        end(state, record, ConnectionStatus::Disconnected, &why).await?;
+        end(&state.db, record, ConnectionStatus::Disconnected, &why).await?;
         // Not withdrawn at the provider, as with a dialect that cannot: the app is removed there.
         return Ok(ProviderRevocation::NotSupported);
     }
@@ -217,7 +217,7 @@ pub async fn disconnect(
     };
     let account_id = record.view.account_id.clone();
     let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
-    end(state, record, ConnectionStatus::Disconnected, &why).await?;
+    end(&state.db, record, ConnectionStatus::Disconnected, &why).await?;
     // Two disconnects of one shared account at the same moment each saw the other still holding
     // it: whichever finds none left once its own tokens are gone withdraws it, so the authorization
     // never outlives every connection here.
@@ -241,7 +241,7 @@ pub async fn disconnect(
 /// `workspace`, or, when the provider's revocation ends the whole account's authorization, one in
 /// any workspace.
 pub async fn withdraw_unused(
-    state: &Core,
+    db: &Db,
     provider: &Provider,
     workspace: &str,
     account_id: Option<&str>,
@@ -250,16 +250,16 @@ pub async fn withdraw_unused(
 ) -> Result<Option<Revocation>, LifecycleError> {
     if let Some(account_id) = account_id {
         let in_use = if provider.revocation_ends_account() {
-            state.db.others_holding_account(provider.id(), account_id, None).await? > 0
+            db.others_holding_account(provider.id(), account_id, None).await? > 0
         } else {
-            state.db.connection_by_account(workspace, provider.id(), account_id).await?.is_some_and(|record| record.access_token.is_some())
+            db.connection_by_account(workspace, provider.id(), account_id).await?.is_some_and(|record| record.access_token.is_some())
         };
         if in_use {
             tracing::info!(provider = provider.id(), account = %account_id, "not withdrawn at the provider: a connection still uses the account");
             return Ok(None);
         }
         if provider.revocation_ends_account() {
-            state.db.record_own_revocation(provider.id(), account_id, Utc::now().timestamp()).await?;
+            db.record_own_revocation(provider.id(), account_id, Utc::now().timestamp()).await?;
         }
     }
     Ok(Some(provider.revoke(account_id.unwrap_or(""), refresh_token, access_token).await?))
@@ -293,7 +293,7 @@ struct Why<'a> {
 /// Ends a connection conditionally on the token version it was read at; if a renewal or a
 /// reconnection got in between, reads it again and ends what is there now (a disconnect is meant
 /// for the connection as it stands). Answers false when it had already ended.
-async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
+async fn end(db: &Db, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
     for _ in 0..5 {
         if record.access_token.is_none() && record.view.status == status {
             return Ok(false);
@@ -314,11 +314,11 @@ async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatu
             ConnectionStatus::Disconnected => Some(Notification::Disconnected),
             ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => None,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.provider_event, announce).await? {
+        if db.end_connection(&record.view.id, record.token_version, status, event, why.provider_event, announce).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
-        record = state.db.connection(&record.view.id).await?.ok_or(LifecycleError::Gone)?;
+        record = db.connection(&record.view.id).await?.ok_or(LifecycleError::Gone)?;
     }
     Err(LifecycleError::KeptChanging)
 }
@@ -329,17 +329,17 @@ async fn end(state: &Core, mut record: ConnectionRecord, status: ConnectionStatu
 /// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
 /// the error answer makes the provider deliver it again, and the redelivery is applied (the
 /// connections it had already ended stay ended).
-pub async fn provider_event(state: &Core, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
+pub async fn provider_event(db: &Db, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         ProviderEvent::Revoked { account_id, event_id, created } => {
-            if !event_id.is_empty() && state.db.provider_event_applied(provider.id(), &event_id, now).await? {
+            if !event_id.is_empty() && db.provider_event_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
             }
             // After our own account-wide revocation (a disconnect, an undo, an expired install), the
             // provider's event announces what we did, not something the account owner did.
-            let ours = state.db.revoked_here_since(provider.id(), &account_id, created.unwrap_or(now) - OWN_REVOCATION_WINDOW_SECS).await?;
+            let ours = db.revoked_here_since(provider.id(), &account_id, created.unwrap_or(now) - OWN_REVOCATION_WINDOW_SECS).await?;
             let (detail, actor_subject, actor_name) = if ours {
                 (
                     format!("{} ended the access after this app withdrew its authorization for the account (a disconnect, an undone grant or an expired install here)", provider.name()),
@@ -350,7 +350,7 @@ pub async fn provider_event(state: &Core, provider: &Provider, event: ProviderEv
                 (format!("The account owner disconnected the app at {}", provider.name()), provider.id(), provider.name())
             };
             let mut to_end = Vec::new();
-            for record in state.db.connections_of_account(provider.id(), &account_id).await? {
+            for record in db.connections_of_account(provider.id(), &account_id).await? {
                 if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
                     continue;
                 }
@@ -366,13 +366,13 @@ pub async fn provider_event(state: &Core, provider: &Provider, event: ProviderEv
             for (i, record) in to_end.into_iter().enumerate() {
                 let provider_event = if i == last { provider_event } else { None };
                 let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, provider_event };
-                let ended = end(state, record, ConnectionStatus::Revoked, &why).await?;
+                let ended = end(db, record, ConnectionStatus::Revoked, &why).await?;
                 handled |= ended;
                 remembered |= ended && provider_event.is_some();
             }
             if !remembered {
                 if let Some((provider_id, event_id)) = provider_event {
-                    state.db.remember_provider_event(provider_id, event_id, now).await?;
+                    db.remember_provider_event(provider_id, event_id, now).await?;
                 }
             }
             Ok(handled)

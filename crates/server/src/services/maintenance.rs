@@ -126,7 +126,7 @@ pub async fn withdraw_expired_installs(state: &Core, now: i64) {
         let refresh = install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t));
         // Not when the account is connected in that workspace, or in any where the revocation would
         // end the whole account's authorization: withdrawing would cut a working connection.
-        match lifecycle::withdraw_unused(state, &provider, &install.workspace, Some(&install.account_id), refresh.as_ref(), access.as_ref()).await {
+        match lifecycle::withdraw_unused(&state.db, &provider, &install.workspace, Some(&install.account_id), refresh.as_ref(), access.as_ref()).await {
             Ok(Some(outcome)) => tracing::info!(provider = provider.id(), ?outcome, "expired install withdrawn"),
             Ok(None) => {}
             Err(lifecycle::LifecycleError::Provider(error)) => crate::observability::log_chain(&error),
