@@ -138,6 +138,6 @@ pub async fn disconnect(
     }
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "disconnect").await?;
-    let revocation = lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
+    let revocation = lifecycle::disconnect(&state.db, &state.cipher, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
     Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view.into(), revocation: Some(revocation) }))
 }

@@ -148,7 +148,7 @@ async fn finish_or_undo<T: Send + 'static>(
     match work.await {
         Ok(value) => Ok(value),
         Err(error) => {
-            undo_at_provider(state, provider, undo).await;
+            undo_at_provider(&state.db, provider, undo).await;
             Err(error)
         }
     }
@@ -211,16 +211,10 @@ pub const CONNECTED: OnUpsert =
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
 /// account is connected here (withdrawing would cut the connection that still works), nor, where the
 /// provider's revocation ends the whole account's authorization, when any workspace holds it.
-async fn undo_at_provider(state: &Core, provider: &Provider, undo: Undo) {
-    let withdrawn = super::lifecycle::withdraw_unused(
-        &state.db,
-        provider,
-        &undo.workspace,
-        undo.account_id.as_deref(),
-        undo.refresh_token.as_ref(),
-        Some(&undo.access_token),
-    )
-    .await;
+async fn undo_at_provider(db: &Db, provider: &Provider, undo: Undo) {
+    let withdrawn =
+        super::lifecycle::withdraw_unused(db, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
+            .await;
     match withdrawn {
         Ok(Some(Revocation::NotSupported)) => {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
@@ -312,7 +306,7 @@ pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUs
         refresh_token: install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t)),
         access_token: open(TokenKind::Access, &install.access_token).unwrap_or_else(|| crate::secret::Secret::new(String::new())),
     };
-    undo_at_provider(state, provider, undo).await;
+    undo_at_provider(&state.db, provider, undo).await;
     let detail = format!("Installed from {}, declined by an administrator", provider.name());
     state
         .db

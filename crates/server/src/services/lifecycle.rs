@@ -6,6 +6,7 @@ use connections_wire::{AuditAction, ConnectionStatus, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
 use super::Core;
+use crate::crypto::TokenCipher;
 use crate::outbox::Notification;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
 use crate::storage::{AuditEntry, Connection, ConnectionRecord, Db, IfChanged};
@@ -154,7 +155,8 @@ pub async fn check_all(state: &Core) {
 /// connection's tokens are deleted, and the others keep working. Answers what was done at the
 /// provider.
 pub async fn disconnect(
-    state: &Core,
+    db: &Db,
+    cipher: &TokenCipher,
     provider: &Provider,
     record: ConnectionRecord,
     subject: &str,
@@ -163,7 +165,7 @@ pub async fn disconnect(
 ) -> Result<ProviderRevocation, LifecycleError> {
     let now = Utc::now().timestamp();
     let provider_name = provider.name();
-    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
+    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
     let access = open(crate::crypto::TokenKind::Access, &record.access_token);
     if matches!(refresh, Some(None)) || matches!(access, Some(None)) {
@@ -171,23 +173,20 @@ pub async fn disconnect(
         crate::observability::count_undecryptable_disconnect(provider.id(), remove_locally);
         if !remove_locally {
             let detail = format!("Its stored tokens cannot be decrypted, so the access at {provider_name} could not be withdrawn; nothing changed");
-            state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+            db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
             return Err(LifecycleError::UnreadableTokens { provider: provider_name.to_owned() });
         }
         let detail = format!(
             "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
         );
         let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
-        end(&state.db, record, ConnectionStatus::Disconnected, &why).await?;
+        end(db, record, ConnectionStatus::Disconnected, &why).await?;
         // Not withdrawn at the provider, as with a dialect that cannot: the app is removed there.
         return Ok(ProviderRevocation::NotSupported);
     }
     let (refresh, access) = (refresh.flatten(), access.flatten());
-    let others = if provider.revocation_ends_account() {
-        state.db.others_holding_account(provider.id(), &record.view.account_id, Some(&record.view.id)).await?
-    } else {
-        0
-    };
+    let others =
+        if provider.revocation_ends_account() { db.others_holding_account(provider.id(), &record.view.account_id, Some(&record.view.id)).await? } else { 0 };
     let (revocation, detail) = if others > 0 {
         crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&Ok(Revocation::NotSupported)));
         let detail = format!(
@@ -197,7 +196,7 @@ pub async fn disconnect(
     } else {
         if provider.revocation_ends_account() {
             // Noted first: the provider's webhook announcing the end may arrive before its answer.
-            state.db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
+            db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
         }
         let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
         crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&outcome));
@@ -210,19 +209,19 @@ pub async fn disconnect(
             ),
             Err(error) => {
                 let detail = format!("{provider_name} could not be reached; nothing changed");
-                state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+                db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
                 return Err(error.into());
             }
         }
     };
     let account_id = record.view.account_id.clone();
     let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
-    end(&state.db, record, ConnectionStatus::Disconnected, &why).await?;
+    end(db, record, ConnectionStatus::Disconnected, &why).await?;
     // Two disconnects of one shared account at the same moment each saw the other still holding
     // it: whichever finds none left once its own tokens are gone withdraws it, so the authorization
     // never outlives every connection here.
-    if revocation == ProviderRevocation::KeptForOtherConnections && state.db.others_holding_account(provider.id(), &account_id, None).await? == 0 {
-        state.db.record_own_revocation(provider.id(), &account_id, now).await?;
+    if revocation == ProviderRevocation::KeptForOtherConnections && db.others_holding_account(provider.id(), &account_id, None).await? == 0 {
+        db.record_own_revocation(provider.id(), &account_id, now).await?;
         match provider.revoke(&account_id, None, None).await {
             Ok(_) => {
                 tracing::info!(provider = provider.id(), account = %account_id, "the last connection of a shared account went: withdrawn at the provider");
