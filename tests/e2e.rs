@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use connections_testkit::{Chrome, Running};
 use fantoccini::{Client, Locator};
-use serde_json::json;
 use provider_standin::Standin;
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// What the server and the example portal sign sessions with in these tests.

@@ -5,8 +5,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use connections_server::crypto::TokenKind;
+use connections_server::outbox::Notification;
 use connections_server::secret::Secret;
-use connections_server::storage::{NewConnection, NewEvent};
+use connections_server::storage::{AuditEntry, NewConnection};
 use connections_server::AppState;
 use connections_testkit::flow::query_of;
 use connections_wire::{AuditAction, ConnectionStatus};
@@ -104,9 +105,9 @@ impl Instance {
                 connected_by_name: "Bench Admin",
                 now: now - (n - i) as i64,
             };
-            let (view, _) = self.state.db.upsert_connection(connection, "seeded").await.unwrap();
+            let (view, _) = self.state.db.upsert_connection(connection, "seeded", connections_server::services::connect::CONNECTED).await.unwrap();
             if i % 7 == 3 {
-                let event = NewEvent {
+                let event = AuditEntry {
                     workspace: WORKSPACE,
                     provider: "stripe",
                     account_id: &account_id,
@@ -117,7 +118,7 @@ impl Instance {
                     detail: "seeded",
                     at: now,
                 };
-                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None).await.unwrap();
+                self.state.db.end_connection(&view.id, 1, ConnectionStatus::Revoked, event, None, Some(Notification::Revoked)).await.unwrap();
             }
         }
     }

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
+use provider_standin::{Standin, StandinConfig, TokenFault, DEMO_EMAIL, DEMO_PASSWORD};
 use serde_json::Value;
 use sha2::Sha256;
-use provider_standin::{Standin, StandinConfig, TokenFault, DEMO_EMAIL, DEMO_PASSWORD};
 use tokio::sync::mpsc;
 
 const CLIENT_ID: &str = "ca_TestApp";

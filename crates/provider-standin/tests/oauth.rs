@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use provider_standin::{Standin, StandinConfig, DEMO_EMAIL, DEMO_PASSWORD};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use provider_standin::{Standin, StandinConfig, DEMO_EMAIL, DEMO_PASSWORD};
 
 const CLIENT_ID: &str = "ca_Test";
 const SECRET: &str = "sk_test_platform";

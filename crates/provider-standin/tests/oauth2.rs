@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use provider_standin::{ClientAuth, Realm, Standin, StandinConfig, TokenFault, DEMO_PASSWORD};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use provider_standin::{ClientAuth, Realm, Standin, StandinConfig, TokenFault, DEMO_PASSWORD};
 
 const REDIRECT: &str = "http://127.0.0.1:9/connections/crm/callback";
 const CRM_ID: &str = "crm-client";

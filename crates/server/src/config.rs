@@ -132,13 +132,7 @@ pub struct Args {
     pub webhook_first_retry_ms: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{setting}: {problem}")]
-pub struct ConfigError {
-    /// The setting (or providers-file location) at fault.
-    pub setting: String,
-    pub problem: String,
-}
+pub use crate::config_error::ConfigError;
 
 fn invalid(setting: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError { setting: setting.to_owned(), problem: problem.into() }

@@ -324,6 +324,6 @@ async fn portal_session_token(State(state): State<PortalState>) -> Response {
     let claims = Claims::new("portal-admin", "Pat Portal", "admin", "acme", 3600);
     match state.sessions.sign(&claims) {
         Ok(token) => ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "token": token, "expires_in": 3600 }))).into_response(),
-        Err(error) => error.into_response(),
+        Err(error) => crate::error::ApiError::from(error).into_response(),
     }
 }

@@ -8,6 +8,7 @@ use connections_wire::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 use crate::services::connect::ConnectError;
 use crate::services::lifecycle::LifecycleError;
 use crate::services::tokens::TokenError;
+use crate::session::SessionError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -127,7 +128,7 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(crate::MAX_BODY_BYTES)
+            ApiError::PayloadTooLarge(crate::app::MAX_BODY_BYTES)
         } else {
             ApiError::InvalidRequest(rejection.body_text())
         }
@@ -145,7 +146,7 @@ impl From<QueryRejection> for ApiError {
 impl From<crate::providers::ProviderError> for ApiError {
     fn from(error: crate::providers::ProviderError) -> Self {
         use crate::providers::ProviderError::*;
-        crate::log_chain(&error);
+        crate::observability::log_chain(&error);
         match error {
             Unavailable { provider, reason, .. } => ApiError::ProviderUnavailable { provider, reason },
             Malformed { provider, .. } => ApiError::ProviderUnavailable { provider, reason: "its answer could not be read".into() },
@@ -199,6 +200,15 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::UnreadableTokens { provider } => ApiError::TokensUnreadable { provider },
             LifecycleError::Undecryptable | LifecycleError::KeptChanging => ApiError::internal(error),
             LifecycleError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Unauthenticated(message) => ApiError::Unauthenticated(message),
+            SessionError::CannotSign | SessionError::Signing(_) => ApiError::internal(error),
         }
     }
 }

@@ -3,8 +3,10 @@
 //! Layers: routes → services (connect flow, tokens, lifecycle) → storage and the provider clients
 //! (`providers`, one per OAuth dialect). See `shared/design.md`.
 
+mod app;
 pub mod clock;
 pub mod config;
+mod config_error;
 pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -21,11 +23,10 @@ pub mod services;
 pub mod session;
 pub mod shutdown;
 pub mod storage;
-mod web;
 pub mod stripe_signature;
+mod web;
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -34,84 +35,16 @@ use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use url::Url;
 
+pub use app::{AppInner, AppState, MAX_BODY_BYTES};
 pub use config::{Args, Config, ConfigError};
 use crypto::TokenCipher;
+pub use observability::log_chain;
 use providers::ProviderRegistry;
 use session::SessionKeys;
 use storage::Db;
 
 /// API answers larger than this are compressed.
 pub const API_COMPRESS_ABOVE: u16 = 1024;
-
-/// JSON bodies of this API are small; anything larger is refused before it is read.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-pub struct AppInner {
-    pub db: Db,
-    pub cipher: TokenCipher,
-    pub sessions: SessionKeys,
-    /// Every configured data source.
-    pub providers: ProviderRegistry,
-    pub public_url: Url,
-    /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
-    pub public_origin: String,
-    /// The `Content-Security-Policy` of every answer, made a header value once, at start.
-    pub csp: axum::http::HeaderValue,
-    /// Host pages the app is embedded in (`CONNECTIONS_EMBED_URLS`), and their origins.
-    pub embed_urls: Vec<Url>,
-    pub embed_origins: Vec<String>,
-    /// `/embed.js`, made from the SPA's `index.html`; `None` when no SPA is served.
-    pub embed_loader: Option<String>,
-    pub demo: bool,
-    /// How long audit events are kept.
-    pub event_retention_secs: i64,
-    /// Connect attempts and grants each allowed per session per minute.
-    pub rate_limit_per_minute: u32,
-    /// Per workspace, the serialized connections list, the revision it was read at and its `ETag`.
-    /// Only served while that is still the revision (see `Db::connections_revision`), so it is
-    /// never needed by another instance.
-    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, routes::CachedList>>,
-    /// Work that must end before the process does (grants past their code exchange): `shutdown`.
-    pub tasks: tokio_util::task::TaskTracker,
-    /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.
-    pub metrics_addr: Option<SocketAddr>,
-    /// Who may call `/service/v1/`.
-    pub service_keys: service_keys::ServiceKeys,
-    /// Where outgoing webhook events go; `None`: nowhere, and the outbox stays empty.
-    pub webhook: Option<outbox::WebhookSettings>,
-    /// Connections whose refresh token sat unused this long are renewed by the background round
-    /// (`CONNECTIONS_KEEPALIVE_DAYS`).
-    pub keepalive: std::time::Duration,
-    /// This instance's clock (leases use the database's).
-    pub clock: clock::Clock,
-}
-
-#[derive(Clone)]
-pub struct AppState(Arc<AppInner>);
-
-impl Deref for AppState {
-    type Target = AppInner;
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// The only redirect URI ever sent to a provider: built from configuration, never from a request.
-    pub fn redirect_uri(&self, provider: &str) -> String {
-        let mut url = self.public_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}{}", connections_wire::paths::callback(provider)));
-        url.to_string()
-    }
-
-    /// Every return address the app may use: its own, and one under each host page it is embedded in.
-    pub fn redirect_uris(&self, provider: &str) -> Vec<String> {
-        let mut uris = vec![self.redirect_uri(provider)];
-        uris.extend(self.embed_urls.iter().map(|url| format!("{}/{provider}/callback", url.as_str().trim_end_matches('/'))));
-        uris
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -150,7 +83,7 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
             )),
         None => api,
     };
-    let router = router.merge(observability::probes::router());
+    let router = router.merge(routes::probes::router());
     let router = router.layer(
         tower::ServiceBuilder::new()
             // Host pages on other origins load the app's script, wasm and styles and call the API.
@@ -164,7 +97,7 @@ pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     // Request ids, the request log (paths only: the callback's query string holds an authorization
     // code) and the HTTP metrics.
     let timeouts = serve::timeouts(serve::request_timeout(&state.providers));
-    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(observability::track_requests)).layer(timeouts)).with_state(state)
+    router.layer(tower::ServiceBuilder::new().layer(middleware::from_fn(routes::tracking::track_requests)).layer(timeouts)).with_state(state)
 }
 
 pub struct Application {
@@ -205,29 +138,33 @@ impl Application {
             Some(dir) => web::embed_loader(&std::fs::read_to_string(dir.join("index.html"))?),
             None => None,
         };
-        let db = Db::connect(&config.database_url).await?.with_outbox(config.webhook.is_some());
+        let render = services::views::notification_body as storage::RenderNotification;
+        let db = Db::connect(&config.database_url).await?.with_outbox(config.webhook.is_some().then_some(render));
         let metrics_listener = observability::bind_metrics(config.metrics_addr).await?;
-        let state = AppState(Arc::new(AppInner {
+        let core = services::Core::new(services::CoreInner {
             db,
             cipher: TokenCipher::new(&config.encryption_keys),
-            sessions: session_keys(&config)?,
-            event_retention_secs: config.event_retention.as_secs() as i64,
             providers: ProviderRegistry::new(config.providers.clone()),
+            clock: clock::Clock::default(),
+            tasks: tokio_util::task::TaskTracker::new(),
             public_url,
+            embed_urls: config.embed_urls.clone(),
+            event_retention_secs: config.event_retention.as_secs() as i64,
+            keepalive: config.keepalive,
+            webhook: config.webhook.clone(),
+        });
+        let state = AppState(Arc::new(AppInner {
+            core,
+            sessions: session_keys(&config)?,
             public_origin,
             csp,
-            embed_urls: config.embed_urls.clone(),
             embed_origins,
             embed_loader,
             demo: config.demo,
             rate_limit_per_minute: config.rate_limit_per_minute,
             connections_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
-            tasks: tokio_util::task::TaskTracker::new(),
             metrics_addr: metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?,
             service_keys: config.service_keys.clone(),
-            webhook: config.webhook.clone(),
-            keepalive: config.keepalive,
-            clock: clock::Clock::default(),
         }));
         let router = app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, health_check_interval: config.health_check_interval, metrics_listener })
@@ -256,9 +193,12 @@ impl Application {
     /// round and finishes what is in flight: the requests, and the work handed to tracked tasks
     /// (grants, renewals), the round's own included.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
-        let stop_checks = AbortOnDrop(Some(tokio::spawn(services::maintenance::run(self.state.clone(), self.health_check_interval))));
-        let _stop_deliveries = self.state.webhook.is_some().then(|| AbortOnDrop(Some(tokio::spawn(services::delivery::run(self.state.clone())))));
-        let _stop_metrics = self.metrics_listener.map(|listener| AbortOnDrop(Some(tokio::spawn(observability::serve_metrics(listener, self.state.clone())))));
+        let stop_checks = AbortOnDrop(Some(tokio::spawn(services::maintenance::run(self.state.core.clone(), self.health_check_interval))));
+        let _stop_deliveries =
+            self.state.webhook.clone().map(|settings| AbortOnDrop(Some(tokio::spawn(services::delivery::run(self.state.db.clone(), settings)))));
+        let _stop_metrics = self
+            .metrics_listener
+            .map(|listener| AbortOnDrop(Some(tokio::spawn(observability::serve_metrics(listener, routes::metrics::router(self.state.core.clone()))))));
         // Every request ends within the request timeout: drained that long, none is left to start
         // work after the tracked tasks were waited for.
         let drain = serve::request_timeout(&self.state.providers);
@@ -301,18 +241,6 @@ fn session_keys(config: &Config) -> Result<SessionKeys, StartupError> {
         (None, None) => return Err(ConfigError { setting: "CONNECTIONS_SESSION_SECRET".into(), problem: "is required".into() }.into()),
     };
     Ok(keys.for_audience(&config.session_audience, config.session_issuer.as_deref()))
-}
-
-/// Logs an error with every `source` below it.
-pub fn log_chain(error: &(dyn std::error::Error + 'static)) {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    tracing::warn!(error = %chain, "provider call failed");
 }
 
 /// `http://<addr>`, with a wildcard address replaced by loopback.

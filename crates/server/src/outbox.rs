@@ -1,7 +1,7 @@
 //! Outgoing webhooks to the product's backend (`CONNECTIONS_WEBHOOK_URL`): what the events are, how
 //! they are signed (the Standard Webhooks specification, so receivers can use its libraries), and
-//! the retry schedule. The events themselves are written by `storage` in the transaction of the
-//! change they announce; `services::delivery` sends them.
+//! the retry schedule. The service that makes a change chooses its notification; `storage` writes it
+//! to the outbox in the transaction of the change; `services::delivery` sends it.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -23,7 +23,7 @@ pub const DEFAULT_FIRST_RETRY_MS: i64 = 5_000;
 
 /// What happened to a connection, as the `type` of an outgoing event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventType {
+pub enum Notification {
     Created,
     Reauthenticated,
     ReauthenticationRequired,
@@ -34,15 +34,15 @@ pub enum EventType {
     Recovered,
 }
 
-impl EventType {
+impl Notification {
     pub fn as_str(self) -> &'static str {
         match self {
-            EventType::Created => "connection.created",
-            EventType::Reauthenticated => "connection.reauthenticated",
-            EventType::ReauthenticationRequired => "connection.reauthentication_required",
-            EventType::Revoked => "connection.revoked",
-            EventType::Disconnected => "connection.disconnected",
-            EventType::Recovered => "connection.recovered",
+            Notification::Created => "connection.created",
+            Notification::Reauthenticated => "connection.reauthenticated",
+            Notification::ReauthenticationRequired => "connection.reauthentication_required",
+            Notification::Revoked => "connection.revoked",
+            Notification::Disconnected => "connection.disconnected",
+            Notification::Recovered => "connection.recovered",
         }
     }
 }
@@ -50,15 +50,15 @@ impl EventType {
 /// The body of an event: `{"type", "timestamp", "data": {"workspace", "connection"}}`, the shape the
 /// Standard Webhooks specification recommends. Never a token: `ConnectionView` has none.
 #[derive(Serialize)]
-pub struct EventBody<'a> {
+pub struct NotificationBody<'a> {
     #[serde(rename = "type")]
     pub event_type: &'static str,
     pub timestamp: DateTime<Utc>,
-    pub data: EventData<'a>,
+    pub data: NotificationData<'a>,
 }
 
 #[derive(Serialize)]
-pub struct EventData<'a> {
+pub struct NotificationData<'a> {
     pub workspace: &'a str,
     pub connection: &'a ConnectionView,
 }

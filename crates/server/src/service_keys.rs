@@ -6,14 +6,9 @@
 //! every current browser sends, and a server-side HTTP client does not) is refused, so a key pasted
 //! into a web page is useless there, and an admin's session cookie can never reach these routes.
 
-use axum::extract::FromRequestParts;
 use axum::http::header;
-use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-use crate::error::ApiError;
-use crate::AppState;
 
 #[derive(Clone, Debug, Default)]
 pub struct ServiceKeys(Vec<(String, [u8; 32])>);
@@ -72,30 +67,6 @@ fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
 /// Deno's and Bun's built-in `fetch` send `sec-fetch-mode: cors` on every request.
 pub fn from_browser(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key(header::COOKIE) || headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site")
-}
-
-/// A backend authenticated by its service key: the key's configured name.
-#[derive(Debug, Clone)]
-pub struct ServiceCaller(pub String);
-
-impl FromRequestParts<AppState> for ServiceCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let headers = &parts.headers;
-        if from_browser(headers) {
-            return Err(ApiError::BrowserContext);
-        }
-        let key = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
-            .ok_or(ApiError::Unauthenticated("Send a service key as Authorization: Bearer <key>."))?;
-        let name = state.service_keys.identify(key).ok_or(ApiError::Unauthenticated("This service key is not configured (CONNECTIONS_SERVICE_KEYS)."))?;
-        Ok(ServiceCaller(name.to_owned()))
-    }
 }
 
 #[cfg(test)]

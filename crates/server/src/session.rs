@@ -3,16 +3,11 @@
 //! `Authorization: Bearer`. HS256 with a shared secret, or RS256/EdDSA checked with the portal's
 //! public key, so that Connections can verify sessions without being able to mint them.
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
 use connections_wire::Role;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
 use crate::secret::Secret;
-use crate::AppState;
 
 /// The cookie's name over http (the demo, localhost).
 pub const SESSION_COOKIE: &str = "connections_session";
@@ -23,6 +18,18 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-connections_session";
 pub const DEFAULT_AUDIENCE: &str = "connections";
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
+
+/// Why a session token was not accepted (or could not be made), in words the signed-in person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Sessions are verified with a public key here: nothing can be signed.
+    #[error("sessions are verified with a public key here; they cannot be signed")]
+    CannotSign,
+    #[error("the session token could not be signed: {0}")]
+    Signing(jsonwebtoken::errors::Error),
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -109,12 +116,12 @@ impl SessionKeys {
         self
     }
 
-    pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
-        let encoding = self.encoding.as_ref().ok_or_else(|| ApiError::internal("sessions are verified with a public key here; they cannot be signed"))?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding).map_err(ApiError::internal)
+    pub fn sign(&self, claims: &Claims) -> Result<String, SessionError> {
+        let encoding = self.encoding.as_ref().ok_or(SessionError::CannotSign)?;
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding).map_err(SessionError::Signing)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, SessionError> {
         let now = jsonwebtoken::get_current_timestamp() as i64;
         let known = self.verified.lock().expect("verified lock poisoned").get(token).cloned();
         // `nbf` was checked when the token was verified: it was already valid then, so still is.
@@ -131,18 +138,18 @@ impl SessionKeys {
         Ok(claims)
     }
 
-    fn verify_signed(&self, token: &str) -> Result<Claims, ApiError> {
+    fn verify_signed(&self, token: &str) -> Result<Claims, SessionError> {
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) if data.claims.sub.is_empty() => Err(ApiError::Unauthenticated("The session token has no subject.")),
-            Ok(data) if !is_workspace_id(&data.claims.org) => Err(ApiError::Unauthenticated("The session token names no valid workspace (org).")),
+            Ok(data) if data.claims.sub.is_empty() => Err(SessionError::Unauthenticated("The session token has no subject.")),
+            Ok(data) if !is_workspace_id(&data.claims.org) => Err(SessionError::Unauthenticated("The session token names no valid workspace (org).")),
             Ok(data) => Ok(data.claims),
             Err(error) => match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Err(ApiError::Unauthenticated("Your session has expired. Sign in again.")),
-                jsonwebtoken::errors::ErrorKind::ImmatureSignature => Err(ApiError::Unauthenticated("The session token is not valid yet.")),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Err(SessionError::Unauthenticated("Your session has expired. Sign in again.")),
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => Err(SessionError::Unauthenticated("The session token is not valid yet.")),
                 jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
-                    Err(ApiError::Unauthenticated("The session token lacks a required claim (sub, org, aud, exp). Sign in again."))
+                    Err(SessionError::Unauthenticated("The session token lacks a required claim (sub, org, aud, exp). Sign in again."))
                 }
-                _ => Err(ApiError::Unauthenticated("The session token is not valid. Sign in again.")),
+                _ => Err(SessionError::Unauthenticated("The session token is not valid. Sign in again.")),
             },
         }
     }
@@ -172,60 +179,6 @@ pub struct CurrentUser {
     pub workspace: String,
 }
 
-/// The session token: `Authorization: Bearer`, else the session cookie. Over https only the
-/// `__Host-` cookie is read: a plain `connections_session` can be set by a sibling subdomain
-/// (cookie tossing), so it signs nobody in there. A request carrying more than one session cookie
-/// (of either name) is refused: which one the browser put first is the attacker's choice.
-fn token_from(parts: &Parts, https: bool) -> Result<Option<String>, ApiError> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(token) = value.strip_prefix("Bearer ") {
-            return Ok(Some(token.trim().to_owned()));
-        }
-    }
-    let sessions: Vec<cookie::Cookie<'_>> = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|cookie| cookie.name() == SESSION_COOKIE || cookie.name() == SECURE_SESSION_COOKIE)
-        .collect();
-    if sessions.len() > 1 {
-        return Err(ApiError::Unauthenticated(
-            "The request carries more than one session cookie, so which session it is cannot be told; nothing was done. Remove the extra connections_session cookies (set by another site of this domain) and sign in again.",
-        ));
-    }
-    let name = if https { SECURE_SESSION_COOKIE } else { SESSION_COOKIE };
-    Ok(sessions.into_iter().find(|cookie| cookie.name() == name).map(|cookie| cookie.value().to_owned()))
-}
-
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from(parts, state.public_url.scheme() == "https")?.ok_or(ApiError::Unauthenticated("Sign in to continue."))?;
-        let claims = state.sessions.verify(&token)?;
-        Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role), workspace: claims.org })
-    }
-}
-
-/// A signed-in administrator; anyone else is refused with 403.
-#[derive(Debug, Clone)]
-pub struct Admin(pub CurrentUser);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        match user.role {
-            Role::Admin => Ok(Admin(user)),
-            Role::Viewer => Err(ApiError::AdminRequired),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +196,7 @@ mod tests {
         let wrong_audience = Claims { aud: "other".into(), ..claims(600) };
         assert!(keys().verify(&keys().sign(&wrong_audience).unwrap()).is_err());
         let future = Claims { nbf: Some(chrono::Utc::now().timestamp() + 3600), ..claims(600) };
-        assert!(matches!(keys().verify(&keys().sign(&future).unwrap()), Err(ApiError::Unauthenticated(m)) if m.contains("not valid yet")));
+        assert!(matches!(keys().verify(&keys().sign(&future).unwrap()), Err(SessionError::Unauthenticated(m)) if m.contains("not valid yet")));
         let skewed = Claims { nbf: Some(chrono::Utc::now().timestamp() + 10), ..claims(600) };
         assert!(keys().verify(&keys().sign(&skewed).unwrap()).is_ok(), "a small clock skew is tolerated");
         for org in ["", "a b", "<x>", &"o".repeat(129)] {
@@ -276,7 +229,7 @@ mod tests {
         let lapsed = Claims { exp: chrono::Utc::now().timestamp() - LEEWAY_SECS as i64 - 1, ..claims(0) };
         let token = keys.sign(&lapsed).unwrap();
         keys.verified.lock().unwrap().insert(token.clone(), lapsed);
-        assert!(matches!(keys.verify(&token), Err(ApiError::Unauthenticated(m)) if m.contains("expired")));
+        assert!(matches!(keys.verify(&token), Err(SessionError::Unauthenticated(m)) if m.contains("expired")));
         assert!(!keys.verified.lock().unwrap().is_empty(), "the valid one stays known");
     }
 
@@ -314,7 +267,7 @@ mod tests {
     #[test]
     fn expired_tampered_and_foreign_tokens_are_refused() {
         let expired = keys().sign(&claims(-3600)).unwrap();
-        assert!(matches!(keys().verify(&expired), Err(ApiError::Unauthenticated(m)) if m.contains("expired")));
+        assert!(matches!(keys().verify(&expired), Err(SessionError::Unauthenticated(m)) if m.contains("expired")));
         let foreign = SessionKeys::new(&Secret::new("x".repeat(32))).sign(&claims(600)).unwrap();
         assert!(keys().verify(&foreign).is_err());
         let mut tampered = keys().sign(&claims(600)).unwrap();

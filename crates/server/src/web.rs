@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::AppState;
 
 /// Hashes of the inline scripts in the SPA's `index.html` (Trunk writes one to start the wasm), so the
 /// CSP can allow exactly those and nothing else inline.

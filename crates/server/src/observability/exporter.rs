@@ -6,18 +6,13 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::Router;
 use connections_wire::ConnectionStatus;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use super::names;
-use crate::config::ConfigError;
-use crate::AppState;
+use crate::config_error::ConfigError;
 
 /// Seconds: from a fast local answer to a provider at its longest timeout (120 s).
 const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
@@ -88,8 +83,8 @@ pub async fn bind_metrics(addr: Option<SocketAddr>) -> std::io::Result<Option<Tc
     Ok(Some(listener))
 }
 
-/// Serves `GET /metrics` until the task is dropped.
-pub async fn serve_metrics(listener: TcpListener, state: AppState) {
+/// Serves `router` (`GET /metrics`, see `routes::metrics`) until the task is dropped.
+pub async fn serve_metrics(listener: TcpListener, router: Router) {
     let Some(handle) = recorder() else { return };
     let upkeep = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(UPKEEP_EVERY);
@@ -98,40 +93,40 @@ pub async fn serve_metrics(listener: TcpListener, state: AppState) {
             handle.run_upkeep();
         }
     });
-    let _stop_upkeep = crate::AbortOnDrop(Some(upkeep));
-    let router = Router::new().route("/metrics", get(scrape)).with_state(state);
+    let _stop_upkeep = AbortOnDrop(upkeep);
     if let Err(error) = axum::serve(listener, router).await {
         tracing::error!(%error, "metrics listener stopped");
     }
 }
 
-async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    set_connection_gauges(&state).await;
-    // Outgoing webhook events not yet delivered (retries included), counted at each scrape.
-    match state.db.outbox_backlog().await {
-        Ok(pending) => metrics::gauge!(names::OUTBOX_PENDING).set(pending as f64),
-        Err(error) => tracing::warn!(%error, "metrics: could not count the outbox"),
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    let body = recorder().map(PrometheusHandle::render).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 
-/// `connections_connections{provider, status}` for every configured provider and every status (0
-/// included, so a status that empties is seen to). Rows of providers no longer configured are left out.
-async fn set_connection_gauges(state: &AppState) {
-    let counts = match state.db.connection_counts().await {
-        Ok(counts) => counts,
-        Err(error) => {
-            tracing::warn!(%error, "metrics: could not count the connections");
-            return;
-        }
-    };
-    for provider in state.providers.iter() {
+/// What `/metrics` answers: every metric recorded, in Prometheus' text format.
+pub fn render() -> String {
+    recorder().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// `connections_connections{provider, status}`: `counts` holds `(provider, status, count)` as
+/// stored; every configured provider gets every status (0 included, so a status that empties is
+/// seen to). Rows of providers no longer configured are left out.
+pub fn set_connection_gauges<'a>(providers: impl Iterator<Item = &'a str>, counts: &[(String, String, i64)]) {
+    for provider in providers {
         for status in STATUSES {
-            let stored = counts.iter().find(|(p, s, _)| p == provider.id() && s == status.as_str()).map_or(0, |(_, _, n)| *n);
-            metrics::gauge!(names::CONNECTIONS, "provider" => provider.id().to_owned(), "status" => status.as_str()).set(stored as f64);
+            let stored = counts.iter().find(|(p, s, _)| p == provider && s == status.as_str()).map_or(0, |(_, _, n)| *n);
+            metrics::gauge!(names::CONNECTIONS, "provider" => provider.to_owned(), "status" => status.as_str()).set(stored as f64);
         }
     }
+}
+
+/// `connections_outbox_pending`: outgoing webhook events not yet delivered (retries included).
+pub fn set_outbox_pending(pending: i64) {
+    metrics::gauge!(names::OUTBOX_PENDING).set(pending as f64);
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -32,6 +32,18 @@ pub fn init_logging(format: &str) -> Result<(), ConfigError> {
         LogFormat::Json => tracing_subscriber::fmt().json().flatten_event(true).with_current_span(true).with_span_list(false).with_env_filter(filter()).init(),
     }
     Ok(())
+}
+
+/// Logs an error with every `source` below it.
+pub fn log_chain(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::warn!(error = %chain, "provider call failed");
 }
 
 #[cfg(test)]

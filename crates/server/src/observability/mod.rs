@@ -1,9 +1,8 @@
 //! Operating the server: what it tells whoever runs it.
 //!
-//! - `http`: a request id for every request (answered as `x-request-id`, carried by problem bodies and
-//!   by every log line of the request), the request log, and the HTTP metrics.
+//! - `context`: the id of the request a piece of work belongs to (set by `routes::tracking`, which
+//!   also logs and counts every request), carried by problem bodies and every log line of it.
 //! - `logs`: text or JSON lines (`CONNECTIONS_LOG_FORMAT`).
-//! - `probes`: `GET /healthz` and `GET /readyz` on the public port.
 //! - `exporter`: Prometheus metrics, on their own listener (`CONNECTIONS_METRICS_ADDR`) only.
 //! - `outcomes`: one counter per thing that can go well or badly (grants, renewals, health checks,
 //!   disconnects, webhook events, calls to providers), recorded where the outcome is decided.
@@ -12,15 +11,14 @@
 //! recording costs nothing. Labels are fixed words, route templates and configured provider ids, never
 //! an id, a name or anything a request carried.
 
+mod context;
 mod exporter;
-mod http;
 mod logs;
 mod outcomes;
-pub mod probes;
 
-pub use exporter::{bind_metrics, parse_metrics_addr, serve_metrics};
-pub use http::{carry_request_context, request_id, track_requests};
-pub use logs::{init_logging, LogFormat};
+pub use context::{carry_request_context, in_request, request_id};
+pub use exporter::{bind_metrics, parse_metrics_addr, render, serve_metrics, set_connection_gauges, set_outbox_pending};
+pub use logs::{init_logging, log_chain, LogFormat};
 pub use outcomes::{
     count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,
 };
@@ -34,8 +32,8 @@ pub mod names {
     pub const HEALTH_CHECKS: &str = "connections_health_checks_total";
     pub const DISCONNECTS: &str = "connections_disconnects_total";
     pub const WEBHOOK_EVENTS: &str = "connections_webhook_events_total";
-    // Counted by the providers themselves (`providers::calls`).
-    pub use crate::providers::calls::{PROVIDER_REQUESTS, PROVIDER_REQUEST_DURATION};
+    pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
+    pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
     pub const CONNECTIONS: &str = "connections_connections";
     pub const WEBHOOK_DELIVERIES: &str = "connections_webhook_deliveries_total";
     pub const OUTBOX_PENDING: &str = "connections_outbox_pending";

@@ -4,20 +4,18 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
 use connections_wire::{AuditAction, GrantOutcome, GrantRequest, GrantResponse, InstallRequest, PendingInstall, StartAttemptRequest, StartAttemptResponse};
 
 use super::providers::KnownProvider;
+use super::Admin;
+use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
-use crate::services::connect;
-use crate::session::{Admin, CurrentUser};
-use crate::storage::NewEvent;
-use crate::AppState;
+use crate::services::{connect, outcomes};
+use crate::session::CurrentUser;
 
 /// Counts this request against the session's per-minute allowance for `action`.
 pub(super) async fn rate_limit(state: &AppState, user: &CurrentUser, action: &str) -> Result<(), ApiError> {
-    let now = Utc::now().timestamp();
-    match state.db.count_rate_event(&user.workspace, &user.subject, action, now, state.rate_limit_per_minute, 60).await? {
+    match connect::count_request(&state.db, user, action, state.rate_limit_per_minute).await? {
         None => Ok(()),
         Some(retry_after) => Err(ApiError::RateLimited(retry_after)),
     }
@@ -28,20 +26,7 @@ async fn audit_failure(state: &AppState, provider: &str, user: &CurrentUser, act
     if matches!(error, ApiError::InvalidRequest(_) | ApiError::RateLimited(_) | ApiError::UnknownProvider(_)) {
         return;
     }
-    let event = NewEvent {
-        workspace: &user.workspace,
-        provider,
-        account_id: "",
-        action,
-        success: false,
-        actor_subject: &user.subject,
-        actor_name: &user.name,
-        detail: &error.problem().detail,
-        at: Utc::now().timestamp(),
-    };
-    if let Err(error) = state.db.record_event(event).await {
-        tracing::warn!(%error, "could not record a failed attempt");
-    }
+    connect::record_failure(&state.db, provider, user, action, &error.problem().detail).await;
 }
 
 fn granted(response: GrantResponse) -> (StatusCode, Json<GrantResponse>) {
@@ -72,10 +57,9 @@ pub async fn grant(
 ) -> Result<(StatusCode, Json<GrantResponse>), ApiError> {
     rate_limit(&state, &user, "grant").await?;
     let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
-        match crate::observability::count_grant(
-            provider.id(),
-            connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await,
-        ) {
+        let granted = connect::finish_grant(&state, &provider, &user, &request.code, &request.state, &request.code_verifier).await;
+        crate::observability::count_grant(provider.id(), outcomes::grant(&granted));
+        match granted {
             Ok(response) => Ok(response),
             Err(error) => {
                 let error = ApiError::from(error);

@@ -7,13 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use connections_wire::{AuditList, ConnectionDetail, ConnectionList, ConnectionStatus, ConnectionView, DataCheck, DisconnectResponse, WebhookDelivery};
 
+use super::Admin;
+use crate::app::{AppState, CachedList};
 use crate::error::ApiError;
 use crate::providers::Provider;
+use crate::services::Core;
 use crate::services::{data_access, lifecycle};
-use crate::session::Admin;
 use crate::storage::ConnectionRecord;
 use crate::web::IfNoneMatch;
-use crate::AppState;
 
 /// The table's rows, served from memory when nothing changed since the last read: the cached body
 /// is served only while its revision is still the current one (`Db::connections_revision`, itself
@@ -36,7 +37,7 @@ pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_mat
     let body = match cached {
         Some(cached) => cached.body,
         None => {
-            let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await? };
+            let list = ConnectionList { connections: state.db.list_connections(&user.workspace).await?.into_iter().map(Into::into).collect() };
             let body = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
             // Rows read after the revision are at least that new; a newer revision refetches them.
             let mut cache = state.connections_cache.lock().expect("cache lock poisoned");
@@ -49,14 +50,6 @@ pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_mat
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], body).into_response())
 }
 
-/// One workspace's list as last answered (see `AppInner::connections_cache`).
-#[derive(Clone)]
-pub struct CachedList {
-    revision: i64,
-    etag: HeaderValue,
-    body: Bytes,
-}
-
 /// `W/"<revision>-<workspace digest>"`: weak, since the rows read after the revision may already be
 /// newer than it (the next poll then answers them again under the newer revision).
 fn list_etag(revision: i64, workspace: &str) -> HeaderValue {
@@ -66,16 +59,16 @@ fn list_etag(revision: i64, workspace: &str) -> HeaderValue {
 }
 
 /// A connection of the caller's workspace; another workspace's answers 404 like one that never was.
-async fn find(state: &AppState, workspace: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
+async fn find(state: &Core, workspace: &str, id: &str) -> Result<ConnectionRecord, ApiError> {
     state.db.connection_in(workspace, id).await?.ok_or(ApiError::NotFound)
 }
 
-pub async fn detail(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
+pub async fn detail(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
-    let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?;
-    let data_check = state.db.data_check(&record.view.id).await?;
-    let deliveries = state.db.deliveries_of(&user.workspace, &record.view.id, DELIVERIES_SHOWN).await?;
-    Ok(Json(ConnectionDetail { connection: record.view, history, data_check, deliveries }))
+    let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?.into_iter().map(Into::into).collect();
+    let data_check = state.db.data_check(&record.view.id).await?.map(Into::into);
+    let deliveries = state.db.deliveries_of(&user.workspace, &record.view.id, DELIVERIES_SHOWN).await?.into_iter().map(Into::into).collect();
+    Ok(Json(ConnectionDetail { connection: record.view.into(), history, data_check, deliveries }))
 }
 
 /// Outgoing webhook events listed on a connection's details.
@@ -94,17 +87,17 @@ pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, A
 }
 
 /// `POST /api/webhook-deliveries/{id}/retry`: send an outgoing event again now.
-pub async fn retry_delivery(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
+pub async fn retry_delivery(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?))
+    Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?.into()))
 }
 
-pub async fn audit(State(state): State<AppState>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
-    Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await? }))
+pub async fn audit(State(state): State<Core>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
+    Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await?.into_iter().map(Into::into).collect() }))
 }
 
 /// The connection's data source; one no longer configured can't be checked or disconnected here.
-fn provider_of(state: &AppState, record: &ConnectionRecord) -> Result<std::sync::Arc<Provider>, ApiError> {
+fn provider_of(state: &Core, record: &ConnectionRecord) -> Result<std::sync::Arc<Provider>, ApiError> {
     state.providers.get(&record.view.provider).ok_or_else(|| ApiError::UnknownProvider(record.view.provider.clone()))
 }
 
@@ -117,7 +110,7 @@ pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "check").await?;
     lifecycle::check(&state, &provider, record, &user.subject, &user.name).await?;
-    Ok(Json(find(&state, &user.workspace, &id).await?.view))
+    Ok(Json(find(&state, &user.workspace, &id).await?.view.into()))
 }
 
 /// `?remove_locally=true`: the admin confirmed forgetting a connection whose tokens cannot be
@@ -141,10 +134,10 @@ pub async fn disconnect(
     let axum::extract::Query(options) = options?;
     let record = find(&state, &user.workspace, &id).await?;
     if record.view.status == ConnectionStatus::Disconnected {
-        return Ok(Json(DisconnectResponse { connection: record.view, revocation: None }));
+        return Ok(Json(DisconnectResponse { connection: record.view.into(), revocation: None }));
     }
     let provider = provider_of(&state, &record)?;
     super::connect::rate_limit(&state, &user, "disconnect").await?;
-    let revocation = lifecycle::disconnect(&state, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
-    Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view, revocation: Some(revocation) }))
+    let revocation = lifecycle::disconnect(&state.db, &state.cipher, &provider, record, &user.subject, &user.name, options.remove_locally).await?;
+    Ok(Json(DisconnectResponse { connection: find(&state, &user.workspace, &id).await?.view.into(), revocation: Some(revocation) }))
 }

@@ -3,19 +3,23 @@
 
 mod connect;
 mod connections;
+mod extract;
+pub mod metrics;
+pub mod probes;
 mod providers;
 pub mod service;
 mod session;
+pub mod tracking;
 mod webhooks;
 
-pub use connections::CachedList;
+pub use extract::{Admin, ServiceCaller};
 
 use axum::routing::{any, get, post};
 use axum::Router;
 use connections_wire::paths;
 
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::AppState;
 
 pub fn api_router(demo: bool) -> Router<AppState> {
     let router = Router::new()

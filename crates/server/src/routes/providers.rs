@@ -8,12 +8,13 @@ use axum::http::request::Parts;
 use axum::Json;
 use connections_wire::ProviderList;
 
+use super::Admin;
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::providers::Provider;
-use crate::session::Admin;
-use crate::AppState;
+use crate::services::Core;
 
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<ProviderList>, ApiError> {
+pub async fn list(State(state): State<Core>, _admin: Admin) -> Result<Json<ProviderList>, ApiError> {
     let providers = state.providers.iter().map(|provider| provider.info(state.redirect_uris(provider.id()))).collect();
     Ok(Json(ProviderList { providers }))
 }

@@ -14,14 +14,15 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use connections_wire::{AuditAction, ConnectionStatus, ConnectionView};
+use connections_wire::{ConnectionStatus, ConnectionView};
 use serde::{Deserialize, Serialize};
 
+use super::ServiceCaller;
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::service_keys::ServiceCaller;
 use crate::services::tokens;
-use crate::storage::{ConnectionFilter, ConnectionRecord, NewEvent};
-use crate::AppState;
+use crate::services::Core;
+use crate::storage::{ConnectionFilter, ConnectionRecord};
 
 pub const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
 const DEFAULT_PAGE: i64 = 100;
@@ -74,7 +75,7 @@ pub struct ListQuery {
 
 /// `GET /service/v1/connections?org=&provider=&status=&cursor=&limit=`
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Core>,
     _caller: ServiceCaller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ConnectionPage>, ApiError> {
@@ -107,7 +108,7 @@ fn service_connection(record: ConnectionRecord) -> ServiceConnection {
     ServiceConnection {
         access_expires_at: record.access_expires_at.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
         workspace: record.workspace,
-        connection: record.view,
+        connection: record.view.into(),
     }
 }
 
@@ -139,7 +140,7 @@ pub struct AccessToken {
 
 /// `POST /service/v1/connections/{id}/access-token`: renewed first when it is close to expiry,
 /// once however many callers ask at the same moment (see `services::tokens`).
-async fn access_token(State(state): State<AppState>, ServiceCaller(caller): ServiceCaller, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn access_token(State(state): State<Core>, ServiceCaller(caller): ServiceCaller, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let record = state.db.connection(&id).await?.ok_or(ApiError::NotFound)?;
     let provider = state.providers.get(&record.view.provider).ok_or_else(|| ApiError::UnknownProvider(record.view.provider.clone()))?;
     match record.view.status {
@@ -148,32 +149,11 @@ async fn access_token(State(state): State<AppState>, ServiceCaller(caller): Serv
         ConnectionStatus::ReauthenticationRequired => return Err(ApiError::ReauthenticationRequired { provider: provider.name().to_owned() }),
         ConnectionStatus::Connected => {}
     }
-    let (workspace, account_id) = (record.workspace.clone(), record.view.account_id.clone());
-    let fresh = tokens::fresh_access_token(&state, &provider, record).await.map_err(|error| match error {
+    let fresh = tokens::hand_out(&state, &provider, record, &caller).await.map_err(|error| match error {
         // Disconnected or revoked while we read.
         tokens::TokenError::NoTokens => ApiError::ConnectionDisconnected,
         other => other.into(),
     })?;
-    let detail = if fresh.renewed {
-        format!("Access token handed to service key {caller}, renewed first")
-    } else {
-        format!("Access token handed to service key {caller}")
-    };
-    let subject = format!("service:{caller}");
-    state
-        .db
-        .record_event(NewEvent {
-            workspace: &workspace,
-            provider: provider.id(),
-            account_id: &account_id,
-            action: AuditAction::TokenRead,
-            success: true,
-            actor_subject: &subject,
-            actor_name: &caller,
-            detail: &detail,
-            at: Utc::now().timestamp(),
-        })
-        .await?;
     // A token answer is never cached (RFC 6749 §5.1).
     Ok((
         [(header::CACHE_CONTROL, "no-store")],

@@ -5,9 +5,9 @@ use axum::Json;
 use connections_wire::{DemoSignInRequest, Role, SessionInfo};
 use cookie::{Cookie, SameSite};
 
+use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
 use crate::session::{Claims, CurrentUser, SECURE_SESSION_COOKIE, SESSION_COOKIE};
-use crate::AppState;
 
 const DEMO_SESSION_SECS: i64 = 8 * 3600;
 

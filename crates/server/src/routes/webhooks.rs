@@ -10,18 +10,17 @@ use serde_json::{json, Value};
 use super::providers::KnownProvider;
 use crate::error::ApiError;
 use crate::providers::WebhookError;
-use crate::services::lifecycle;
-use crate::AppState;
+use crate::services::Core;
+use crate::services::{lifecycle, outcomes};
 
-pub async fn receive(State(state): State<AppState>, KnownProvider(provider): KnownProvider, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let event =
-        crate::observability::count_webhook_event(provider.id(), provider.webhook_event(&headers, &body, Utc::now().timestamp())).map_err(
-            |error| match error {
-                WebhookError::NotConfigured => ApiError::NotFound,
-                WebhookError::Signature(reason) => ApiError::InvalidSignature(reason),
-                WebhookError::Malformed(reason) => ApiError::InvalidRequest(format!("not an event of {}: {reason}", provider.name())),
-            },
-        )?;
-    let handled = lifecycle::webhook(&state, &provider, event).await?;
+pub async fn receive(State(state): State<Core>, KnownProvider(provider): KnownProvider, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let event = provider.webhook_event(&headers, &body, Utc::now().timestamp());
+    crate::observability::count_webhook_event(provider.id(), outcomes::provider_event(&event));
+    let event = event.map_err(|error| match error {
+        WebhookError::NotConfigured => ApiError::NotFound,
+        WebhookError::Signature(reason) => ApiError::InvalidSignature(reason),
+        WebhookError::Malformed(reason) => ApiError::InvalidRequest(format!("not an event of {}: {reason}", provider.name())),
+    })?;
+    let handled = lifecycle::provider_event(&state.db, &provider, event).await?;
     Ok(Json(json!({ "received": true, "handled": handled })))
 }

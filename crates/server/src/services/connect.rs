@@ -7,12 +7,13 @@ use connections_wire::{
     AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
 };
 
+use super::Core;
 use crate::crypto::TokenKind;
+use crate::outbox::Notification;
 use crate::pkce;
 use crate::providers::{Provider, ProviderError, Revocation, TokenGrant};
 use crate::session::CurrentUser;
-use crate::storage::{AttemptRefusal, NewConnection, NewEvent, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
-use crate::AppState;
+use crate::storage::{AttemptRefusal, AuditEntry, Db, NewConnection, NewInstall, OnUpsert, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -64,12 +65,7 @@ fn check_code(code: &AuthorizationCode) -> Result<(), ConnectError> {
 
 /// Binds `state`, the PKCE challenge and the return address to this session, and answers the
 /// provider's authorize URL for them.
-pub async fn start_attempt(
-    state: &AppState,
-    provider: &Provider,
-    user: &CurrentUser,
-    request: &StartAttemptRequest,
-) -> Result<StartAttemptResponse, ConnectError> {
+pub async fn start_attempt(state: &Core, provider: &Provider, user: &CurrentUser, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
     check_state(&request.state)?;
     if request.code_challenge_method != "S256" {
         return Err(ConnectError::Invalid("code_challenge_method must be S256"));
@@ -97,7 +93,7 @@ pub async fn start_attempt(
 
 /// Checks the grant, exchanges the code once, stores the connection with its tokens encrypted.
 pub async fn finish_grant(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     user: &CurrentUser,
     code: &AuthorizationCode,
@@ -147,7 +143,7 @@ fn grant_undo(grant: &TokenGrant, workspace: &str) -> Undo {
 }
 
 async fn finish_or_undo<T: Send + 'static>(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     undo: Undo,
     work: impl std::future::Future<Output = Result<T, ConnectError>> + Send,
@@ -155,7 +151,7 @@ async fn finish_or_undo<T: Send + 'static>(
     match work.await {
         Ok(value) => Ok(value),
         Err(error) => {
-            undo_at_provider(state, provider, undo).await;
+            undo_at_provider(&state.db, provider, undo).await;
             Err(error)
         }
     }
@@ -173,7 +169,7 @@ async fn account_of(provider: &Provider, grant: &TokenGrant) -> Result<(String, 
 
 #[allow(clippy::too_many_arguments)]
 async fn store_connection(
-    state: &AppState,
+    state: &Core,
     provider: &Provider,
     user: &CurrentUser,
     grant: &TokenGrant,
@@ -202,26 +198,32 @@ async fn store_connection(
                 now,
             },
             detail,
+            CONNECTED,
         )
         .await?;
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
-    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+    Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
+
+/// A new connection is a connect in the audit trail and announced as created; a known account's is
+/// a reauthentication, announced as such.
+pub const CONNECTED: OnUpsert =
+    OnUpsert { new: (AuditAction::Connect, Some(Notification::Created)), known: (AuditAction::Reauthenticate, Some(Notification::Reauthenticated)) };
 
 /// Nothing was stored, so don't leave the app authorized at the provider either. Not when the
 /// account is connected here (withdrawing would cut the connection that still works), nor, where the
 /// provider's revocation ends the whole account's authorization, when any workspace holds it.
-async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
+async fn undo_at_provider(db: &Db, provider: &Provider, undo: Undo) {
     let withdrawn =
-        super::lifecycle::withdraw_unused(state, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
+        super::lifecycle::withdraw_unused(db, provider, &undo.workspace, undo.account_id.as_deref(), undo.refresh_token.as_ref(), Some(&undo.access_token))
             .await;
     match withdrawn {
         Ok(Some(Revocation::NotSupported)) => {
             tracing::warn!(provider = provider.id(), "nothing stored, and this data source has no call to withdraw the authorization")
         }
         Ok(_) => {}
-        Err(super::lifecycle::LifecycleError::Provider(error)) => crate::log_chain(&error),
+        Err(super::lifecycle::LifecycleError::Provider(error)) => crate::observability::log_chain(&error),
         Err(error) => tracing::warn!(%error, "could not check for connections still using the account; not undoing"),
     }
 }
@@ -229,7 +231,7 @@ async fn undo_at_provider(state: &AppState, provider: &Provider, undo: Undo) {
 /// A callback with a code but no `state` of ours (the user began at the provider). The code is
 /// exchanged so the account can be named, but nothing is linked until an administrator confirms: a
 /// login-CSRF'd code shows up as an account nobody expected.
-pub async fn start_install(state: &AppState, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
+pub async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
     check_code(code)?;
     let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
     let now = Utc::now().timestamp();
@@ -250,14 +252,23 @@ pub async fn start_install(state: &AppState, provider: &Provider, user: &Current
             refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
             access_expires_at: grant.access_expires_at,
         };
-        state.db.insert_install(&user.workspace, &install, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
+        let stored = NewInstall {
+            id: &install.id,
+            provider: &install.provider,
+            account_id: &install.account_id,
+            account_name: &install.account_name,
+            livemode: install.livemode,
+            scope: &install.scope,
+            expires_at: install.expires_at.timestamp(),
+        };
+        state.db.insert_install(&user.workspace, &stored, &user.subject, tokens, grant.publishable_key.as_deref(), now).await?;
         Ok(install)
     };
     finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), pending).await
 }
 
 /// Links the pending install as a connection.
-pub async fn confirm_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
+pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let (connection, renewed) = state
@@ -279,15 +290,16 @@ pub async fn confirm_install(state: &AppState, provider: &Provider, user: &Curre
                 now,
             },
             &format!("Installed from {}, confirmed by an administrator", provider.name()),
+            CONNECTED,
         )
         .await?;
     tracing::info!(connection = %connection.id, by = %user.subject, renewed, "install confirmed");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
-    Ok(GrantResponse { connection, outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+    Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
 }
 
 /// Forgets the pending install, and withdraws it at the provider where that is possible.
-pub async fn decline_install(state: &AppState, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
+pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let open = |kind, stored: &[u8]| state.cipher.open(provider.id(), &install.account_id, kind, stored).ok();
@@ -297,11 +309,11 @@ pub async fn decline_install(state: &AppState, provider: &Provider, user: &Curre
         refresh_token: install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t)),
         access_token: open(TokenKind::Access, &install.access_token).unwrap_or_else(|| crate::secret::Secret::new(String::new())),
     };
-    undo_at_provider(state, provider, undo).await;
+    undo_at_provider(&state.db, provider, undo).await;
     let detail = format!("Installed from {}, declined by an administrator", provider.name());
     state
         .db
-        .record_event(NewEvent {
+        .record_event(AuditEntry {
             workspace: &user.workspace,
             provider: provider.id(),
             account_id: &install.account_id,
@@ -314,4 +326,28 @@ pub async fn decline_install(state: &AppState, provider: &Provider, user: &Curre
         })
         .await?;
     Ok(())
+}
+
+/// Counts one request of `action` by the session against its allowance of `per_minute`: `Some`
+/// (the seconds until one falls out of the minute) when it is spent.
+pub async fn count_request(db: &Db, user: &CurrentUser, action: &str, per_minute: u32) -> Result<Option<u64>, sqlx::Error> {
+    db.count_rate_event(&user.workspace, &user.subject, action, Utc::now().timestamp(), per_minute, 60).await
+}
+
+/// Puts a failed attempt (to connect, to install) in the audit trail, `detail` in the API's words.
+pub async fn record_failure(db: &Db, provider: &str, user: &CurrentUser, action: AuditAction, detail: &str) {
+    let event = AuditEntry {
+        workspace: &user.workspace,
+        provider,
+        account_id: "",
+        action,
+        success: false,
+        actor_subject: &user.subject,
+        actor_name: &user.name,
+        detail,
+        at: Utc::now().timestamp(),
+    };
+    if let Err(error) = db.record_event(event).await {
+        tracing::warn!(%error, "could not record a failed attempt");
+    }
 }

@@ -3,12 +3,12 @@
 //! connecting and on demand, and the result kept per table with the newest object's time.
 
 use chrono::Utc;
-use connections_wire::{AuditAction, ConnectionView, DataCheck, TableAccess, TableCheck, Timestamp};
+use connections_wire::{AuditAction, DataCheck, TableAccess, TableCheck, Timestamp};
 
 use super::tokens::{self, TokenError};
+use super::Core;
 use crate::providers::{DataTable, Provider, ProviderError};
-use crate::storage::{ConnectionRecord, NewEvent};
-use crate::AppState;
+use crate::storage::{AuditEntry, Connection, ConnectionRecord, StoredTable};
 
 /// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
 /// connecting is not (the connect line already is).
@@ -19,7 +19,7 @@ pub enum Requester<'a> {
 
 /// Reads each table, stores the outcome and answers it. Only a connection that holds no usable
 /// token fails as a whole; a table that cannot be read is a result, not an error.
-pub async fn check(state: &AppState, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
+pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
     let (id, workspace, account_id) = (record.view.id.clone(), record.workspace.clone(), record.view.account_id.clone());
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
     let reads = provider.data_tables().into_iter().map(|table| {
@@ -36,7 +36,7 @@ pub async fn check(state: &AppState, provider: &Provider, record: ConnectionReco
     let now = Utc::now().timestamp();
     let detail = summary(&tables);
     let event = match requester {
-        Requester::Admin { subject, name } => Some(NewEvent {
+        Requester::Admin { subject, name } => Some(AuditEntry {
             workspace: &workspace,
             provider: provider.id(),
             account_id: &account_id,
@@ -49,7 +49,8 @@ pub async fn check(state: &AppState, provider: &Provider, record: ConnectionReco
         }),
         Requester::AfterConnecting => None,
     };
-    state.db.store_data_check(&id, &tables, now, event).await?;
+    let stored: Vec<StoredTable> = tables.iter().map(StoredTable::from).collect();
+    state.db.store_data_check(&id, &stored, now, event).await?;
     Ok(DataCheck { checked_at: Timestamp::from_timestamp(now), tables })
 }
 
@@ -60,7 +61,7 @@ fn table_check(provider: &Provider, table: &DataTable, result: Option<Result<Opt
         None => (TableAccess::NotCheckable, Some("No list endpoint is configured for this table".to_owned()), None),
         Some(Ok(newest)) => (TableAccess::Readable, None, newest),
         Some(Err(error)) => {
-            crate::log_chain(&error);
+            crate::observability::log_chain(&error);
             match error {
                 ProviderError::PermissionMissing { error, .. } => (
                     TableAccess::PermissionMissing,
@@ -99,7 +100,7 @@ const AFTER_CONNECTING_WAIT: std::time::Duration = std::time::Duration::from_sec
 /// last data point, and the table does not change under it a moment later), for at most
 /// [`AFTER_CONNECTING_WAIT`]. Failures are logged and leave the connection as it is; the admin can
 /// run the check again from the details page.
-pub async fn after_connecting(state: &AppState, provider: &Provider, connection: ConnectionView) -> ConnectionView {
+pub async fn after_connecting(state: &Core, provider: &Provider, connection: Connection) -> Connection {
     let (Some(provider), Ok(Some(record))) = (state.providers.get(provider.id()), state.db.connection(&connection.id).await) else {
         return connection;
     };

@@ -8,8 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::outbox::{next_attempt_ms, WebhookSettings};
-use crate::storage::DueEvent;
-use crate::AppState;
+use crate::storage::{Db, DueOutboxRow};
 
 /// How often the outbox is looked at when there is nothing to send.
 const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -21,8 +20,7 @@ const LEASE_MS: i64 = 30_000;
 const BATCH: i64 = 16;
 
 /// Runs until aborted.
-pub async fn run(state: AppState) {
-    let Some(settings) = state.webhook.clone() else { return };
+pub async fn run(db: Db, settings: WebhookSettings) {
     let http = reqwest::Client::builder()
         .timeout(RECEIVER_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -30,7 +28,7 @@ pub async fn run(state: AppState) {
         .build()
         .expect("TLS backend initialises");
     loop {
-        match deliver_due(&state, &settings, &http).await {
+        match deliver_due(&db, &settings, &http).await {
             // A full batch: more may be waiting.
             Ok(sent) if sent as i64 == BATCH => continue,
             Ok(_) => {}
@@ -41,15 +39,15 @@ pub async fn run(state: AppState) {
 }
 
 /// Claims what is due and sends it, concurrently across connections. Answers how many were tried.
-pub async fn deliver_due(state: &AppState, settings: &WebhookSettings, http: &reqwest::Client) -> Result<usize, sqlx::Error> {
+pub async fn deliver_due(db: &Db, settings: &WebhookSettings, http: &reqwest::Client) -> Result<usize, sqlx::Error> {
     let now_ms = Utc::now().timestamp_millis();
-    let due = state.db.claim_due_events(now_ms, now_ms + LEASE_MS, BATCH).await?;
+    let due = db.claim_due_events(now_ms, now_ms + LEASE_MS, BATCH).await?;
     let count = due.len();
     let attempts = due.into_iter().map(|event| async move {
         let outcome = send(settings, http, &event).await;
         let now_ms = Utc::now().timestamp_millis();
         let stored = match &outcome {
-            Ok(()) => state.db.event_delivered(event.id, now_ms).await,
+            Ok(()) => db.event_delivered(event.id, now_ms).await,
             Err(error) => {
                 let next = next_attempt_ms(settings.first_retry_ms, event.attempts + 1, event.created_ms, now_ms);
                 if next.is_none() {
@@ -57,7 +55,7 @@ pub async fn deliver_due(state: &AppState, settings: &WebhookSettings, http: &re
                 } else {
                     tracing::warn!(message = %event.message_id, %error, attempt = event.attempts + 1, "webhook delivery failed; will retry");
                 }
-                state.db.event_attempt_failed(event.id, now_ms, error, next).await
+                db.event_attempt_failed(event.id, now_ms, error, next).await
             }
         };
         crate::observability::count_webhook_delivery(outcome.is_ok());
@@ -72,7 +70,7 @@ pub async fn deliver_due(state: &AppState, settings: &WebhookSettings, http: &re
 
 /// One attempt. The timestamp (and so the signature) is the attempt's own, as the specification
 /// says; the id is the event's, so a receiver can drop repeats.
-async fn send(settings: &WebhookSettings, http: &reqwest::Client, event: &DueEvent) -> Result<(), String> {
+async fn send(settings: &WebhookSettings, http: &reqwest::Client, event: &DueOutboxRow) -> Result<(), String> {
     let timestamp = Utc::now().timestamp();
     let signature = settings.signer.sign(&event.message_id, timestamp, event.payload.as_bytes());
     let response = http

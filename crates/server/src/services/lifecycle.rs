@@ -2,12 +2,14 @@
 //! disconnecting it, and what the provider's webhooks say happened to it.
 
 use chrono::Utc;
-use connections_wire::{AuditAction, ConnectionStatus, ConnectionView, ProviderRevocation};
+use connections_wire::{AuditAction, ConnectionStatus, ProviderRevocation};
 
 use super::tokens::{self, TokenError};
-use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent};
-use crate::storage::{ConnectionRecord, NewEvent};
-use crate::AppState;
+use super::Core;
+use crate::crypto::TokenCipher;
+use crate::outbox::Notification;
+use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
+use crate::storage::{AuditEntry, Connection, ConnectionRecord, Db, IfChanged};
 
 pub const HEALTH_CHECK_ACTOR: &str = "Health check";
 /// A provider's revocation event this soon after our own account-wide revocation is taken as its
@@ -46,17 +48,13 @@ pub enum CheckOutcome {
 /// Checks one connection and records the outcome: read the account with a fresh access token; if
 /// the provider refuses it, renew once and read again. A provider that cannot be reached changes
 /// nothing and answers an error.
-pub async fn check(
-    state: &AppState,
-    provider: &Provider,
-    record: ConnectionRecord,
-    actor_subject: &str,
-    actor_name: &str,
-) -> Result<CheckOutcome, LifecycleError> {
+pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, actor_subject: &str, actor_name: &str) -> Result<CheckOutcome, LifecycleError> {
     let (view, workspace) = (record.view.clone(), record.workspace.clone());
     let now = Utc::now().timestamp();
     let name = provider.name();
-    let (outcome, version, detail) = match crate::observability::count_health_check(provider.id(), check_access(state, provider, record).await) {
+    let access = check_access(state, provider, record).await;
+    crate::observability::count_health_check(provider.id(), super::outcomes::health_check(&access));
+    let (outcome, version, detail) = match access {
         Ok(fresh) if fresh.renewed => (CheckOutcome::Renewed, fresh.version, "Access renewed with the refresh token".to_owned()),
         Ok(fresh) => (CheckOutcome::Healthy, fresh.version, format!("{name} accepted the stored token")),
         Err(TokenError::ReauthenticationRequired { .. }) | Err(TokenError::NoTokens) => {
@@ -78,12 +76,18 @@ pub async fn check(
     };
     let status = if outcome == CheckOutcome::ReauthenticationRequired { ConnectionStatus::ReauthenticationRequired } else { ConnectionStatus::Connected };
     let success = outcome != CheckOutcome::ReauthenticationRequired;
-    state.db.record_check(&view.id, version, status, check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now)).await?;
+    let event = check_event(&workspace, &view, actor_subject, actor_name, success, &detail, now);
+    // Announced only if the status changes: a connection found refused, or working again.
+    let if_changed = match status {
+        ConnectionStatus::ReauthenticationRequired => IfChanged { audit: None, announce: Some(Notification::ReauthenticationRequired) },
+        _ => tokens::recovery(&event),
+    };
+    state.db.record_check(&view.id, version, status, event, if_changed).await?;
     Ok(outcome)
 }
 
 /// The (possibly renewed) access token the provider accepted.
-async fn check_access(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<tokens::FreshToken, TokenError> {
+async fn check_access(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<tokens::FreshToken, TokenError> {
     let id = record.view.id.clone();
     let seen = record.token_version;
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
@@ -96,7 +100,7 @@ async fn check_access(state: &AppState, provider: &Provider, record: ConnectionR
     }
 }
 
-async fn renew_and_read(state: &AppState, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
+async fn renew_and_read(state: &Core, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
     let record = state.db.connection(id).await?.ok_or(TokenError::NoTokens)?;
     let fresh = tokens::renew(state, provider, record, seen_version).await?;
     match provider.fetch_account(&fresh.access_token).await {
@@ -106,8 +110,8 @@ async fn renew_and_read(state: &AppState, provider: &Provider, id: &str, seen_ve
     }
 }
 
-fn check_event<'a>(workspace: &'a str, view: &'a ConnectionView, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn check_event<'a>(workspace: &'a str, view: &'a Connection, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace,
         provider: &view.provider,
         account_id: &view.account_id,
@@ -121,7 +125,7 @@ fn check_event<'a>(workspace: &'a str, view: &'a ConnectionView, subject: &'a st
 }
 
 /// Checks every connection that holds tokens; failures are logged, not fatal.
-pub async fn check_all(state: &AppState) {
+pub async fn check_all(state: &Core) {
     let records = match state.db.connections_to_check().await {
         Ok(records) => records,
         Err(error) => {
@@ -151,7 +155,8 @@ pub async fn check_all(state: &AppState) {
 /// connection's tokens are deleted, and the others keep working. Answers what was done at the
 /// provider.
 pub async fn disconnect(
-    state: &AppState,
+    db: &Db,
+    cipher: &TokenCipher,
     provider: &Provider,
     record: ConnectionRecord,
     subject: &str,
@@ -160,7 +165,7 @@ pub async fn disconnect(
 ) -> Result<ProviderRevocation, LifecycleError> {
     let now = Utc::now().timestamp();
     let provider_name = provider.name();
-    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| state.cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
+    let open = |kind, stored: &Option<Vec<u8>>| stored.as_deref().map(|s| cipher.open(&record.view.provider, &record.view.account_id, kind, s).ok());
     let refresh = open(crate::crypto::TokenKind::Refresh, &record.refresh_token);
     let access = open(crate::crypto::TokenKind::Access, &record.access_token);
     if matches!(refresh, Some(None)) || matches!(access, Some(None)) {
@@ -168,25 +173,22 @@ pub async fn disconnect(
         crate::observability::count_undecryptable_disconnect(provider.id(), remove_locally);
         if !remove_locally {
             let detail = format!("Its stored tokens cannot be decrypted, so the access at {provider_name} could not be withdrawn; nothing changed");
-            state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+            db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
             return Err(LifecycleError::UnreadableTokens { provider: provider_name.to_owned() });
         }
         let detail = format!(
             "Removed here only: its stored tokens could not be decrypted, so the access at {provider_name} was not withdrawn. Remove the app in {provider_name}"
         );
-        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
-        end(state, record, ConnectionStatus::Disconnected, &why).await?;
+        let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
+        end(db, record, ConnectionStatus::Disconnected, &why).await?;
         // Not withdrawn at the provider, as with a dialect that cannot: the app is removed there.
         return Ok(ProviderRevocation::NotSupported);
     }
     let (refresh, access) = (refresh.flatten(), access.flatten());
-    let others = if provider.revocation_ends_account() {
-        state.db.others_holding_account(provider.id(), &record.view.account_id, Some(&record.view.id)).await?
-    } else {
-        0
-    };
+    let others =
+        if provider.revocation_ends_account() { db.others_holding_account(provider.id(), &record.view.account_id, Some(&record.view.id)).await? } else { 0 };
     let (revocation, detail) = if others > 0 {
-        crate::observability::count_disconnect(provider.id(), &Ok(Revocation::NotSupported));
+        crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&Ok(Revocation::NotSupported)));
         let detail = format!(
             "Disconnected; the stored access is deleted. {provider_name} was not asked to withdraw the authorization: {others} other connection(s) of this account, in this or another workspace, still use it"
         );
@@ -194,10 +196,10 @@ pub async fn disconnect(
     } else {
         if provider.revocation_ends_account() {
             // Noted first: the provider's webhook announcing the end may arrive before its answer.
-            state.db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
+            db.record_own_revocation(provider.id(), &record.view.account_id, now).await?;
         }
         let outcome = provider.revoke(&record.view.account_id, refresh.as_ref(), access.as_ref()).await;
-        crate::observability::count_disconnect(provider.id(), &outcome);
+        crate::observability::count_disconnect(provider.id(), super::outcomes::disconnect(&outcome));
         match outcome {
             Ok(Revocation::Revoked) => (ProviderRevocation::Revoked, format!("Disconnected; {provider_name} access revoked")),
             Ok(Revocation::AlreadyRevoked) => (ProviderRevocation::AlreadyRevoked, format!("Disconnected; {provider_name} had already disconnected the app")),
@@ -207,19 +209,19 @@ pub async fn disconnect(
             ),
             Err(error) => {
                 let detail = format!("{provider_name} could not be reached; nothing changed");
-                state.db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
+                db.record_event(disconnect_event(&record, subject, name, false, &detail, now)).await?;
                 return Err(error.into());
             }
         }
     };
     let account_id = record.view.account_id.clone();
-    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, delivery: None };
-    end(state, record, ConnectionStatus::Disconnected, &why).await?;
+    let why = Why { action: AuditAction::Disconnect, actor_subject: subject, actor_name: name, detail: &detail, at: now, provider_event: None };
+    end(db, record, ConnectionStatus::Disconnected, &why).await?;
     // Two disconnects of one shared account at the same moment each saw the other still holding
     // it: whichever finds none left once its own tokens are gone withdraws it, so the authorization
     // never outlives every connection here.
-    if revocation == ProviderRevocation::KeptForOtherConnections && state.db.others_holding_account(provider.id(), &account_id, None).await? == 0 {
-        state.db.record_own_revocation(provider.id(), &account_id, now).await?;
+    if revocation == ProviderRevocation::KeptForOtherConnections && db.others_holding_account(provider.id(), &account_id, None).await? == 0 {
+        db.record_own_revocation(provider.id(), &account_id, now).await?;
         match provider.revoke(&account_id, None, None).await {
             Ok(_) => {
                 tracing::info!(provider = provider.id(), account = %account_id, "the last connection of a shared account went: withdrawn at the provider");
@@ -238,7 +240,7 @@ pub async fn disconnect(
 /// `workspace`, or, when the provider's revocation ends the whole account's authorization, one in
 /// any workspace.
 pub async fn withdraw_unused(
-    state: &AppState,
+    db: &Db,
     provider: &Provider,
     workspace: &str,
     account_id: Option<&str>,
@@ -247,23 +249,23 @@ pub async fn withdraw_unused(
 ) -> Result<Option<Revocation>, LifecycleError> {
     if let Some(account_id) = account_id {
         let in_use = if provider.revocation_ends_account() {
-            state.db.others_holding_account(provider.id(), account_id, None).await? > 0
+            db.others_holding_account(provider.id(), account_id, None).await? > 0
         } else {
-            state.db.connection_by_account(workspace, provider.id(), account_id).await?.is_some_and(|record| record.access_token.is_some())
+            db.connection_by_account(workspace, provider.id(), account_id).await?.is_some_and(|record| record.access_token.is_some())
         };
         if in_use {
             tracing::info!(provider = provider.id(), account = %account_id, "not withdrawn at the provider: a connection still uses the account");
             return Ok(None);
         }
         if provider.revocation_ends_account() {
-            state.db.record_own_revocation(provider.id(), account_id, Utc::now().timestamp()).await?;
+            db.record_own_revocation(provider.id(), account_id, Utc::now().timestamp()).await?;
         }
     }
     Ok(Some(provider.revoke(account_id.unwrap_or(""), refresh_token, access_token).await?))
 }
 
-fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn disconnect_event<'a>(record: &'a ConnectionRecord, subject: &'a str, name: &'a str, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace: &record.workspace,
         provider: &record.view.provider,
         account_id: &record.view.account_id,
@@ -283,19 +285,19 @@ struct Why<'a> {
     actor_name: &'a str,
     detail: &'a str,
     /// The provider's webhook event `(provider, event id)` that ends it, remembered with the end.
-    delivery: Option<(&'a str, &'a str)>,
+    provider_event: Option<(&'a str, &'a str)>,
     at: i64,
 }
 
 /// Ends a connection conditionally on the token version it was read at; if a renewal or a
 /// reconnection got in between, reads it again and ends what is there now (a disconnect is meant
 /// for the connection as it stands). Answers false when it had already ended.
-async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
+async fn end(db: &Db, mut record: ConnectionRecord, status: ConnectionStatus, why: &Why<'_>) -> Result<bool, LifecycleError> {
     for _ in 0..5 {
         if record.access_token.is_none() && record.view.status == status {
             return Ok(false);
         }
-        let event = NewEvent {
+        let event = AuditEntry {
             workspace: &record.workspace,
             provider: &record.view.provider,
             account_id: &record.view.account_id,
@@ -306,32 +308,37 @@ async fn end(state: &AppState, mut record: ConnectionRecord, status: ConnectionS
             detail: why.detail,
             at: why.at,
         };
-        if state.db.end_connection(&record.view.id, record.token_version, status, event, why.delivery).await? {
+        let announce = match status {
+            ConnectionStatus::Revoked => Some(Notification::Revoked),
+            ConnectionStatus::Disconnected => Some(Notification::Disconnected),
+            ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired => None,
+        };
+        if db.end_connection(&record.view.id, record.token_version, status, event, why.provider_event, announce).await? {
             tracing::info!(connection = %record.view.id, status = status.as_str(), "connection ended");
             return Ok(true);
         }
-        record = state.db.connection(&record.view.id).await?.ok_or(LifecycleError::Gone)?;
+        record = db.connection(&record.view.id).await?.ok_or(LifecycleError::Gone)?;
     }
     Err(LifecycleError::KeptChanging)
 }
 
-/// Acts on a verified webhook event. A repeated delivery (same event id) is acknowledged and
+/// Acts on a verified provider event (an incoming webhook). A repeated delivery (same event id) is acknowledged and
 /// ignored; so is a revocation older than the connection it would end (Stripe retries for days,
 /// and the account may have been connected again since). The event id is remembered in the same
 /// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
 /// the error answer makes the provider deliver it again, and the redelivery is applied (the
 /// connections it had already ended stay ended).
-pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent) -> Result<bool, LifecycleError> {
+pub async fn provider_event(db: &Db, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
-        WebhookEvent::Revoked { account_id, event_id, created } => {
-            if !event_id.is_empty() && state.db.delivery_applied(provider.id(), &event_id, now).await? {
+        ProviderEvent::Revoked { account_id, event_id, created } => {
+            if !event_id.is_empty() && db.provider_event_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
             }
             // After our own account-wide revocation (a disconnect, an undo, an expired install), the
             // provider's event announces what we did, not something the account owner did.
-            let ours = state.db.revoked_here_since(provider.id(), &account_id, created.unwrap_or(now) - OWN_REVOCATION_WINDOW_SECS).await?;
+            let ours = db.revoked_here_since(provider.id(), &account_id, created.unwrap_or(now) - OWN_REVOCATION_WINDOW_SECS).await?;
             let (detail, actor_subject, actor_name) = if ours {
                 (
                     format!("{} ended the access after this app withdrew its authorization for the account (a disconnect, an undone grant or an expired install here)", provider.name()),
@@ -342,7 +349,7 @@ pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent)
                 (format!("The account owner disconnected the app at {}", provider.name()), provider.id(), provider.name())
             };
             let mut to_end = Vec::new();
-            for record in state.db.connections_of_account(provider.id(), &account_id).await? {
+            for record in db.connections_of_account(provider.id(), &account_id).await? {
                 if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
                     continue;
                 }
@@ -352,28 +359,28 @@ pub async fn webhook(state: &AppState, provider: &Provider, event: WebhookEvent)
                 }
                 to_end.push(record);
             }
-            let delivery = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
-            let (mut handled, mut remembered) = (false, delivery.is_none());
+            let provider_event = (!event_id.is_empty()).then_some((provider.id(), event_id.as_str()));
+            let (mut handled, mut remembered) = (false, provider_event.is_none());
             let last = to_end.len().saturating_sub(1);
             for (i, record) in to_end.into_iter().enumerate() {
-                let delivery = if i == last { delivery } else { None };
-                let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, delivery };
-                let ended = end(state, record, ConnectionStatus::Revoked, &why).await?;
+                let provider_event = if i == last { provider_event } else { None };
+                let why = Why { action: AuditAction::Revoke, actor_subject, actor_name, detail: &detail, at: now, provider_event };
+                let ended = end(db, record, ConnectionStatus::Revoked, &why).await?;
                 handled |= ended;
-                remembered |= ended && delivery.is_some();
+                remembered |= ended && provider_event.is_some();
             }
             if !remembered {
-                if let Some((provider_id, event_id)) = delivery {
-                    state.db.remember_delivery(provider_id, event_id, now).await?;
+                if let Some((provider_id, event_id)) = provider_event {
+                    db.remember_provider_event(provider_id, event_id, now).await?;
                 }
             }
             Ok(handled)
         }
-        WebhookEvent::Authorized { account_id } => {
+        ProviderEvent::Authorized { account_id } => {
             tracing::info!(provider = provider.id(), account = %account_id, "app installed at the provider");
             Ok(true)
         }
-        WebhookEvent::Ignored { kind } => {
+        ProviderEvent::Ignored { kind } => {
             tracing::debug!(provider = provider.id(), %kind, "webhook event ignored");
             Ok(false)
         }

@@ -6,16 +6,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{lifecycle, tokens};
+use super::{lifecycle, tokens, Core};
 use crate::crypto::TokenKind;
-use crate::AppState;
 
 /// Without health checks, housekeeping (and the keep-alive) still runs this often.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 pub const HEALTH_CHECK_LEASE: &str = "health_check";
 
 /// Runs until aborted. The first round is one interval after start-up.
-pub async fn run(state: AppState, health_checks: Option<Duration>) {
+pub async fn run(state: Core, health_checks: Option<Duration>) {
     let every = health_checks.unwrap_or(HOUSEKEEPING_EVERY);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -30,14 +29,14 @@ pub async fn run(state: AppState, health_checks: Option<Duration>) {
 
 /// Runs the health checks if this instance gets the lease for this interval; with several
 /// instances, each interval's checks run on one of them. Answers whether it ran them.
-pub async fn checks_if_leased(state: &AppState, holder: &str, every: Duration) -> bool {
+pub async fn checks_if_leased(state: &Core, holder: &str, every: Duration) -> bool {
     round_if_leased(state, holder, every, true).await
 }
 
 /// One background round, if this instance gets the lease for this interval: the health checks (when
 /// on), then the keep-alive of connections whose refresh token sat unused for the configured
 /// `CONNECTIONS_KEEPALIVE_DAYS`. Answers whether it ran.
-pub async fn round_if_leased(state: &AppState, holder: &str, every: Duration, health_checks: bool) -> bool {
+pub async fn round_if_leased(state: &Core, holder: &str, every: Duration, health_checks: bool) -> bool {
     let now = Utc::now().timestamp();
     // A little short of the interval, so the holder's next round finds its own lease expired.
     let until = now + (every.as_secs() as i64 - 1).max(1);
@@ -60,7 +59,7 @@ pub async fn round_if_leased(state: &AppState, holder: &str, every: Duration, he
 /// Renews every connection whose refresh token has not been used for `idle`, so that none ages out
 /// at its provider (a refresh token unused for long may expire there). Each renewal is the usual
 /// one: leased, in a task of its own, and skipped when another renewal of the row is under way.
-pub async fn keep_alive(state: &AppState, idle: Duration) -> usize {
+pub async fn keep_alive(state: &Core, idle: Duration) -> usize {
     let idle_secs = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX / 2);
     let records = match state.db.idle_connections(idle_secs).await {
         Ok(records) => records,
@@ -90,7 +89,7 @@ const RATE_EVENTS_KEPT_SECS: i64 = 3600;
 
 /// The retention of the audit trail and of outgoing webhook events (delivered or given up), counted
 /// requests past their minute deleted, and installs left unanswered withdrawn at their provider.
-pub async fn housekeeping(state: &AppState) {
+pub async fn housekeeping(state: &Core) {
     let now = Utc::now().timestamp();
     match state.db.prune_events(now - state.event_retention_secs).await {
         Ok(0) => {}
@@ -112,7 +111,7 @@ pub async fn housekeeping(state: &AppState) {
 
 /// Installs nobody confirmed in time: deleted here, and withdrawn at the provider where its dialect
 /// has a call for it, so no authorization is left behind that nothing here knows of.
-pub async fn withdraw_expired_installs(state: &AppState, now: i64) {
+pub async fn withdraw_expired_installs(state: &Core, now: i64) {
     let installs = match state.db.take_expired_installs(now).await {
         Ok(installs) => installs,
         Err(error) => {
@@ -127,10 +126,10 @@ pub async fn withdraw_expired_installs(state: &AppState, now: i64) {
         let refresh = install.refresh_token.as_deref().and_then(|t| open(TokenKind::Refresh, t));
         // Not when the account is connected in that workspace, or in any where the revocation would
         // end the whole account's authorization: withdrawing would cut a working connection.
-        match lifecycle::withdraw_unused(state, &provider, &install.workspace, Some(&install.account_id), refresh.as_ref(), access.as_ref()).await {
+        match lifecycle::withdraw_unused(&state.db, &provider, &install.workspace, Some(&install.account_id), refresh.as_ref(), access.as_ref()).await {
             Ok(Some(outcome)) => tracing::info!(provider = provider.id(), ?outcome, "expired install withdrawn"),
             Ok(None) => {}
-            Err(lifecycle::LifecycleError::Provider(error)) => crate::log_chain(&error),
+            Err(lifecycle::LifecycleError::Provider(error)) => crate::observability::log_chain(&error),
             Err(error) => tracing::warn!(%error, "expired install: could not check for connections still using the account"),
         }
     }

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use connections_wire::{AuditAction, ConnectionStatus};
 
+use super::Core;
 use crate::crypto::TokenKind;
+use crate::outbox::Notification;
 use crate::providers::{Provider, ProviderError};
 use crate::secret::Secret;
-use crate::storage::{ConnectionRecord, NewEvent, RenewedTokens};
-use crate::AppState;
+use crate::storage::{AuditEntry, ConnectionRecord, IfChanged, RenewedTokens};
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
 pub const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
@@ -71,12 +72,12 @@ pub fn needs_renewal(record: &ConnectionRecord, now: i64) -> bool {
     record.access_expires_at.is_some_and(|expires_at| expires_at - now < RENEW_BEFORE_EXPIRY_SECS)
 }
 
-fn decrypt(state: &AppState, record: &ConnectionRecord, kind: TokenKind, stored: &[u8]) -> Result<Secret<String>, TokenError> {
+fn decrypt(state: &Core, record: &ConnectionRecord, kind: TokenKind, stored: &[u8]) -> Result<Secret<String>, TokenError> {
     state.cipher.open(&record.view.provider, &record.view.account_id, kind, stored).map_err(TokenError::Undecryptable)
 }
 
 /// The connection's access token, renewed first if it expires within [`RENEW_BEFORE_EXPIRY_SECS`].
-pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
+pub async fn fresh_access_token(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
     let now = state.clock.now();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
@@ -87,10 +88,38 @@ pub async fn fresh_access_token(state: &AppState, provider: &Provider, record: C
     renew(state, provider, record, seen).await
 }
 
+/// The connection's access token for a backend with a service key (`caller`, its configured name),
+/// fresh as [`fresh_access_token`] makes it; handing it out is in the audit trail.
+pub async fn hand_out(state: &Core, provider: &Provider, record: ConnectionRecord, caller: &str) -> Result<FreshToken, TokenError> {
+    let (workspace, account_id) = (record.workspace.clone(), record.view.account_id.clone());
+    let fresh = fresh_access_token(state, provider, record).await?;
+    let detail = if fresh.renewed {
+        format!("Access token handed to service key {caller}, renewed first")
+    } else {
+        format!("Access token handed to service key {caller}")
+    };
+    let subject = format!("service:{caller}");
+    state
+        .db
+        .record_event(AuditEntry {
+            workspace: &workspace,
+            provider: provider.id(),
+            account_id: &account_id,
+            action: AuditAction::TokenRead,
+            success: true,
+            actor_subject: &subject,
+            actor_name: caller,
+            detail: &detail,
+            at: chrono::Utc::now().timestamp(),
+        })
+        .await?;
+    Ok(fresh)
+}
+
 /// Renews the tokens of `seen_version` now, whatever the expiry says (the provider refused that
 /// access token). If another renewal is under way or has finished since, its result is used
 /// instead of renewing twice.
-pub async fn renew(state: &AppState, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
+pub async fn renew(state: &Core, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
     let started = tokio::time::Instant::now();
     let read_version = seen_version;
     let wait = wait_for_others(provider);
@@ -122,7 +151,7 @@ pub async fn renew(state: &AppState, provider: &Provider, mut record: Connection
 /// Claims the renewal and, if this caller got it, does it, in a task of its own that the caller
 /// waits for: once claimed, the refresh token may leave at any moment, and what comes back must be
 /// stored whatever becomes of the caller. Answers `None` when another renewal holds the lease.
-async fn renew_in_own_task(state: &AppState, provider: &Provider, record: ConnectionRecord) -> Result<Option<Result<FreshToken, TokenError>>, TokenError> {
+async fn renew_in_own_task(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<Option<Result<FreshToken, TokenError>>, TokenError> {
     let provider = state.providers.get(provider.id()).ok_or_else(|| {
         TokenError::Provider(ProviderError::Unavailable {
             provider: provider.name().to_owned(),
@@ -143,7 +172,9 @@ async fn renew_in_own_task(state: &AppState, provider: &Provider, record: Connec
                 return Ok(None);
             }
             // Counted here, not by the caller: a renewal whose caller went away is counted too.
-            Ok(Some(crate::observability::count_renewal(provider.id(), renew_claimed(&state, &provider, &record, &holder).await)))
+            let renewed = renew_claimed(&state, &provider, &record, &holder).await;
+            crate::observability::count_renewal(provider.id(), super::outcomes::renewal(&renewed));
+            Ok(Some(renewed))
         }
     });
     match task.await {
@@ -165,10 +196,10 @@ const STORE_FIRST_PAUSE: Duration = Duration::from_millis(200);
 /// SQLite, a dropped PostgreSQL connection, a full pool) is not the end: it is tried again a few times
 /// (0.2, 0.4, 0.8, 1.6 s apart, well inside the lease). Storing twice is harmless: it is conditional
 /// on the version and the holder.
-async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: NewEvent<'_>) -> Result<bool, TokenError> {
+async fn store_renewal(state: &Core, record: &ConnectionRecord, holder: &str, tokens: RenewedTokens, event: AuditEntry<'_>) -> Result<bool, TokenError> {
     let mut pause = STORE_FIRST_PAUSE;
     for attempt in 1.. {
-        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event).await {
+        match state.db.store_renewal(&record.view.id, record.token_version, holder, tokens.clone(), event, recovery(&event)).await {
             Ok(stored) => return Ok(stored),
             Err(error) if attempt < STORE_TRIES => {
                 tracing::warn!(connection = %record.view.id, %error, attempt, "storing a renewal failed; trying again");
@@ -186,7 +217,7 @@ async fn store_renewal(state: &AppState, record: &ConnectionRecord, holder: &str
 
 /// We hold the lease as `holder`: ask the provider, store the result, and give the lease back
 /// whatever happens. Runs in a task of its own (see [`renew_in_own_task`]).
-async fn renew_claimed(state: &AppState, provider: &Provider, record: &ConnectionRecord, holder: &str) -> Result<FreshToken, TokenError> {
+async fn renew_claimed(state: &Core, provider: &Provider, record: &ConnectionRecord, holder: &str) -> Result<FreshToken, TokenError> {
     let view = &record.view;
     let now = state.clock.now();
     let event = |success: bool, detail: &'static str| renew_event(record, success, detail, now);
@@ -201,7 +232,7 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
         },
     };
     let Some(refresh_token) = refresh_token else {
-        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate")).await?;
+        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate"), needs_consent()).await?;
         return Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() });
     };
     match provider.refresh(&refresh_token).await {
@@ -224,8 +255,17 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
             Err(TokenError::Provider(ProviderError::Malformed { provider: provider.name().to_owned(), detail: "renewal answered another account".into() }))
         }
         Err(error) if error.is_invalid_grant() => {
-            crate::log_chain(&error);
-            state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "The provider refused the refresh token; reauthenticate")).await?;
+            crate::observability::log_chain(&error);
+            state
+                .db
+                .renewal_refused(
+                    &view.id,
+                    record.token_version,
+                    holder,
+                    event(false, "The provider refused the refresh token; reauthenticate"),
+                    needs_consent(),
+                )
+                .await?;
             Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() })
         }
         Err(error) => {
@@ -235,8 +275,8 @@ async fn renew_claimed(state: &AppState, provider: &Provider, record: &Connectio
     }
 }
 
-fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str, at: i64) -> NewEvent<'a> {
-    NewEvent {
+fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str, at: i64) -> AuditEntry<'a> {
+    AuditEntry {
         workspace: &record.workspace,
         provider: &record.view.provider,
         account_id: &record.view.account_id,
@@ -247,4 +287,21 @@ fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str,
         detail,
         at,
     }
+}
+
+/// A connection that needed reauthentication works again (a renewal or a check got through): its
+/// audit line and its outgoing `connection.recovered`, written with the change that made it so.
+pub fn recovery<'a>(cause: &AuditEntry<'a>) -> IfChanged<'a> {
+    let audit = AuditEntry {
+        action: AuditAction::Recover,
+        success: true,
+        detail: "Access works again without a new consent: reauthentication is no longer required",
+        ..*cause
+    };
+    IfChanged { audit: Some(audit), announce: Some(Notification::Recovered) }
+}
+
+/// A connection whose refresh token was refused needs a new consent: announced when it comes to that.
+fn needs_consent() -> IfChanged<'static> {
+    IfChanged { audit: None, announce: Some(Notification::ReauthenticationRequired) }
 }

@@ -1,15 +1,31 @@
 //! The last data-access check of each connection, one row per data table.
 
-use connections_wire::{DataCheck, TableAccess, TableCheck, Timestamp};
+use connections_wire::TableAccess;
 use sqlx::Row;
 
-use super::{insert_event, Db, NewEvent};
+use super::{insert_event, AuditEntry, Db};
+
+/// A connection's last data-access check, as stored (times in unix seconds).
+#[derive(Clone, Debug)]
+pub struct StoredDataCheck {
+    pub checked_at: i64,
+    pub tables: Vec<StoredTable>,
+}
+
+/// One data table's result in a stored check.
+#[derive(Clone, Debug)]
+pub struct StoredTable {
+    pub table: String,
+    pub access: TableAccess,
+    pub reason: Option<String>,
+    pub newest_at: Option<i64>,
+}
 
 impl Db {
     /// Replaces the connection's check with `tables` and sets its last data point (the newest object
     /// read in any table), with its audit line if any, in one transaction.
-    pub async fn store_data_check(&self, connection_id: &str, tables: &[TableCheck], now: i64, event: Option<NewEvent<'_>>) -> Result<(), sqlx::Error> {
-        let newest = tables.iter().filter_map(|t| t.newest_at).max().map(|at| at.timestamp());
+    pub async fn store_data_check(&self, connection_id: &str, tables: &[StoredTable], now: i64, event: Option<AuditEntry<'_>>) -> Result<(), sqlx::Error> {
+        let newest = tables.iter().filter_map(|t| t.newest_at).max();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query("UPDATE connections SET last_data_at = COALESCE($1, last_data_at), updated_at = $2 WHERE id = $3")
             .bind(newest)
@@ -30,7 +46,7 @@ impl Db {
             .bind(&table.table)
             .bind(table.access.as_str())
             .bind(table.reason.as_deref())
-            .bind(table.newest_at.map(|at| at.timestamp()))
+            .bind(table.newest_at)
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -45,26 +61,26 @@ impl Db {
     }
 
     /// The connection's last data-access check; `None` before the first.
-    pub async fn data_check(&self, connection_id: &str) -> Result<Option<DataCheck>, sqlx::Error> {
+    pub async fn data_check(&self, connection_id: &str) -> Result<Option<StoredDataCheck>, sqlx::Error> {
         let rows = sqlx::query("SELECT table_name, access, reason, newest_at, checked_at FROM data_checks WHERE connection_id = $1 ORDER BY position")
             .bind(connection_id)
             .fetch_all(&self.pool)
             .await?;
         let Some(first) = rows.first() else { return Ok(None) };
-        let checked_at = Timestamp::from_timestamp(first.try_get("checked_at")?);
+        let checked_at = first.try_get("checked_at")?;
         let tables = rows
             .iter()
             .map(|row| {
                 let access: String = row.try_get("access")?;
-                Ok(TableCheck {
+                Ok(StoredTable {
                     table: row.try_get("table_name")?,
                     access: TableAccess::parse(&access).ok_or_else(|| sqlx::Error::Decode(format!("unknown table access {access:?}").into()))?,
                     reason: row.try_get("reason")?,
-                    newest_at: row.try_get::<Option<i64>, _>("newest_at")?.map(Timestamp::from_timestamp),
+                    newest_at: row.try_get("newest_at")?,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(Some(DataCheck { checked_at, tables }))
+        Ok(Some(StoredDataCheck { checked_at, tables }))
     }
 }
 

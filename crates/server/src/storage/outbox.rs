@@ -2,17 +2,30 @@
 //! change goes unannounced and nothing is announced that did not happen), then claimed and
 //! delivered by one instance at a time, in order per connection.
 
-use chrono::{DateTime, Utc};
-use connections_wire::{DeliveryStatus, Timestamp, WebhookDelivery};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{view_from_row, Backend, Db, VIEW_COLUMNS};
-use crate::outbox::{EventBody, EventData, EventType};
+use super::{insert_event, view_from_row, Backend, Connection, Db, IfChanged, VIEW_COLUMNS};
+use crate::outbox::Notification;
 
-/// An event claimed for delivery.
+/// An outgoing webhook in the outbox, as stored (times in unix milliseconds): delivered, given up
+/// (`failed_ms`), or pending.
+#[derive(Clone, Debug)]
+pub struct OutboxRow {
+    pub message_id: String,
+    pub event_type: String,
+    pub attempts: u32,
+    pub created_ms: i64,
+    pub last_attempt_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_ms: Option<i64>,
+    pub delivered_ms: Option<i64>,
+    pub failed_ms: Option<i64>,
+}
+
+/// An outbox row claimed for delivery.
 #[derive(Debug)]
-pub struct DueEvent {
+pub struct DueOutboxRow {
     pub id: i64,
     pub message_id: String,
     pub payload: String,
@@ -33,18 +46,24 @@ const DUE: &str = "SELECT o.id FROM webhook_outbox o
                        AND e.delivered_ms IS NULL AND e.failed_ms IS NULL)
      ORDER BY o.id LIMIT $3";
 
-/// Writes the event announcing `event_type` for connection `id`, as the row stands now in `tx`.
-pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: EventType, now: i64) -> Result<(), sqlx::Error> {
+/// Makes an outgoing webhook's body: the notification, the connection's workspace, the connection as
+/// the change left it, and when. Handed to [`Db::with_outbox`] by the composition root, so storage
+/// writes a body made above it.
+pub type RenderNotification = fn(Notification, &str, &Connection, i64) -> Result<String, serde_json::Error>;
+
+/// Writes the outgoing webhook `event_type` for connection `id`, as the row stands now in `tx`.
+async fn enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    render: RenderNotification,
+    id: &str,
+    event_type: Notification,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let row = sqlx::query(&format!("SELECT {VIEW_COLUMNS}, workspace FROM connections WHERE id = $1")).bind(id).fetch_one(&mut **tx).await?;
     let connection = view_from_row(&row)?;
     let workspace: String = row.try_get("workspace")?;
     let now_ms = now * 1000;
-    let body = EventBody {
-        event_type: event_type.as_str(),
-        timestamp: DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default(),
-        data: EventData { workspace: &workspace, connection: &connection },
-    };
-    let payload = serde_json::to_string(&body).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let payload = render(event_type, &workspace, &connection, now).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO webhook_outbox (message_id, workspace, connection_id, event_type, payload, created_ms, next_attempt_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -61,9 +80,28 @@ pub(super) async fn enqueue(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str,
 }
 
 impl Db {
-    pub(super) async fn announce(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: EventType, now: i64) -> Result<(), sqlx::Error> {
-        if self.outbox {
-            enqueue(tx, id, event_type, now).await?;
+    /// Writes the outgoing webhook a service chose, in the transaction of its change (when the
+    /// outbox is on: a receiver is configured).
+    pub(super) async fn announce(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: Notification, now: i64) -> Result<(), sqlx::Error> {
+        if let Some(render) = self.outbox {
+            enqueue(tx, render, id, event_type, now).await?;
+        }
+        Ok(())
+    }
+
+    /// What a change writes besides itself, once it is known to have happened.
+    pub(super) async fn write_if_changed(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        at: i64,
+        if_changed: &IfChanged<'_>,
+    ) -> Result<(), sqlx::Error> {
+        if let Some(audit) = &if_changed.audit {
+            insert_event(tx, audit).await?;
+        }
+        if let Some(notification) = if_changed.announce {
+            self.announce(tx, id, notification, at).await?;
         }
         Ok(())
     }
@@ -71,7 +109,7 @@ impl Db {
     /// Claims up to `limit` due events until `lease_until_ms`. On PostgreSQL the candidates are
     /// locked with `FOR UPDATE SKIP LOCKED`, so instances claiming at once take different events
     /// without waiting for each other; on SQLite the one writer does the same.
-    pub async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueEvent>, sqlx::Error> {
+    pub async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueOutboxRow>, sqlx::Error> {
         // Most polls find nothing: a read on the partial index, so an idle outbox never takes the
         // write lock.
         let due: Option<i64> =
@@ -97,7 +135,7 @@ impl Db {
         let mut due = rows
             .iter()
             .map(|row| {
-                Ok(DueEvent {
+                Ok(DueOutboxRow {
                     id: row.try_get("id")?,
                     message_id: row.try_get("message_id")?,
                     payload: row.try_get("payload")?,
@@ -139,7 +177,7 @@ impl Db {
     }
 
     /// The most recent events about one connection, newest first.
-    pub async fn deliveries_of(&self, workspace: &str, connection_id: &str, limit: i64) -> Result<Vec<WebhookDelivery>, sqlx::Error> {
+    pub async fn deliveries_of(&self, workspace: &str, connection_id: &str, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE workspace = $1 AND connection_id = $2 ORDER BY id DESC LIMIT $3"))
             .bind(workspace)
             .bind(connection_id)
@@ -152,7 +190,7 @@ impl Db {
     /// Sends an event of `workspace` again now (a failed one gets one more attempt; if that fails
     /// too it is failed again). Answers the event as it now stands; `None` when the workspace has no
     /// such event.
-    pub async fn retry_delivery(&self, workspace: &str, message_id: &str, now_ms: i64) -> Result<Option<WebhookDelivery>, sqlx::Error> {
+    pub async fn retry_delivery(&self, workspace: &str, message_id: &str, now_ms: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "UPDATE webhook_outbox SET failed_ms = NULL, next_attempt_ms = $1
              WHERE workspace = $2 AND message_id = $3 AND delivered_ms IS NULL
@@ -188,28 +226,16 @@ impl Db {
     }
 }
 
-fn millis(value: Option<i64>) -> Option<Timestamp> {
-    value.map(|ms| Timestamp::from_timestamp(ms.div_euclid(1000)))
-}
-
-fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
-    let delivered_ms: Option<i64> = row.try_get("delivered_ms")?;
-    let failed_ms: Option<i64> = row.try_get("failed_ms")?;
-    let status = match (delivered_ms, failed_ms) {
-        (Some(_), _) => DeliveryStatus::Delivered,
-        (None, Some(_)) => DeliveryStatus::Failed,
-        (None, None) => DeliveryStatus::Pending,
-    };
-    let created_ms: i64 = row.try_get("created_ms")?;
-    Ok(WebhookDelivery {
-        id: row.try_get("message_id")?,
+fn delivery_from_row(row: &AnyRow) -> Result<OutboxRow, sqlx::Error> {
+    Ok(OutboxRow {
+        message_id: row.try_get("message_id")?,
         event_type: row.try_get("event_type")?,
-        status,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-        created_at: Timestamp::from_timestamp(created_ms.div_euclid(1000)),
-        last_attempt_at: millis(row.try_get("last_attempt_ms")?),
+        created_ms: row.try_get("created_ms")?,
+        last_attempt_ms: row.try_get("last_attempt_ms")?,
         last_error: row.try_get("last_error")?,
-        next_attempt_at: if status == DeliveryStatus::Pending { millis(row.try_get("next_attempt_ms")?) } else { None },
-        delivered_at: millis(delivered_ms),
+        next_attempt_ms: row.try_get("next_attempt_ms")?,
+        delivered_ms: row.try_get("delivered_ms")?,
+        failed_ms: row.try_get("failed_ms")?,
     })
 }

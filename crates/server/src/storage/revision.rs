@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Executor};
 
 use super::Backend;
 
@@ -139,4 +139,36 @@ async fn listen_until_lost(database_url: &str, pool: &AnyPool, memory: &Memory) 
         }
     }
     Ok(())
+}
+
+impl super::Db {
+    /// Changes with every write to `connections` (see [`Db::bump_revision`]). From memory while it
+    /// follows the database: this instance's writes at once, other instances' within the bound of
+    /// `revision`; from the database while it does not (PostgreSQL's listener reconnecting).
+    pub async fn connections_revision(&self) -> Result<i64, sqlx::Error> {
+        if let Some(known) = self.revision.memory.current() {
+            return Ok(known);
+        }
+        let read = read(&self.pool).await?;
+        self.revision.memory.saw(read);
+        Ok(read)
+    }
+
+    /// Every transaction that writes `connections` calls this, so the revision moves with the data,
+    /// and hands the answer to [`Db::committed`] after its commit. On PostgreSQL the other instances
+    /// are told in the same transaction (a `NOTIFY` is delivered on commit, or never).
+    pub(super) async fn bump_revision(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64, sqlx::Error> {
+        let revision: i64 =
+            sqlx::query_scalar("UPDATE revisions SET value = value + 1 WHERE name = 'connections' RETURNING value").fetch_one(&mut **tx).await?;
+        if self.backend == Backend::Postgres {
+            // NOTIFY takes no parameters; the payload is a number.
+            (&mut **tx).execute(format!("NOTIFY {}, '{revision}'", CHANNEL).as_str()).await?;
+        }
+        Ok(revision)
+    }
+
+    /// A bumped revision, committed: this instance's next list answers it.
+    pub(super) fn committed(&self, revision: i64) {
+        self.revision.memory.saw(revision);
+    }
 }

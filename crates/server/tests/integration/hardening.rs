@@ -8,8 +8,8 @@ use crate::lifecycle::{install_started_at_stripe, send_webhook};
 use crate::support;
 
 use connections_server::services::maintenance;
-use serde_json::{json, Value};
 use provider_standin::TokenFault;
+use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app, spawn_app_with, spawn_second_instance, TestApp, WEBHOOK_SECRET};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";

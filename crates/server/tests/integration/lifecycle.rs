@@ -3,8 +3,8 @@
 
 use crate::support;
 
-use serde_json::{json, Value};
 use provider_standin::TokenFault;
+use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app, TestApp, WEBHOOK_SECRET};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";

@@ -10,8 +10,8 @@ use crate::support;
 
 use connections_server::crypto::TokenKind;
 use connections_server::services::maintenance;
-use serde_json::{json, Value};
 use provider_standin::TokenFault;
+use serde_json::{json, Value};
 use support::{admin, spawn_app, spawn_app_stopped_by, spawn_app_with, spawn_second_instance, TestApp};
 
 const APPS: &str = "--stripe-oauth=apps";
@@ -165,7 +165,7 @@ async fn a_renewal_whose_lease_was_taken_over_writes_nothing() {
     // A lease of 0 s is over at once on the database's clock (strictly: in the next second).
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(db.claim_renewal(&id, record.token_version, "renewal_winner", 60).await.unwrap(), "the expired lease is taken over");
-    let event = || connections_server::storage::NewEvent {
+    let event = || connections_server::storage::AuditEntry {
         workspace: support::WORKSPACE,
         provider: "stripe",
         account_id: ACME,
@@ -177,8 +177,11 @@ async fn a_renewal_whose_lease_was_taken_over_writes_nothing() {
         at: 0,
     };
     let tokens = || connections_server::storage::RenewedTokens { access_token: vec![1], refresh_token: Some(vec![2]), access_expires_at: None };
-    assert!(!db.store_renewal(&id, record.token_version, "renewal_late", tokens(), event()).await.unwrap(), "the late loser stores nothing");
-    assert!(!db.renewal_refused(&id, record.token_version, "renewal_late", event()).await.unwrap(), "nor marks the row");
+    assert!(
+        !db.store_renewal(&id, record.token_version, "renewal_late", tokens(), event(), Default::default()).await.unwrap(),
+        "the late loser stores nothing"
+    );
+    assert!(!db.renewal_refused(&id, record.token_version, "renewal_late", event(), Default::default()).await.unwrap(), "nor marks the row");
     db.release_renewal(&id, record.token_version, "renewal_late").await.unwrap();
     assert!(!db.claim_renewal(&id, record.token_version, "renewal_third", 60).await.unwrap(), "nor gives the winner's lease away");
     let after = app.record("stripe", ACME).await;

@@ -8,8 +8,8 @@ use connections_server::{AppState, Args};
 use connections_testkit::flow::query_of;
 pub use connections_testkit::flow::Attempt;
 pub use connections_testkit::free_port;
-use serde_json::{json, Value};
 use provider_standin::Standin;
+use serde_json::{json, Value};
 
 pub const SESSION_SECRET: &str = "test-session-secret-that-is-long-enough";
 pub const WEBHOOK_SECRET: &str = "whsec_test_webhook_secret";

@@ -1,6 +1,5 @@
-//! Around every request: its id, its log line and its metrics.
+//! Around every request: its id, its log line and its metrics (recorded through `observability`).
 
-use std::future::Future;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -9,35 +8,16 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use super::names;
-use super::probes;
+use crate::observability::{in_request, names};
+
+/// The load balancer's probes (`routes::probes`), logged at debug level only.
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Requests answered by no route (the SPA's files, or nothing) share this route label.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being answered, where there is one (inside [`track_requests`]).
-pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
-
-/// `work` run elsewhere (a spawned task) as part of the current request: its log lines keep the
-/// request's span, and so its id.
-pub fn carry_request_context<F: Future>(work: F) -> impl Future<Output = F::Output> {
-    let id = request_id();
-    let work = work.instrument(tracing::Span::current());
-    async move {
-        match id {
-            Some(id) => REQUEST_ID.scope(id, work).await,
-            None => work.await,
-        }
-    }
-}
 
 /// A load balancer's `x-request-id` is kept when it is a plain token; anything else gets a new id.
 fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
@@ -85,12 +65,12 @@ fn status_class(status: StatusCode) -> &'static str {
 /// code; the probes only at debug level), counts and times it under its route template.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
-    let quiet = matches!(route.as_deref(), Some(probes::HEALTHZ | probes::READYZ));
+    let quiet = matches!(route.as_deref(), Some(HEALTHZ | READYZ));
     let method = method_label(request.method());
     let id = incoming_request_id(request.headers()).unwrap_or_else(new_request_id);
     let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id);
     let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).instrument(span.clone()).await;
+    let mut response = in_request(id.clone(), next.run(request)).instrument(span.clone()).await;
     let latency = started.elapsed();
     let status = response.status();
     span.in_scope(|| {
@@ -135,12 +115,5 @@ mod tests {
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
         assert_eq!(status_class(StatusCode::SERVICE_UNAVAILABLE), "5xx");
         assert_eq!(status_class(StatusCode::CREATED), "2xx");
-    }
-
-    #[tokio::test]
-    async fn the_request_id_follows_work_handed_to_another_task() {
-        let seen = REQUEST_ID.scope("req-1".to_owned(), async { tokio::spawn(carry_request_context(async { request_id() })).await.unwrap() }).await;
-        assert_eq!(seen.as_deref(), Some("req-1"));
-        assert_eq!(request_id(), None);
     }
 }

@@ -17,11 +17,11 @@ use axum::{Json, Router};
 use connections_wire::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 use serde_json::{json, Value};
 
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::AppState;
+use crate::services::Core;
 
-pub const HEALTHZ: &str = "/healthz";
-pub const READYZ: &str = "/readyz";
+pub use super::tracking::{HEALTHZ, READYZ};
 
 /// A readiness probe that waits longer than this has its answer: not ready.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -34,7 +34,7 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Core>) -> Response {
     match tokio::time::timeout(DATABASE_TIMEOUT, state.db.missing_migrations()).await {
         Ok(Ok(missing)) if missing.is_empty() => Json(json!({ "status": "ready" })).into_response(),
         Ok(Ok(missing)) => {
@@ -52,7 +52,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// 503, problem+json, with `missing` (RFC 9457 extension member) listing what is not there.
 fn not_ready(detail: String, missing: Vec<String>) -> Response {
     let mut problem = Problem::new(ErrorCode::Internal, 503, "Not ready", detail);
-    problem.request_id = super::request_id();
+    problem.request_id = crate::observability::request_id();
     let mut body = serde_json::to_value(&problem).unwrap_or_default();
     body["missing"] = json!(missing);
     (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body.to_string()).into_response()
