@@ -18,6 +18,9 @@
 //!   no scope, no PKCE); the decision redirects with `code` (and `state` when one was given) and sends
 //!   `account.application.authorized` to the Apps webhook. Installs begun in the Marketplace:
 //!   [`Standin::marketplace_install`].
+//! - One install link per mode, `/apps/oauth/v2/{live,test,sandbox}/authorize`: the code is exchanged
+//!   and refreshed only with that mode's secret key (`RegisteredClient::key_for`); the mode-less link
+//!   is live-keyed (see the `apps` module).
 //! - `POST /v1/oauth/token` takes the app's secret key as HTTP Basic user name (or Bearer). Codes as for
 //!   Connect; access tokens last an hour, refresh tokens a year and roll on every refresh; no
 //!   `expires_in`. There is no deauthorize call: the owner uninstalls ([`Standin::owner_uninstalls_app`]).
@@ -50,7 +53,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
-pub use store::{Account, RegisteredClient};
+pub use store::{Account, RegisteredClient, StripeMode};
 use store::{Dialect, Store};
 use stripe_signature::ApplicationEvent;
 
@@ -87,6 +90,7 @@ impl StandinConfig {
         let client = RegisteredClient {
             client_id: client_id.to_owned(),
             secret_key: secret_key.to_owned(),
+            mode_secret_keys: Vec::new(),
             name: "Connections (demo)".to_owned(),
             redirect_uris: vec![redirect_uri.to_owned()],
         };
@@ -111,6 +115,15 @@ impl StandinConfig {
             ],
             realms: Vec::new(),
         }
+    }
+
+    /// Gives the first Stripe App (the demo's) a secret key for `mode` (test or sandbox; live mode's is
+    /// its `secret_key`, which this replaces for `StripeMode::Live`).
+    pub fn with_app_mode_key(mut self, mode: StripeMode, key: &str) -> Self {
+        if let Some(app) = self.apps.first_mut() {
+            set_mode_key(app, mode, key);
+        }
+        self
     }
 
     /// Adds a generic OAuth 2.0 realm, e.g. [`Realm::demo_crm`].
@@ -163,6 +176,13 @@ impl Standin {
         let mut config = self.config.write().expect("stand-in config poisoned");
         config.realms.retain(|r| r.id != realm.id);
         config.realms.push(realm);
+    }
+
+    /// Gives the first Stripe App a secret key for `mode`, as [`StandinConfig::with_app_mode_key`].
+    pub fn set_app_mode_key(&self, mode: StripeMode, key: &str) {
+        if let Some(app) = self.config.write().expect("stand-in config poisoned").apps.first_mut() {
+            set_mode_key(app, mode, key);
+        }
     }
 
     /// Registers one more redirect URI for every client of every dialect, Connect, Apps and realms
@@ -292,6 +312,7 @@ impl Standin {
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/deauthorize", post(oauth::deauthorize))
             .route("/apps/oauth/v2/authorize", get(apps::authorize_page).post(apps::authorize_decision))
+            .route("/apps/oauth/v2/{mode}/authorize", get(apps::mode_authorize_page).post(apps::mode_authorize_decision))
             .route("/v1/oauth/token", post(apps::token))
             .route("/v1/account", get(api::account))
             .route("/v1/{list}", get(api::list))
@@ -342,6 +363,15 @@ impl Standin {
     /// Serves on `listener` until the task is dropped.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.router()).await
+    }
+}
+
+fn set_mode_key(app: &mut RegisteredClient, mode: StripeMode, key: &str) {
+    if mode == StripeMode::Live {
+        app.secret_key = key.to_owned();
+    } else {
+        app.mode_secret_keys.retain(|(m, _)| *m != mode);
+        app.mode_secret_keys.push((mode, key.to_owned()));
     }
 }
 
