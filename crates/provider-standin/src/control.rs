@@ -61,7 +61,8 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
             format!("<h2>{}</h2>{}", escape(&realm.name), table(&rows))
         })
         .collect();
-    document(&format!("<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}", table(&stripe_rows)))
+    let keys = crate::key_controls::section(&standin);
+    document(&format!("<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}{keys}", table(&stripe_rows)))
 }
 
 pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path<(String, String)>) -> Response {

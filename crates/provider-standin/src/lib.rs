@@ -32,12 +32,20 @@
 //! authentication by the realm's one method, `redirect_uri` and `code_verifier` checked, `expires_in`,
 //! refresh tokens rotated with reuse detection), `revoke` (RFC 7009) and `api/me`.
 //!
-//! `/standin` has controls for what an account owner or time would do (expire, revoke, uninstall).
+//! **API keys** (`keys`, `key_controls`): Stripe secret and restricted keys per account and mode,
+//! accepted by `GET /v1/account` and the lists (Bearer, or the HTTP Basic user name), and made-up
+//! key-based sources at `/keyed/{source}/` (`keyed`) reading their key by bearer, basic or a header.
+//!
+//! `/standin` has controls for what an account owner or time would do (expire, revoke, uninstall,
+//! issue, refuse and roll keys; JSON twins under `/standin/api/` for tests).
 //! The stand-in is never part of a production configuration.
 
 mod api;
 mod apps;
 mod control;
+mod key_controls;
+mod keyed;
+mod keys;
 mod oauth;
 mod pages;
 mod realm;
@@ -52,6 +60,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use keyed::{KeyPlacement, KeyedAccount, KeyedSource};
+pub use keys::{ApiKey, KeyOwner, KEYED_KEY_BODY_LEN, STRIPE_KEY_BODY_LEN};
 pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
 pub use store::{Account, RegisteredClient, StripeMode};
 use store::{Dialect, Store};
@@ -76,6 +86,8 @@ pub struct StandinConfig {
     pub apps: Vec<RegisteredClient>,
     pub accounts: Vec<Account>,
     pub realms: Vec<Realm>,
+    /// Made-up key-based sources, each at `/keyed/{id}/`.
+    pub keyed_sources: Vec<KeyedSource>,
 }
 
 /// Credentials the demo and the tests sign in with at the stand-in.
@@ -114,6 +126,7 @@ impl StandinConfig {
                 },
             ],
             realms: Vec::new(),
+            keyed_sources: Vec::new(),
         }
     }
 
@@ -123,6 +136,12 @@ impl StandinConfig {
         if let Some(app) = self.apps.first_mut() {
             set_mode_key(app, mode, key);
         }
+        self
+    }
+
+    /// Adds a key-based source, e.g. [`KeyedSource::demo_pipeline`].
+    pub fn with_keyed_source(mut self, source: KeyedSource) -> Self {
+        self.keyed_sources.push(source);
         self
     }
 
@@ -183,6 +202,13 @@ impl Standin {
         if let Some(app) = self.config.write().expect("stand-in config poisoned").apps.first_mut() {
             set_mode_key(app, mode, key);
         }
+    }
+
+    /// Mounts one more key-based source at `/keyed/{id}/`, replacing one with the same id.
+    pub fn add_keyed_source(&self, source: KeyedSource) {
+        let mut config = self.config.write().expect("stand-in config poisoned");
+        config.keyed_sources.retain(|s| s.id != source.id);
+        config.keyed_sources.push(source);
     }
 
     /// Registers one more redirect URI for every client of every dialect, Connect, Apps and realms
@@ -321,7 +347,15 @@ impl Standin {
             .route("/oauth2/{realm}/revoke", post(realm::revoke))
             .route("/oauth2/{realm}/api/me", get(realm::me))
             .route("/oauth2/{realm}/api/data/{table}", get(realm::data))
+            .route("/keyed/{source}/api/me", get(keyed::me))
+            .route("/keyed/{source}/api/{table}", get(keyed::table))
             .route("/standin", get(control::page))
+            .route("/standin/stripe-keys", post(key_controls::form_issue_stripe))
+            .route("/standin/keyed/{source}/keys", post(key_controls::form_issue_keyed))
+            .route("/standin/keys/{key}/{action}", post(key_controls::form_act))
+            .route("/standin/api/stripe-keys", post(key_controls::api_issue_stripe))
+            .route("/standin/api/keyed/{source}/keys", post(key_controls::api_issue_keyed))
+            .route("/standin/api/keys/{key}/{action}", post(key_controls::api_act))
             .route("/standin/accounts/{id}/{action}", post(control::act))
             // Like Stripe's sign-in, no page here may be framed: an app inside an iframe must open
             // the provider in a window of its own.

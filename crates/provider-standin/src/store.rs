@@ -196,6 +196,9 @@ pub struct Store {
     /// When set, every list answer carries this many bytes more (a `padding` field): a provider
     /// answering far more than asked.
     pub list_padding: Option<usize>,
+    /// API keys that work now (issued, not rolled), by key.
+    pub api_keys: HashMap<String, crate::keys::ApiKey>,
+    pub keys_issued: u64,
 }
 
 impl Store {
