@@ -60,6 +60,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+/// The Stripe lists the stand-in serves at `/v1/{list}`: the tables the product reads.
+pub use api::LISTS as STRIPE_LISTS;
 pub use keyed::{KeyPlacement, KeyedAccount, KeyedSource};
 pub use keys::{ApiKey, KeyOwner, KEYED_KEY_BODY_LEN, STRIPE_KEY_BODY_LEN};
 pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
