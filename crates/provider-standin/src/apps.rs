@@ -167,7 +167,7 @@ fn install(standin: &Standin, request: &InstallRequest, account: &Account) -> Re
                 grant_id: None,
             },
         );
-        (store.apps_webhook.clone(), issued_at)
+        (request.mode.and_then(|mode| store.apps_mode_webhooks.get(&mode).cloned()).or_else(|| store.apps_webhook.clone()), issued_at)
     };
     if let Some((url, secret)) = webhook {
         let event = ApplicationEvent {
@@ -185,12 +185,15 @@ fn install(standin: &Standin, request: &InstallRequest, account: &Account) -> Re
 
 /// An install begun in the Stripe App Marketplace by the owner of the account signed in as `email`:
 /// the first app, its first redirect URI, no `state`. Answers where Stripe sends the browser.
-pub(crate) fn marketplace_install(standin: &Standin, email: &str) -> Option<String> {
+pub(crate) fn marketplace_install(standin: &Standin, email: &str, mode: Option<StripeMode>, redirect_uri: Option<&str>) -> Option<String> {
     let config = standin.config();
     let account = config.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email.trim()))?;
     let client = config.apps.first()?.clone();
-    let redirect_uri = client.redirect_uris.first()?.clone();
-    let response = install(standin, &InstallRequest { client, redirect_uri, state: String::new(), mode: None }, account);
+    let redirect_uri = match redirect_uri {
+        Some(uri) => client.redirect_uris.iter().find(|allowed| *allowed == uri)?.clone(),
+        None => client.redirect_uris.first()?.clone(),
+    };
+    let response = install(standin, &InstallRequest { client, redirect_uri, state: String::new(), mode }, account);
     response.headers().get("location")?.to_str().ok().map(str::to_owned)
 }
 

@@ -42,6 +42,7 @@
 
 mod api;
 mod apps;
+mod apps_modes;
 mod control;
 mod key_controls;
 mod keyed;
@@ -298,7 +299,7 @@ impl Standin {
     /// Marketplace: answers the URL Stripe sends the browser to, the first app's first redirect URI
     /// with a `code` and no `state`. `None` for an unknown email or when no app is registered.
     pub fn marketplace_install(&self, email: &str) -> Option<String> {
-        apps::marketplace_install(self, email)
+        apps::marketplace_install(self, email, None, None)
     }
 
     /// How many issued access tokens, of every dialect, are still usable.

@@ -186,6 +186,9 @@ pub struct Store {
     pub webhook: Option<(String, String)>,
     /// The same for the Stripe App's events.
     pub apps_webhook: Option<(String, String)>,
+    /// Per mode, where a Stripe App's events from installs in that mode go and their signing secret
+    /// (each mode has its own webhook endpoint at Stripe); a mode without one uses `apps_webhook`.
+    pub apps_mode_webhooks: HashMap<StripeMode, (String, String)>,
     /// `(account, list)` pairs answered 403: a permission the account's access lacks.
     pub refused_lists: std::collections::HashSet<(String, String)>,
     /// How long the list endpoints take to answer (a slow provider).

@@ -97,3 +97,65 @@ async fn the_mode_less_link_is_live_keyed_and_an_unknown_key_is_no_client() {
     let (status, refused) = h.exchange("sk_test_unknown", &code).await;
     assert_eq!((status, refused["error"].as_str()), (401, Some("invalid_client")));
 }
+
+#[tokio::test]
+async fn a_marketplace_install_in_a_mode_returns_to_the_address_asked_with_a_code_of_that_mode() {
+    let test_return = "http://127.0.0.1:9/connections/stripe/callback/test";
+    let standin = Standin::new(StandinConfig::demo(CLIENT_ID, LIVE, REDIRECT).with_app_mode_key(StripeMode::Test, TEST));
+    standin.register_redirect_uri(test_return);
+    let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let h = Harness { url, http: reqwest::Client::new() };
+
+    assert!(standin.marketplace_install_in(DEMO_EMAIL, StripeMode::Test, Some("https://evil.example/cb")).is_none(), "only allowed_redirect_uris");
+    let location = standin.marketplace_install_in(DEMO_EMAIL, StripeMode::Test, Some(test_return)).unwrap();
+    assert!(location.starts_with(&format!("{test_return}?code=")) && !location.contains("state="), "{location}");
+    let code = location.split("code=").nth(1).unwrap();
+    assert_eq!(h.exchange(LIVE, code).await.0, 400);
+    let (status, token) = h.exchange(TEST, code).await;
+    assert_eq!((status, token["livemode"].as_bool()), (200, Some(false)), "{token}");
+
+    let location = standin.marketplace_install_in(DEMO_EMAIL, StripeMode::Live, None).unwrap();
+    assert!(location.starts_with(REDIRECT), "the first allowed redirect URI by default");
+    let (status, token) = h.exchange(LIVE, location.split("code=").nth(1).unwrap()).await;
+    assert_eq!((status, token["livemode"].as_bool()), (200, Some(true)));
+}
+
+#[tokio::test]
+async fn uninstalling_in_one_mode_ends_that_mode_s_grants_only_and_tells_that_mode_s_webhook() {
+    use axum::routing::post;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<(String, Value)>();
+    let receiver = axum::Router::new().route(
+        "/{mode}",
+        post(move |axum::extract::Path(mode): axum::extract::Path<String>, body: String| {
+            let events = events.clone();
+            async move {
+                events.send((mode, serde_json::from_str(&body).unwrap())).unwrap();
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let standin = Standin::new(StandinConfig::demo(CLIENT_ID, LIVE, REDIRECT).with_app_mode_key(StripeMode::Test, TEST));
+    standin.set_apps_webhook(&format!("{hooks}/default"), "whsec_default");
+    standin.set_apps_mode_webhook(StripeMode::Test, &format!("{hooks}/test"), "whsec_test");
+    let url = provider_standin::spawn(standin.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+    let h = Harness { url, http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap() };
+
+    let test_code = h.code("/apps/oauth/v2/test/authorize").await;
+    let (mode, installed) = received.recv().await.unwrap();
+    assert_eq!((mode.as_str(), installed["type"].as_str(), installed["livemode"].as_bool()), ("test", Some("account.application.authorized"), Some(false)));
+    let live_code = h.code("/apps/oauth/v2/live/authorize").await;
+    let (mode, installed) = received.recv().await.unwrap();
+    assert_eq!((mode.as_str(), installed["livemode"].as_bool()), ("default", Some(true)), "live has no webhook of its own here");
+    let test_token = h.exchange(TEST, &test_code).await.1["access_token"].as_str().unwrap().to_owned();
+    let live_token = h.exchange(LIVE, &live_code).await.1["access_token"].as_str().unwrap().to_owned();
+
+    assert_eq!(standin.owner_uninstalls_app_in("acct_1DemoAcmeBooks00", StripeMode::Test).await, Some(200));
+    let (mode, event) = received.recv().await.unwrap();
+    assert_eq!((mode.as_str(), event["type"].as_str(), event["livemode"].as_bool()), ("test", Some("account.application.deauthorized"), Some(false)));
+    assert!(!standin.token_is_active(&test_token));
+    assert!(standin.token_is_active(&live_token), "the live install stays");
+}
