@@ -14,6 +14,9 @@
 //!
 //! The live key is `RegisteredClient::secret_key`; the test and sandbox keys are
 //! `RegisteredClient::mode_secret_keys` (`StandinConfig::with_app_mode_key`, `Standin::set_app_mode_key`).
+//! Installs begun in the Marketplace carry no `state`: `Standin::marketplace_install_in` installs in
+//! a mode and returns to the allowed redirect URI asked, so a server can keep one return address per
+//! mode. Each mode may have its own webhook endpoint and secret (`Standin::set_apps_mode_webhook`).
 
 use std::collections::HashMap;
 
@@ -123,9 +126,8 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Byt
 }
 
 fn decide(standin: &Standin, body: &[u8], mode: Option<StripeMode>) -> Response {
-    let standin = standin.clone();
     let params = oauth::parse_form(body);
-    let request = match validate(&standin, &params, mode) {
+    let request = match validate(standin, &params, mode) {
         Ok(request) => request,
         Err(message) => return oauth::error_page("Stripe", &message),
     };
@@ -136,11 +138,11 @@ fn decide(standin: &Standin, body: &[u8], mode: Option<StripeMode>) -> Response 
             &[("error", "access_denied"), ("error_description", "The user denied your request"), ("state", &request.state)],
         );
     }
-    let Some(account) = oauth::sign_in(&standin, &params) else {
+    let Some(account) = oauth::sign_in(standin, &params) else {
         let form = consent_form(&request, params.get("email").map(String::as_str).unwrap_or(""));
         return (StatusCode::UNAUTHORIZED, Html(pages::consent_page(&form, Some("Incorrect email or password.")))).into_response();
     };
-    install(&standin, &request, &account)
+    install(standin, &request, &account)
 }
 
 /// The app is installed on `account`: a code, the `account.application.authorized` event, and the

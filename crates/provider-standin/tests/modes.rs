@@ -159,3 +159,19 @@ async fn uninstalling_in_one_mode_ends_that_mode_s_grants_only_and_tells_that_mo
     assert!(!standin.token_is_active(&test_token));
     assert!(standin.token_is_active(&live_token), "the live install stays");
 }
+
+#[tokio::test]
+async fn the_controls_page_installs_from_the_marketplace_in_test_mode() {
+    let h = start().await;
+    let page = h.http.get(format!("{}/standin", h.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Install the app from the Marketplace in test mode"), "{page}");
+    let installed = h.http.post(format!("{}/standin/accounts/acct_1DemoGlobexCorp0/marketplace-install-test", h.url)).send().await.unwrap();
+    assert_eq!(installed.status(), 200);
+    let html = installed.text().await.unwrap();
+    let code = html.split("code=").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_else(|| panic!("{html}")).to_owned();
+    assert_eq!(h.exchange(LIVE, &code).await.0, 400, "a test-mode install");
+    let (status, token) = h.exchange(TEST, &code).await;
+    assert_eq!((status, token["livemode"].as_bool()), (200, Some(false)), "a live account's test-mode install is not live: {token}");
+    let unknown = h.http.post(format!("{}/standin/accounts/acct_1DemoGlobexCorp0/marketplace-install-staging", h.url)).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+}
