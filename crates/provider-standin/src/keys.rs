@@ -106,12 +106,13 @@ impl Standin {
     /// Rolls a key: the old one stops working at once (401) and the answered new one keeps its
     /// owner, mode and permissions. `None` for an unknown (or already rolled) key.
     pub fn roll_key(&self, key: &str) -> Option<String> {
+        let sources = self.config().keyed_sources;
         let mut store = self.store.lock().expect("stand-in store poisoned");
         let api_key = store.api_keys.remove(key)?;
         let new_key = match &api_key.owner {
             KeyOwner::Stripe { mode, restricted, .. } => stripe_key(*mode, *restricted),
-            KeyOwner::Keyed { .. } => {
-                let prefix = key.split_inclusive('_').next().unwrap_or_default();
+            KeyOwner::Keyed { source, .. } => {
+                let prefix = sources.iter().find(|s| s.id == *source).map_or("", |s| s.key_prefix.as_str());
                 random_id(prefix, KEYED_KEY_BODY_LEN)
             }
         };
