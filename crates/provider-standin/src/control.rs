@@ -29,7 +29,7 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
         .map(|account| {
             let id = escape(&account.id);
             format!(
-                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}{}{}{}{}</td></tr>",
+                "<tr><td>{}</td><td><code>{id}</code></td><td>{}{}{}{}{}{}{}{}{}</td></tr>",
                 escape(&account.business_name),
                 action_form(&id, "refuse-charges", "Refuse the Charges list (permission missing)"),
                 action_form(&id, "allow-charges", "Allow the Charges list again"),
@@ -38,6 +38,8 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
                 action_form(&id, "disconnect-app", "Disconnect the app (sends webhook)"),
                 action_form(&id, "uninstall-app", "Uninstall the Stripe App (sends webhook)"),
                 action_form(&id, "marketplace-install", "Install the app from the Marketplace"),
+                action_form(&id, "marketplace-install-test", "Install the app from the Marketplace in test mode"),
+                action_form(&id, "uninstall-app-test", "Uninstall the app in test mode (sends webhook)"),
             )
         })
         .collect();
@@ -61,7 +63,8 @@ pub(crate) async fn page(State(standin): State<Standin>) -> Html<String> {
             format!("<h2>{}</h2>{}", escape(&realm.name), table(&rows))
         })
         .collect();
-    document(&format!("<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}", table(&stripe_rows)))
+    let keys = crate::key_controls::section(&standin);
+    document(&format!("<h1>Stripe stand-in controls</h1><p>What an account owner, or time, would do at Stripe.</p>{}{realms}{keys}", table(&stripe_rows)))
 }
 
 pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path<(String, String)>) -> Response {
@@ -80,16 +83,27 @@ pub(crate) async fn act(State(standin): State<Standin>, Path((id, action)): Path
         }
         "refuse-charges" => standin.refuse_list(&id, "charges", true),
         "allow-charges" => standin.refuse_list(&id, "charges", false),
-        "marketplace-install" => return marketplace_install(&standin, &id),
+        "marketplace-install" => return marketplace_install(&standin, &id, None),
+        "uninstall-app-test" => {
+            standin.owner_uninstalls_app_in(&id, crate::StripeMode::Test).await;
+        }
+        action if action.starts_with("marketplace-install-") => match crate::StripeMode::parse(&action["marketplace-install-".len()..]) {
+            Some(mode) => return marketplace_install(&standin, &id, Some(mode)),
+            None => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
+        },
         _ => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
     }
     Redirect::to("/standin").into_response()
 }
 
 /// The Marketplace would send the browser on at once; the link is shown instead, to follow by hand.
-fn marketplace_install(standin: &Standin, account_id: &str) -> Response {
+fn marketplace_install(standin: &Standin, account_id: &str, mode: Option<crate::StripeMode>) -> Response {
     let email = standin.config().accounts.into_iter().find(|a| a.id == account_id).map(|a| a.email);
-    let Some(url) = email.and_then(|email| standin.marketplace_install(&email)) else {
+    let install = |email: String| match mode {
+        Some(mode) => standin.marketplace_install_in(&email, mode, None),
+        None => standin.marketplace_install(&email),
+    };
+    let Some(url) = email.and_then(install) else {
         return (StatusCode::NOT_FOUND, "no such account, or no Stripe App registered").into_response();
     };
     let url = escape(&url);

@@ -18,6 +18,9 @@
 //!   no scope, no PKCE); the decision redirects with `code` (and `state` when one was given) and sends
 //!   `account.application.authorized` to the Apps webhook. Installs begun in the Marketplace:
 //!   [`Standin::marketplace_install`].
+//! - One install link per mode, `/apps/oauth/v2/{live,test,sandbox}/authorize`: the code is exchanged
+//!   and refreshed only with that mode's secret key (`RegisteredClient::key_for`); the mode-less link
+//!   is live-keyed (see the `apps` module).
 //! - `POST /v1/oauth/token` takes the app's secret key as HTTP Basic user name (or Bearer). Codes as for
 //!   Connect; access tokens last an hour, refresh tokens a year and roll on every refresh; no
 //!   `expires_in`. There is no deauthorize call: the owner uninstalls ([`Standin::owner_uninstalls_app`]).
@@ -29,12 +32,21 @@
 //! authentication by the realm's one method, `redirect_uri` and `code_verifier` checked, `expires_in`,
 //! refresh tokens rotated with reuse detection), `revoke` (RFC 7009) and `api/me`.
 //!
-//! `/standin` has controls for what an account owner or time would do (expire, revoke, uninstall).
+//! **API keys** (`keys`, `key_controls`): Stripe secret and restricted keys per account and mode,
+//! accepted by `GET /v1/account` and the lists (Bearer, or the HTTP Basic user name), and made-up
+//! key-based sources at `/keyed/{source}/` (`keyed`) reading their key by bearer, basic or a header.
+//!
+//! `/standin` has controls for what an account owner or time would do (expire, revoke, uninstall,
+//! issue, refuse and roll keys; JSON twins under `/standin/api/` for tests).
 //! The stand-in is never part of a production configuration.
 
 mod api;
 mod apps;
+mod apps_modes;
 mod control;
+mod key_controls;
+mod keyed;
+mod keys;
 mod oauth;
 mod pages;
 mod realm;
@@ -49,8 +61,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+/// The Stripe lists the stand-in serves at `/v1/{list}`: the tables the product reads.
+pub use api::LISTS as STRIPE_LISTS;
+pub use keyed::{KeyPlacement, KeyedAccount, KeyedSource};
+pub use keys::{ApiKey, KeyOwner, KEYED_KEY_BODY_LEN, STRIPE_KEY_BODY_LEN};
 pub use realm::{ClientAuth, Realm, RealmAccount, REALM_ACCESS_TOKEN_LIFETIME_SECS};
-pub use store::{Account, RegisteredClient};
+pub use store::{Account, RegisteredClient, StripeMode};
 use store::{Dialect, Store};
 use stripe_signature::ApplicationEvent;
 
@@ -73,6 +89,8 @@ pub struct StandinConfig {
     pub apps: Vec<RegisteredClient>,
     pub accounts: Vec<Account>,
     pub realms: Vec<Realm>,
+    /// Made-up key-based sources, each at `/keyed/{id}/`.
+    pub keyed_sources: Vec<KeyedSource>,
 }
 
 /// Credentials the demo and the tests sign in with at the stand-in.
@@ -87,6 +105,7 @@ impl StandinConfig {
         let client = RegisteredClient {
             client_id: client_id.to_owned(),
             secret_key: secret_key.to_owned(),
+            mode_secret_keys: Vec::new(),
             name: "Connections (demo)".to_owned(),
             redirect_uris: vec![redirect_uri.to_owned()],
         };
@@ -110,7 +129,23 @@ impl StandinConfig {
                 },
             ],
             realms: Vec::new(),
+            keyed_sources: Vec::new(),
         }
+    }
+
+    /// Gives the first Stripe App (the demo's) a secret key for `mode` (test or sandbox; live mode's is
+    /// its `secret_key`, which this replaces for `StripeMode::Live`).
+    pub fn with_app_mode_key(mut self, mode: StripeMode, key: &str) -> Self {
+        if let Some(app) = self.apps.first_mut() {
+            set_mode_key(app, mode, key);
+        }
+        self
+    }
+
+    /// Adds a key-based source, e.g. [`KeyedSource::demo_pipeline`].
+    pub fn with_keyed_source(mut self, source: KeyedSource) -> Self {
+        self.keyed_sources.push(source);
+        self
     }
 
     /// Adds a generic OAuth 2.0 realm, e.g. [`Realm::demo_crm`].
@@ -163,6 +198,20 @@ impl Standin {
         let mut config = self.config.write().expect("stand-in config poisoned");
         config.realms.retain(|r| r.id != realm.id);
         config.realms.push(realm);
+    }
+
+    /// Gives the first Stripe App a secret key for `mode`, as [`StandinConfig::with_app_mode_key`].
+    pub fn set_app_mode_key(&self, mode: StripeMode, key: &str) {
+        if let Some(app) = self.config.write().expect("stand-in config poisoned").apps.first_mut() {
+            set_mode_key(app, mode, key);
+        }
+    }
+
+    /// Mounts one more key-based source at `/keyed/{id}/`, replacing one with the same id.
+    pub fn add_keyed_source(&self, source: KeyedSource) {
+        let mut config = self.config.write().expect("stand-in config poisoned");
+        config.keyed_sources.retain(|s| s.id != source.id);
+        config.keyed_sources.push(source);
     }
 
     /// Registers one more redirect URI for every client of every dialect, Connect, Apps and realms
@@ -250,7 +299,7 @@ impl Standin {
     /// Marketplace: answers the URL Stripe sends the browser to, the first app's first redirect URI
     /// with a `code` and no `state`. `None` for an unknown email or when no app is registered.
     pub fn marketplace_install(&self, email: &str) -> Option<String> {
-        apps::marketplace_install(self, email)
+        apps::marketplace_install(self, email, None, None)
     }
 
     /// How many issued access tokens, of every dialect, are still usable.
@@ -292,6 +341,7 @@ impl Standin {
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/deauthorize", post(oauth::deauthorize))
             .route("/apps/oauth/v2/authorize", get(apps::authorize_page).post(apps::authorize_decision))
+            .route("/apps/oauth/v2/{mode}/authorize", get(apps::mode_authorize_page).post(apps::mode_authorize_decision))
             .route("/v1/oauth/token", post(apps::token))
             .route("/v1/account", get(api::account))
             .route("/v1/{list}", get(api::list))
@@ -300,7 +350,15 @@ impl Standin {
             .route("/oauth2/{realm}/revoke", post(realm::revoke))
             .route("/oauth2/{realm}/api/me", get(realm::me))
             .route("/oauth2/{realm}/api/data/{table}", get(realm::data))
+            .route("/keyed/{source}/api/me", get(keyed::me))
+            .route("/keyed/{source}/api/{table}", get(keyed::table))
             .route("/standin", get(control::page))
+            .route("/standin/stripe-keys", post(key_controls::form_issue_stripe))
+            .route("/standin/keyed/{source}/keys", post(key_controls::form_issue_keyed))
+            .route("/standin/keys/{key}/{action}", post(key_controls::form_act))
+            .route("/standin/api/stripe-keys", post(key_controls::api_issue_stripe))
+            .route("/standin/api/keyed/{source}/keys", post(key_controls::api_issue_keyed))
+            .route("/standin/api/keys/{key}/{action}", post(key_controls::api_act))
             .route("/standin/accounts/{id}/{action}", post(control::act))
             // Like Stripe's sign-in, no page here may be framed: an app inside an iframe must open
             // the provider in a window of its own.
@@ -342,6 +400,15 @@ impl Standin {
     /// Serves on `listener` until the task is dropped.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
         axum::serve(listener, self.router()).await
+    }
+}
+
+fn set_mode_key(app: &mut RegisteredClient, mode: StripeMode, key: &str) {
+    if mode == StripeMode::Live {
+        app.secret_key = key.to_owned();
+    } else {
+        app.mode_secret_keys.retain(|(m, _)| *m != mode);
+        app.mode_secret_keys.push((mode, key.to_owned()));
     }
 }
 

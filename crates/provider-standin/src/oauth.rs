@@ -196,6 +196,7 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, body: Byt
                 livemode: account.livemode,
                 redirect_uri: request.redirect_uri.clone(),
                 code_challenge: request.code_challenge.clone(),
+                mode: None,
                 issued_at,
                 used: false,
                 grant_id: None,

@@ -10,11 +10,62 @@ use rand::Rng;
 #[derive(Clone, Debug)]
 pub struct RegisteredClient {
     pub client_id: String,
+    /// The secret key; for a Stripe App, its live mode's (and the mode-less install link's).
     pub secret_key: String,
+    /// A Stripe App's secret keys for the other modes (test, sandbox); see [`RegisteredClient::key_for`].
+    pub mode_secret_keys: Vec<(StripeMode, String)>,
     /// Shown on the consent page.
     pub name: String,
     /// A `redirect_uri` must equal one of these exactly.
     pub redirect_uris: Vec<String>,
+}
+
+/// A Stripe mode. A Stripe App has a secret key, an install link and a webhook secret per mode; a code
+/// issued by one mode's install link is exchanged only with that mode's secret key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StripeMode {
+    Live,
+    Test,
+    /// A sandbox: its own keys (prefixed like test mode's), `livemode: false`.
+    Sandbox,
+}
+
+impl StripeMode {
+    pub fn parse(mode: &str) -> Option<Self> {
+        match mode {
+            "live" => Some(StripeMode::Live),
+            "test" => Some(StripeMode::Test),
+            "sandbox" => Some(StripeMode::Sandbox),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StripeMode::Live => "live",
+            StripeMode::Test => "test",
+            StripeMode::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn livemode(self) -> bool {
+        self == StripeMode::Live
+    }
+}
+
+impl RegisteredClient {
+    /// The secret key of `mode`: live mode's is `secret_key`, the others' are in `mode_secret_keys`.
+    pub fn key_for(&self, mode: StripeMode) -> Option<&str> {
+        match mode {
+            StripeMode::Live => Some(&self.secret_key),
+            _ => self.mode_secret_keys.iter().find(|(m, _)| *m == mode).map(|(_, key)| key.as_str()),
+        }
+    }
+
+    /// Which mode `key` is this client's secret key for, if any.
+    pub fn mode_of_key(&self, key: &str) -> Option<StripeMode> {
+        [StripeMode::Live, StripeMode::Test, StripeMode::Sandbox].into_iter().find(|&mode| self.key_for(mode) == Some(key))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +126,8 @@ pub struct IssuedCode {
     /// The one the authorization request named, for providers that check it at the token endpoint.
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
+    /// The Stripe App install link's mode (`None`: the mode-less link, and every other dialect).
+    pub mode: Option<StripeMode>,
     pub issued_at: i64,
     pub used: bool,
     /// The grant this code was exchanged for, revoked if the code is presented again.
@@ -89,6 +142,8 @@ pub struct Grant {
     pub account_id: String,
     pub scope: String,
     pub livemode: bool,
+    /// The mode of the Stripe App install this grant came from, whose secret key alone refreshes it.
+    pub mode: Option<StripeMode>,
     /// The refresh token that works now. Connect keeps one for the grant's life; Stripe Apps and the
     /// realms replace it on every refresh.
     pub refresh_token: String,
@@ -131,6 +186,9 @@ pub struct Store {
     pub webhook: Option<(String, String)>,
     /// The same for the Stripe App's events.
     pub apps_webhook: Option<(String, String)>,
+    /// Per mode, where a Stripe App's events from installs in that mode go and their signing secret
+    /// (each mode has its own webhook endpoint at Stripe); a mode without one uses `apps_webhook`.
+    pub apps_mode_webhooks: HashMap<StripeMode, (String, String)>,
     /// `(account, list)` pairs answered 403: a permission the account's access lacks.
     pub refused_lists: std::collections::HashSet<(String, String)>,
     /// How long the list endpoints take to answer (a slow provider).
@@ -141,6 +199,9 @@ pub struct Store {
     /// When set, every list answer carries this many bytes more (a `padding` field): a provider
     /// answering far more than asked.
     pub list_padding: Option<usize>,
+    /// API keys that work now (issued, not rolled), by key.
+    pub api_keys: HashMap<String, crate::keys::ApiKey>,
+    pub keys_issued: u64,
 }
 
 impl Store {
@@ -195,6 +256,7 @@ impl Store {
             account_id: issued.account_id.clone(),
             scope: issued.scope.clone(),
             livemode: issued.livemode,
+            mode: issued.mode,
             refresh_token: issued.dialect.new_refresh_token(),
             refresh_expires_at: lifetimes.refresh.map(|secs| self.now() + secs),
             revoked: false,

@@ -132,6 +132,7 @@ pub(crate) async fn authorize_decision(State(standin): State<Standin>, Path(real
                 livemode: false,
                 redirect_uri: request.redirect_uri.clone(),
                 code_challenge: Some(request.code_challenge.clone()),
+                mode: None,
                 issued_at,
                 used: false,
                 grant_id: None,
