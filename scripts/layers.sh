@@ -12,7 +12,7 @@ python3 - "$@" <<'PY'
 import os, re, sys
 root_items = set()
 lib = open("lib.rs").read()
-mods = set(re.findall(r"^(?:pub )?mod (\w+);", lib, re.M)) - {"demo"}
+mods = set(re.findall(r"^(?:pub(?:\([^)]*\))? )?mod (\w+);", lib, re.M)) - {"demo"}
 edges = {"lib": set(mods)}
 for dirpath, _, files in os.walk("."):
     for f in files:

@@ -34,11 +34,11 @@ pub struct AppInner {
     /// Per workspace, the serialized connections list, the revision it was read at and its `ETag`.
     /// Only served while that is still the revision (see `Db::connections_revision`), so it is
     /// never needed by another instance.
-    pub connections_cache: std::sync::Mutex<std::collections::HashMap<String, CachedList>>,
+    pub(crate) connections_cache: std::sync::Mutex<std::collections::HashMap<String, CachedList>>,
     /// Where `/metrics` is served (`CONNECTIONS_METRICS_ADDR`, as bound); `None` when off.
     pub metrics_addr: Option<SocketAddr>,
     /// Who may call `/service/v1/`.
-    pub service_keys: crate::service_keys::ServiceKeys,
+    pub(crate) service_keys: crate::service_keys::ServiceKeys,
 }
 
 /// The services' core is read through: `state.db`, `state.providers`.
@@ -51,7 +51,7 @@ impl Deref for AppInner {
 
 /// One workspace's list as last answered (see `AppInner::connections_cache`).
 #[derive(Clone)]
-pub struct CachedList {
+pub(crate) struct CachedList {
     pub revision: i64,
     pub etag: HeaderValue,
     pub body: Bytes,

@@ -11,7 +11,7 @@ pub struct Clock {
 
 impl Clock {
     /// Unix seconds.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         chrono::Utc::now().timestamp() + self.skew_secs.load(Ordering::Relaxed)
     }
 

@@ -146,7 +146,7 @@ pub struct Config {
     pub database_url: String,
     /// `None` when sessions are verified with a public key only.
     pub session_secret: Option<Secret<String>>,
-    pub session_public_key: Option<crate::session::PublicKey>,
+    pub(crate) session_public_key: Option<crate::session::PublicKey>,
     pub session_audience: String,
     pub session_issuer: Option<String>,
     pub event_retention: Duration,
@@ -166,9 +166,9 @@ pub struct Config {
     /// `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
     /// Who may call `/service/v1/`; empty: nobody.
-    pub service_keys: crate::service_keys::ServiceKeys,
+    pub(crate) service_keys: crate::service_keys::ServiceKeys,
     /// `None`: no outgoing webhooks (and no outbox rows).
-    pub webhook: Option<crate::outbox::WebhookSettings>,
+    pub(crate) webhook: Option<crate::outbox::WebhookSettings>,
 }
 
 /// What `connections-server` does other than serve.
@@ -190,7 +190,7 @@ pub fn encryption_keys(args: &Args) -> Result<Vec<Secret<[u8; 32]>>, ConfigError
     parse_encryption_keys(&required(&args.encryption_key, "CONNECTIONS_ENCRYPTION_KEY")?)
 }
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://connections.db?mode=rwc";
 
 fn required(value: &Option<String>, setting: &'static str) -> Result<String, ConfigError> {
     match value.as_deref().map(str::trim) {
@@ -200,7 +200,7 @@ fn required(value: &Option<String>, setting: &'static str) -> Result<String, Con
 }
 
 /// `CONNECTIONS_EMBED_URLS`: http(s) URLs without query or fragment, kept without a trailing slash.
-pub fn parse_embed_urls(value: &str) -> Result<Vec<Url>, ConfigError> {
+pub(crate) fn parse_embed_urls(value: &str) -> Result<Vec<Url>, ConfigError> {
     const SETTING: &str = "CONNECTIONS_EMBED_URLS";
     let mut urls = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -327,7 +327,7 @@ pub fn demo_refusal(args: &Args) -> Option<String> {
 
 impl Config {
     /// Like `TryFrom<Args>`, reading the secrets a providers file names through `env`.
-    pub fn from_args(args: Args, env: Env<'_>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_args(args: Args, env: Env<'_>) -> Result<Self, ConfigError> {
         let addr = args.addr.trim().parse().map_err(|_| invalid("CONNECTIONS_ADDR", format!("{:?} is not an address like 127.0.0.1:8080", args.addr)))?;
         let public_url = match &args.public_url {
             Some(value) if !value.trim().is_empty() => {

@@ -38,7 +38,7 @@ pub enum TokenKind {
 
 /// The associated data of a stored token: its provider, account and kind. A ciphertext moved to
 /// another row, account or kind does not decrypt.
-pub fn token_aad(provider: &str, account_id: &str, kind: TokenKind) -> String {
+pub(crate) fn token_aad(provider: &str, account_id: &str, kind: TokenKind) -> String {
     let kind = match kind {
         TokenKind::Access => "access",
         TokenKind::Refresh => "refresh",
@@ -92,7 +92,7 @@ impl TokenCipher {
     }
 
     /// Whether `stored` was sealed with the newest key (the first configured): a reseal leaves it.
-    pub fn sealed_with_newest(&self, stored: &[u8]) -> bool {
+    pub(crate) fn sealed_with_newest(&self, stored: &[u8]) -> bool {
         stored.len() > KEY_ID_LEN && stored[0] == VERSION && stored[1..=KEY_ID_LEN] == self.keys[0].id
     }
 

@@ -39,10 +39,10 @@ pub struct DemoApp {
 }
 
 /// Where the example portal's pages are, relative to the working directory (like `dist/`).
-pub const PORTAL_DIR: &str = "examples/portal";
+pub(crate) const PORTAL_DIR: &str = "examples/portal";
 /// The portal's places for the app: `mount()` owning the address bar, and the custom element.
-pub const PORTAL_MOUNT_PATH: &str = "/admin/connections";
-pub const PORTAL_ELEMENT_PATH: &str = "/element";
+pub(crate) const PORTAL_MOUNT_PATH: &str = "/admin/connections";
+pub(crate) const PORTAL_ELEMENT_PATH: &str = "/element";
 
 /// A secret the user did not give: kept under `.demo/` when the demo owns its data there, so a
 /// restart can still read what it stored; otherwise (a database given) made fresh for this run.
@@ -242,7 +242,7 @@ struct PortalState {
 }
 
 /// Where the portal's backend receives Connections' webhooks.
-pub const PORTAL_WEBHOOK_PATH: &str = "/backend/connections-webhooks";
+pub(crate) const PORTAL_WEBHOOK_PATH: &str = "/backend/connections-webhooks";
 const PORTAL_EVENTS_KEPT: usize = 10;
 
 /// The example portal: plain pages with their own header and styles, embedding the app with

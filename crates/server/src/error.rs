@@ -11,7 +11,7 @@ use crate::services::tokens::TokenError;
 use crate::session::SessionError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("{0}")]
     Unauthenticated(&'static str),
     #[error("Connections requires administrator permissions")]
@@ -64,7 +64,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn internal(error: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         ApiError::Internal(error.to_string())
     }
 
@@ -98,7 +98,7 @@ impl ApiError {
         (status, code, title.to_owned())
     }
 
-    pub fn problem(&self) -> Problem {
+    pub(crate) fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
         let detail = match self {
             ApiError::Internal(_) => "Something went wrong on our side. Nothing was changed.".to_owned(),
@@ -222,4 +222,4 @@ impl From<sqlx::Error> for ApiError {
 /// `axum::Json`, but a malformed body answers problem+json instead of plain text.
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);

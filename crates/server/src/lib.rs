@@ -4,13 +4,13 @@
 //! (`providers`, one per OAuth dialect). See `shared/design.md`.
 
 mod app;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
 mod config_error;
 pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod error;
+pub(crate) mod error;
 pub mod observability;
 pub mod outbox;
 pub mod pkce;
@@ -18,7 +18,7 @@ pub mod providers;
 mod routes;
 pub mod secret;
 mod serve;
-pub mod service_keys;
+pub(crate) mod service_keys;
 pub mod services;
 pub mod session;
 pub mod shutdown;
@@ -44,7 +44,7 @@ use session::SessionKeys;
 use storage::Db;
 
 /// API answers larger than this are compressed.
-pub const API_COMPRESS_ABOVE: u16 = 1024;
+pub(crate) const API_COMPRESS_ABOVE: u16 = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -57,7 +57,7 @@ pub enum StartupError {
 }
 
 /// The whole HTTP surface; tests drive it in-process.
-pub fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
+pub(crate) fn app(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     // Each `Router::layer` boxes every route once more, and every request clones the boxes: the
     // layers go on as few stacks as their order allows (a stack's first layer is the outermost).
     let api = routes::api_router(state.demo).layer(
@@ -116,7 +116,7 @@ impl Application {
 
     /// Uses an already bound listener, so callers can learn the port before configuring (the demo
     /// registers the redirect URI with the stand-in first).
-    pub async fn from_listener(config: Config, listener: TcpListener) -> Result<Self, StartupError> {
+    pub(crate) async fn from_listener(config: Config, listener: TcpListener) -> Result<Self, StartupError> {
         let local_addr = listener.local_addr()?;
         let public_url = match config.public_url.clone() {
             Some(url) => url,
@@ -244,7 +244,7 @@ fn session_keys(config: &Config) -> Result<SessionKeys, StartupError> {
 }
 
 /// `http://<addr>`, with a wildcard address replaced by loopback.
-pub fn default_public_url(addr: SocketAddr) -> Url {
+pub(crate) fn default_public_url(addr: SocketAddr) -> Url {
     let addr = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
     Url::parse(&format!("http://{addr}")).expect("an address makes a valid URL")
 }

@@ -16,10 +16,10 @@ use crate::secret::Secret;
 
 /// Retries stop once an event is older than this (at least a day, as the issue asks, with room for
 /// the last back-off step).
-pub const GIVE_UP_AFTER_MS: i64 = 30 * 3600 * 1000;
+pub(crate) const GIVE_UP_AFTER_MS: i64 = 30 * 3600 * 1000;
 /// The back-off doubles from the first retry delay up to this.
-pub const MAX_RETRY_DELAY_MS: i64 = 2 * 3600 * 1000;
-pub const DEFAULT_FIRST_RETRY_MS: i64 = 5_000;
+pub(crate) const MAX_RETRY_DELAY_MS: i64 = 2 * 3600 * 1000;
+pub(crate) const DEFAULT_FIRST_RETRY_MS: i64 = 5_000;
 
 /// What happened to a connection, as the `type` of an outgoing event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub enum Notification {
 }
 
 impl Notification {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Notification::Created => "connection.created",
             Notification::Reauthenticated => "connection.reauthenticated",
@@ -50,7 +50,7 @@ impl Notification {
 /// The body of an event: `{"type", "timestamp", "data": {"workspace", "connection"}}`, the shape the
 /// Standard Webhooks specification recommends. Never a token: `ConnectionView` has none.
 #[derive(Serialize)]
-pub struct NotificationBody<'a> {
+pub(crate) struct NotificationBody<'a> {
     #[serde(rename = "type")]
     pub event_type: &'static str,
     pub timestamp: DateTime<Utc>,
@@ -58,14 +58,14 @@ pub struct NotificationBody<'a> {
 }
 
 #[derive(Serialize)]
-pub struct NotificationData<'a> {
+pub(crate) struct NotificationData<'a> {
     pub workspace: &'a str,
     pub connection: &'a ConnectionView,
 }
 
 /// `CONNECTIONS_WEBHOOK_URL` with its signing key and retry schedule.
 #[derive(Clone, Debug)]
-pub struct WebhookSettings {
+pub(crate) struct WebhookSettings {
     pub url: Url,
     pub signer: Signer,
     pub first_retry_ms: i64,
@@ -73,10 +73,10 @@ pub struct WebhookSettings {
 
 /// The key of `whsec_<base64>`, as the specification writes secrets.
 #[derive(Clone, Debug)]
-pub struct Signer(Secret<Vec<u8>>);
+pub(crate) struct Signer(Secret<Vec<u8>>);
 
 impl Signer {
-    pub fn from_secret(secret: &str) -> Result<Self, String> {
+    pub(crate) fn from_secret(secret: &str) -> Result<Self, String> {
         let encoded = secret.trim().strip_prefix("whsec_").ok_or("must start with whsec_ (then the key bytes in base64)")?;
         let key = STANDARD.decode(encoded).map_err(|_| "the part after whsec_ is not valid base64".to_owned())?;
         if !(24..=64).contains(&key.len()) {
@@ -87,7 +87,7 @@ impl Signer {
 
     /// `webhook-signature`: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
     // Our own, not `standardwebhooks` 1.0: its `Webhook` holds the key in a plain Vec (no Clone, no redacted Debug, no zeroize), rejects non-UTF-8 bodies, and brings a second HMAC, base64 0.21 and `time`.
-    pub fn sign(&self, message_id: &str, timestamp: i64, body: &[u8]) -> String {
+    pub(crate) fn sign(&self, message_id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose()).expect("HMAC takes any key length");
         mac.update(message_id.as_bytes());
         mac.update(b".");
@@ -100,7 +100,7 @@ impl Signer {
 
 /// When to try again after `attempts` failed attempts: the first retry delay, doubled per attempt,
 /// capped; `None` once the event is too old to keep trying.
-pub fn next_attempt_ms(first_retry_ms: i64, attempts: u32, created_ms: i64, now_ms: i64) -> Option<i64> {
+pub(crate) fn next_attempt_ms(first_retry_ms: i64, attempts: u32, created_ms: i64, now_ms: i64) -> Option<i64> {
     let doubling = 1_i64.checked_shl(attempts.saturating_sub(1).min(40)).unwrap_or(i64::MAX);
     let delay = first_retry_ms.saturating_mul(doubling).min(MAX_RETRY_DELAY_MS);
     let at = now_ms + delay;

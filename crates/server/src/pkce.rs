@@ -4,12 +4,12 @@ use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
 /// `code_verifier = 43*128unreserved` (RFC 7636 §4.1).
-pub fn is_valid_verifier(verifier: &str) -> bool {
+pub(crate) fn is_valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len()) && verifier.bytes().all(is_unreserved)
 }
 
 /// An S256 challenge is the base64url (no padding) of a SHA-256 digest: 43 characters.
-pub fn is_valid_s256_challenge(challenge: &str) -> bool {
+pub(crate) fn is_valid_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -25,7 +25,7 @@ pub fn s256_challenge(verifier: &str) -> String {
 
 /// `BASE64URL(SHA256(verifier)) == challenge`, compared in constant time. A verifier of a length
 /// RFC 7636 does not allow matches nothing.
-pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+pub(crate) fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     (43..=128).contains(&verifier.len()) && bool::from(s256_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes()))
 }
 

@@ -15,11 +15,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time a request is given: longer than a grant's two provider calls at the default
 /// timeout (10 s each) and the data-access check it waits for.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Room for the database and our own work on top of the provider calls.
 const REQUEST_MARGIN: Duration = Duration::from_secs(10);
 
@@ -28,7 +28,7 @@ const REQUEST_MARGIN: Duration = Duration::from_secs(10);
 /// another's lease, then ask the provider itself) and two reads of the account, at the slowest
 /// provider's timeout. A renewal that outlasts its caller is finished all the same (it runs in a
 /// task of its own, see `services::tokens`).
-pub fn request_timeout(providers: &crate::providers::ProviderRegistry) -> Duration {
+pub(crate) fn request_timeout(providers: &crate::providers::ProviderRegistry) -> Duration {
     let longest = providers
         .iter()
         .map(|provider| {
@@ -42,7 +42,7 @@ pub fn request_timeout(providers: &crate::providers::ProviderRegistry) -> Durati
 
 /// The timeouts on the request side, for `app()`'s router: the whole answer (`request_timeout`),
 /// and inside it the body.
-pub fn timeouts(
+pub(crate) fn timeouts(
     request_timeout: Duration,
 ) -> tower::ServiceBuilder<
     tower::layer::util::Stack<
@@ -57,7 +57,7 @@ pub fn timeouts(
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains: waits up to `drain` for
 /// the requests in flight (the request timeout, so that none outlives it).
-pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>, drain: Duration) -> std::io::Result<()> {
+pub(crate) async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>, drain: Duration) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());

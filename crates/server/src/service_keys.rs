@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 #[derive(Clone, Debug, Default)]
-pub struct ServiceKeys(Vec<(String, [u8; 32])>);
+pub(crate) struct ServiceKeys(Vec<(String, [u8; 32])>);
 
 impl ServiceKeys {
     /// `name=<64 hex digits>`, comma separated; names of `[A-Za-z0-9_.-]`, each once.
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let mut keys: Vec<(String, [u8; 32])> = Vec::new();
         for (index, part) in value.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
             let at = index + 1;
@@ -34,12 +34,13 @@ impl ServiceKeys {
         Ok(ServiceKeys(keys))
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The name of the key whose digest matches; every configured digest is compared, in constant time.
-    pub fn identify(&self, key: &str) -> Option<&str> {
+    pub(crate) fn identify(&self, key: &str) -> Option<&str> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let mut found = None;
         for (name, known) in &self.0 {
@@ -65,7 +66,7 @@ fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
 /// Whether a request was made by a browser: browsers send a cookie, an `Origin` or `Sec-Fetch-Site`
 /// with what a page asks for. `Sec-Fetch-Mode` and `Sec-Fetch-Dest` alone are no sign of one: Node's,
 /// Deno's and Bun's built-in `fetch` send `sec-fetch-mode: cors` on every request.
-pub fn from_browser(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn from_browser(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key(header::COOKIE) || headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site")
 }
 

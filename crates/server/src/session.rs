@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret;
 
 /// The cookie's name over http (the demo, localhost).
-pub const SESSION_COOKIE: &str = "connections_session";
+pub(crate) const SESSION_COOKIE: &str = "connections_session";
 /// Over https: the `__Host-` prefix makes browsers refuse it unless Secure, Path=/ and without a
 /// Domain, so a sibling subdomain cannot plant one (cookie tossing).
-pub const SECURE_SESSION_COOKIE: &str = "__Host-connections_session";
+pub(crate) const SECURE_SESSION_COOKIE: &str = "__Host-connections_session";
 /// The audience tokens are checked for unless `CONNECTIONS_SESSION_AUDIENCE` says otherwise.
-pub const DEFAULT_AUDIENCE: &str = "connections";
+pub(crate) const DEFAULT_AUDIENCE: &str = "connections";
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 
@@ -63,7 +63,7 @@ impl Claims {
 }
 
 /// `org`: 1 to 128 characters of `[A-Za-z0-9._:-]`.
-pub fn is_workspace_id(org: &str) -> bool {
+pub(crate) fn is_workspace_id(org: &str) -> bool {
     (1..=128).contains(&org.len()) && org.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
@@ -84,7 +84,7 @@ const VERIFIED_KEPT: usize = 4096;
 
 /// The portal's public key, for tokens Connections checks but cannot mint.
 #[derive(Clone, Debug)]
-pub enum PublicKey {
+pub(crate) enum PublicKey {
     Rsa(Vec<u8>),
     Ed(Vec<u8>),
 }
@@ -101,7 +101,7 @@ impl SessionKeys {
     }
 
     /// Verification with the portal's public key (RS256 or EdDSA, from PEM); nothing can be signed.
-    pub fn with_public_key(key: &PublicKey) -> Result<Self, jsonwebtoken::errors::Error> {
+    pub(crate) fn with_public_key(key: &PublicKey) -> Result<Self, jsonwebtoken::errors::Error> {
         let (decoding, algorithm) = match key {
             PublicKey::Rsa(pem) => (DecodingKey::from_rsa_pem(pem)?, Algorithm::RS256),
             PublicKey::Ed(pem) => (DecodingKey::from_ed_pem(pem)?, Algorithm::EdDSA),
@@ -109,7 +109,7 @@ impl SessionKeys {
         Ok(SessionKeys { encoding: None, decoding, validation: validation(algorithm, DEFAULT_AUDIENCE, None), verified: Default::default() })
     }
 
-    pub fn for_audience(mut self, audience: &str, issuer: Option<&str>) -> Self {
+    pub(crate) fn for_audience(mut self, audience: &str, issuer: Option<&str>) -> Self {
         self.validation = validation(self.validation.algorithms[0], audience, issuer);
         // Checked against other rules: nothing verified before counts.
         self.verified.get_mut().expect("verified lock poisoned").clear();
@@ -121,7 +121,7 @@ impl SessionKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding).map_err(SessionError::Signing)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, SessionError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, SessionError> {
         let now = jsonwebtoken::get_current_timestamp() as i64;
         let known = self.verified.lock().expect("verified lock poisoned").get(token).cloned();
         // `nbf` was checked when the token was verified: it was already valid then, so still is.
@@ -172,7 +172,7 @@ fn validation(algorithm: Algorithm, audience: &str, issuer: Option<&str>) -> Val
 
 /// The signed-in user, whatever their role, and the workspace they act for.
 #[derive(Debug, Clone)]
-pub struct CurrentUser {
+pub(crate) struct CurrentUser {
     pub subject: String,
     pub name: String,
     pub role: Role,

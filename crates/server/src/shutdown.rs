@@ -41,7 +41,7 @@ pub async fn signal() {
 
 /// Runs `work` in a task of its own, in the current request's context (span, request id), tracked so
 /// that shutdown waits for it: for work that must not stop half-way when the client goes.
-pub fn spawn_tracked<F>(tasks: TaskTracker, work: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_tracked<F>(tasks: TaskTracker, work: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -51,7 +51,7 @@ where
 
 /// After the last request: waits for the tracked tasks still running. Each is bounded by the
 /// providers' timeouts and the database's.
-pub async fn finish_tracked(tasks: &TaskTracker) {
+pub(crate) async fn finish_tracked(tasks: &TaskTracker) {
     tasks.close();
     if !tasks.is_empty() {
         tracing::info!(tasks = tasks.len(), "waiting for grants in flight to be stored, and renewals whose refresh token has left");

@@ -45,12 +45,9 @@ mod revision;
 pub use attempts::{AttemptRefusal, ConsumedAttempt, ATTEMPT_LIFETIME_SECS};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connections::{Connection, ConnectionRecord, NewConnection, OnUpsert};
-pub use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
-pub use installs::{NewInstall, TakenInstall, INSTALL_LIFETIME_SECS};
-pub use outbox::{DueOutboxRow, OutboxRow, RenderNotification};
-pub use provider_events::WEBHOOK_EVENT_RETENTION_SECS;
-pub use reseal::StoredToken;
-pub use revision::SQLITE_POLL as REVISION_POLL;
+pub(crate) use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
+pub(crate) use installs::{NewInstall, INSTALL_LIFETIME_SECS};
+pub(crate) use outbox::{DueOutboxRow, OutboxRow, RenderNotification};
 
 use audit::insert_event;
 use connections::{record_from_row, view_from_row, RECORD_COLUMNS, VIEW_COLUMNS};
@@ -114,13 +111,9 @@ impl Db {
         Ok(Db { pool, backend, outbox: None, revision })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Write the outgoing webhooks the services hand in to the outbox, each in the transaction of its
     /// change, with bodies made by `render`.
-    pub fn with_outbox(mut self, render: Option<RenderNotification>) -> Self {
+    pub(crate) fn with_outbox(mut self, render: Option<RenderNotification>) -> Self {
         self.outbox = render;
         self
     }
@@ -135,7 +128,7 @@ impl Db {
 impl Db {
     /// The migrations this build embeds that the database has not applied (successfully): empty when
     /// it is current. A database migrated further by a newer instance is current for this one.
-    pub async fn missing_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    pub(crate) async fn missing_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
         let migrator = match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),

@@ -5,10 +5,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-pub const TOLERANCE_SECS: i64 = 5 * 60;
+pub(crate) const TOLERANCE_SECS: i64 = 5 * 60;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
+pub(crate) enum SignatureError {
     #[error("the Stripe-Signature header is missing or malformed")]
     Malformed,
     #[error("the signature timestamp is outside the {TOLERANCE_SECS}-second tolerance")]
@@ -25,7 +25,7 @@ pub fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub fn verify(secret: &str, header: &str, payload: &[u8], now: i64) -> Result<(), SignatureError> {
+pub(crate) fn verify(secret: &str, header: &str, payload: &[u8], now: i64) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {

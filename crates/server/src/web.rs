@@ -16,7 +16,7 @@ use crate::error::ApiError;
 
 /// Hashes of the inline scripts in the SPA's `index.html` (Trunk writes one to start the wasm), so the
 /// CSP can allow exactly those and nothing else inline.
-pub fn inline_script_hashes(html: &str) -> Vec<String> {
+pub(crate) fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut hashes = Vec::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
@@ -34,7 +34,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     hashes
 }
 
-pub fn content_security_policy(static_dir: Option<&Path>, frame_ancestors: &str) -> std::io::Result<String> {
+pub(crate) fn content_security_policy(static_dir: Option<&Path>, frame_ancestors: &str) -> std::io::Result<String> {
     let hashes = match static_dir {
         Some(dir) => inline_script_hashes(&std::fs::read_to_string(dir.join("index.html"))?),
         None => Vec::new(),
@@ -49,7 +49,7 @@ pub fn content_security_policy(static_dir: Option<&Path>, frame_ancestors: &str)
 // A constant: a name given as a string would be parsed again for every answer.
 const CROSS_ORIGIN_OPENER_POLICY: header::HeaderName = header::HeaderName::from_static("cross-origin-opener-policy");
 
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -73,7 +73,7 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
 /// State-changing API calls must come from this app's own pages: a cross-site page can neither send
 /// `Content-Type: application/json` without a CORS preflight (which we never grant) nor fake
 /// `Origin`/`Sec-Fetch-Site`.
-pub async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
@@ -102,7 +102,7 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request, 
 
 /// CORS for the host pages' origins only: they load the app's module, wasm and styles from here and
 /// call the API, with the session cookie (same-site hosts) or a bearer token.
-pub fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+pub(crate) fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     if origins.is_empty() {
         return None;
@@ -136,7 +136,7 @@ fn built_asset_names(html: &str) -> Option<(String, String, Option<String>)> {
 
 /// `/embed.js`: what a host page imports. Adds the app's (scoped) stylesheet once, starts the wasm,
 /// and exports `mount`; loading it also defines `<connections-panel>`.
-pub fn embed_loader(html: &str) -> Option<String> {
+pub(crate) fn embed_loader(html: &str) -> Option<String> {
     let (script, wasm, styles) = built_asset_names(html)?;
     let styles = styles
         .map(|href| {
@@ -155,7 +155,7 @@ pub fn embed_loader(html: &str) -> Option<String> {
     ))
 }
 
-pub async fn serve_embed_loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn serve_embed_loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match &state.embed_loader {
         Some(js) => {
             let etag = content_etag(js.as_bytes());
@@ -171,7 +171,7 @@ pub async fn serve_embed_loader(State(state): State<AppState>, headers: HeaderMa
 
 /// A strong `ETag` of a body: its SHA-256, shortened (collisions would need a deliberate attacker
 /// who controls the build).
-pub fn content_etag(body: &[u8]) -> HeaderValue {
+pub(crate) fn content_etag(body: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(body);
     let hex = hex::encode(&digest[..12]);
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value")
@@ -179,7 +179,7 @@ pub fn content_etag(body: &[u8]) -> HeaderValue {
 
 /// Whether the request's `If-None-Match` names `etag` (or `*`). Weak comparison, as RFC 9110 asks
 /// for `If-None-Match`.
-pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+pub(crate) fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     names(headers.get_all(header::IF_NONE_MATCH).iter(), etag)
 }
 
@@ -194,11 +194,11 @@ fn names<'a>(values: impl Iterator<Item = &'a HeaderValue>, etag: &HeaderValue) 
 
 /// A request's `If-None-Match` lines alone, for a handler that needs no other header (extracting the
 /// `HeaderMap` would copy all of them).
-pub struct IfNoneMatch(Vec<HeaderValue>);
+pub(crate) struct IfNoneMatch(Vec<HeaderValue>);
 
 impl IfNoneMatch {
     /// Whether they name `etag`, as [`if_none_match`].
-    pub fn names(&self, etag: &HeaderValue) -> bool {
+    pub(crate) fn names(&self, etag: &HeaderValue) -> bool {
         names(self.0.iter(), etag)
     }
 }
@@ -212,14 +212,14 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IfNoneMatch {
 }
 
 /// `304 Not Modified` with the validator (and nothing else of the body's headers).
-pub fn not_modified(etag: HeaderValue) -> Response {
+pub(crate) fn not_modified(etag: HeaderValue) -> Response {
     (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))]).into_response()
 }
 
 /// Whether a path names a file whose name carries Trunk's content hash (`main-50d3dbb0c9148d47.css`,
 /// `connections-482669c32e078b9_bg.wasm`, `snippets/connections-7f21231bdaa84aba/inline0.js`): a new
 /// build gives new names, so these never change and can be cached for good.
-pub fn is_hashed_asset(path: &str) -> bool {
+pub(crate) fn is_hashed_asset(path: &str) -> bool {
     path.split('/').any(|segment| {
         let Some((_, tail)) = segment.rsplit_once('-') else { return false };
         let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
@@ -239,7 +239,7 @@ const MAX_SHELL_BYTES: usize = 1024 * 1024;
 /// Around the static files (`ServeDir` with its `.br`/`.gz` siblings): hashed assets are cached for a
 /// year as immutable; the SPA shell (`index.html`, and every app route that answers with it) is
 /// `no-cache` with an `ETag`, so a second visit revalidates it with one `304` and nothing else.
-pub async fn static_caching(request: Request, next: Next) -> Response {
+pub(crate) async fn static_caching(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let conditional = request.headers().clone();
     // A HEAD's body is empty, so its hash would not be the shell's: it gets no ETag.

@@ -11,13 +11,13 @@ tokio::task_local! {
 }
 
 /// The id of the request being answered, where there is one (inside `routes::tracking`).
-pub fn request_id() -> Option<String> {
+pub(crate) fn request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// `work` run elsewhere (a spawned task) as part of the current request: its log lines keep the
 /// request's span, and so its id.
-pub fn carry_request_context<F: Future>(work: F) -> impl Future<Output = F::Output> {
+pub(crate) fn carry_request_context<F: Future>(work: F) -> impl Future<Output = F::Output> {
     let id = request_id();
     let work = work.instrument(tracing::Span::current());
     async move {
@@ -29,7 +29,7 @@ pub fn carry_request_context<F: Future>(work: F) -> impl Future<Output = F::Outp
 }
 
 /// Runs `work` as the request `id`.
-pub fn in_request<F: Future>(id: String, work: F) -> impl Future<Output = F::Output> {
+pub(crate) fn in_request<F: Future>(id: String, work: F) -> impl Future<Output = F::Output> {
     REQUEST_ID.scope(id, work)
 }
 

@@ -63,7 +63,7 @@ fn describe() {
 }
 
 /// `CONNECTIONS_METRICS_ADDR`: an address like `127.0.0.1:9464`, not the public one. Empty: off.
-pub fn parse_metrics_addr(value: Option<&str>, public: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+pub(crate) fn parse_metrics_addr(value: Option<&str>, public: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
     let invalid = |problem: String| ConfigError { setting: "CONNECTIONS_METRICS_ADDR".into(), problem };
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
     let addr: SocketAddr = value.parse().map_err(|_| invalid(format!("{value:?} is not an address like 127.0.0.1:9464")))?;
@@ -75,7 +75,7 @@ pub fn parse_metrics_addr(value: Option<&str>, public: SocketAddr) -> Result<Opt
 
 /// Binds the metrics listener and installs the recorder, at start: a busy address stops the server
 /// like any other bad setting. `None` when metrics are off.
-pub async fn bind_metrics(addr: Option<SocketAddr>) -> std::io::Result<Option<TcpListener>> {
+pub(crate) async fn bind_metrics(addr: Option<SocketAddr>) -> std::io::Result<Option<TcpListener>> {
     let Some(addr) = addr else { return Ok(None) };
     let listener = TcpListener::bind(addr).await?;
     recorder();
@@ -84,7 +84,7 @@ pub async fn bind_metrics(addr: Option<SocketAddr>) -> std::io::Result<Option<Tc
 }
 
 /// Serves `router` (`GET /metrics`, see `routes::metrics`) until the task is dropped.
-pub async fn serve_metrics(listener: TcpListener, router: Router) {
+pub(crate) async fn serve_metrics(listener: TcpListener, router: Router) {
     let Some(handle) = recorder() else { return };
     let upkeep = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(UPKEEP_EVERY);
@@ -108,14 +108,14 @@ impl Drop for AbortOnDrop {
 }
 
 /// What `/metrics` answers: every metric recorded, in Prometheus' text format.
-pub fn render() -> String {
+pub(crate) fn render() -> String {
     recorder().map(PrometheusHandle::render).unwrap_or_default()
 }
 
 /// `connections_connections{provider, status}`: `counts` holds `(provider, status, count)` as
 /// stored; every configured provider gets every status (0 included, so a status that empties is
 /// seen to). Rows of providers no longer configured are left out.
-pub fn set_connection_gauges<'a>(providers: impl Iterator<Item = &'a str>, counts: &[(String, String, i64)]) {
+pub(crate) fn set_connection_gauges<'a>(providers: impl Iterator<Item = &'a str>, counts: &[(String, String, i64)]) {
     for provider in providers {
         for status in STATUSES {
             let stored = counts.iter().find(|(p, s, _)| p == provider && s == status.as_str()).map_or(0, |(_, _, n)| *n);
@@ -125,7 +125,7 @@ pub fn set_connection_gauges<'a>(providers: impl Iterator<Item = &'a str>, count
 }
 
 /// `connections_outbox_pending`: outgoing webhook events not yet delivered (retries included).
-pub fn set_outbox_pending(pending: i64) {
+pub(crate) fn set_outbox_pending(pending: i64) {
     metrics::gauge!(names::OUTBOX_PENDING).set(pending as f64);
 }
 

@@ -14,7 +14,7 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, ConfigError> {
         match value.trim() {
             "" | "text" => Ok(LogFormat::Text),
             "json" => Ok(LogFormat::Json),

@@ -16,26 +16,26 @@ mod exporter;
 mod logs;
 mod outcomes;
 
-pub use context::{carry_request_context, in_request, request_id};
-pub use exporter::{bind_metrics, parse_metrics_addr, render, serve_metrics, set_connection_gauges, set_outbox_pending};
+pub(crate) use context::{carry_request_context, in_request, request_id};
+pub(crate) use exporter::{bind_metrics, parse_metrics_addr, render, serve_metrics, set_connection_gauges, set_outbox_pending};
 pub use logs::{init_logging, log_chain, LogFormat};
-pub use outcomes::{
+pub(crate) use outcomes::{
     count_disconnect, count_grant, count_health_check, count_renewal, count_undecryptable_disconnect, count_webhook_delivery, count_webhook_event,
 };
 
 /// Every metric this server exports, for the README and the tests.
-pub mod names {
-    pub const HTTP_REQUESTS: &str = "connections_http_requests_total";
-    pub const HTTP_REQUEST_DURATION: &str = "connections_http_request_duration_seconds";
-    pub const GRANTS: &str = "connections_grants_total";
-    pub const RENEWALS: &str = "connections_renewals_total";
-    pub const HEALTH_CHECKS: &str = "connections_health_checks_total";
-    pub const DISCONNECTS: &str = "connections_disconnects_total";
-    pub const WEBHOOK_EVENTS: &str = "connections_webhook_events_total";
-    pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
-    pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
-    pub const CONNECTIONS: &str = "connections_connections";
-    pub const WEBHOOK_DELIVERIES: &str = "connections_webhook_deliveries_total";
-    pub const OUTBOX_PENDING: &str = "connections_outbox_pending";
-    pub const BUILD_INFO: &str = "connections_build_info";
+pub(crate) mod names {
+    pub(crate) const HTTP_REQUESTS: &str = "connections_http_requests_total";
+    pub(crate) const HTTP_REQUEST_DURATION: &str = "connections_http_request_duration_seconds";
+    pub(crate) const GRANTS: &str = "connections_grants_total";
+    pub(crate) const RENEWALS: &str = "connections_renewals_total";
+    pub(crate) const HEALTH_CHECKS: &str = "connections_health_checks_total";
+    pub(crate) const DISCONNECTS: &str = "connections_disconnects_total";
+    pub(crate) const WEBHOOK_EVENTS: &str = "connections_webhook_events_total";
+    pub(crate) const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
+    pub(crate) const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
+    pub(crate) const CONNECTIONS: &str = "connections_connections";
+    pub(crate) const WEBHOOK_DELIVERIES: &str = "connections_webhook_deliveries_total";
+    pub(crate) const OUTBOX_PENDING: &str = "connections_outbox_pending";
+    pub(crate) const BUILD_INFO: &str = "connections_build_info";
 }

@@ -15,37 +15,37 @@ fn count(name: &'static str, provider: &str, outcome: &'static str) {
 // `match` without a catch-all.
 
 /// A posted grant, from its checks to the stored connection.
-pub fn count_grant(provider: &str, outcome: &'static str) {
+pub(crate) fn count_grant(provider: &str, outcome: &'static str) {
     count(names::GRANTS, provider, outcome);
 }
 
 /// A renewal this instance claimed and asked the provider for.
-pub fn count_renewal(provider: &str, outcome: &'static str) {
+pub(crate) fn count_renewal(provider: &str, outcome: &'static str) {
     count(names::RENEWALS, provider, outcome);
 }
 
 /// A health check's access test: the (possibly renewed) token the provider accepted, or why not.
-pub fn count_health_check(provider: &str, outcome: &'static str) {
+pub(crate) fn count_health_check(provider: &str, outcome: &'static str) {
     count(names::HEALTH_CHECKS, provider, outcome);
 }
 
 /// A disconnect's withdrawal at the provider (`local_only`: the dialect has no call for it).
-pub fn count_disconnect(provider: &str, outcome: &'static str) {
+pub(crate) fn count_disconnect(provider: &str, outcome: &'static str) {
     count(names::DISCONNECTS, provider, outcome);
 }
 
 /// A disconnect that could not ask the provider: its stored tokens cannot be decrypted. `removed`:
 /// the admin confirmed removing it here only.
-pub fn count_undecryptable_disconnect(provider: &str, removed: bool) {
+pub(crate) fn count_undecryptable_disconnect(provider: &str, removed: bool) {
     count(names::DISCONNECTS, provider, if removed { "removed_locally" } else { "undecryptable" });
 }
 
 /// A provider's webhook delivery, verified or refused.
-pub fn count_webhook_event(provider: &str, outcome: &'static str) {
+pub(crate) fn count_webhook_event(provider: &str, outcome: &'static str) {
     count(names::WEBHOOK_EVENTS, provider, outcome);
 }
 
 /// One attempt to deliver an outgoing webhook event (`delivered`, or `failed` and retried later).
-pub fn count_webhook_delivery(delivered: bool) {
+pub(crate) fn count_webhook_delivery(delivered: bool) {
     metrics::counter!(names::WEBHOOK_DELIVERIES, "outcome" => if delivered { "delivered" } else { "failed" }).increment(1);
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use super::ProviderError;
 
-pub const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
-pub const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
+pub(crate) const PROVIDER_REQUESTS: &str = "connections_provider_requests_total";
+pub(crate) const PROVIDER_REQUEST_DURATION: &str = "connections_provider_request_duration_seconds";
 
 /// One HTTP call to a provider (`endpoint`: `token_exchange`, `token_refresh`, `account`,
 /// `data_list`, `revoke`).
-pub fn record<T>(provider: &str, endpoint: &'static str, result: &Result<T, ProviderError>, elapsed: Duration) {
+pub(crate) fn record<T>(provider: &str, endpoint: &'static str, result: &Result<T, ProviderError>, elapsed: Duration) {
     let outcome = match result {
         Ok(_) => "ok",
         Err(error) => error.outcome(),

@@ -18,7 +18,7 @@ use super::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, We
 use crate::secret::Secret;
 
 #[async_trait]
-pub trait Dialect: Send + Sync {
+pub(crate) trait Dialect: Send + Sync {
     /// Its name on the wire (`ProviderInfo::dialect`).
     fn kind(&self) -> connections_wire::Dialect;
 
@@ -62,7 +62,7 @@ pub trait Dialect: Send + Sync {
 }
 
 #[async_trait]
-pub trait Consent: Send + Sync {
+pub(crate) trait Consent: Send + Sync {
     /// The provider's authorization page for one attempt. `state` and the PKCE challenge come from
     /// the browser; `redirect_uri` is one of the registered return addresses.
     fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Url;
@@ -72,13 +72,13 @@ pub trait Consent: Send + Sync {
 }
 
 #[async_trait]
-pub trait Refresh: Send + Sync {
+pub(crate) trait Refresh: Send + Sync {
     /// A new access token (and, where the provider rolls them, a new refresh token).
     async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError>;
 }
 
 #[async_trait]
-pub trait Revoke: Send + Sync {
+pub(crate) trait Revoke: Send + Sync {
     /// Withdraws the authorization: for the account, or for the token given (`NotSupported` when the
     /// call needs a token and none is given).
     async fn revoke(
@@ -95,7 +95,7 @@ pub trait Revoke: Send + Sync {
     }
 }
 
-pub trait Webhooks: Send + Sync {
+pub(crate) trait Webhooks: Send + Sync {
     /// Verifies and reads a webhook delivery.
     fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError>;
 }

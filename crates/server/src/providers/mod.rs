@@ -8,11 +8,11 @@
 //! and never compare provider names. Every call to a provider is counted and timed here, whatever the
 //! dialect (`calls`).
 
-pub mod calls;
-pub mod dialect;
-pub mod oauth2;
-pub mod spec;
-pub mod stripe;
+pub(crate) mod calls;
+pub(crate) mod dialect;
+pub(crate) mod oauth2;
+pub(crate) mod spec;
+pub(crate) mod stripe;
 mod transport;
 
 use std::sync::Arc;
@@ -22,13 +22,14 @@ use connections_wire::{AuthorizationCode, Dialect, PkceVerifier, ProviderInfo};
 use url::Url;
 
 use crate::secret::Secret;
-pub use oauth2::{ClientAuth, Oauth2Spec};
+#[cfg(any(test, feature = "demo"))]
+pub(crate) use oauth2::{ClientAuth, Oauth2Spec};
 pub use spec::{DialectSpec, ProviderSpec, ProvidersError};
 pub use stripe::{ConnectSpec, StripeSettings, StripeSpec};
 pub use transport::{provider_time, LAST_SECOND_OF_9999, MAX_PROVIDER_ANSWER_BYTES};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
+pub(crate) enum ProviderError {
     /// Network failure, timeout, or a 5xx: trying again later may work.
     #[error("{provider} could not be reached: {reason}")]
     Unavailable {
@@ -54,16 +55,16 @@ pub enum ProviderError {
 
 impl ProviderError {
     /// The provider says the grant (code or refresh token) is dead: only a new consent helps.
-    pub fn is_invalid_grant(&self) -> bool {
+    pub(crate) fn is_invalid_grant(&self) -> bool {
         matches!(self, ProviderError::Rejected { error, .. } if error == "invalid_grant") || matches!(self, ProviderError::TokenRefused { .. })
     }
 
-    pub fn is_unavailable(&self) -> bool {
+    pub(crate) fn is_unavailable(&self) -> bool {
         matches!(self, ProviderError::Unavailable { .. } | ProviderError::Malformed { .. })
     }
 
     /// The outcome label of a failed call, for the metrics.
-    pub fn outcome(&self) -> &'static str {
+    pub(crate) fn outcome(&self) -> &'static str {
         match self {
             ProviderError::Unavailable { source, .. } => {
                 let timed_out = source.as_ref().and_then(|s| s.downcast_ref::<reqwest::Error>()).is_some_and(reqwest::Error::is_timeout);
@@ -84,7 +85,7 @@ impl ProviderError {
 /// What a token endpoint granted. `account_id` is known here for Stripe (`stripe_user_id`); the
 /// generic dialect learns it from the account endpoint.
 #[derive(Debug)]
-pub struct TokenGrant {
+pub(crate) struct TokenGrant {
     pub access_token: Secret<String>,
     pub refresh_token: Option<Secret<String>>,
     /// Unix seconds; `None` when the provider's tokens do not expire (Stripe Connect).
@@ -96,14 +97,14 @@ pub struct TokenGrant {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountInfo {
+pub(crate) struct AccountInfo {
     pub id: String,
     pub display_name: String,
 }
 
 /// How a revocation at the provider ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Revocation {
+pub(crate) enum Revocation {
     Revoked,
     /// The provider says the app was not connected to that account (any more).
     AlreadyRevoked,
@@ -114,7 +115,7 @@ pub enum Revocation {
 
 /// What a verified webhook event means for our connections.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WebhookEvent {
+pub(crate) enum WebhookEvent {
     /// The account owner removed the app at the provider.
     Revoked { account_id: String, event_id: String, created: Option<i64> },
     /// The app was installed on an account (Stripe Apps); the redirect finishes the link.
@@ -124,7 +125,7 @@ pub enum WebhookEvent {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum WebhookError {
+pub(crate) enum WebhookError {
     #[error("this data source sends no webhooks here")]
     NotConfigured,
     #[error("{0}")]
@@ -135,7 +136,7 @@ pub enum WebhookError {
 
 /// One data table of a source and where to read it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DataTable {
+pub(crate) struct DataTable {
     pub name: String,
     pub url: Option<Url>,
 }
@@ -149,7 +150,7 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(spec: ProviderSpec) -> Self {
+    pub(crate) fn new(spec: ProviderSpec) -> Self {
         let http = transport::Http::new(&spec.id, &spec.name, spec.timeout);
         let dialect = spec.dialect.client(http.clone());
         Provider { spec, dialect, http }
@@ -162,15 +163,15 @@ impl Provider {
         Provider { spec, dialect, http }
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.spec.id
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.spec.name
     }
 
-    pub fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         self.dialect.kind()
     }
 
@@ -179,13 +180,13 @@ impl Provider {
     }
 
     /// The scope string as sent at the authorize endpoint.
-    pub fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         self.dialect.scope()
     }
 
-    /// What the dialect can do beyond what every one does (a consent page, renewal, revocation,
-    /// webhooks), for a caller that must choose its steps by it.
-    pub fn dialect_impl(&self) -> &dyn dialect::Dialect {
+    /// What the dialect can do beyond what every one does (the tests look).
+    #[cfg(test)]
+    pub(crate) fn dialect_impl(&self) -> &dyn dialect::Dialect {
         self.dialect.as_ref()
     }
 
@@ -209,42 +210,47 @@ impl Provider {
     /// The provider's authorization page for one attempt (`None`: the dialect has no consent page,
     /// its key is pasted). `state` and the PKCE challenge come from the browser; `redirect_uri` is
     /// one of the registered return addresses.
-    pub fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Option<Url> {
+    pub(crate) fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Option<Url> {
         Some(self.dialect.consent()?.authorize_url(state, code_challenge, redirect_uri))
     }
 
     /// Exchanges an authorization code, at most once per code: Stripe revokes every token issued from
     /// a code presented twice, so nothing here retries.
-    pub async fn exchange_code(&self, code: &AuthorizationCode, verifier: Option<&PkceVerifier>, redirect_uri: &str) -> Result<TokenGrant, ProviderError> {
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        verifier: Option<&PkceVerifier>,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, ProviderError> {
         let consent = self.dialect.consent().ok_or_else(|| self.unsupported("authorization code"))?;
         self.counted("token_exchange", consent.exchange_code(code, verifier, redirect_uri)).await
     }
 
     /// A new access token (and, where the provider rolls them, a new refresh token).
-    pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
+    pub(crate) async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
         let refresh = self.dialect.refresh().ok_or_else(|| self.unsupported("refresh token"))?;
         self.counted("token_refresh", refresh.refresh(refresh_token)).await
     }
 
     /// The account the access token belongs to.
-    pub async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
+    pub(crate) async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
         self.counted("account", self.dialect.fetch_account(access_token)).await
     }
 
     /// The data tables this source lists, each with the endpoint that reads one page of it (`None`:
     /// none configured, so it cannot be checked).
-    pub fn data_tables(&self) -> Vec<DataTable> {
+    pub(crate) fn data_tables(&self) -> Vec<DataTable> {
         self.spec.data.iter().map(|name| DataTable { name: name.clone(), url: self.dialect.data_url(name) }).collect()
     }
 
     /// Reads one page of a data table: when its newest object was created (unix seconds; `None`
     /// for an empty table).
-    pub async fn read_table(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+    pub(crate) async fn read_table(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
         self.counted("data_list", self.http.read_list(access_token, url)).await
     }
 
     /// Withdraws the app's authorization for the account, where the dialect has a call for it.
-    pub async fn revoke(
+    pub(crate) async fn revoke(
         &self,
         account_id: &str,
         refresh_token: Option<&Secret<String>>,
@@ -264,22 +270,22 @@ impl Provider {
     /// of every connection of it (Stripe Connect's deauthorize), rather than the tokens it is given.
     /// Such a revocation is made only when no other connection holds the account (design.md,
     /// "Shared accounts").
-    pub fn revocation_ends_account(&self) -> bool {
+    pub(crate) fn revocation_ends_account(&self) -> bool {
         self.dialect.revocation().is_some_and(|revocation| revocation.ends_account())
     }
 
     /// Verifies and reads a webhook delivery.
-    pub fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    pub(crate) fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
         self.dialect.webhooks().ok_or(WebhookError::NotConfigured)?.event(headers, body, now)
     }
 
     /// Whether an account id from the wire is one this provider issues; refused before storing.
-    pub fn is_account_id(&self, id: &str) -> bool {
+    pub(crate) fn is_account_id(&self, id: &str) -> bool {
         self.dialect.is_account_id(id)
     }
 
     /// What the gallery and the authorization page show, with the return addresses for this server.
-    pub fn info(&self, redirect_uris: Vec<String>) -> ProviderInfo {
+    pub(crate) fn info(&self, redirect_uris: Vec<String>) -> ProviderInfo {
         let spec = &self.spec;
         ProviderInfo {
             id: spec.id.clone(),
@@ -306,7 +312,7 @@ pub struct ProviderRegistry {
 }
 
 impl ProviderRegistry {
-    pub fn new(specs: Vec<ProviderSpec>) -> Self {
+    pub(crate) fn new(specs: Vec<ProviderSpec>) -> Self {
         ProviderRegistry { providers: Arc::new(specs.into_iter().map(|spec| Arc::new(Provider::new(spec))).collect()) }
     }
 

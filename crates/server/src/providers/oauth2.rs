@@ -22,7 +22,7 @@ use crate::secret::Secret;
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientAuth {
+pub(crate) enum ClientAuth {
     /// HTTP Basic with `client_id:client_secret`.
     Basic,
     /// `client_id` and `client_secret` as form fields.
@@ -32,7 +32,7 @@ pub enum ClientAuth {
 /// An `oauth2` entry of the providers file, as written (beside the keys every entry has).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Oauth2File {
+pub(crate) struct Oauth2File {
     authorize_url: Option<String>,
     token_url: Option<String>,
     revoke_url: Option<String>,
@@ -64,7 +64,7 @@ pub struct Oauth2Spec {
     pub account_name_pointer: String,
     pub scopes: Vec<String>,
     pub scope_separator: String,
-    pub client_auth: ClientAuth,
+    pub(crate) client_auth: ClientAuth,
     pub client_id: String,
     pub client_secret: Secret<String>,
     pub authorize_params: Vec<(String, String)>,
@@ -73,13 +73,13 @@ pub struct Oauth2Spec {
 }
 
 impl Oauth2Spec {
-    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+    pub(crate) fn client(self, http: Http) -> Box<dyn Dialect> {
         Box::new(Oauth2::new(self, http))
     }
 }
 
 impl Oauth2File {
-    pub fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
+    pub(crate) fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
         let client_id = spec::client_id(&self.client_id)?;
         let authorize_params = spec::authorize_params(&self.authorize_params)?;
         let client_secret = spec::secret_from_env("client_secret_env", &self.client_secret_env, env)?;
@@ -123,18 +123,18 @@ impl Oauth2File {
 }
 
 /// Account ids come from the provider's JSON: printable, bounded.
-pub fn is_account_id(id: &str) -> bool {
+pub(crate) fn is_account_id(id: &str) -> bool {
     (1..=200).contains(&id.len()) && !id.chars().any(char::is_control)
 }
 
 /// An `oauth2` source and its HTTP client.
-pub struct Oauth2 {
+pub(crate) struct Oauth2 {
     spec: Oauth2Spec,
     http: Http,
 }
 
 impl Oauth2 {
-    pub fn new(spec: Oauth2Spec, http: Http) -> Self {
+    pub(crate) fn new(spec: Oauth2Spec, http: Http) -> Self {
         Oauth2 { spec, http }
     }
 

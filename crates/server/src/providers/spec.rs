@@ -38,7 +38,7 @@ pub struct ProviderSpec {
 
 impl ProviderSpec {
     /// A provider with nothing but its names and dialect; the dialect fills in its defaults.
-    pub fn bare(id: &str, name: &str, dialect: DialectSpec) -> Self {
+    pub(crate) fn bare(id: &str, name: &str, dialect: DialectSpec) -> Self {
         ProviderSpec {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -68,7 +68,8 @@ macro_rules! dialects {
         }
 
         impl DialectSpec {
-            pub fn kind(&self) -> Dialect {
+            #[cfg(any(test, feature = "demo"))]
+            pub(crate) fn kind(&self) -> Dialect {
                 match self {
                     $(DialectSpec::$kind(_) => Dialect::$kind,)*
                 }
@@ -126,7 +127,7 @@ struct CommonFile {
 }
 
 /// The keys every entry has, checked; what is not given, the dialect decides.
-pub struct Common {
+pub(crate) struct Common {
     pub id: String,
     pub name: String,
     pub categories: Vec<String>,
@@ -174,7 +175,7 @@ impl Common {
     }
 
     /// What the entry gives, over the dialect's defaults (`base`).
-    pub fn over(self, mut base: ProviderSpec) -> ProviderSpec {
+    pub(crate) fn over(self, mut base: ProviderSpec) -> ProviderSpec {
         if !self.categories.is_empty() {
             base.categories = self.categories;
         }
@@ -203,10 +204,10 @@ pub struct ProvidersError {
 }
 
 /// Reads environment variables: `std::env::var`, or a map in tests and the demo.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Parses a providers file. `source` names it in errors.
-pub fn parse_file(text: &str, source: &str, env: Env<'_>) -> Result<Vec<ProviderSpec>, ProvidersError> {
+pub(crate) fn parse_file(text: &str, source: &str, env: Env<'_>) -> Result<Vec<ProviderSpec>, ProvidersError> {
     let file_error = |problem: String| ProvidersError { location: format!("CONNECTIONS_PROVIDERS ({source})"), problem };
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
     let providers = match table.remove("providers") {
@@ -308,14 +309,14 @@ fn keys_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
     keys
 }
 
-pub fn is_provider_id(id: &str) -> bool {
+pub(crate) fn is_provider_id(id: &str) -> bool {
     (1..=40).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A problem with one key of an entry: the key, and what is wrong.
-pub type KeyProblem = (&'static str, String);
+pub(crate) type KeyProblem = (&'static str, String);
 
-pub fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
+pub(crate) fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
     let url = Url::parse(value.trim()).map_err(|e| (key, format!("{value:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err((key, format!("{value:?} must be an http or https URL")));
@@ -327,32 +328,32 @@ pub fn url_at(key: &'static str, value: &str) -> Result<Url, KeyProblem> {
     Ok(url)
 }
 
-pub fn required_url(key: &'static str, value: &Option<String>) -> Result<Url, KeyProblem> {
+pub(crate) fn required_url(key: &'static str, value: &Option<String>) -> Result<Url, KeyProblem> {
     match value {
         Some(value) => url_at(key, value),
         None => Err((key, "is required for this dialect".into())),
     }
 }
 
-pub fn optional_url(key: &'static str, value: &Option<String>) -> Result<Option<Url>, KeyProblem> {
+pub(crate) fn optional_url(key: &'static str, value: &Option<String>) -> Result<Option<Url>, KeyProblem> {
     value.as_deref().map(|value| url_at(key, value)).transpose()
 }
 
-pub fn client_id(value: &str) -> Result<String, KeyProblem> {
+pub(crate) fn client_id(value: &str) -> Result<String, KeyProblem> {
     match value.trim() {
         "" => Err(("client_id", "must not be empty".into())),
         id => Ok(id.to_owned()),
     }
 }
 
-pub fn secret_from_env(key: &'static str, variable: &str, env: Env<'_>) -> Result<Secret<String>, KeyProblem> {
+pub(crate) fn secret_from_env(key: &'static str, variable: &str, env: Env<'_>) -> Result<Secret<String>, KeyProblem> {
     match env(variable).map(|v| v.trim().to_owned()) {
         Some(value) if !value.is_empty() => Ok(Secret::new(value)),
         _ => Err((key, format!("the environment variable {variable} it names is not set"))),
     }
 }
 
-pub fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>) -> Result<Option<Secret<String>>, KeyProblem> {
+pub(crate) fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>) -> Result<Option<Secret<String>>, KeyProblem> {
     let Some(variable) = variable else { return Ok(None) };
     let secret = secret_from_env(key, variable, env)?;
     if !secret.expose().starts_with("whsec_") || secret.expose().len() <= 10 {
@@ -361,7 +362,7 @@ pub fn webhook_secret(key: &'static str, variable: &Option<String>, env: Env<'_>
     Ok(Some(secret))
 }
 
-pub fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyProblem> {
+pub(crate) fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyProblem> {
     match value.as_deref() {
         // RFC 6901: empty (the whole document) or `/`-separated reference tokens.
         Some(p) if p.starts_with('/') => Ok(p.to_owned()),
@@ -371,7 +372,7 @@ pub fn pointer(key: &'static str, value: &Option<String>) -> Result<String, KeyP
 }
 
 /// Extra parameters of the authorize URL; those Connections sets itself are refused.
-pub fn authorize_params(table: &toml::Table) -> Result<Vec<(String, String)>, KeyProblem> {
+pub(crate) fn authorize_params(table: &toml::Table) -> Result<Vec<(String, String)>, KeyProblem> {
     const RESERVED: [&str; 7] = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"];
     let mut params = Vec::new();
     for (name, value) in table {

@@ -15,14 +15,14 @@ pub const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
 
 /// One provider's HTTP client, and the id and name its failures are told under.
 #[derive(Clone)]
-pub struct Http {
+pub(crate) struct Http {
     pub id: String,
     pub name: String,
     pub client: reqwest::Client,
 }
 
 impl Http {
-    pub fn new(id: &str, name: &str, timeout: std::time::Duration) -> Self {
+    pub(crate) fn new(id: &str, name: &str, timeout: std::time::Duration) -> Self {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             // OAuth endpoints must not redirect; following one could send a code or secret elsewhere.
@@ -34,26 +34,26 @@ impl Http {
     }
 
     /// A transport failure, in the provider's name, with its cause kept for the log.
-    pub fn unavailable(&self, error: reqwest::Error) -> ProviderError {
+    pub(crate) fn unavailable(&self, error: reqwest::Error) -> ProviderError {
         let reason = if error.is_timeout() { "it did not answer in time" } else { "the connection to it failed" };
         ProviderError::Unavailable { provider: self.name.clone(), reason: reason.into(), source: Some(Box::new(error)) }
     }
 
-    pub fn server_error(&self, status: reqwest::StatusCode) -> ProviderError {
+    pub(crate) fn server_error(&self, status: reqwest::StatusCode) -> ProviderError {
         ProviderError::Unavailable { provider: self.name.clone(), reason: format!("it answered {status}"), source: None }
     }
 
-    pub fn too_large(&self) -> ProviderError {
+    pub(crate) fn too_large(&self) -> ProviderError {
         tracing::warn!(provider = %self.id, limit = MAX_PROVIDER_ANSWER_BYTES, "a provider's answer is larger than the limit; not read");
         ProviderError::Unavailable { provider: self.name.clone(), reason: "its answer was larger than 1 MiB".into(), source: None }
     }
 
-    pub fn malformed(&self, detail: String) -> ProviderError {
+    pub(crate) fn malformed(&self, detail: String) -> ProviderError {
         ProviderError::Malformed { provider: self.name.clone(), detail }
     }
 
     /// [`read_body`], failures in the provider's terms.
-    pub async fn read_answer(&self, response: reqwest::Response) -> Result<Vec<u8>, ProviderError> {
+    pub(crate) async fn read_answer(&self, response: reqwest::Response) -> Result<Vec<u8>, ProviderError> {
         read_body(response).await.map_err(|error| match error {
             BodyError::Http(error) => self.unavailable(error),
             BodyError::TooLarge => self.too_large(),
@@ -63,7 +63,7 @@ impl Http {
     /// `GET` a protected resource with the connected account's access token (RFC 6750). A transport
     /// failure or a 5xx is `Unavailable`, a 401 `TokenRefused`; any other answer is the caller's to
     /// read.
-    pub async fn get_with_token(&self, access_token: &Secret<String>, url: &Url) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
+    pub(crate) async fn get_with_token(&self, access_token: &Secret<String>, url: &Url) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
         let response = self
             .client
             .get(url.clone())
@@ -86,7 +86,7 @@ impl Http {
     /// `GET` a list endpoint with the access token. Stripe's lists (`{"data": [{"created": …}]}`,
     /// newest first) and the common shapes of others (a top-level array, or `items` / `results`,
     /// with `created`, `created_at` or `updated_at` as unix seconds or RFC 3339) are read.
-    pub async fn read_list(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+    pub(crate) async fn read_list(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
         let (status, body) = self.get_with_token(access_token, url).await?;
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if !status.is_success() {
@@ -106,14 +106,14 @@ impl Http {
 
 /// Why an answer's body was not read.
 #[derive(Debug)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     Http(reqwest::Error),
     TooLarge,
 }
 
 /// Reads an answer's body, up to [`MAX_PROVIDER_ANSWER_BYTES`]: refused at once when its
 /// `Content-Length` says more, or as soon as more has come.
-pub async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|length| length > MAX_PROVIDER_ANSWER_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }

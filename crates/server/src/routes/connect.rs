@@ -35,7 +35,7 @@ fn granted(response: GrantResponse) -> (StatusCode, Json<GrantResponse>) {
 }
 
 /// `POST /api/providers/{provider}/attempts`
-pub async fn start_attempt(
+pub(crate) async fn start_attempt(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Admin(user): Admin,
@@ -49,7 +49,7 @@ pub async fn start_attempt(
 /// `POST /api/providers/{provider}/grants`: answers the connection (never a token). The work runs in
 /// a task of its own, so a client that hangs up after the code was exchanged cannot cancel storing
 /// the connection (or undoing the authorization when storing fails), and neither can a shutdown.
-pub async fn grant(
+pub(crate) async fn grant(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Admin(user): Admin,
@@ -72,7 +72,7 @@ pub async fn grant(
 }
 
 /// `POST /api/providers/{provider}/installs`
-pub async fn start_install(
+pub(crate) async fn start_install(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Admin(user): Admin,
@@ -93,7 +93,7 @@ pub async fn start_install(
 }
 
 /// `POST /api/providers/{provider}/installs/{id}/confirm`
-pub async fn confirm_install(
+pub(crate) async fn confirm_install(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Path((_, id)): Path<(String, String)>,
@@ -104,7 +104,7 @@ pub async fn confirm_install(
 }
 
 /// `POST /api/providers/{provider}/installs/{id}/decline`: forget it, and undo it at the provider.
-pub async fn decline_install(
+pub(crate) async fn decline_install(
     State(state): State<AppState>,
     KnownProvider(provider): KnownProvider,
     Path((_, id)): Path<(String, String)>,

@@ -24,7 +24,7 @@ use crate::web::IfNoneMatch;
 /// connection write, in any workspace) and the workspace, so a client that sends it back in
 /// `If-None-Match` gets `304 Not Modified` without a body, before any row is read. The workspace is
 /// in it because one browser may sign in to another workspace at the same revision.
-pub async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_match: IfNoneMatch) -> Result<Response, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>, Admin(user): Admin, if_none_match: IfNoneMatch) -> Result<Response, ApiError> {
     let revision = state.db.connections_revision().await?;
     let cached = state.connections_cache.lock().expect("cache lock poisoned").get(&user.workspace).filter(|c| c.revision == revision).cloned();
     let etag = match &cached {
@@ -63,7 +63,7 @@ async fn find(state: &Core, workspace: &str, id: &str) -> Result<ConnectionRecor
     state.db.connection_in(workspace, id).await?.ok_or(ApiError::NotFound)
 }
 
-pub async fn detail(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
+pub(crate) async fn detail(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionDetail>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
     let history = state.db.history(&user.workspace, &record.view.provider, &record.view.account_id).await?.into_iter().map(Into::into).collect();
     let data_check = state.db.data_check(&record.view.id).await?.map(Into::into);
@@ -75,7 +75,7 @@ pub async fn detail(State(state): State<Core>, Path(id): Path<String>, Admin(use
 const DELIVERIES_SHOWN: i64 = 20;
 
 /// `POST /api/connections/{id}/data-check`: read one page of each data table now.
-pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<DataCheck>, ApiError> {
+pub(crate) async fn data_check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<DataCheck>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
     if record.access_token.is_none() {
         return Err(ApiError::InvalidRequest(format!("this connection is {}; there is no access to test", record.view.status.label().to_lowercase())));
@@ -87,12 +87,12 @@ pub async fn data_check(State(state): State<AppState>, Path(id): Path<String>, A
 }
 
 /// `POST /api/webhook-deliveries/{id}/retry`: send an outgoing event again now.
-pub async fn retry_delivery(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
+pub(crate) async fn retry_delivery(State(state): State<Core>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<WebhookDelivery>, ApiError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     Ok(Json(state.db.retry_delivery(&user.workspace, &id, now_ms).await?.ok_or(ApiError::NotFound)?.into()))
 }
 
-pub async fn audit(State(state): State<Core>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
+pub(crate) async fn audit(State(state): State<Core>, Admin(user): Admin) -> Result<Json<AuditList>, ApiError> {
     Ok(Json(AuditList { events: state.db.recent_events(&user.workspace, 200).await?.into_iter().map(Into::into).collect() }))
 }
 
@@ -102,7 +102,7 @@ fn provider_of(state: &Core, record: &ConnectionRecord) -> Result<std::sync::Arc
 }
 
 /// `POST /api/connections/{id}/check`
-pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
+pub(crate) async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(user): Admin) -> Result<Json<ConnectionView>, ApiError> {
     let record = find(&state, &user.workspace, &id).await?;
     if record.access_token.is_none() {
         return Err(ApiError::InvalidRequest(format!("this connection is {}; there is nothing to check", record.view.status.label().to_lowercase())));
@@ -116,7 +116,7 @@ pub async fn check(State(state): State<AppState>, Path(id): Path<String>, Admin(
 /// `?remove_locally=true`: the admin confirmed forgetting a connection whose tokens cannot be
 /// decrypted here only.
 #[derive(serde::Deserialize)]
-pub struct DisconnectOptions {
+pub(crate) struct DisconnectOptions {
     #[serde(default)]
     remove_locally: bool,
 }
@@ -125,7 +125,7 @@ pub struct DisconnectOptions {
 /// the tokens. If the provider can't be reached the connection is left exactly as it was.
 /// The answer says what was done at the provider (`revocation`): where the provider's revocation
 /// would end the account's access for other connections of it too, it is not asked.
-pub async fn disconnect(
+pub(crate) async fn disconnect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Admin(user): Admin,

@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// A signed-in administrator; anyone else is refused with 403.
 #[derive(Debug, Clone)]
-pub struct Admin(pub CurrentUser);
+pub(crate) struct Admin(pub CurrentUser);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -68,7 +68,7 @@ impl FromRequestParts<AppState> for Admin {
 
 /// A backend authenticated by its service key: the key's configured name.
 #[derive(Debug, Clone)]
-pub struct ServiceCaller(pub String);
+pub(crate) struct ServiceCaller(pub String);
 
 impl FromRequestParts<AppState> for ServiceCaller {
     type Rejection = ApiError;

@@ -10,7 +10,7 @@ use axum::Router;
 use crate::observability;
 use crate::services::Core;
 
-pub fn router(core: Core) -> Router {
+pub(crate) fn router(core: Core) -> Router {
     Router::new().route("/metrics", get(scrape)).with_state(core)
 }
 

@@ -4,15 +4,15 @@
 mod connect;
 mod connections;
 mod extract;
-pub mod metrics;
-pub mod probes;
+pub(crate) mod metrics;
+pub(crate) mod probes;
 mod providers;
-pub mod service;
+pub(crate) mod service;
 mod session;
-pub mod tracking;
+pub(crate) mod tracking;
 mod webhooks;
 
-pub use extract::{Admin, ServiceCaller};
+pub(crate) use extract::{Admin, ServiceCaller};
 
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -21,7 +21,7 @@ use connections_wire::paths;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-pub fn api_router(demo: bool) -> Router<AppState> {
+pub(crate) fn api_router(demo: bool) -> Router<AppState> {
     let router = Router::new()
         .route(paths::SESSION, get(session::current))
         .route(paths::PROVIDERS, get(providers::list))

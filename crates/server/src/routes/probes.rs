@@ -21,12 +21,12 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::services::Core;
 
-pub use super::tracking::{HEALTHZ, READYZ};
+pub(crate) use super::tracking::{HEALTHZ, READYZ};
 
 /// A readiness probe that waits longer than this has its answer: not ready.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(HEALTHZ, get(healthz)).route(READYZ, get(readyz)).route("/metrics", any(|| async { ApiError::NotFound }))
 }
 

@@ -14,13 +14,13 @@ use crate::error::ApiError;
 use crate::providers::Provider;
 use crate::services::Core;
 
-pub async fn list(State(state): State<Core>, _admin: Admin) -> Result<Json<ProviderList>, ApiError> {
+pub(crate) async fn list(State(state): State<Core>, _admin: Admin) -> Result<Json<ProviderList>, ApiError> {
     let providers = state.providers.iter().map(|provider| provider.info(state.redirect_uris(provider.id()))).collect();
     Ok(Json(ProviderList { providers }))
 }
 
 /// A provider the server is configured with, found once from the path: handlers never compare ids.
-pub struct KnownProvider(pub Arc<Provider>);
+pub(crate) struct KnownProvider(pub Arc<Provider>);
 
 impl FromRequestParts<AppState> for KnownProvider {
     type Rejection = ApiError;

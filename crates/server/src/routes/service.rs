@@ -24,11 +24,11 @@ use crate::services::tokens;
 use crate::services::Core;
 use crate::storage::{ConnectionFilter, ConnectionRecord};
 
-pub const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
+pub(crate) const OPENAPI: &str = include_str!("../../openapi/service-v1.json");
 const DEFAULT_PAGE: i64 = 100;
 const MAX_PAGE: i64 = 500;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/service/v1/openapi.json", get(openapi))
         .route("/service/v1/connections", get(list))
@@ -49,7 +49,7 @@ async fn openapi() -> impl IntoResponse {
 /// A connection as a backend sees it: the table's fields, its workspace, and when its access
 /// token expires (never the token).
 #[derive(Serialize, Deserialize)]
-pub struct ServiceConnection {
+pub(crate) struct ServiceConnection {
     pub workspace: String,
     #[serde(flatten)]
     pub connection: ConnectionView,
@@ -57,7 +57,7 @@ pub struct ServiceConnection {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct ConnectionPage {
+pub(crate) struct ConnectionPage {
     pub data: Vec<ServiceConnection>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
@@ -65,7 +65,7 @@ pub struct ConnectionPage {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     org: Option<String>,
     provider: Option<String>,
     status: Option<String>,
@@ -128,7 +128,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct AccessToken {
+pub(crate) struct AccessToken {
     pub connection_id: String,
     pub access_token: String,
     pub token_type: String,

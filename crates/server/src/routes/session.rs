@@ -11,7 +11,7 @@ use crate::session::{Claims, CurrentUser, SECURE_SESSION_COOKIE, SESSION_COOKIE}
 
 const DEMO_SESSION_SECS: i64 = 8 * 3600;
 
-pub async fn current(State(state): State<AppState>, user: CurrentUser) -> Json<SessionInfo> {
+pub(crate) async fn current(State(state): State<AppState>, user: CurrentUser) -> Json<SessionInfo> {
     Json(SessionInfo { subject: user.subject, name: user.name, role: user.role, workspace: user.workspace, demo: state.demo })
 }
 
@@ -30,7 +30,7 @@ fn session_cookie(state: &AppState, value: &str, max_age: i64) -> String {
 }
 
 /// Demo only: signs in as a demo administrator (of Acme or Globex) or the demo viewer.
-pub async fn demo_sign_in(State(state): State<AppState>, ApiJson(request): ApiJson<DemoSignInRequest>) -> Result<Response, ApiError> {
+pub(crate) async fn demo_sign_in(State(state): State<AppState>, ApiJson(request): ApiJson<DemoSignInRequest>) -> Result<Response, ApiError> {
     let workspace = request.workspace.as_deref().unwrap_or("acme");
     let (subject, name, role) = match (request.role, workspace) {
         (Role::Admin, "acme") => ("demo-admin", "Ada Admin", "admin"),
@@ -45,6 +45,6 @@ pub async fn demo_sign_in(State(state): State<AppState>, ApiJson(request): ApiJs
     Ok(([(header::SET_COOKIE, session_cookie(&state, &token, DEMO_SESSION_SECS))], Json(info)).into_response())
 }
 
-pub async fn demo_sign_out(State(state): State<AppState>) -> Response {
+pub(crate) async fn demo_sign_out(State(state): State<AppState>) -> Response {
     ([(header::SET_COOKIE, session_cookie(&state, "", 0))], axum::http::StatusCode::NO_CONTENT).into_response()
 }

@@ -11,13 +11,13 @@ use tracing::Instrument;
 use crate::observability::{in_request, names};
 
 /// The load balancer's probes (`routes::probes`), logged at debug level only.
-pub const HEALTHZ: &str = "/healthz";
-pub const READYZ: &str = "/readyz";
+pub(crate) const HEALTHZ: &str = "/healthz";
+pub(crate) const READYZ: &str = "/readyz";
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Requests answered by no route (the SPA's files, or nothing) share this route label.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// A load balancer's `x-request-id` is kept when it is a plain token; anything else gets a new id.
 fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
@@ -63,7 +63,7 @@ fn status_class(status: StatusCode) -> &'static str {
 /// The outermost layer of the app (`Router::layer`, so the matched route is known): gives the request
 /// its id, logs it once answered (paths only: the callback's query string holds an authorization
 /// code; the probes only at debug level), counts and times it under its route template.
-pub async fn track_requests(request: Request, next: Next) -> Response {
+pub(crate) async fn track_requests(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
     let quiet = matches!(route.as_deref(), Some(HEALTHZ | READYZ));
     let method = method_label(request.method());

@@ -13,7 +13,12 @@ use crate::providers::WebhookError;
 use crate::services::Core;
 use crate::services::{lifecycle, outcomes};
 
-pub async fn receive(State(state): State<Core>, KnownProvider(provider): KnownProvider, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn receive(
+    State(state): State<Core>,
+    KnownProvider(provider): KnownProvider,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let event = provider.webhook_event(&headers, &body, Utc::now().timestamp());
     crate::observability::count_webhook_event(provider.id(), outcomes::provider_event(&event));
     let event = event.map_err(|error| match error {

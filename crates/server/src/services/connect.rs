@@ -16,7 +16,7 @@ use crate::session::CurrentUser;
 use crate::storage::{AttemptRefusal, AuditEntry, Db, NewConnection, NewInstall, OnUpsert, RenewedTokens, ATTEMPT_LIFETIME_SECS, INSTALL_LIFETIME_SECS};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     #[error("{0}")]
     Invalid(&'static str),
     #[error("this page's return address is not registered for this data source")]
@@ -65,7 +65,12 @@ fn check_code(code: &AuthorizationCode) -> Result<(), ConnectError> {
 
 /// Binds `state`, the PKCE challenge and the return address to this session, and answers the
 /// provider's authorize URL for them.
-pub async fn start_attempt(state: &Core, provider: &Provider, user: &CurrentUser, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
+pub(crate) async fn start_attempt(
+    state: &Core,
+    provider: &Provider,
+    user: &CurrentUser,
+    request: &StartAttemptRequest,
+) -> Result<StartAttemptResponse, ConnectError> {
     check_state(&request.state)?;
     if request.code_challenge_method != "S256" {
         return Err(ConnectError::Invalid("code_challenge_method must be S256"));
@@ -92,7 +97,7 @@ pub async fn start_attempt(state: &Core, provider: &Provider, user: &CurrentUser
 }
 
 /// Checks the grant, exchanges the code once, stores the connection with its tokens encrypted.
-pub async fn finish_grant(
+pub(crate) async fn finish_grant(
     state: &Core,
     provider: &Provider,
     user: &CurrentUser,
@@ -231,7 +236,7 @@ async fn undo_at_provider(db: &Db, provider: &Provider, undo: Undo) {
 /// A callback with a code but no `state` of ours (the user began at the provider). The code is
 /// exchanged so the account can be named, but nothing is linked until an administrator confirms: a
 /// login-CSRF'd code shows up as an account nobody expected.
-pub async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
+pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
     check_code(code)?;
     let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
     let now = Utc::now().timestamp();
@@ -268,7 +273,7 @@ pub async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser
 }
 
 /// Links the pending install as a connection.
-pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
+pub(crate) async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let (connection, renewed) = state
@@ -299,7 +304,7 @@ pub async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUs
 }
 
 /// Forgets the pending install, and withdraws it at the provider where that is possible.
-pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
+pub(crate) async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<(), ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
     let open = |kind, stored: &[u8]| state.cipher.open(provider.id(), &install.account_id, kind, stored).ok();
@@ -330,12 +335,12 @@ pub async fn decline_install(state: &Core, provider: &Provider, user: &CurrentUs
 
 /// Counts one request of `action` by the session against its allowance of `per_minute`: `Some`
 /// (the seconds until one falls out of the minute) when it is spent.
-pub async fn count_request(db: &Db, user: &CurrentUser, action: &str, per_minute: u32) -> Result<Option<u64>, sqlx::Error> {
+pub(crate) async fn count_request(db: &Db, user: &CurrentUser, action: &str, per_minute: u32) -> Result<Option<u64>, sqlx::Error> {
     db.count_rate_event(&user.workspace, &user.subject, action, Utc::now().timestamp(), per_minute, 60).await
 }
 
 /// Puts a failed attempt (to connect, to install) in the audit trail, `detail` in the API's words.
-pub async fn record_failure(db: &Db, provider: &str, user: &CurrentUser, action: AuditAction, detail: &str) {
+pub(crate) async fn record_failure(db: &Db, provider: &str, user: &CurrentUser, action: AuditAction, detail: &str) {
     let event = AuditEntry {
         workspace: &user.workspace,
         provider,

@@ -12,14 +12,14 @@ use crate::storage::{AuditEntry, Connection, ConnectionRecord, StoredTable};
 
 /// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
 /// connecting is not (the connect line already is).
-pub enum Requester<'a> {
+pub(crate) enum Requester<'a> {
     Admin { subject: &'a str, name: &'a str },
     AfterConnecting,
 }
 
 /// Reads each table, stores the outcome and answers it. Only a connection that holds no usable
 /// token fails as a whole; a table that cannot be read is a result, not an error.
-pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
+pub(crate) async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
     let (id, workspace, account_id) = (record.view.id.clone(), record.workspace.clone(), record.view.account_id.clone());
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
     let reads = provider.data_tables().into_iter().map(|table| {
@@ -100,7 +100,7 @@ const AFTER_CONNECTING_WAIT: std::time::Duration = std::time::Duration::from_sec
 /// last data point, and the table does not change under it a moment later), for at most
 /// [`AFTER_CONNECTING_WAIT`]. Failures are logged and leave the connection as it is; the admin can
 /// run the check again from the details page.
-pub async fn after_connecting(state: &Core, provider: &Provider, connection: Connection) -> Connection {
+pub(crate) async fn after_connecting(state: &Core, provider: &Provider, connection: Connection) -> Connection {
     let (Some(provider), Ok(Some(record))) = (state.providers.get(provider.id()), state.db.connection(&connection.id).await) else {
         return connection;
     };

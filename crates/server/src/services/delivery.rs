@@ -20,7 +20,7 @@ const LEASE_MS: i64 = 30_000;
 const BATCH: i64 = 16;
 
 /// Runs until aborted.
-pub async fn run(db: Db, settings: WebhookSettings) {
+pub(crate) async fn run(db: Db, settings: WebhookSettings) {
     let http = reqwest::Client::builder()
         .timeout(RECEIVER_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -39,7 +39,7 @@ pub async fn run(db: Db, settings: WebhookSettings) {
 }
 
 /// Claims what is due and sends it, concurrently across connections. Answers how many were tried.
-pub async fn deliver_due(db: &Db, settings: &WebhookSettings, http: &reqwest::Client) -> Result<usize, sqlx::Error> {
+pub(crate) async fn deliver_due(db: &Db, settings: &WebhookSettings, http: &reqwest::Client) -> Result<usize, sqlx::Error> {
     let now_ms = Utc::now().timestamp_millis();
     let due = db.claim_due_events(now_ms, now_ms + LEASE_MS, BATCH).await?;
     let count = due.len();

@@ -11,13 +11,13 @@ use crate::outbox::Notification;
 use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
 use crate::storage::{AuditEntry, Connection, ConnectionRecord, Db, IfChanged};
 
-pub const HEALTH_CHECK_ACTOR: &str = "Health check";
+pub(crate) const HEALTH_CHECK_ACTOR: &str = "Health check";
 /// A provider's revocation event this soon after our own account-wide revocation is taken as its
 /// consequence.
 const OWN_REVOCATION_WINDOW_SECS: i64 = 10 * 60;
 
 #[derive(Debug, thiserror::Error)]
-pub enum LifecycleError {
+pub(crate) enum LifecycleError {
     #[error(transparent)]
     Token(#[from] TokenError),
     #[error(transparent)]
@@ -38,7 +38,7 @@ pub enum LifecycleError {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum CheckOutcome {
+pub(crate) enum CheckOutcome {
     Healthy,
     /// The access token had expired or was refused; a new one was obtained with the refresh token.
     Renewed,
@@ -48,7 +48,13 @@ pub enum CheckOutcome {
 /// Checks one connection and records the outcome: read the account with a fresh access token; if
 /// the provider refuses it, renew once and read again. A provider that cannot be reached changes
 /// nothing and answers an error.
-pub async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, actor_subject: &str, actor_name: &str) -> Result<CheckOutcome, LifecycleError> {
+pub(crate) async fn check(
+    state: &Core,
+    provider: &Provider,
+    record: ConnectionRecord,
+    actor_subject: &str,
+    actor_name: &str,
+) -> Result<CheckOutcome, LifecycleError> {
     let (view, workspace) = (record.view.clone(), record.workspace.clone());
     let now = Utc::now().timestamp();
     let name = provider.name();
@@ -154,7 +160,7 @@ pub async fn check_all(state: &Core) {
 /// made only when no other connection, in any workspace, holds the account: otherwise only this
 /// connection's tokens are deleted, and the others keep working. Answers what was done at the
 /// provider.
-pub async fn disconnect(
+pub(crate) async fn disconnect(
     db: &Db,
     cipher: &TokenCipher,
     provider: &Provider,
@@ -239,7 +245,7 @@ pub async fn disconnect(
 /// nobody confirmed), unless that would cut a connection still in use: one of the same account in
 /// `workspace`, or, when the provider's revocation ends the whole account's authorization, one in
 /// any workspace.
-pub async fn withdraw_unused(
+pub(crate) async fn withdraw_unused(
     db: &Db,
     provider: &Provider,
     workspace: &str,
@@ -328,7 +334,7 @@ async fn end(db: &Db, mut record: ConnectionRecord, status: ConnectionStatus, wh
 /// transaction as the last of its effects (or alone when it changes nothing): when an effect fails,
 /// the error answer makes the provider deliver it again, and the redelivery is applied (the
 /// connections it had already ended stay ended).
-pub async fn provider_event(db: &Db, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
+pub(crate) async fn provider_event(db: &Db, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
         ProviderEvent::Revoked { account_id, event_id, created } => {

@@ -11,10 +11,10 @@ use crate::crypto::TokenKind;
 
 /// Without health checks, housekeeping (and the keep-alive) still runs this often.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
-pub const HEALTH_CHECK_LEASE: &str = "health_check";
+pub(crate) const HEALTH_CHECK_LEASE: &str = "health_check";
 
 /// Runs until aborted. The first round is one interval after start-up.
-pub async fn run(state: Core, health_checks: Option<Duration>) {
+pub(crate) async fn run(state: Core, health_checks: Option<Duration>) {
     let every = health_checks.unwrap_or(HOUSEKEEPING_EVERY);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -111,7 +111,7 @@ pub async fn housekeeping(state: &Core) {
 
 /// Installs nobody confirmed in time: deleted here, and withdrawn at the provider where its dialect
 /// has a call for it, so no authorization is left behind that nothing here knows of.
-pub async fn withdraw_expired_installs(state: &Core, now: i64) {
+pub(crate) async fn withdraw_expired_installs(state: &Core, now: i64) {
     let installs = match state.db.take_expired_installs(now).await {
         Ok(installs) => installs,
         Err(error) => {

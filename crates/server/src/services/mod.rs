@@ -2,14 +2,14 @@
 //! provider clients. Nothing here imports the routes.
 
 pub mod connect;
-pub mod data_access;
-pub mod delivery;
+pub(crate) mod data_access;
+pub(crate) mod delivery;
 pub mod lifecycle;
 pub mod maintenance;
-pub mod outcomes;
+pub(crate) mod outcomes;
 pub mod reseal;
-pub mod tokens;
-pub mod views;
+pub(crate) mod tokens;
+pub(crate) mod views;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -46,11 +46,11 @@ pub struct CoreInner {
     /// (`CONNECTIONS_KEEPALIVE_DAYS`).
     pub keepalive: std::time::Duration,
     /// Where outgoing webhook events go; `None`: nowhere, and the outbox stays empty.
-    pub webhook: Option<WebhookSettings>,
+    pub(crate) webhook: Option<WebhookSettings>,
 }
 
 impl Core {
-    pub fn new(inner: CoreInner) -> Self {
+    pub(crate) fn new(inner: CoreInner) -> Self {
         Core(Arc::new(inner))
     }
 
@@ -63,7 +63,7 @@ impl Core {
     }
 
     /// Every return address the app may use: its own, and one under each host page it is embedded in.
-    pub fn redirect_uris(&self, provider: &str) -> Vec<String> {
+    pub(crate) fn redirect_uris(&self, provider: &str) -> Vec<String> {
         let mut uris = vec![self.redirect_uri(provider)];
         uris.extend(self.embed_urls.iter().map(|url| format!("{}/{provider}/callback", url.as_str().trim_end_matches('/'))));
         uris

@@ -17,7 +17,7 @@ fn provider_failure(error: &ProviderError) -> &'static str {
 }
 
 /// A posted grant, from its checks to the stored connection.
-pub fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static str {
+pub(crate) fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static str {
     match result {
         Ok(response) => match response.outcome {
             GrantOutcome::Created => "created",
@@ -34,7 +34,7 @@ pub fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static str {
 }
 
 /// A renewal this instance claimed and asked the provider for.
-pub fn renewal(result: &Result<FreshToken, TokenError>) -> &'static str {
+pub(crate) fn renewal(result: &Result<FreshToken, TokenError>) -> &'static str {
     match result {
         Ok(_) => "renewed",
         Err(TokenError::ReauthenticationRequired { .. }) => "refused",
@@ -47,7 +47,7 @@ pub fn renewal(result: &Result<FreshToken, TokenError>) -> &'static str {
 }
 
 /// A health check's access test: the (possibly renewed) token the provider accepted, or why not.
-pub fn health_check(result: &Result<FreshToken, TokenError>) -> &'static str {
+pub(crate) fn health_check(result: &Result<FreshToken, TokenError>) -> &'static str {
     match result {
         Ok(fresh) if fresh.renewed => "renewed",
         Ok(_) => "healthy",
@@ -60,7 +60,7 @@ pub fn health_check(result: &Result<FreshToken, TokenError>) -> &'static str {
 }
 
 /// A disconnect's withdrawal at the provider (`local_only`: the dialect has no call for it).
-pub fn disconnect(result: &Result<Revocation, ProviderError>) -> &'static str {
+pub(crate) fn disconnect(result: &Result<Revocation, ProviderError>) -> &'static str {
     match result {
         Ok(Revocation::Revoked) => "revoked",
         Ok(Revocation::AlreadyRevoked) => "already_revoked",
@@ -70,7 +70,7 @@ pub fn disconnect(result: &Result<Revocation, ProviderError>) -> &'static str {
 }
 
 /// A provider's webhook delivery, verified or refused.
-pub fn provider_event(result: &Result<ProviderEvent, WebhookError>) -> &'static str {
+pub(crate) fn provider_event(result: &Result<ProviderEvent, WebhookError>) -> &'static str {
     match result {
         Ok(ProviderEvent::Revoked { .. }) => "revoked",
         Ok(ProviderEvent::Authorized { .. }) => "authorized",

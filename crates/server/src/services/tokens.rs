@@ -21,26 +21,26 @@ use crate::secret::Secret;
 use crate::storage::{AuditEntry, ConnectionRecord, IfChanged, RenewedTokens};
 
 /// Renew when less than this is left: a sync job handed the token needs time to use it.
-pub const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
+pub(crate) const RENEW_BEFORE_EXPIRY_SECS: i64 = 5 * 60;
 /// A renewal's lease lasts the provider's timeout and this much more: the store after the answer
 /// (its database waits are bounded well below it).
 const LEASE_MARGIN_SECS: i64 = 20;
 
 /// How long one renewal of `provider` may hold its lease, in the database's seconds.
-pub fn lease_secs(provider: &Provider) -> i64 {
+pub(crate) fn lease_secs(provider: &Provider) -> i64 {
     provider.spec().timeout.as_secs() as i64 + LEASE_MARGIN_SECS
 }
 
 /// How long a caller waits for another renewal (on any instance) before giving up: its lease, and a
 /// little more for the holder's answer to be read.
-pub fn wait_for_others(provider: &Provider) -> Duration {
+pub(crate) fn wait_for_others(provider: &Provider) -> Duration {
     Duration::from_secs(lease_secs(provider) as u64 + 5)
 }
 
-pub const RENEWAL_ACTOR: &str = "Connections";
+pub(crate) const RENEWAL_ACTOR: &str = "Connections";
 
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// The connection holds no tokens (disconnected or revoked).
     #[error("the connection holds no tokens")]
     NoTokens,
@@ -60,7 +60,7 @@ pub enum TokenError {
 }
 
 /// A usable access token, whether it was renewed to get it, and the token version it belongs to.
-pub struct FreshToken {
+pub(crate) struct FreshToken {
     pub access_token: Secret<String>,
     /// Unix seconds; `None` when the provider's tokens do not expire.
     pub expires_at: Option<i64>,
@@ -68,7 +68,7 @@ pub struct FreshToken {
     pub version: i64,
 }
 
-pub fn needs_renewal(record: &ConnectionRecord, now: i64) -> bool {
+pub(crate) fn needs_renewal(record: &ConnectionRecord, now: i64) -> bool {
     record.access_expires_at.is_some_and(|expires_at| expires_at - now < RENEW_BEFORE_EXPIRY_SECS)
 }
 
@@ -77,7 +77,7 @@ fn decrypt(state: &Core, record: &ConnectionRecord, kind: TokenKind, stored: &[u
 }
 
 /// The connection's access token, renewed first if it expires within [`RENEW_BEFORE_EXPIRY_SECS`].
-pub async fn fresh_access_token(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
+pub(crate) async fn fresh_access_token(state: &Core, provider: &Provider, record: ConnectionRecord) -> Result<FreshToken, TokenError> {
     let now = state.clock.now();
     if !needs_renewal(&record, now) {
         let stored = record.access_token.as_deref().ok_or(TokenError::NoTokens)?;
@@ -90,7 +90,7 @@ pub async fn fresh_access_token(state: &Core, provider: &Provider, record: Conne
 
 /// The connection's access token for a backend with a service key (`caller`, its configured name),
 /// fresh as [`fresh_access_token`] makes it; handing it out is in the audit trail.
-pub async fn hand_out(state: &Core, provider: &Provider, record: ConnectionRecord, caller: &str) -> Result<FreshToken, TokenError> {
+pub(crate) async fn hand_out(state: &Core, provider: &Provider, record: ConnectionRecord, caller: &str) -> Result<FreshToken, TokenError> {
     let (workspace, account_id) = (record.workspace.clone(), record.view.account_id.clone());
     let fresh = fresh_access_token(state, provider, record).await?;
     let detail = if fresh.renewed {
@@ -119,7 +119,7 @@ pub async fn hand_out(state: &Core, provider: &Provider, record: ConnectionRecor
 /// Renews the tokens of `seen_version` now, whatever the expiry says (the provider refused that
 /// access token). If another renewal is under way or has finished since, its result is used
 /// instead of renewing twice.
-pub async fn renew(state: &Core, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
+pub(crate) async fn renew(state: &Core, provider: &Provider, mut record: ConnectionRecord, seen_version: i64) -> Result<FreshToken, TokenError> {
     let started = tokio::time::Instant::now();
     let read_version = seen_version;
     let wait = wait_for_others(provider);
@@ -291,7 +291,7 @@ fn renew_event<'a>(record: &'a ConnectionRecord, success: bool, detail: &'a str,
 
 /// A connection that needed reauthentication works again (a renewal or a check got through): its
 /// audit line and its outgoing `connection.recovered`, written with the change that made it so.
-pub fn recovery<'a>(cause: &AuditEntry<'a>) -> IfChanged<'a> {
+pub(crate) fn recovery<'a>(cause: &AuditEntry<'a>) -> IfChanged<'a> {
     let audit = AuditEntry {
         action: AuditAction::Recover,
         success: true,

@@ -77,7 +77,7 @@ impl From<OutboxRow> for WebhookDelivery {
 
 /// An outgoing webhook's body (`storage::RenderNotification`, given to the database at start):
 /// `{"type", "timestamp", "data": {"workspace", "connection"}}`, the connection as the API shows it.
-pub fn notification_body(notification: Notification, workspace: &str, connection: &Connection, at: i64) -> Result<String, serde_json::Error> {
+pub(crate) fn notification_body(notification: Notification, workspace: &str, connection: &Connection, at: i64) -> Result<String, serde_json::Error> {
     let connection = ConnectionView::from(connection.clone());
     let body = NotificationBody {
         event_type: notification.as_str(),

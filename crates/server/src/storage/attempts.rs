@@ -27,7 +27,7 @@ pub struct ConsumedAttempt {
 
 impl Db {
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_attempt(
+    pub(crate) async fn insert_attempt(
         &self,
         workspace: &str,
         state: &str,

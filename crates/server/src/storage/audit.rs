@@ -36,14 +36,14 @@ pub struct AuditRecord {
 const EVENT_COLUMNS: &str = "at, action, CAST(success AS INTEGER) AS success, actor_name, provider, account_id, detail";
 
 impl Db {
-    pub async fn record_event(&self, event: AuditEntry<'_>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn record_event(&self, event: AuditEntry<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         insert_event(&mut tx, &event).await?;
         tx.commit().await
     }
 
     /// The audit trail of one account in one workspace, newest first.
-    pub async fn history(&self, workspace: &str, provider: &str, account_id: &str) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    pub(crate) async fn history(&self, workspace: &str, provider: &str, account_id: &str) -> Result<Vec<AuditRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {EVENT_COLUMNS} FROM connection_events WHERE workspace = $1 AND provider = $2 AND account_id = $3 ORDER BY at DESC, id DESC"
         ))
@@ -56,7 +56,7 @@ impl Db {
     }
 
     /// A workspace's most recent events across its accounts, failed attempts included, newest first.
-    pub async fn recent_events(&self, workspace: &str, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    pub(crate) async fn recent_events(&self, workspace: &str, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM connection_events WHERE workspace = $1 ORDER BY at DESC, id DESC LIMIT $2"))
             .bind(workspace)
             .bind(limit)
@@ -66,7 +66,7 @@ impl Db {
     }
 
     /// Deletes audit events older than `before` (unix seconds); answers how many.
-    pub async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn prune_events(&self, before: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query("DELETE FROM connection_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }

@@ -160,7 +160,7 @@ impl Db {
     }
 
     /// A connection of `workspace`; another workspace's is not found.
-    pub async fn connection_in(&self, workspace: &str, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
+    pub(crate) async fn connection_in(&self, workspace: &str, id: &str) -> Result<Option<ConnectionRecord>, sqlx::Error> {
         let row = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE id = $1 AND workspace = $2"))
             .bind(id)
             .bind(workspace)
@@ -180,7 +180,7 @@ impl Db {
     }
 
     /// Every workspace's connection of one provider account (a provider's webhook concerns them all).
-    pub async fn connections_of_account(&self, provider: &str, account_id: &str) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+    pub(crate) async fn connections_of_account(&self, provider: &str, account_id: &str) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM connections WHERE provider = $1 AND account_id = $2 ORDER BY id"))
             .bind(provider)
             .bind(account_id)
@@ -191,7 +191,7 @@ impl Db {
     }
 
     /// Connections whose tokens a health check should try: connected, or flagged but still holding tokens.
-    pub async fn connections_to_check(&self) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+    pub(crate) async fn connections_to_check(&self) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {RECORD_COLUMNS} FROM connections
              WHERE status IN ('connected', 'reauthentication_required') AND access_token IS NOT NULL ORDER BY id"
@@ -249,7 +249,7 @@ impl Db {
     /// are still those of `version` (the version after any renewal the check made): a disconnect
     /// that got in between stays a disconnect. The audit line is written either way; `if_changed`
     /// (the caller's choice) only when the status changed.
-    pub async fn record_check(
+    pub(crate) async fn record_check(
         &self,
         id: &str,
         version: i64,
@@ -288,7 +288,7 @@ impl Db {
     }
 
     /// How many connections each provider has in each status: `(provider, status, count)`.
-    pub async fn connection_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    pub(crate) async fn connection_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
         sqlx::query_as("SELECT provider, status, COUNT(*) FROM connections GROUP BY provider, status").fetch_all(&self.pool).await
     }
 }

@@ -7,14 +7,14 @@ use super::{insert_event, AuditEntry, Db};
 
 /// A connection's last data-access check, as stored (times in unix seconds).
 #[derive(Clone, Debug)]
-pub struct StoredDataCheck {
+pub(crate) struct StoredDataCheck {
     pub checked_at: i64,
     pub tables: Vec<StoredTable>,
 }
 
 /// One data table's result in a stored check.
 #[derive(Clone, Debug)]
-pub struct StoredTable {
+pub(crate) struct StoredTable {
     pub table: String,
     pub access: TableAccess,
     pub reason: Option<String>,
@@ -24,7 +24,13 @@ pub struct StoredTable {
 impl Db {
     /// Replaces the connection's check with `tables` and sets its last data point (the newest object
     /// read in any table), with its audit line if any, in one transaction.
-    pub async fn store_data_check(&self, connection_id: &str, tables: &[StoredTable], now: i64, event: Option<AuditEntry<'_>>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn store_data_check(
+        &self,
+        connection_id: &str,
+        tables: &[StoredTable],
+        now: i64,
+        event: Option<AuditEntry<'_>>,
+    ) -> Result<(), sqlx::Error> {
         let newest = tables.iter().filter_map(|t| t.newest_at).max();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query("UPDATE connections SET last_data_at = COALESCE($1, last_data_at), updated_at = $2 WHERE id = $3")
@@ -61,7 +67,7 @@ impl Db {
     }
 
     /// The connection's last data-access check; `None` before the first.
-    pub async fn data_check(&self, connection_id: &str) -> Result<Option<StoredDataCheck>, sqlx::Error> {
+    pub(crate) async fn data_check(&self, connection_id: &str) -> Result<Option<StoredDataCheck>, sqlx::Error> {
         let rows = sqlx::query("SELECT table_name, access, reason, newest_at, checked_at FROM data_checks WHERE connection_id = $1 ORDER BY position")
             .bind(connection_id)
             .fetch_all(&self.pool)
@@ -86,7 +92,7 @@ impl Db {
 
 /// What `/service/v1/connections` filters on; `None`: any.
 #[derive(Debug, Default)]
-pub struct ConnectionFilter<'a> {
+pub(crate) struct ConnectionFilter<'a> {
     pub workspace: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub status: Option<connections_wire::ConnectionStatus>,
@@ -96,7 +102,7 @@ impl Db {
     /// Connections of every workspace in id order, after `after` (the cursor), at most `limit`, and
     /// the id to continue after when there are more. A row that cannot be read is logged and
     /// skipped (the page is then shorter); the next page still starts after it.
-    pub async fn connections_page(
+    pub(crate) async fn connections_page(
         &self,
         filter: &ConnectionFilter<'_>,
         after: Option<&str>,

@@ -6,10 +6,10 @@ use sqlx::Row;
 use super::{Db, RenewedTokens};
 
 /// How long a provider-started install waits for an administrator's confirmation.
-pub const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
+pub(crate) const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
 
 /// An install to keep until an administrator answers it (its tokens come separately, encrypted).
-pub struct NewInstall<'a> {
+pub(crate) struct NewInstall<'a> {
     pub id: &'a str,
     pub provider: &'a str,
     pub account_id: &'a str,
@@ -20,7 +20,7 @@ pub struct NewInstall<'a> {
     pub expires_at: i64,
 }
 
-pub struct TakenInstall {
+pub(crate) struct TakenInstall {
     pub provider: String,
     pub workspace: String,
     pub account_id: String,
@@ -36,7 +36,7 @@ pub struct TakenInstall {
 impl Db {
     /// Removes installs nobody answered in time and hands them back, so their authorizations can be
     /// withdrawn at the provider.
-    pub async fn take_expired_installs(&self, now: i64) -> Result<Vec<TakenInstall>, sqlx::Error> {
+    pub(crate) async fn take_expired_installs(&self, now: i64) -> Result<Vec<TakenInstall>, sqlx::Error> {
         let rows = sqlx::query(
             "DELETE FROM pending_installs WHERE expires_at < $1
              RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,
@@ -49,7 +49,7 @@ impl Db {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_install(
+    pub(crate) async fn insert_install(
         &self,
         workspace: &str,
         install: &NewInstall<'_>,
@@ -83,7 +83,7 @@ impl Db {
     }
 
     /// Removes and returns a pending install of this session that has not expired: single use.
-    pub async fn take_install(&self, workspace: &str, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
+    pub(crate) async fn take_install(&self, workspace: &str, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
         let row = sqlx::query(
             "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4 AND workspace = $5
              RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,

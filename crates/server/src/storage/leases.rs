@@ -5,7 +5,7 @@ use super::{Backend, Db};
 impl Db {
     /// Takes the lease `name` for `holder` until `until`, if nobody else holds it now. One statement
     /// per database, so of several instances asking at once exactly one gets it.
-    pub async fn acquire_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool, sqlx::Error> {
+    pub(crate) async fn acquire_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool, sqlx::Error> {
         let taken = sqlx::query(
             "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until

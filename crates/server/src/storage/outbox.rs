@@ -11,7 +11,7 @@ use crate::outbox::Notification;
 /// An outgoing webhook in the outbox, as stored (times in unix milliseconds): delivered, given up
 /// (`failed_ms`), or pending.
 #[derive(Clone, Debug)]
-pub struct OutboxRow {
+pub(crate) struct OutboxRow {
     pub message_id: String,
     pub event_type: String,
     pub attempts: u32,
@@ -25,7 +25,7 @@ pub struct OutboxRow {
 
 /// An outbox row claimed for delivery.
 #[derive(Debug)]
-pub struct DueOutboxRow {
+pub(crate) struct DueOutboxRow {
     pub id: i64,
     pub message_id: String,
     pub payload: String,
@@ -49,7 +49,7 @@ const DUE: &str = "SELECT o.id FROM webhook_outbox o
 /// Makes an outgoing webhook's body: the notification, the connection's workspace, the connection as
 /// the change left it, and when. Handed to [`Db::with_outbox`] by the composition root, so storage
 /// writes a body made above it.
-pub type RenderNotification = fn(Notification, &str, &Connection, i64) -> Result<String, serde_json::Error>;
+pub(crate) type RenderNotification = fn(Notification, &str, &Connection, i64) -> Result<String, serde_json::Error>;
 
 /// Writes the outgoing webhook `event_type` for connection `id`, as the row stands now in `tx`.
 async fn enqueue(
@@ -109,7 +109,7 @@ impl Db {
     /// Claims up to `limit` due events until `lease_until_ms`. On PostgreSQL the candidates are
     /// locked with `FOR UPDATE SKIP LOCKED`, so instances claiming at once take different events
     /// without waiting for each other; on SQLite the one writer does the same.
-    pub async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueOutboxRow>, sqlx::Error> {
+    pub(crate) async fn claim_due_events(&self, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<DueOutboxRow>, sqlx::Error> {
         // Most polls find nothing: a read on the partial index, so an idle outbox never takes the
         // write lock.
         let due: Option<i64> =
@@ -148,7 +148,7 @@ impl Db {
         Ok(due)
     }
 
-    pub async fn event_delivered(&self, id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
+    pub(crate) async fn event_delivered(&self, id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE webhook_outbox SET delivered_ms = $1, last_attempt_ms = $1, attempts = attempts + 1, last_error = NULL, locked_until_ms = NULL
              WHERE id = $2",
@@ -161,7 +161,7 @@ impl Db {
     }
 
     /// An attempt failed: try again at `next_attempt_ms`, or give up (`None`).
-    pub async fn event_attempt_failed(&self, id: i64, now_ms: i64, error: &str, next_attempt_ms: Option<i64>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn event_attempt_failed(&self, id: i64, now_ms: i64, error: &str, next_attempt_ms: Option<i64>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_attempt_ms = $1, last_error = $2, locked_until_ms = NULL,
                 next_attempt_ms = COALESCE($3, next_attempt_ms), failed_ms = CASE WHEN $3 IS NULL THEN $1 ELSE NULL END
@@ -177,7 +177,7 @@ impl Db {
     }
 
     /// The most recent events about one connection, newest first.
-    pub async fn deliveries_of(&self, workspace: &str, connection_id: &str, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    pub(crate) async fn deliveries_of(&self, workspace: &str, connection_id: &str, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
         let rows = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_outbox WHERE workspace = $1 AND connection_id = $2 ORDER BY id DESC LIMIT $3"))
             .bind(workspace)
             .bind(connection_id)
@@ -190,7 +190,7 @@ impl Db {
     /// Sends an event of `workspace` again now (a failed one gets one more attempt; if that fails
     /// too it is failed again). Answers the event as it now stands; `None` when the workspace has no
     /// such event.
-    pub async fn retry_delivery(&self, workspace: &str, message_id: &str, now_ms: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
+    pub(crate) async fn retry_delivery(&self, workspace: &str, message_id: &str, now_ms: i64) -> Result<Option<OutboxRow>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "UPDATE webhook_outbox SET failed_ms = NULL, next_attempt_ms = $1
              WHERE workspace = $2 AND message_id = $3 AND delivered_ms IS NULL
@@ -216,12 +216,12 @@ impl Db {
     /// How many events wait for delivery (retries included), for the metrics gauge.
     /// Deletes outgoing events delivered or given up before `before_ms`; pending ones (retries
     /// included) are never deleted. Answers how many went.
-    pub async fn prune_outbox(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn prune_outbox(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
         let pruned = sqlx::query("DELETE FROM webhook_outbox WHERE COALESCE(delivered_ms, failed_ms) < $1").bind(before_ms).execute(&self.pool).await?;
         Ok(pruned.rows_affected())
     }
 
-    pub async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
+    pub(crate) async fn outbox_backlog(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_ms IS NULL AND failed_ms IS NULL").fetch_one(&self.pool).await
     }
 }

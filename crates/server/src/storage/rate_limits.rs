@@ -8,7 +8,7 @@ impl Db {
     /// on PostgreSQL the count and the insert run under a transaction-scoped advisory lock of that
     /// subject and action, on SQLite the first write takes the database's one write lock, so a
     /// concurrent burst cannot all read "under the limit".
-    pub async fn count_rate_event(
+    pub(crate) async fn count_rate_event(
         &self,
         workspace: &str,
         subject: &str,
@@ -57,7 +57,7 @@ impl Db {
 
     /// Deletes counted requests older than `before`: each counts only within its minute, and a
     /// session that never comes back would otherwise keep its rows for ever.
-    pub async fn prune_rate_events(&self, before: i64) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn prune_rate_events(&self, before: i64) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query("DELETE FROM rate_events WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }

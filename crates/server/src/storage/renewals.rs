@@ -122,7 +122,7 @@ impl Db {
 
     /// Connections that hold a refresh token not used (nor issued) for `idle_secs` of the
     /// database's clock, oldest first. Rows from before the column count from `connected_at`.
-    pub async fn idle_connections(&self, idle_secs: i64) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
+    pub(crate) async fn idle_connections(&self, idle_secs: i64) -> Result<Vec<ConnectionRecord>, sqlx::Error> {
         let now = self.db_now();
         let rows = sqlx::query(&format!(
             "SELECT {RECORD_COLUMNS} FROM connections
@@ -139,7 +139,7 @@ impl Db {
 
     /// How many connections other than `except_id`, in any workspace, still hold tokens for the
     /// provider account.
-    pub async fn others_holding_account(&self, provider: &str, account_id: &str, except_id: Option<&str>) -> Result<i64, sqlx::Error> {
+    pub(crate) async fn others_holding_account(&self, provider: &str, account_id: &str, except_id: Option<&str>) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM connections WHERE provider = $1 AND account_id = $2 AND access_token IS NOT NULL AND id <> $3")
             .bind(provider)
             .bind(account_id)
@@ -162,7 +162,7 @@ impl Db {
     }
 
     /// Whether this server withdrew the account's authorization at the provider since `since`.
-    pub async fn revoked_here_since(&self, provider: &str, account_id: &str, since: i64) -> Result<bool, sqlx::Error> {
+    pub(crate) async fn revoked_here_since(&self, provider: &str, account_id: &str, since: i64) -> Result<bool, sqlx::Error> {
         let found: Option<i64> = sqlx::query_scalar("SELECT at FROM own_revocations WHERE provider = $1 AND account_id = $2 AND at >= $3")
             .bind(provider)
             .bind(account_id)

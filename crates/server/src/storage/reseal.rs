@@ -11,7 +11,7 @@ use crate::crypto::TokenKind;
 const TABLES: [&str; 2] = ["connections", "pending_installs"];
 
 /// One stored token, still encrypted.
-pub struct StoredToken {
+pub(crate) struct StoredToken {
     pub table: &'static str,
     pub id: String,
     pub provider: String,
@@ -29,7 +29,7 @@ fn column(kind: TokenKind) -> &'static str {
 
 impl Db {
     /// Every stored token of every table and workspace.
-    pub async fn stored_tokens(&self) -> Result<Vec<StoredToken>, sqlx::Error> {
+    pub(crate) async fn stored_tokens(&self) -> Result<Vec<StoredToken>, sqlx::Error> {
         let mut tokens = Vec::new();
         for table in TABLES {
             let rows =
@@ -55,7 +55,7 @@ impl Db {
     /// Writes `resealed` in place of `token` only if the row still holds exactly what was read: a
     /// renewal that stored new tokens meanwhile is left alone (it was sealed with the newest key).
     /// The token version is not changed: the token is the same one. Answers whether it was written.
-    pub async fn replace_sealed_token(&self, token: &StoredToken, resealed: &[u8]) -> Result<bool, sqlx::Error> {
+    pub(crate) async fn replace_sealed_token(&self, token: &StoredToken, resealed: &[u8]) -> Result<bool, sqlx::Error> {
         let column = column(token.kind);
         let written = sqlx::query(&format!("UPDATE {} SET {column} = $1 WHERE id = $2 AND {column} = $3", token.table))
             .bind(resealed)

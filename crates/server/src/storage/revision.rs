@@ -18,14 +18,14 @@ use sqlx::{AnyPool, Executor};
 use super::Backend;
 
 /// The channel every revision bump is announced on (PostgreSQL), with the new revision as payload.
-pub const CHANNEL: &str = "connections_revision";
+pub(crate) const CHANNEL: &str = "connections_revision";
 /// How often SQLite's revision is read for other processes' writes: the bound on how late they show.
-pub const SQLITE_POLL: Duration = Duration::from_millis(250);
+pub(crate) const SQLITE_POLL: Duration = Duration::from_millis(250);
 /// How long to wait before listening again after the listener's connection failed.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// On PostgreSQL, how often the revision is read all the same: a listening connection that died
 /// without a word (a half-open TCP connection) is not noticed, so this bounds how late a change shows.
-pub const POSTGRES_REREAD: Duration = Duration::from_secs(10);
+pub(crate) const POSTGRES_REREAD: Duration = Duration::from_secs(10);
 
 pub(super) async fn read(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM revisions WHERE name = 'connections'").fetch_one(pool).await
@@ -145,7 +145,7 @@ impl super::Db {
     /// Changes with every write to `connections` (see [`Db::bump_revision`]). From memory while it
     /// follows the database: this instance's writes at once, other instances' within the bound of
     /// `revision`; from the database while it does not (PostgreSQL's listener reconnecting).
-    pub async fn connections_revision(&self) -> Result<i64, sqlx::Error> {
+    pub(crate) async fn connections_revision(&self) -> Result<i64, sqlx::Error> {
         if let Some(known) = self.revision.memory.current() {
             return Ok(known);
         }

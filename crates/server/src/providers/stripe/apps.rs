@@ -19,7 +19,7 @@ use crate::secret::Secret;
 /// link goes in `authorize_url`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AppsFile {
+pub(crate) struct AppsFile {
     client_id: String,
     client_secret_env: String,
     webhook_secret_env: Option<String>,
@@ -31,7 +31,7 @@ pub struct AppsFile {
 }
 
 impl AppsFile {
-    pub fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
+    pub(crate) fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
         let keys = FileKeys {
             client_id: &self.client_id,
             client_secret_env: &self.client_secret_env,
@@ -46,11 +46,11 @@ impl AppsFile {
 }
 
 /// A Stripe App.
-pub struct StripeApps(pub Stripe);
+pub(crate) struct StripeApps(pub Stripe);
 
 /// A Stripe App's spec is what both Stripe dialects have, and no more.
 impl StripeSpec {
-    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+    pub(crate) fn client(self, http: Http) -> Box<dyn Dialect> {
         Box::new(StripeApps(Stripe::new(self, http)))
     }
 }

@@ -17,7 +17,7 @@ use crate::secret::Secret;
 /// A `stripe-connect` entry of the providers file, as written (beside the keys every entry has).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConnectFile {
+pub(crate) struct ConnectFile {
     client_id: String,
     client_secret_env: String,
     webhook_secret_env: Option<String>,
@@ -40,13 +40,13 @@ pub struct ConnectSpec {
 }
 
 impl ConnectSpec {
-    pub fn client(self, http: Http) -> Box<dyn Dialect> {
+    pub(crate) fn client(self, http: Http) -> Box<dyn Dialect> {
         Box::new(StripeConnect { stripe: Stripe::new(self.stripe, http), deauthorize_url: self.deauthorize_url })
     }
 }
 
 impl ConnectFile {
-    pub fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
+    pub(crate) fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
         let keys = FileKeys {
             client_id: &self.client_id,
             client_secret_env: &self.client_secret_env,
@@ -67,7 +67,7 @@ impl ConnectFile {
 }
 
 /// A Connect platform's way in.
-pub struct StripeConnect {
+pub(crate) struct StripeConnect {
     pub stripe: Stripe,
     pub deauthorize_url: Url,
 }

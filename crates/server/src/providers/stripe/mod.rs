@@ -6,8 +6,8 @@
 //! undoing (Connect has `/oauth/deauthorize`; Apps documents no call, the admin uninstalls in the
 //! Dashboard).
 
-pub mod apps;
-pub mod connect;
+pub(crate) mod apps;
+pub(crate) mod connect;
 
 use std::time::Duration;
 
@@ -21,20 +21,20 @@ use super::{AccountInfo, ProviderError, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 pub use connect::ConnectSpec;
 
-pub const STRIPE_APPS_AUTHORIZE_URL: &str = "https://marketplace.stripe.com/oauth/v2/authorize";
-pub const STRIPE_APPS_TOKEN_URL: &str = "https://api.stripe.com/v1/oauth/token";
-pub const STRIPE_APPS_UNINSTALL_URL: &str = "https://dashboard.stripe.com/settings/apps";
-pub const STRIPE_CONNECT_AUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/authorize";
-pub const STRIPE_CONNECT_TOKEN_URL: &str = "https://connect.stripe.com/oauth/token";
-pub const STRIPE_CONNECT_DEAUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/deauthorize";
-pub const STRIPE_API_BASE: &str = "https://api.stripe.com";
-pub const STRIPE_DOCS_URL: &str = "https://docs.stripe.com/stripe-apps/api-authentication/oauth";
+pub(crate) const STRIPE_APPS_AUTHORIZE_URL: &str = "https://marketplace.stripe.com/oauth/v2/authorize";
+pub(crate) const STRIPE_APPS_TOKEN_URL: &str = "https://api.stripe.com/v1/oauth/token";
+pub(crate) const STRIPE_APPS_UNINSTALL_URL: &str = "https://dashboard.stripe.com/settings/apps";
+pub(crate) const STRIPE_CONNECT_AUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/authorize";
+pub(crate) const STRIPE_CONNECT_TOKEN_URL: &str = "https://connect.stripe.com/oauth/token";
+pub(crate) const STRIPE_CONNECT_DEAUTHORIZE_URL: &str = "https://connect.stripe.com/oauth/deauthorize";
+pub(crate) const STRIPE_API_BASE: &str = "https://api.stripe.com";
+pub(crate) const STRIPE_DOCS_URL: &str = "https://docs.stripe.com/stripe-apps/api-authentication/oauth";
 
 /// What Stripe data the product syncs once connected.
-pub const STRIPE_DATA_SYNCED: [&str; 7] = ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events"];
+pub(crate) const STRIPE_DATA_SYNCED: [&str; 7] = ["Customers", "Charges", "Coupons", "Invoices", "Plans", "Subscriptions", "Events"];
 
 /// Stripe Apps access tokens last one hour; the token answer does not say so (no `expires_in`).
-pub const APPS_ACCESS_TOKEN_SECS: i64 = 3600;
+pub(crate) const APPS_ACCESS_TOKEN_SECS: i64 = 3600;
 
 /// What both Stripe dialects are configured with, checked.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ pub struct StripeSettings {
 
 impl StripeSettings {
     /// Problems name the `STRIPE_*` setting.
-    pub fn into_spec(self, id: &str, name: &str) -> Result<ProviderSpec, (&'static str, String)> {
+    pub(crate) fn into_spec(self, id: &str, name: &str) -> Result<ProviderSpec, (&'static str, String)> {
         let parse = |value: &str| Url::parse(value).expect("Stripe's URLs parse");
         let connect = self.dialect == Dialect::StripeConnect;
         if !self.client_id.starts_with("ca_") {
@@ -121,7 +121,7 @@ impl StripeSettings {
 }
 
 /// The keys both Stripe dialects read in a providers-file entry.
-pub struct FileKeys<'a> {
+pub(crate) struct FileKeys<'a> {
     pub client_id: &'a str,
     pub client_secret_env: &'a str,
     pub webhook_secret_env: &'a Option<String>,
@@ -173,18 +173,18 @@ fn file_key(setting: &'static str) -> &'static str {
 }
 
 /// Account ids are `acct_` and alphanumerics; anything else from the wire is refused before storing.
-pub fn is_account_id(id: &str) -> bool {
+pub(crate) fn is_account_id(id: &str) -> bool {
     id.len() <= 64 && id.strip_prefix("acct_").is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// What both Stripe dialects do alike, with the spec and client of one configured Stripe.
-pub struct Stripe {
+pub(crate) struct Stripe {
     spec: StripeSpec,
     http: Http,
 }
 
 impl Stripe {
-    pub fn new(spec: StripeSpec, http: Http) -> Self {
+    pub(crate) fn new(spec: StripeSpec, http: Http) -> Self {
         Stripe { spec, http }
     }
 
