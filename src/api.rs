@@ -14,8 +14,8 @@ use wasm_bindgen::JsCast;
 
 use crate::catalog::Catalog;
 use crate::endpoints;
-use crate::json;
 pub use crate::errors::ApiError;
+use crate::json;
 
 /// How the host supplies the session: a token string, or a function returning one (or a promise of
 /// one), called before each request so the host can refresh it.

@@ -61,10 +61,12 @@ check();
 
 const FIRST_ROW: &str = "const e = performance.getEntriesByName('cx-first-row'); return e.length ? e[0].startTime : null;";
 
-/// Bytes this load received for the wasm, JS and CSS (`transferSize`, headers included: 0 when
-/// served from the cache without asking) and for the shell document (a `304` is its headers alone).
+/// Bytes this load received for the wasm, JS and CSS the table waited for (`transferSize`, headers
+/// included: 0 when served from the cache without asking; what was asked for before the first row,
+/// so not the pages bundle fetched after it) and for the shell document (a `304` is its headers alone).
 const TRANSFER: &str = r#"
-const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname));
+const firstRow = performance.getEntriesByName('cx-first-row')[0].startTime;
+const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname) && e.startTime < firstRow);
 return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: assets.filter((e) => e.transferSize > 0).length,
          files: assets.length, shell: performance.getEntriesByType('navigation')[0].transferSize };
 "#;
@@ -73,7 +75,7 @@ return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: asse
 /// starts (the wasm compiled and instantiated), the list is requested, answered, and shown.
 const SPLIT: &str = r#"
 const at = (name) => { const e = performance.getEntriesByName(name); return e.length ? e[0].startTime : null; };
-const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('.wasm'));
+const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('.wasm') && !e.name.includes('connections-pages-'));
 const marks = [wasm ? wasm.responseEnd : null, at('cx-wasm-started'), at('cx-list-fetch'), at('cx-list-fetched'), at('cx-first-row')];
 return marks.every((m) => m !== null) ? marks : null;
 "#;
