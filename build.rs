@@ -37,12 +37,13 @@ fn main() {
 
 /// `CONNECTIONS_PAGES_ID`: what names this build's pages bundle (`connections-pages-{id}.js`, see
 /// `src/split.rs` and `scripts/name-pages-bundle.sh`), a digest of everything both bundles are built
-/// from, so a changed app gets a new name (the server caches hashed names for a year) and an
-/// unchanged one keeps its name (and the browser's cached copy).
+/// from (sources, lock file, Trunk's settings, the compiler's version), so a changed app gets a new
+/// name (the server caches hashed names for a year) and an unchanged one keeps its name (and the
+/// browser's cached copy).
 fn pages_bundle_id() {
     use std::hash::Hasher;
     let mut files = Vec::new();
-    for input in ["src", "locales", "crates/wire/src", "Cargo.lock", "Cargo.toml", "build.rs"] {
+    for input in ["src", "locales", "crates/wire/src", "Cargo.lock", "Cargo.toml", "build.rs", "index.html", "Trunk.toml"] {
         println!("cargo::rerun-if-changed={input}");
         collect(std::path::Path::new(input), &mut files);
     }
@@ -50,6 +51,11 @@ fn pages_bundle_id() {
     // SipHash with fixed keys: the same inputs give the same id on every machine and run.
     #[allow(deprecated)]
     let mut hasher = std::hash::SipHasher::new();
+    // The compiler too (wasm-bindgen's and wasm-opt's versions are in Cargo.lock and Trunk.toml).
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    if let Ok(version) = std::process::Command::new(rustc).arg("-V").output() {
+        hasher.write(&version.stdout);
+    }
     for file in &files {
         hasher.write(file.to_string_lossy().as_bytes());
         hasher.write(&std::fs::read(file).unwrap_or_default());
