@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 use crate::catalog::Catalog;
 use crate::endpoints;
 pub use crate::errors::ApiError;
+use crate::json;
 
 /// How the host supplies the session: a token string, or a function returning one (or a promise of
 /// one), called before each request so the host can refresh it.
@@ -162,15 +163,33 @@ fn no_body(builder: RequestBuilder) -> Result<Request, ApiError> {
     builder.build().map_err(|_| ApiError::Network)
 }
 
+/// The answer's body parsed by the browser (`Response.json()`, so `JSON.parse`) and read into `T`.
+async fn body<T: DeserializeOwned>(response: &web_sys::Response) -> Option<T> {
+    let parsed = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
+    json::from_js(parsed)
+}
+
+/// A problem+json answer as `ApiError::Problem`, anything else as what it is not.
+async fn problem(response: Response) -> ApiError {
+    let response = web_sys::Response::from(response);
+    match body::<Problem>(&response).await {
+        Some(problem) => ApiError::Problem(problem),
+        None => ApiError::UnexpectedResponse(response.status()),
+    }
+}
+
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    let status = response.status();
-    if response.ok() {
-        return response.json::<T>().await.map_err(|_| ApiError::UnexpectedResponse(status));
+    if !response.ok() {
+        return Err(problem(response).await);
     }
-    match response.json::<Problem>().await {
-        Ok(problem) => Err(ApiError::Problem(problem)),
-        Err(_) => Err(ApiError::UnexpectedResponse(status)),
-    }
+    let response = web_sys::Response::from(response);
+    body(&response).await.ok_or(ApiError::UnexpectedResponse(response.status()))
+}
+
+/// `body` as the request's JSON.
+fn with_json(builder: RequestBuilder, body: &(impl Serialize + ?Sized)) -> Result<Request, ApiError> {
+    let text = json::to_string(body).ok_or(ApiError::Network)?;
+    builder.header("Content-Type", "application/json").body(text).map_err(|_| ApiError::Network)
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
@@ -178,7 +197,7 @@ async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    read(send(Method::Post, path, &|builder| builder.json(body).map_err(|_| ApiError::Network)).await?).await
+    read(send(Method::Post, path, &|builder| with_json(builder, body)).await?).await
 }
 
 pub async fn session() -> Result<SessionInfo, ApiError> {
@@ -292,12 +311,9 @@ pub async fn confirm_install(provider: &str, id: &str) -> Result<GrantResponse, 
 }
 
 pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
-    let response = send(Method::Post, &endpoints::decline_install(provider, id)?, &|builder| builder.json(&empty()).map_err(|_| ApiError::Network)).await?;
+    let response = send(Method::Post, &endpoints::decline_install(provider, id)?, &|builder| with_json(builder, &empty())).await?;
     if response.ok() {
         return Ok(());
     }
-    match response.json::<Problem>().await {
-        Ok(problem) => Err(ApiError::Problem(problem)),
-        Err(_) => Err(ApiError::UnexpectedResponse(response.status())),
-    }
+    Err(problem(response).await)
 }

@@ -5,8 +5,9 @@ use crate::components::{ExternalLink, FlashKind, FlashState, SessionResource, Us
 use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
-use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, FirstLoad, GalleryPage, NotFoundPage, SignInPage};
+use crate::pages::FirstLoad;
 use crate::routing::Route;
+use crate::split;
 
 #[component]
 pub fn App(options: AppOptions) -> impl IntoView {
@@ -21,15 +22,7 @@ pub fn App(options: AppOptions) -> impl IntoView {
     }
     let preferred_locale = options.locale.clone();
     provide_context(options);
-    let page = move || match navigator.route() {
-        Route::List => ConnectionsPage().into_any(),
-        Route::Gallery => GalleryPage().into_any(),
-        Route::Authorize { provider } => view! { <AuthorizePage provider /> }.into_any(),
-        Route::Callback { provider } => view! { <CallbackPage provider /> }.into_any(),
-        Route::Detail { id } => view! { <ConnectionDetailPage id /> }.into_any(),
-        Route::SignIn => SignInPage().into_any(),
-        Route::NotFound => NotFoundPage().into_any(),
-    };
+    let page = move || split::page(navigator.route());
 
     // The provider's children are built inside it, so `i18n::locale()` below finds its context.
     view! {

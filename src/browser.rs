@@ -13,7 +13,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 /// Keeps the attempt for this tab. Fails if storage is unavailable (e.g. blocked by the browser).
 pub fn save_pending(pending: &PendingAttempt) -> Result<(), BrowserError> {
     let storage = session_storage().ok_or(BrowserError::StorageBlocked)?;
-    let json = serde_json::to_string(pending).map_err(|_| BrowserError::StorageFailed)?;
+    let json = crate::json::to_string(pending).ok_or(BrowserError::StorageFailed)?;
     storage.set_item(PENDING_ATTEMPT_KEY, &json).map_err(|_| BrowserError::StorageFailed)
 }
 
@@ -22,7 +22,7 @@ pub fn take_pending() -> Option<PendingAttempt> {
     let storage = session_storage()?;
     let json = storage.get_item(PENDING_ATTEMPT_KEY).ok().flatten();
     let _ = storage.remove_item(PENDING_ATTEMPT_KEY);
-    serde_json::from_str(&json?).ok()
+    crate::json::from_str(&json?)
 }
 
 /// The current query string, including the leading `?` (empty if none).

@@ -39,7 +39,7 @@ pub(crate) fn set_target(target: Option<web_sys::Element>) {
 
 fn dispatch(event: HostEvent, detail: &impl serde::Serialize) {
     let Some(target) = EVENT_TARGET.with(|t| t.borrow().clone()) else { return };
-    let detail = serde_json::to_string(detail).ok().and_then(|json| js_sys::JSON::parse(&json).ok()).unwrap_or(JsValue::NULL);
+    let detail = crate::json::to_js(detail).unwrap_or(JsValue::NULL);
     let init = web_sys::CustomEventInit::new();
     init.set_detail(&detail);
     init.set_bubbles(true);

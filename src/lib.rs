@@ -17,6 +17,7 @@ pub mod errors;
 pub mod flow;
 pub mod host;
 pub mod i18n;
+mod json;
 pub mod messages;
 mod navigator;
 pub mod options;
@@ -24,16 +25,26 @@ mod pages;
 mod popup;
 pub mod routing;
 pub mod rows;
+mod split;
 pub mod table;
 mod text;
 
 pub use app::App;
 
-/// Runs when the wasm loads: renders the standalone page when this is the server's own `index.html`,
-/// and defines `<connections-panel>` for host pages either way.
+/// The table page's bundle (`src/main.rs`) when its wasm loads: renders the standalone page when
+/// this is the server's own `index.html`, and defines `<connections-panel>` for host pages either way.
+/// It shows the table itself and hands any other page over to the pages bundle (`split`).
 pub fn start() {
+    split::choose(split::table_only, true);
     browser::mark_once(browser::MARK_STARTED);
     console_error_panic_hook::set_once();
     embed::define_custom_element();
     embed::start_standalone();
+}
+
+/// The pages bundle (`src/bin/connections-pages.rs`) when its wasm loads: it mounts nothing itself;
+/// the table's bundle mounts it (`mount_at`) when another page is opened.
+pub fn start_pages() {
+    split::choose(split::every_page, false);
+    console_error_panic_hook::set_once();
 }

@@ -17,6 +17,16 @@ pub fn use_navigator() -> Navigator {
     expect_context::<Navigator>()
 }
 
+thread_local! {
+    /// The page the next app starts at, when it is not the address bar's: a page handed over from
+    /// the table's bundle with memory routing (`split`).
+    static START_AT: std::cell::RefCell<Option<Route>> = const { std::cell::RefCell::new(None) };
+}
+
+pub fn start_next_at(route: Route) {
+    START_AT.with(|s| *s.borrow_mut() = Some(route));
+}
+
 fn location_path() -> String {
     web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default()
 }
@@ -26,7 +36,7 @@ impl Navigator {
     /// redirect back lands on the callback even with memory routing), else at the table, leaving an
     /// address outside the base path as the host made it.
     pub fn new(base: BasePath, routing: Routing) -> Self {
-        let initial = base.route_of(&location_path()).unwrap_or(Route::List);
+        let initial = START_AT.with(|s| s.borrow_mut().take()).or_else(|| base.route_of(&location_path())).unwrap_or(Route::List);
         let navigator = Navigator { route: RwSignal::new(initial), base: StoredValue::new(base), routing };
         if routing == Routing::AddressBar {
             // Back and forward within the app's pages.

@@ -32,13 +32,13 @@ pub fn is_framed() -> bool {
 }
 
 fn post(channel: &web_sys::BroadcastChannel, message: &PopupMessage) {
-    if let Ok(json) = serde_json::to_string(message) {
+    if let Some(json) = crate::json::to_string(message) {
         let _ = channel.post_message(&JsValue::from_str(&json));
     }
 }
 
 fn read(event: &web_sys::MessageEvent) -> Option<PopupMessage> {
-    serde_json::from_str(&event.data().as_string()?).ok()
+    crate::json::from_str(&event.data().as_string()?)
 }
 
 /// The frame's side: waits for the callback with this attempt's `state`, acknowledges it, and passes

@@ -1,5 +1,6 @@
 //! Runs inside headless Chromium (wasm-bindgen-test): the flow's randomness comes from the browser's
-//! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON; dates and
+//! `crypto.getRandomValues`, and the pending attempt survives in `sessionStorage` as JSON (the
+//! browser's, written as serde_json would); dates and
 //! numbers come out of the browser's `Intl` in the language asked for; the host's `apiBase` is checked
 //! by the browser's own `URL`; the table's rows are drawn, updated in place and put in order by the
 //! DOM itself.
@@ -64,6 +65,16 @@ fn the_pending_attempt_round_trips_through_session_storage() {
     let grant = flow::grant_request("ac_1".into(), pending.state.clone(), Some(read), "stripe").unwrap();
     assert_eq!(grant.code_verifier, pending.code_verifier);
     storage.remove_item(PENDING_ATTEMPT_KEY).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn the_browsers_json_writes_the_pending_attempt_as_serde_json_does_and_reads_it_back() {
+    let storage = web_sys::window().unwrap().session_storage().unwrap().unwrap();
+    let pending = PendingAttempt { provider: "stripe".into(), state: "s".repeat(43).into(), code_verifier: "v".repeat(43).into() };
+    connections::browser::save_pending(&pending).unwrap();
+    assert_eq!(storage.get_item(PENDING_ATTEMPT_KEY).unwrap().unwrap(), serde_json::to_string(&pending).unwrap());
+    assert_eq!(connections::browser::take_pending(), Some(pending));
+    assert_eq!(storage.get_item(PENDING_ATTEMPT_KEY).unwrap(), None);
 }
 
 #[wasm_bindgen_test]

@@ -1323,3 +1323,56 @@ async fn the_table_keeps_its_widest_row_down_to_900px_of_app_width() {
     h.snapshot("portal-table-reauth-1280").await;
     h.browser.clone().close().await.unwrap();
 }
+
+/// Every page opens from the built bundle, alone and inside the example portal: the table, the
+/// gallery, a provider's authorization page, a connection's details, the sign-in page, a callback
+/// and an unknown address, each reached by the app's own links and by its address. A page whose
+/// code did not load, or loaded wrong, fails here.
+#[tokio::test]
+async fn every_page_opens_from_the_built_bundle_alone_and_in_the_portal() {
+    let h = start().await;
+    h.connect_over_http("acme", provider_standin::DEMO_EMAIL).await;
+    h.set_width(1280).await;
+    h.sign_in_as("Ada Admin").await;
+    h.row_text("Acme Books Ltd").await;
+    through_the_app(&h).await;
+    for (path, css, text) in [
+        ("/connections", "tbody tr", "Acme Books Ltd"),
+        ("/connections/new", ".cx-gallery", "Stripe"),
+        ("/connections/new/stripe", "main", "Data that will sync"),
+        ("/connections/sign-in", "main", "Sign in as Ada Admin"),
+        ("/connections/stripe/callback?code=ac_1&state=not-from-this-tab-xxxxxxxxxxxxxxxx", "[role=alert]", "This tab did not start a Stripe connection"),
+        ("/connections/a/b/c", "h1", "Page not found"),
+    ] {
+        h.open(path).await;
+        h.wait_for_text(css, text).await;
+    }
+    h.open("/connections").await;
+    h.row_text("Acme Books Ltd").await;
+    h.click("//tbody//a[normalize-space()='Acme Books Ltd']").await;
+    let detail = h.current_url().await;
+    h.open(detail.path()).await;
+    h.wait_for_text("h1", "Acme Books Ltd").await;
+
+    // In the portal: mounted under its base path, then as a custom element with memory routing.
+    h.browser.goto(&format!("{}/admin/connections", h.portal)).await.unwrap();
+    h.row_text("Acme Books Ltd").await;
+    through_the_app(&h).await;
+    h.browser.goto(&format!("{}/element", h.portal)).await.unwrap();
+    h.wait_for_text("connections-panel tbody tr", "Acme Books Ltd").await;
+    through_the_app(&h).await;
+    h.browser.clone().close().await.unwrap();
+}
+
+/// From the table: the gallery, a provider's authorization page, back to the table by the
+/// breadcrumb, and a connection's details.
+async fn through_the_app(h: &Harness) {
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.wait_for_text(".cx-gallery", "Stripe").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][contains(., 'Stripe')]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.click("//nav[contains(@class,'cx-breadcrumb')]//a[normalize-space()='Connections']").await;
+    h.click("//tbody//a[normalize-space()='Acme Books Ltd']").await;
+    h.wait_for_text("main h1", "Acme Books Ltd").await;
+    h.wait_for_text("main h2", "History").await;
+}

@@ -43,12 +43,30 @@ button.click();
 setTimeout(() => { document.body.offsetHeight; done(performance.now() - t0); }, 0);
 "#;
 
+/// Clicks `arguments[0]` and answers the milliseconds until `arguments[1]` is in the document.
+const OPEN: &str = r#"
+const [link, shown, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const t0 = performance.now();
+const check = () => {
+  if (!document.querySelector(shown)) return false;
+  observer.disconnect();
+  done(performance.now() - t0);
+  return true;
+};
+const observer = new MutationObserver(check);
+observer.observe(document.body, { childList: true, subtree: true });
+document.querySelector(link).click();
+check();
+"#;
+
 const FIRST_ROW: &str = "const e = performance.getEntriesByName('cx-first-row'); return e.length ? e[0].startTime : null;";
 
-/// Bytes this load received for the wasm, JS and CSS (`transferSize`, headers included: 0 when
-/// served from the cache without asking) and for the shell document (a `304` is its headers alone).
+/// Bytes this load received for the wasm, JS and CSS the table waited for (`transferSize`, headers
+/// included: 0 when served from the cache without asking; what was asked for before the first row,
+/// so not the pages bundle fetched after it) and for the shell document (a `304` is its headers alone).
 const TRANSFER: &str = r#"
-const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname));
+const firstRow = performance.getEntriesByName('cx-first-row')[0].startTime;
+const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname) && e.startTime < firstRow);
 return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: assets.filter((e) => e.transferSize > 0).length,
          files: assets.length, shell: performance.getEntriesByType('navigation')[0].transferSize };
 "#;
@@ -57,7 +75,7 @@ return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: asse
 /// starts (the wasm compiled and instantiated), the list is requested, answered, and shown.
 const SPLIT: &str = r#"
 const at = (name) => { const e = performance.getEntriesByName(name); return e.length ? e[0].startTime : null; };
-const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('.wasm'));
+const wasm = performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('.wasm') && !e.name.includes('connections-pages-'));
 const marks = [wasm ? wasm.responseEnd : null, at('cx-wasm-started'), at('cx-list-fetch'), at('cx-list-fetched'), at('cx-first-row')];
 return marks.every((m) => m !== null) ? marks : null;
 "#;
@@ -94,7 +112,12 @@ impl Browser {
     }
 
     async fn sign_in(&self, instance: &Instance) {
-        self.client.goto(&format!("{}/reference.html", instance.url)).await.unwrap();
+        self.sign_in_at(instance, "/reference.html").await;
+    }
+
+    /// Signs in from `page`, a page of the origin (the session cookie is set for it).
+    async fn sign_in_at(&self, instance: &Instance, page: &str) {
+        self.client.goto(&format!("{}{page}", instance.url)).await.unwrap();
         let script = "const done = arguments[arguments.length - 1]; fetch('/api/demo/session', { method: 'POST', \
                       headers: { 'content-type': 'application/json' }, body: '{\"role\":\"admin\"}' }).then((r) => done(r.status));";
         assert_eq!(self.client.execute_async(script, vec![]).await.unwrap(), json!(200));
@@ -162,6 +185,52 @@ impl Browser {
             second_shell: bytes(&second, "shell"),
         };
         (median(ours), median(reference), split, transfer)
+    }
+
+    /// Time to table on a cold load: each load in a new browser with an empty profile (nothing in the
+    /// HTTP cache or the compiled-code cache), as an admin opening the panel the first time. Signs in
+    /// from the favicon (no page asset in the cache), then loads `/connections` or the reference.
+    /// Medians of the Leptos page and the reference, loads interleaved, with the Leptos page's split
+    /// and the bytes it received.
+    pub async fn cold_time_to_table(instance: &Instance, loads: usize) -> (f64, f64, Split, u64) {
+        let (mut ours, mut reference, mut phases, mut bytes) = (Vec::new(), Vec::new(), vec![Vec::new(); 5], Vec::new());
+        for _ in 0..loads {
+            for path in ["/connections", "/reference.html"] {
+                let browser = Browser::start().await;
+                browser.sign_in_at(instance, "/public/favicon.svg").await;
+                let ms = browser.first_row_ms(instance, path).await;
+                if path == "/connections" {
+                    ours.push(ms);
+                    let marks: Vec<f64> = serde_json::from_value(browser.wait_until(SPLIT).await).unwrap();
+                    let mut previous = 0.0;
+                    for (phase, at) in phases.iter_mut().zip(&marks) {
+                        phase.push(at - previous);
+                        previous = *at;
+                    }
+                    let transfer = browser.client.execute(TRANSFER, vec![]).await.unwrap();
+                    bytes.push(transfer["assets"].as_f64().unwrap_or_default());
+                } else {
+                    reference.push(ms);
+                }
+                browser.close().await;
+            }
+        }
+        let mut medians = phases.into_iter().map(median);
+        let mut next = || medians.next().unwrap_or_default();
+        let split = Split { wasm_downloaded: next(), compile_and_instantiate: next(), start_to_fetch: next(), fetch: next(), render: next() };
+        (median(ours), median(reference), split, median(bytes) as u64)
+    }
+
+    /// After the table showed, a click on `link` until `shown` is in the document: opening another
+    /// page the first time in this load (its code fetched if it is not in hand yet). Median of
+    /// `repeats` loads, in milliseconds.
+    pub async fn open_page(&mut self, instance: &Instance, link: &str, shown: &str, repeats: usize) -> f64 {
+        let mut times = Vec::new();
+        for _ in 0..repeats {
+            self.first_row_ms(instance, "/connections").await;
+            times.push(self.client.execute_async(OPEN, vec![json!(link), json!(shown)]).await.unwrap().as_f64().unwrap());
+        }
+        median(times)
     }
 
     pub async fn filter_by_typing(&mut self, instance: &Instance, text: &str, repeats: usize) -> (f64, f64) {
