@@ -550,7 +550,12 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.wait_for_text(".cx-empty", "No data sources").await;
     // The user begins at Stripe: no state, no PKCE from this app.
     let stripe = h.state.providers.get("stripe").unwrap();
-    let connections_server::providers::DialectSpec::StripeApps(apps) = &stripe.spec().dialect else { panic!("Stripe is a Stripe App here") };
+    // This suite's Stripe speaks Connect (`--stripe-oauth=connect`); the start at Stripe is the same for Apps.
+    let (connections_server::providers::DialectSpec::StripeApps(apps)
+    | connections_server::providers::DialectSpec::StripeConnect(connections_server::providers::ConnectSpec { stripe: apps, .. })) = &stripe.spec().dialect
+    else {
+        panic!("Stripe is a Stripe dialect here")
+    };
     let mut authorize = apps.authorize_url.clone();
     authorize
         .query_pairs_mut()
