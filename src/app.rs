@@ -11,15 +11,17 @@ use crate::split;
 
 #[component]
 pub fn App(options: AppOptions) -> impl IntoView {
+    let navigator = Navigator::new(options.base_path.clone(), options.routing);
+    provide_context(navigator);
+    // The table's rows and providers are asked for before the session check, all three in the same
+    // turn: none waits for another's answer.
+    if untrack(|| navigator.route()) == Route::List {
+        provide_context(FirstLoad::start());
+    }
     let session: SessionResource = LocalResource::new(api::session);
     provide_context(session);
     let flash = FlashState(RwSignal::new(None));
     provide_context(flash);
-    let navigator = Navigator::new(options.base_path.clone(), options.routing);
-    provide_context(navigator);
-    if untrack(|| navigator.route()) == Route::List {
-        provide_context(FirstLoad::start());
-    }
     let preferred_locale = options.locale.clone();
     provide_context(options);
     let page = move || split::page(navigator.route());

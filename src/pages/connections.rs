@@ -103,8 +103,8 @@ impl FirstLoad {
     /// The rows, and, alongside them, the providers' names and what they support. Without the
     /// providers the table still shows, naming them by id.
     fn fetch(self) {
-        leptos::task::spawn_local(load_rows(self.rows));
         leptos::task::spawn_local(async move { self.catalog.set(Some(api::catalog().await.unwrap_or_default())) });
+        leptos::task::spawn_local(load_rows(self.rows));
     }
 
     /// This load, once, under the session it was asked under; a table mounted later starts its own.
