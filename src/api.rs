@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall,
-    Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, KeyConnectRequest,
+    KeyConnectResponse, PendingInstall, Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -168,7 +168,7 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
         return response.json::<T>().await.map_err(|_| ApiError::UnexpectedResponse(status));
     }
     match response.json::<Problem>().await {
-        Ok(problem) => Err(ApiError::Problem(problem)),
+        Ok(problem) => Err(ApiError::Problem(Box::new(problem))),
         Err(_) => Err(ApiError::UnexpectedResponse(status)),
     }
 }
@@ -252,6 +252,12 @@ pub async fn send_grant(provider: &str, request: &GrantRequest) -> Result<GrantR
     post(&endpoints::grants(provider)?, request).await
 }
 
+/// A pasted key, tested and stored by the server: `201` created, `200` replaced, or a `key_refused`
+/// problem with what each table said.
+pub async fn connect_key(provider: &str, request: &KeyConnectRequest) -> Result<KeyConnectResponse, ApiError> {
+    post(&endpoints::keys(provider)?, request).await
+}
+
 pub async fn connection(id: &str) -> Result<ConnectionDetail, ApiError> {
     get(&endpoints::connection(id)?).await
 }
@@ -297,7 +303,7 @@ pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     match response.json::<Problem>().await {
-        Ok(problem) => Err(ApiError::Problem(problem)),
+        Ok(problem) => Err(ApiError::Problem(Box::new(problem))),
         Err(_) => Err(ApiError::UnexpectedResponse(response.status())),
     }
 }

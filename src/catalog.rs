@@ -94,6 +94,7 @@ pub(crate) mod tests {
             uninstall_url: None,
             redirect_uri: format!("https://bi.example.com/connections/{id}/callback"),
             redirect_uris: vec![],
+            key: None,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod data_access;
 pub mod delivery;
+pub mod keys;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod outcomes;

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod instances;
+mod keys;
 mod lifecycle;
 mod load;
 mod migrations;
