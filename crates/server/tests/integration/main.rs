@@ -15,6 +15,7 @@ mod instances;
 mod keys;
 mod lifecycle;
 mod load;
+mod manifests;
 mod migrations;
 mod operating;
 mod outgoing_webhooks;
