@@ -4,7 +4,7 @@
 //! the key lives only in the request to the server; a refused key is answered per table, shown in our
 //! words.
 
-use connections_wire::{ErrorCode, GrantResponse, KeyConnectRequest, KeyField, ProviderInfo, TableCheck};
+use connections_wire::{ErrorCode, KeyConnectRequest, KeyField, ProviderInfo, TableCheck};
 use leptos::prelude::*;
 
 use super::detail_checks::{access_badge, access_label};
@@ -43,7 +43,7 @@ pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
             drop(request);
             busy.set(false);
             match answer {
-                Ok(response) => connected.finish(&GrantResponse { connection: response.connection, outcome: response.outcome }, Leave::Go),
+                Ok(response) => connected.finish(&response, Leave::Go),
                 Err(failure) => {
                     if let ApiError::Problem(problem) = &failure {
                         if problem.code == ErrorCode::KeyRefused {
