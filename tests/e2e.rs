@@ -1406,6 +1406,14 @@ async fn a_key_source_from_a_providers_file_refuses_a_wrong_key_and_connects_goo
     assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 2);
     let page = h.page_text().await;
     assert!(!page.contains(&key), "the key is never shown");
+
+    // Rolled at the source: the check finds it refused, and its row offers a new key.
+    h.standin.roll_key(&key).unwrap();
+    h.click("//button[@aria-label='Check Initech']").await;
+    let row = h.wait_for_text("tbody tr", "Reauthentication required").await;
+    assert!(row.contains("Replace key") && !row.contains("Reauthenticate"), "{row}");
+    h.click("//button[@aria-label='Replace the key of Initech']").await;
+    h.wait_for_text("main", "Data that will sync").await;
     h.browser.clone().close().await.unwrap();
 }
 
