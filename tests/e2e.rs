@@ -550,7 +550,11 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.wait_for_text(".cx-empty", "No data sources").await;
     // The user begins at Stripe: no state, no PKCE from this app.
     let stripe = h.state.providers.get("stripe").unwrap();
-    let connections_server::providers::DialectSpec::StripeApps(apps) = &stripe.spec().dialect else { panic!("Stripe is a Stripe App here") };
+    use connections_server::providers::{ConnectSpec, DialectSpec};
+    // These scenarios run Stripe on Connect (`start`); an App's link is built the same way.
+    let (DialectSpec::StripeApps(apps) | DialectSpec::StripeConnect(ConnectSpec { stripe: apps, .. })) = &stripe.spec().dialect else {
+        panic!("Stripe speaks a Stripe dialect here")
+    };
     let mut authorize = apps.authorize_url.clone();
     authorize
         .query_pairs_mut()
