@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, PendingInstall,
-    Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
+    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, KeyConnectRequest,
+    PendingInstall, Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -173,7 +173,7 @@ async fn body<T: DeserializeOwned>(response: &web_sys::Response) -> Option<T> {
 async fn problem(response: Response) -> ApiError {
     let response = web_sys::Response::from(response);
     match body::<Problem>(&response).await {
-        Some(problem) => ApiError::Problem(problem),
+        Some(problem) => ApiError::Problem(Box::new(problem)),
         None => ApiError::UnexpectedResponse(response.status()),
     }
 }
@@ -269,6 +269,13 @@ pub async fn start_attempt(provider: &str, request: &StartAttemptRequest) -> Res
 /// `201` with `outcome: created`, or `200` with `outcome: renewed`.
 pub async fn send_grant(provider: &str, request: &GrantRequest) -> Result<GrantResponse, ApiError> {
     post(&endpoints::grants(provider)?, request).await
+}
+
+/// A pasted key, tested and stored by the server: `201` created, `200` replaced, or a `key_refused`
+/// problem with what each table said. The answer is read as a grant's (its `tables` are on the
+/// connection's page): one reader less in the wasm.
+pub async fn connect_key(provider: &str, request: &KeyConnectRequest) -> Result<GrantResponse, ApiError> {
+    post(&endpoints::keys(provider)?, request).await
 }
 
 pub async fn connection(id: &str) -> Result<ConnectionDetail, ApiError> {

@@ -24,6 +24,11 @@ impl Catalog {
     }
 
     /// The display name, or the id itself for a provider the server no longer lists.
+    /// Whether the provider's way in is a pasted key (its "Reauthenticate" is "Replace key").
+    pub fn key_based(&self, id: &str) -> bool {
+        self.get(id).is_some_and(|p| p.key.is_some())
+    }
+
     pub fn name(&self, id: &str) -> String {
         self.get(id).map_or_else(|| id.to_owned(), |p| p.name.clone())
     }
@@ -94,6 +99,7 @@ pub(crate) mod tests {
             uninstall_url: None,
             redirect_uri: format!("https://bi.example.com/connections/{id}/callback"),
             redirect_uris: vec![],
+            key: None,
         }
     }
 

@@ -46,6 +46,10 @@ pub fn attempts(provider: &str) -> Result<String, BadSegment> {
     Ok(paths::attempts(&segment(provider)?))
 }
 
+pub fn keys(provider: &str) -> Result<String, BadSegment> {
+    Ok(paths::keys(&segment(provider)?))
+}
+
 pub fn grants(provider: &str) -> Result<String, BadSegment> {
     Ok(paths::grants(&segment(provider)?))
 }

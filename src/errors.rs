@@ -7,8 +7,8 @@ use crate::endpoints::BadSegment;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiError {
-    /// The server answered with problem+json.
-    Problem(Problem),
+    /// The server answered with problem+json (boxed: a refused key's carries its tables).
+    Problem(Box<Problem>),
     /// No answer at all.
     Network,
     /// An answer that is neither the expected JSON nor a problem.

@@ -316,6 +316,7 @@ mod tests {
                 "https://bi.example.com/connections/stripe/callback".into(),
                 "https://portal.example.com/admin/connections/stripe/callback".into(),
             ],
+            key: None,
         }
     }
 

@@ -60,11 +60,12 @@ fn words(locale: Locale, error: &ApiError, provider: Option<&str>) -> String {
         (ErrorCode::ReauthenticationRequired, Some(provider)) => td_string!(locale, messages.reauthentication_required, provider).to_string(),
         (ErrorCode::ReauthenticationRequired, None) => format!("{}.", td_string!(locale, status.reauthentication_required)),
         (ErrorCode::RateLimited, _) => td_string!(locale, messages.rate_limited).into(),
+        (ErrorCode::KeyRefused, Some(provider)) => and_nothing_connected(locale, td_string!(locale, messages.key_refused, provider)),
         (ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature, _) => td_string!(locale, messages.not_accepted).into(),
         (ErrorCode::NotFound | ErrorCode::MethodNotAllowed, _) => td_string!(locale, messages.not_found).into(),
         // The provider codes only answer calls about a provider; elsewhere they are unexpected.
         // The service API's own codes never answer the SPA.
-        (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected, None)
+        (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected | ErrorCode::KeyRefused, None)
         | (ErrorCode::ConnectionRevoked | ErrorCode::ConnectionDisconnected | ErrorCode::BrowserContext, _)
         | (ErrorCode::Internal | ErrorCode::Unknown, _) => td_string!(locale, messages.internal).into(),
     }
@@ -166,7 +167,7 @@ mod tests {
     use connections_wire::Problem;
 
     fn problem(code: ErrorCode, detail: &str) -> ApiError {
-        ApiError::Problem(Problem::new(code, 502, "t", detail))
+        ApiError::Problem(Box::new(Problem::new(code, 502, "t", detail)))
     }
 
     #[test]
@@ -219,6 +220,15 @@ mod tests {
                 assert!(text.contains(nothing_connected(*locale)) && text.contains("Adpulse"), "{locale} {error:?}: {text}");
             }
             assert!(provider_failed(*locale, "access_denied", "", "Adpulse").ends_with(nothing_connected(*locale)), "{locale}");
+        }
+    }
+
+    #[test]
+    fn a_refused_key_names_the_provider_in_our_words_and_says_nothing_was_connected() {
+        for locale in Locale::get_all() {
+            let text = provider_api_error(*locale, &problem(ErrorCode::KeyRefused, "Pipeline CRM refused the key; nothing was stored"), "Pipeline CRM");
+            assert!(text.contains("Pipeline CRM") && text.ends_with(nothing_connected(*locale)), "{locale}: {text}");
+            assert!(*locale == Locale::en || !text.contains("refused the key"), "not the server's English: {text}");
         }
     }
 

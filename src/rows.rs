@@ -55,12 +55,14 @@ pub fn actions_for(status: ConnectionStatus) -> Vec<RowAction> {
         .collect()
 }
 
-/// A button's text and its accessible name (which names the account).
-pub fn action_labels(locale: Locale, action: RowAction, status: ConnectionStatus, account: &str) -> (&'static str, String) {
+/// A button's text and its accessible name (which names the account). A key-based source's
+/// reauthentication is a new key: "Replace key".
+pub fn action_labels(locale: Locale, action: RowAction, status: ConnectionStatus, account: &str, key_based: bool) -> (&'static str, String) {
     match (action, status) {
         (RowAction::Reconnect, ConnectionStatus::Disconnected) => {
             (td_string!(locale, table.reconnect), td_string!(locale, table.reconnect_named, account).to_string())
         }
+        (RowAction::Reconnect, _) if key_based => (td_string!(locale, table.replace_key), td_string!(locale, table.replace_key_named, account).to_string()),
         (RowAction::Reconnect, _) => (td_string!(locale, table.reauthenticate), td_string!(locale, table.reauthenticate_named, account).to_string()),
         (RowAction::Check, _) => (td_string!(locale, table.check), td_string!(locale, table.check_named, account).to_string()),
         (RowAction::Disconnect, _) => (td_string!(locale, table.disconnect), td_string!(locale, table.disconnect_named, account).to_string()),
@@ -75,6 +77,8 @@ pub struct RowLook {
     pub format_tags: Arc<[String]>,
     /// A provider's display name by id.
     pub provider_name: Box<dyn Fn(&str) -> String>,
+    /// Whether a provider (by id) is connected with a pasted key.
+    pub key_based: Box<dyn Fn(&str) -> bool>,
     /// A connection's details page by id.
     pub detail_href: Box<dyn Fn(&str) -> String>,
 }
@@ -214,7 +218,8 @@ fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &Connecti
                     let actions = element("td", Some("cx-row-actions"), None);
                     for action in actions_for(connection.status) {
                         let class = if action == RowAction::Reconnect { "cx-button cx-button-small cx-button-primary" } else { "cx-button cx-button-small" };
-                        let (text, name) = action_labels(locale, action, connection.status, &connection.account_name);
+                        let key_based = (look.key_based)(&connection.provider);
+                        let (text, name) = action_labels(locale, action, connection.status, &connection.account_name, key_based);
                         let button = element("button", Some(class), Some(intern(text)));
                         let _ = button.set_attribute(intern("type"), intern("button"));
                         let _ = button.set_attribute(intern("data-action"), intern(action.as_str()));
@@ -271,11 +276,16 @@ mod tests {
 
     #[test]
     fn the_buttons_name_the_account_and_say_reconnect_only_when_disconnected() {
-        let (text, name) = action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::Disconnected, "Acme");
+        let (text, name) = action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::Disconnected, "Acme", false);
         assert_eq!((text, name.as_str()), ("Reconnect", "Reconnect Acme"));
-        let (text, name) = action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::Revoked, "Acme");
+        let (text, name) = action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::Revoked, "Acme", false);
         assert_eq!((text, name.as_str()), ("Reauthenticate", "Reauthenticate Acme"));
-        assert_eq!(action_labels(Locale::en, RowAction::Check, ConnectionStatus::Connected, "Acme").1, "Check Acme");
-        assert_eq!(action_labels(Locale::en, RowAction::Disconnect, ConnectionStatus::Connected, "Acme").1, "Disconnect Acme");
+        assert_eq!(action_labels(Locale::en, RowAction::Check, ConnectionStatus::Connected, "Acme", false).1, "Check Acme");
+        assert_eq!(action_labels(Locale::en, RowAction::Disconnect, ConnectionStatus::Connected, "Acme", false).1, "Disconnect Acme");
+        // A key-based source's reauthentication is a new key; reconnecting is still reconnecting.
+        let (text, name) = action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::ReauthenticationRequired, "Initech", true);
+        assert_eq!((text, name.as_str()), ("Replace key", "Replace the key of Initech"));
+        assert_eq!(action_labels(Locale::en, RowAction::Reconnect, ConnectionStatus::Disconnected, "Initech", true).0, "Reconnect");
+        assert_eq!(action_labels(Locale::de, RowAction::Reconnect, ConnectionStatus::Revoked, "Initech", true).0, "Schlüssel ersetzen");
     }
 }

@@ -34,6 +34,7 @@ fn stripe() -> ProviderInfo {
         uninstall_url: None,
         redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
         redirect_uris: vec![],
+        key: None,
     }
 }
 
@@ -139,6 +140,7 @@ fn rows_are_drawn_once_updated_in_the_same_tr_with_focus_kept_and_reordered() {
         show_mode: true,
         format_tags: vec!["en-US".to_owned()].into(),
         provider_name: Box::new(|_| "Stripe".to_owned()),
+        key_based: Box::new(|_| false),
         detail_href: Box::new(|id| format!("/connections/{id}")),
     };
     let mut rows = Rows::new(look).unwrap();

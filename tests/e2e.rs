@@ -550,11 +550,10 @@ async fn an_install_started_at_stripe_is_confirmed_before_it_is_linked() {
     h.wait_for_text(".cx-empty", "No data sources").await;
     // The user begins at Stripe: no state, no PKCE from this app.
     let stripe = h.state.providers.get("stripe").unwrap();
-    // This suite's Stripe speaks Connect (`--stripe-oauth=connect`); the start at Stripe is the same for Apps.
-    let (connections_server::providers::DialectSpec::StripeApps(apps)
-    | connections_server::providers::DialectSpec::StripeConnect(connections_server::providers::ConnectSpec { stripe: apps, .. })) = &stripe.spec().dialect
-    else {
-        panic!("Stripe is a Stripe dialect here")
+    use connections_server::providers::{ConnectSpec, DialectSpec};
+    // These scenarios run Stripe on Connect (`start`); an App's link is built the same way.
+    let (DialectSpec::StripeApps(apps) | DialectSpec::StripeConnect(ConnectSpec { stripe: apps, .. })) = &stripe.spec().dialect else {
+        panic!("Stripe speaks a Stripe dialect here")
     };
     let mut authorize = apps.authorize_url.clone();
     authorize
@@ -1380,4 +1379,111 @@ async fn through_the_app(h: &Harness) {
     h.click("//tbody//a[normalize-space()='Acme Books Ltd']").await;
     h.wait_for_text("main h1", "Acme Books Ltd").await;
     h.wait_for_text("main h2", "History").await;
+}
+
+/// Key-based sources from a providers file alone (the server's integration tests use the same):
+/// Pipeline CRM, the stand-in's made-up source, and Stripe restricted keys.
+const KEYS_PROVIDERS: &str = include_str!("../crates/server/tests/fixtures/keys-providers.toml");
+
+async fn start_with_key_sources() -> Harness {
+    let file = std::env::temp_dir().join(format!("connections-e2e-keys-{}.toml", std::process::id()));
+    std::fs::write(&file, KEYS_PROVIDERS).unwrap();
+    start_with(None, &[&format!("--providers={}", file.display())]).await
+}
+
+impl Harness {
+    /// From the table to a key-based provider's authorization page.
+    async fn open_key_page(&self, provider: &str) {
+        self.open("/connections").await;
+        self.wait_for_text("h1", "Data Sources").await;
+        self.click("//a[normalize-space()='Add a Data Source']").await;
+        self.click(&format!("//a[contains(@class,'cx-gallery-item')][contains(., '{provider}')]")).await;
+        self.wait_for_text("main", "Data that will sync").await;
+    }
+
+    /// Types `key` into the key field and presses Connect; answers what the field holds afterwards.
+    async fn paste_key(&self, provider: &str, key: &str) -> String {
+        let field = self.browser.wait().at_most(WAIT).for_element(Locator::Css("#cx-key")).await.unwrap();
+        field.send_keys(key).await.unwrap();
+        self.click(&format!("//button[normalize-space()='Connect with {provider}']")).await;
+        let left = self.browser.execute("return document.querySelector('#cx-key') ? document.querySelector('#cx-key').value : ''", vec![]).await.unwrap();
+        left.as_str().unwrap_or_default().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_key_source_from_a_providers_file_refuses_a_wrong_key_and_connects_good_ones() {
+    let h = start_with_key_sources().await;
+    h.sign_in_as("Ada Admin").await;
+    h.open_key_page("Pipeline CRM").await;
+    // A labelled password field the browser does not fill or remember, and where to make a key.
+    let field = h
+        .browser
+        .execute(
+            "const f = document.querySelector('#cx-key'); const l = document.querySelector('label[for=cx-key]');
+             return [f.type, f.getAttribute('autocomplete'), l && l.textContent, !!document.querySelector('a[href=\"https://pipeline.example/settings/api\"]'),
+                     !!document.querySelector('label[for=cx-key-name]')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(field, json!(["password", "off", "API key", true, true]));
+    h.assert_accessible("a key-based source's authorization page").await;
+    h.snapshot("30-authorize-key").await;
+
+    // A wrong key: refused with the reason per table, the field emptied, nothing stored.
+    let left = h.paste_key("Pipeline CRM", "pl_WrongKeyWrongKeyWrongKey1").await;
+    assert_eq!(left, "", "the field is cleared when the key is sent");
+    h.wait_for_text("[role=alert]", "Pipeline CRM did not accept this key").await;
+    let tables = h.wait_for_text(".cx-key-tables", "Deals").await;
+    assert!(tables.contains("Contacts") && tables.contains("Access refused"), "in our words, per table: {tables}");
+    h.assert_accessible("a refused key").await;
+    h.snapshot("31-key-refused").await;
+    assert!(h.state.db.list_connections("acme").await.unwrap().is_empty(), "nothing stored");
+
+    // A key that misses one table: stored, that table Permission missing.
+    let key = h.standin.issue_keyed_key("pipeline", "pl-3002").unwrap();
+    assert!(h.standin.refuse_key_table(&key, "contacts", true));
+    h.open_key_page("Pipeline CRM").await;
+    h.paste_key("Pipeline CRM", &key).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tbody tr", "Umbrella Corp").await;
+    assert!(row.contains("Pipeline CRM") && row.contains("Connected"), "{row}");
+    h.click("//a[normalize-space()='Umbrella Corp']").await;
+    let check = h.wait_for_text("main", "Permission missing").await;
+    assert!(check.contains("Contacts") && check.contains("Readable"), "{check}");
+    h.snapshot("32-key-permission-missing").await;
+
+    // A good key.
+    let key = h.standin.issue_keyed_key("pipeline", "pl-3001").unwrap();
+    h.open_key_page("Pipeline CRM").await;
+    h.paste_key("Pipeline CRM", &key).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    h.wait_for_text("tbody tr", "Initech").await;
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap().len(), 2);
+    let page = h.page_text().await;
+    assert!(!page.contains(&key), "the key is never shown");
+
+    // Rolled at the source: the check finds it refused, and its row offers a new key.
+    h.standin.roll_key(&key).unwrap();
+    h.click("//button[@aria-label='Check Initech']").await;
+    let row = h.wait_for_text("tbody tr", "Reauthentication required").await;
+    assert!(row.contains("Replace key") && !row.contains("Reauthenticate"), "{row}");
+    h.click("//button[@aria-label='Replace the key of Initech']").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stripe_restricted_key_connects_and_its_mode_is_shown() {
+    let h = start_with_key_sources().await;
+    h.sign_in_as("Ada Admin").await;
+    h.open_key_page("Stripe (restricted key)").await;
+    let key = h.standin.issue_stripe_key(ACME, provider_standin::StripeMode::Test, true).unwrap();
+    h.paste_key("Stripe (restricted key)", &key).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    assert!(row.contains("Stripe (restricted key)") && row.contains("Test"), "the key's mode is shown: {row}");
+    h.snapshot("33-stripe-restricted-key").await;
+    h.browser.clone().close().await.unwrap();
 }

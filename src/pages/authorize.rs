@@ -4,6 +4,7 @@
 use connections_wire::{Dialect, GrantResponse, ProviderInfo};
 use leptos::prelude::*;
 
+use super::key_form::KeyForm;
 use crate::catalog::Catalog;
 use crate::components::{AdminOnly, Connected, ErrorNotice, ExternalLink, Leave, Loaded, ProviderIcon};
 use crate::flow::{self, ConnectWay, PendingAttempt, Stage};
@@ -42,6 +43,15 @@ fn Authorize(provider: String) -> impl IntoView {
 
 #[component]
 fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
+    if let Some(field) = provider.key.clone() {
+        return view! {
+            <article class="cx-consent" aria-labelledby="cx-consent-title">
+                <ConsentDetails provider=provider.clone() />
+                <KeyForm provider field />
+            </article>
+        }
+        .into_any();
+    }
     let connector = Connector::new(provider.clone());
     view! {
         <article class="cx-consent" aria-labelledby="cx-consent-title">
@@ -51,6 +61,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
             <ConnectActions connector />
         </article>
     }
+    .into_any()
 }
 
 /// What connecting means: the access asked for, the data that will sync, where to read more.
@@ -66,7 +77,9 @@ fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
         <section>
             <h2>{td_string!(locale, authorize.access_requested)}</h2>
             <p>{access_summary(locale, &provider)}</p>
-            <p class="cx-muted">{td_string!(locale, authorize.scope)} " " <code>{provider.scope.clone()}</code></p>
+            {(!provider.scope.is_empty()).then(|| view! {
+                <p class="cx-muted">{td_string!(locale, authorize.scope)} " " <code>{provider.scope.clone()}</code></p>
+            })}
         </section>
         {(!provider.data_synced.is_empty()).then(|| view! {
             <section>
@@ -79,7 +92,7 @@ fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
         {provider.docs_url.clone().map(|href| view! {
             <p><ExternalLink href text=td_string!(locale, authorize.docs_link, provider = &name).to_string() /></p>
         })}
-        <p class="cx-muted">{td_string!(locale, authorize.sign_in_note, provider = &name).to_string()}</p>
+        {provider.key.is_none().then(|| view! { <p class="cx-muted">{td_string!(locale, authorize.sign_in_note, provider = &name).to_string()}</p> })}
     }
 }
 

@@ -249,6 +249,7 @@ fn ConnectionsTable(
         show_mode,
         format_tags: i18n::chosen_format_tags(),
         provider_name: Box::new(provider_name),
+        key_based: Box::new(move |id: &str| catalog.with_untracked(|c| c.as_ref().is_some_and(|c| c.key_based(id)))),
         detail_href: Box::new(move |id| navigator.href(&Route::Detail { id: id.to_owned() })),
     };
     let drawn = StoredValue::new_local(rows::Rows::new(look));

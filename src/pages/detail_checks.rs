@@ -83,7 +83,7 @@ fn DataCheckRow(table: TableCheck) -> impl IntoView {
 }
 
 /// An icon and a colour class beside the words, never colour alone.
-fn access_badge(access: TableAccess) -> (&'static str, &'static str) {
+pub(super) fn access_badge(access: TableAccess) -> (&'static str, &'static str) {
     match access {
         TableAccess::Readable => ("●", "cx-status cx-status-ok"),
         TableAccess::PermissionMissing | TableAccess::TokenRefused => ("✕", "cx-status cx-status-bad"),
@@ -92,7 +92,7 @@ fn access_badge(access: TableAccess) -> (&'static str, &'static str) {
     }
 }
 
-fn access_label(locale: Locale, access: TableAccess) -> &'static str {
+pub(super) fn access_label(locale: Locale, access: TableAccess) -> &'static str {
     match access {
         TableAccess::Readable => td_string!(locale, detail.readable),
         TableAccess::PermissionMissing => td_string!(locale, detail.permission_missing),

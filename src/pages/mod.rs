@@ -6,6 +6,7 @@ mod connections;
 mod detail;
 mod detail_checks;
 mod gallery;
+mod key_form;
 mod not_found;
 mod sign_in;
 

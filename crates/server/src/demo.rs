@@ -7,7 +7,7 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use connections_wire::Dialect;
-use provider_standin::{ClientAuth, Realm, Standin, StandinConfig};
+use provider_standin::{ClientAuth, KeyPlacement, KeyedSource, Realm, Standin, StandinConfig};
 use rand::RngCore;
 use tokio::net::TcpListener;
 
@@ -20,7 +20,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::config::{self, Args, ConfigError};
-use crate::providers::{ConnectSpec, DialectSpec, Oauth2Spec};
+use crate::providers::api_key::ApiKeySpec;
+use crate::providers::{ConnectSpec, DialectSpec, Oauth2Spec, Placement};
 use crate::secret::Secret;
 use crate::session::{Claims, SessionKeys};
 use crate::{default_public_url, Application, Config, StartupError};
@@ -176,6 +177,9 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         let kind = provider.dialect.kind();
         match &mut provider.dialect {
             DialectSpec::Oauth2(oauth2) => standin.add_realm(demo_realm(&provider.id, &provider.name, oauth2, &public_url)),
+            DialectSpec::ApiKey(keyed) => standin.add_keyed_source(demo_keyed_source(&provider.id, &provider.name, keyed)),
+            // Stripe's keys are the stand-in's own (`/standin/api/stripe-keys`).
+            DialectSpec::StripeKey(_) => {}
             // The stand-in signs and sends its events to our webhook, as Stripe would.
             DialectSpec::StripeApps(stripe) | DialectSpec::StripeConnect(ConnectSpec { stripe, .. }) => {
                 let secret = stripe.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
@@ -208,6 +212,19 @@ fn demo_provider_secret(variable: &str, stripe_secret_key: &str, webhook_secret:
         "STRIPE_WEBHOOK_SECRET" => webhook_secret.to_owned(),
         _ => format!("demo-{}", variable.to_ascii_lowercase().replace('_', "-")),
     }
+}
+
+/// A key-based source of the providers file, served by the stand-in under its own id as its made-up
+/// Pipeline CRM is (keys `pl_…`), reading the key where the entry says and serving the tables its
+/// `data_urls` end in.
+fn demo_keyed_source(id: &str, name: &str, keyed: &ApiKeySpec) -> KeyedSource {
+    let placement = match &keyed.placement {
+        Placement::Bearer => KeyPlacement::Bearer,
+        Placement::Basic => KeyPlacement::Basic,
+        Placement::Header(header) => KeyPlacement::Header(header.as_str().to_owned()),
+    };
+    let tables = keyed.data_urls.iter().filter_map(|(_, url)| url.path_segments()?.next_back().map(str::to_owned)).collect();
+    KeyedSource { id: id.to_owned(), name: name.to_owned(), tables, ..KeyedSource::demo_pipeline(placement) }
 }
 
 /// A generic OAuth 2.0 source of the providers file, served by the stand-in under its own id with

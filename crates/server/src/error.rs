@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use connections_wire::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
 
 use crate::services::connect::ConnectError;
+use crate::services::keys::KeyError;
 use crate::services::lifecycle::LifecycleError;
 use crate::services::tokens::TokenError;
 use crate::session::SessionError;
@@ -58,6 +59,9 @@ pub(crate) enum ApiError {
     RateLimited(u64),
     #[error("webhook signature refused: {0}")]
     InvalidSignature(String),
+    /// A pasted key refused, or reading none of the data: nothing stored.
+    #[error("{detail}")]
+    KeyRefused { detail: String, tables: Vec<connections_wire::TableCheck> },
     /// Details go to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -93,6 +97,7 @@ impl ApiError {
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
+            KeyRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::KeyRefused, "Key refused"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
         };
         (status, code, title.to_owned())
@@ -104,7 +109,11 @@ impl ApiError {
             ApiError::Internal(_) => "Something went wrong on our side. Nothing was changed.".to_owned(),
             other => other.to_string(),
         };
-        Problem::new(code, status.as_u16(), title, detail)
+        let mut problem = Problem::new(code, status.as_u16(), title, detail);
+        if let ApiError::KeyRefused { tables, .. } = self {
+            problem.tables = tables.clone();
+        }
+        problem
     }
 }
 
@@ -174,6 +183,17 @@ impl From<ConnectError> for ApiError {
             }
             ConnectError::Provider(error) => error.into(),
             ConnectError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Invalid(message) => ApiError::InvalidRequest(message.into()),
+            KeyError::Refused { detail, tables } => ApiError::KeyRefused { detail, tables },
+            KeyError::Provider(error) => error.into(),
+            KeyError::Database(error) => error.into(),
         }
     }
 }

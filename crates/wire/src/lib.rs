@@ -11,7 +11,7 @@ mod secrets;
 mod time;
 pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
-pub use secrets::{AuthorizationCode, OAuthState, PkceVerifier};
+pub use secrets::{ApiKey, AuthorizationCode, OAuthState, PkceVerifier};
 pub use time::Timestamp;
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
@@ -74,6 +74,11 @@ pub mod paths {
     }
 
     /// `POST`: hand the grant (code, state, verifier) back after the provider redirected.
+    /// `POST`: a pasted key, tested and stored (key-based dialects).
+    pub fn keys(provider: &str) -> String {
+        format!("/api/providers/{provider}/keys")
+    }
+
     pub fn grants(provider: &str) -> String {
         format!("/api/providers/{provider}/grants")
     }
@@ -137,6 +142,10 @@ pub enum Dialect {
     StripeApps,
     /// Stripe Connect OAuth, for platforms that already use it.
     StripeConnect,
+    /// Any source read with an API key an administrator pastes.
+    ApiKey,
+    /// A Stripe restricted (or secret) key an administrator pastes.
+    StripeKey,
 }
 
 impl Dialect {
@@ -145,11 +154,13 @@ impl Dialect {
             Dialect::Oauth2 => "oauth2",
             Dialect::StripeApps => "stripe-apps",
             Dialect::StripeConnect => "stripe-connect",
+            Dialect::ApiKey => "api-key",
+            Dialect::StripeKey => "stripe-key",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Dialect::Oauth2, Dialect::StripeApps, Dialect::StripeConnect].into_iter().find(|d| d.as_str() == value)
+        [Dialect::Oauth2, Dialect::StripeApps, Dialect::StripeConnect, Dialect::ApiKey, Dialect::StripeKey].into_iter().find(|d| d.as_str() == value)
     }
 }
 
@@ -189,6 +200,44 @@ pub struct ProviderInfo {
     /// is embedded in (`CONNECTIONS_EMBED_URLS`). The app uses the one for where it runs.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// For a key-based dialect: the field the key is pasted in. `None`: the provider's consent page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyField>,
+}
+
+/// The field of a key-based provider's authorization page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyField {
+    /// The field's label, e.g. `API key`.
+    pub label: String,
+    /// A regular expression the whole key must match (the browser checks it too); `None`: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Where a key is made at the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_url: Option<String>,
+    /// Stripe: secret keys (`sk_`) are taken too, which the page warns about.
+    #[serde(default)]
+    pub secret_keys_allowed: bool,
+}
+
+/// `POST /api/providers/{provider}/keys`: the pasted key, once, and a name for the account when the
+/// key cannot read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyConnectRequest {
+    pub key: ApiKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The answer to a stored key: the connection, what happened, and what the key can read (a key
+/// refused or reading nothing is answered as a `key_refused` problem with the same `tables`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyConnectResponse {
+    #[serde(flatten)]
+    pub connection: ConnectionView,
+    pub outcome: GrantOutcome,
+    pub tables: Vec<TableCheck>,
 }
 
 /// `POST /api/providers/{provider}/attempts`. The browser makes `state` and the PKCE pair; the server
@@ -313,6 +362,8 @@ pub enum ProviderRevocation {
     /// connections of the account (in this or other workspaces) still use it. Only the tokens
     /// stored for this connection were deleted; the others keep working.
     KeptForOtherConnections,
+    /// A pasted key was deleted here; it still works at the provider until it is rolled there.
+    KeyToRoll,
 }
 
 /// The answer to `POST /api/connections/{id}/disconnect`: the row as it is now, and what was done at
@@ -508,7 +559,13 @@ mod tests {
 
     #[test]
     fn dialects_have_the_names_the_providers_file_uses() {
-        for (dialect, name) in [(Dialect::Oauth2, "oauth2"), (Dialect::StripeApps, "stripe-apps"), (Dialect::StripeConnect, "stripe-connect")] {
+        for (dialect, name) in [
+            (Dialect::Oauth2, "oauth2"),
+            (Dialect::StripeApps, "stripe-apps"),
+            (Dialect::StripeConnect, "stripe-connect"),
+            (Dialect::ApiKey, "api-key"),
+            (Dialect::StripeKey, "stripe-key"),
+        ] {
             assert_eq!(serde_json::to_value(dialect).unwrap(), name);
             assert_eq!(Dialect::parse(name), Some(dialect));
         }

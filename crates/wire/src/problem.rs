@@ -42,6 +42,9 @@ pub enum ErrorCode {
     /// A webhook whose `Stripe-Signature` does not verify.
     InvalidSignature,
     RateLimited,
+    /// A pasted key was refused, or can read none of the data: nothing was stored. `tables` says
+    /// per table what failed.
+    KeyRefused,
     Internal,
     #[serde(other)]
     Unknown,
@@ -69,6 +72,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::KeyRefused => "key_refused",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }
@@ -92,11 +96,14 @@ pub struct Problem {
     /// The id of the request this answers (also its `x-request-id` header), to find it in the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// `key_refused`: what the key could read, per table, in our words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<crate::TableCheck>,
 }
 
 impl Problem {
     pub fn new(code: ErrorCode, status: u16, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Problem { type_uri: code.type_uri(), title: title.into(), status, detail: detail.into(), code, request_id: None }
+        Problem { type_uri: code.type_uri(), title: title.into(), status, detail: detail.into(), code, request_id: None, tables: Vec::new() }
     }
 }
 
@@ -153,6 +160,7 @@ mod tests {
             PayloadTooLarge,
             InvalidSignature,
             RateLimited,
+            KeyRefused,
             Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());

@@ -82,6 +82,11 @@ redacted_string!(
     PkceVerifier
 );
 redacted_string!(
+    /// An API key (or a Stripe restricted key) an administrator pastes: it crosses the browser once, to
+    /// the server, and is never answered back.
+    ApiKey
+);
+redacted_string!(
     /// The `state` of a connect attempt: binds the provider's answer to the tab and session that asked.
     OAuthState
 );
@@ -95,6 +100,7 @@ mod tests {
         let code = AuthorizationCode::new("ac_secret");
         let verifier = PkceVerifier::new("v".repeat(43));
         let state = OAuthState::new("s".repeat(43));
+        assert_eq!(format!("{:?}", ApiKey::new("rk_test_secret")), "ApiKey([redacted])");
         let printed = format!("{code:?} {verifier:?} {state:?}");
         assert_eq!(printed, "AuthorizationCode([redacted]) PkceVerifier([redacted]) OAuthState([redacted])");
         assert_eq!(serde_json::to_string(&code).unwrap(), "\"ac_secret\"");

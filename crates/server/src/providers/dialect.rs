@@ -3,17 +3,18 @@
 //! A dialect answers what every source has (its account, its data lists) and says, through the
 //! capability methods, which of the optional parts it has: a consent page and a code to exchange
 //! (`Consent`), a refresh token to renew with (`Refresh`), a call that withdraws the authorization
-//! (`Revoke`), signed events sent to us (`Webhooks`). A key pasted by a person has none of the first
-//! three: its dialect implements `Dialect` alone.
+//! (`Revoke`), signed events sent to us (`Webhooks`), a key pasted by a person (`PastedKey`). A
+//! key-based dialect has none of the first three.
 //!
 //! Trait objects (`Box<dyn Dialect>`, async through `async_trait`) rather than an enum of the
 //! dialects: a new dialect is a new file implementing these, and nothing that calls a provider
 //! matches on which one it is; the boxed future per call is nothing beside the HTTP call it wraps.
 
 use async_trait::async_trait;
-use connections_wire::{AuthorizationCode, PkceVerifier};
+use connections_wire::{AuthorizationCode, KeyField, PkceVerifier};
 use url::Url;
 
+use super::transport::Placement;
 use super::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, WebhookEvent};
 use crate::secret::Secret;
 
@@ -59,6 +60,28 @@ pub(crate) trait Dialect: Send + Sync {
     fn webhooks(&self) -> Option<&dyn Webhooks> {
         None
     }
+
+    /// The way in by a key an administrator pastes (instead of a consent page).
+    fn pasted_key(&self) -> Option<&dyn PastedKey> {
+        None
+    }
+}
+
+/// A key pasted by a person: checked for its form, then tested against the account and the data
+/// before it is stored; it has no renewal (a refused key needs a new one, "Replace key").
+pub(crate) trait PastedKey: Send + Sync {
+    /// The field on the authorization page.
+    fn field(&self) -> KeyField;
+
+    /// Whether `key` has the form of this source's keys: `Ok` with the mode it names (`Some(true)`:
+    /// live) where keys say it; `Err` with why not, in our words (never repeating the key).
+    fn check_form(&self, key: &str) -> Result<Option<bool>, String>;
+
+    /// Where requests carry the key.
+    fn placement(&self) -> Placement;
+
+    /// Whether the key can name its account (an account endpoint is known).
+    fn reads_account(&self) -> bool;
 }
 
 #[async_trait]

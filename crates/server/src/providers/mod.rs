@@ -8,6 +8,7 @@
 //! and never compare provider names. Every call to a provider is counted and timed here, whatever the
 //! dialect (`calls`).
 
+pub(crate) mod api_key;
 pub(crate) mod calls;
 pub(crate) mod dialect;
 pub(crate) mod oauth2;
@@ -26,7 +27,7 @@ use crate::secret::Secret;
 pub(crate) use oauth2::{ClientAuth, Oauth2Spec};
 pub use spec::{DialectSpec, ProviderSpec, ProvidersError};
 pub use stripe::{ConnectSpec, StripeSettings, StripeSpec};
-pub use transport::{provider_time, LAST_SECOND_OF_9999, MAX_PROVIDER_ANSWER_BYTES};
+pub use transport::{provider_time, Placement, LAST_SECOND_OF_9999, MAX_PROVIDER_ANSWER_BYTES};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProviderError {
@@ -246,7 +247,45 @@ impl Provider {
     /// Reads one page of a data table: when its newest object was created (unix seconds; `None`
     /// for an empty table).
     pub(crate) async fn read_table(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
-        self.counted("data_list", self.http.read_list(access_token, url)).await
+        self.counted("data_list", self.http.read_list(&self.placement(), access_token, url)).await
+    }
+
+    /// The way in by a pasted key, for a key-based dialect.
+    pub(crate) fn pasted_key(&self) -> Option<&dyn dialect::PastedKey> {
+        self.dialect.pasted_key()
+    }
+
+    /// Where requests carry the stored credential: a key where its dialect says, a token as bearer.
+    pub(crate) fn placement(&self) -> Placement {
+        self.dialect.pasted_key().map_or(Placement::Bearer, |key| key.placement())
+    }
+
+    /// Whether the stored credential still works: the account read with it; for a key that may not
+    /// read its account (or has none to read), the first data table it can be checked on. A refusal
+    /// of the credential itself is `TokenRefused`.
+    pub(crate) async fn probe(&self, credential: &Secret<String>) -> Result<(), ProviderError> {
+        let Some(key) = self.dialect.pasted_key() else {
+            return self.fetch_account(credential).await.map(|_| ());
+        };
+        if key.reads_account() {
+            match self.fetch_account(credential).await {
+                Ok(_) => return Ok(()),
+                Err(error @ (ProviderError::TokenRefused { .. } | ProviderError::Unavailable { .. })) => return Err(error),
+                // Not allowed to read the account: the tables say whether the key works.
+                Err(_) => {}
+            }
+        }
+        let mut last = None;
+        for table in self.data_tables() {
+            let Some(url) = table.url else { continue };
+            match self.read_table(credential, &url).await {
+                Ok(_) => return Ok(()),
+                Err(error @ (ProviderError::TokenRefused { .. } | ProviderError::Unavailable { .. })) => return Err(error),
+                Err(error) => last = Some(error),
+            }
+        }
+        // Accepted, but allowed nothing: still the key, not the connection, that must change.
+        Err(last.unwrap_or_else(|| self.unsupported("table to check the key on")))
     }
 
     /// Withdraws the app's authorization for the account, where the dialect has a call for it.
@@ -301,6 +340,7 @@ impl Provider {
             uninstall_url: spec.uninstall_url.as_ref().map(Url::to_string),
             redirect_uri: redirect_uris.first().cloned().unwrap_or_default(),
             redirect_uris,
+            key: self.dialect.pasted_key().map(|key| key.field()),
         }
     }
 }

@@ -127,6 +127,19 @@ pub(crate) fn is_account_id(id: &str) -> bool {
     (1..=200).contains(&id.len()) && !id.chars().any(char::is_control)
 }
 
+/// The account in a JSON answer: its id and name at two JSON pointers (the name falls back to the id).
+pub(super) fn read_account(http: &Http, body: &[u8], id_pointer: &str, name_pointer: &str) -> Result<AccountInfo, ProviderError> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| http.malformed(format!("account: {e}")))?;
+    let text = |pointer: &str| match json.pointer(pointer) {
+        Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let id = text(id_pointer).filter(|id| is_account_id(id)).ok_or_else(|| http.malformed(format!("no account id at {id_pointer}")))?;
+    let display_name = text(name_pointer).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect()).unwrap_or_else(|| id.clone());
+    Ok(AccountInfo { id, display_name })
+}
+
 /// An `oauth2` source and its HTTP client.
 pub(crate) struct Oauth2 {
     spec: Oauth2Spec,
@@ -209,17 +222,7 @@ impl Dialect for Oauth2 {
         if !status.is_success() {
             return Err(ProviderError::Rejected { provider: self.http.name.clone(), error: status.as_u16().to_string(), description: String::new() });
         }
-        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| self.http.malformed(format!("account: {e}")))?;
-        let text = |pointer: &str| match json.pointer(pointer) {
-            Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let id = text(&spec.account_id_pointer)
-            .filter(|id| is_account_id(id))
-            .ok_or_else(|| self.http.malformed(format!("no account id at {}", spec.account_id_pointer)))?;
-        let display_name = text(&spec.account_name_pointer).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect()).unwrap_or_else(|| id.clone());
-        Ok(AccountInfo { id, display_name })
+        read_account(&self.http, &body, &spec.account_id_pointer, &spec.account_name_pointer)
     }
 
     fn data_url(&self, table: &str) -> Option<Url> {

@@ -12,10 +12,12 @@ use connections_wire::Dialect;
 use serde::Deserialize;
 use url::Url;
 
+use super::api_key::{ApiKeyFile, ApiKeySpec};
 use super::dialect;
 use super::oauth2::{Oauth2File, Oauth2Spec};
 use super::stripe::apps::AppsFile;
 use super::stripe::connect::{ConnectFile, ConnectSpec};
+use super::stripe::key::{StripeKeyFile, StripeKeySpec};
 use super::stripe::StripeSpec;
 use super::transport::Http;
 use crate::secret::Secret;
@@ -109,6 +111,8 @@ dialects! {
     Oauth2("oauth2"): Oauth2Spec, Oauth2File;
     StripeApps("stripe-apps"): StripeSpec, AppsFile;
     StripeConnect("stripe-connect"): ConnectSpec, ConnectFile;
+    ApiKey("api-key"): ApiKeySpec, ApiKeyFile;
+    StripeKey("stripe-key"): StripeKeySpec, StripeKeyFile;
 }
 
 /// The keys every entry has, whatever its dialect (beside `dialect`).
@@ -267,7 +271,8 @@ fn parse_entry(id: &str, value: toml::Value, env: Env<'_>) -> Result<ProviderSpe
     };
     let dialects = FileSpec::dialects();
     let Some(&(dialect, keys)) = dialects.iter().find(|(dialect, _)| dialect.as_str() == raw.trim()) else {
-        return Err(EntryProblem::Key("dialect", format!("{raw:?} must be oauth2, stripe-apps or stripe-connect")));
+        let names: Vec<&str> = dialects.iter().map(|(dialect, _)| dialect.as_str()).collect();
+        return Err(EntryProblem::Key("dialect", format!("{raw:?} must be one of {}", names.join(", "))));
     };
     let mut common = toml::Table::new();
     for key in keys_of::<CommonFile>() {

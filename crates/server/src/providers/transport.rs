@@ -13,6 +13,46 @@ pub const MAX_PROVIDER_ANSWER_BYTES: usize = 1024 * 1024;
 /// The last second of the year 9999 (`9999-12-31T23:59:59Z`).
 pub const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
 
+/// Where a request carries the credential: `Authorization: Bearer` (OAuth access tokens, most API
+/// keys), HTTP Basic with the key as user name and an empty password, or a header of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    Bearer,
+    Basic,
+    Header(http::HeaderName),
+}
+
+impl Placement {
+    /// `bearer`, `basic` or `header`, as the providers file and the service API write it.
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            Placement::Bearer => "bearer",
+            Placement::Basic => "basic",
+            Placement::Header(_) => "header",
+        }
+    }
+
+    /// The header's name, for `header`.
+    pub(crate) fn header(&self) -> Option<&str> {
+        match self {
+            Placement::Header(name) => Some(name.as_str()),
+            _ => None,
+        }
+    }
+
+    fn apply(&self, request: reqwest::RequestBuilder, credential: &Secret<String>) -> reqwest::RequestBuilder {
+        match self {
+            Placement::Bearer => request.bearer_auth(credential.expose()),
+            Placement::Basic => request.basic_auth(credential.expose(), Some("")),
+            Placement::Header(name) => {
+                let mut value = http::HeaderValue::from_str(credential.expose()).unwrap_or_else(|_| http::HeaderValue::from_static(""));
+                value.set_sensitive(true);
+                request.header(name.clone(), value)
+            }
+        }
+    }
+}
+
 /// One provider's HTTP client, and the id and name its failures are told under.
 #[derive(Clone)]
 pub(crate) struct Http {
@@ -64,10 +104,18 @@ impl Http {
     /// failure or a 5xx is `Unavailable`, a 401 `TokenRefused`; any other answer is the caller's to
     /// read.
     pub(crate) async fn get_with_token(&self, access_token: &Secret<String>, url: &Url) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
-        let response = self
-            .client
-            .get(url.clone())
-            .bearer_auth(access_token.expose())
+        self.get_with(&Placement::Bearer, access_token, url).await
+    }
+
+    /// [`Http::get_with_token`], the credential where `placement` says.
+    pub(crate) async fn get_with(
+        &self,
+        placement: &Placement,
+        credential: &Secret<String>,
+        url: &Url,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
+        let response = placement
+            .apply(self.client.get(url.clone()), credential)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
@@ -86,8 +134,8 @@ impl Http {
     /// `GET` a list endpoint with the access token. Stripe's lists (`{"data": [{"created": …}]}`,
     /// newest first) and the common shapes of others (a top-level array, or `items` / `results`,
     /// with `created`, `created_at` or `updated_at` as unix seconds or RFC 3339) are read.
-    pub(crate) async fn read_list(&self, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
-        let (status, body) = self.get_with_token(access_token, url).await?;
+    pub(crate) async fn read_list(&self, placement: &Placement, access_token: &Secret<String>, url: &Url) -> Result<Option<i64>, ProviderError> {
+        let (status, body) = self.get_with(placement, access_token, url).await?;
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if !status.is_success() {
             // Stripe: {"error": {"code", "type", "message"}}; OAuth-style: {"error", "error_description"}.

@@ -4,13 +4,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use connections_wire::{AuditAction, GrantOutcome, GrantRequest, GrantResponse, InstallRequest, PendingInstall, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{
+    AuditAction, GrantOutcome, GrantRequest, GrantResponse, InstallRequest, KeyConnectRequest, KeyConnectResponse, PendingInstall, StartAttemptRequest,
+    StartAttemptResponse,
+};
 
 use super::providers::KnownProvider;
 use super::Admin;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiJson};
-use crate::services::{connect, outcomes};
+use crate::services::{connect, keys, outcomes};
 use crate::session::CurrentUser;
 
 /// Counts this request against the session's per-minute allowance for `action`.
@@ -69,6 +72,28 @@ pub(crate) async fn grant(
         }
     });
     task.await.map_err(ApiError::internal)?.map(granted)
+}
+
+/// `POST /api/providers/{provider}/keys`: a pasted key, tested, and stored only if it reads some of
+/// the data. Answers the connection and what the key reads (never the key).
+pub(crate) async fn connect_key(
+    State(state): State<AppState>,
+    KnownProvider(provider): KnownProvider,
+    Admin(user): Admin,
+    ApiJson(request): ApiJson<KeyConnectRequest>,
+) -> Result<(StatusCode, Json<KeyConnectResponse>), ApiError> {
+    rate_limit(&state, &user, "grant").await?;
+    match keys::connect_key(&state, &provider, &user, &request.key, request.name.as_deref()).await {
+        Ok(response) => {
+            let status = if response.outcome == GrantOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(response)))
+        }
+        Err(error) => {
+            let error = ApiError::from(error);
+            audit_failure(&state, provider.id(), &user, AuditAction::Connect, &error).await;
+            Err(error)
+        }
+    }
 }
 
 /// `POST /api/providers/{provider}/installs`

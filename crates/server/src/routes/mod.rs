@@ -27,6 +27,7 @@ pub(crate) fn api_router(demo: bool) -> Router<AppState> {
         .route(paths::PROVIDERS, get(providers::list))
         .route("/api/providers/{provider}/attempts", post(connect::start_attempt))
         .route("/api/providers/{provider}/grants", post(connect::grant))
+        .route("/api/providers/{provider}/keys", post(connect::connect_key))
         .route(paths::CONNECTIONS, get(connections::list))
         .route("/api/connections/{id}", get(connections::detail))
         .route("/api/connections/{id}/check", post(connections::check))

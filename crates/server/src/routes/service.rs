@@ -130,8 +130,19 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct AccessToken {
     pub connection_id: String,
+    /// The credential: an OAuth access token, or the API key an administrator pasted.
     pub access_token: String,
+    /// `oauth2_bearer` (send it as `Authorization: Bearer`) or `api_key` (send it where
+    /// `key_placement` says).
+    pub credential_type: String,
+    /// `bearer` for an OAuth token; `api_key` for a key.
     pub token_type: String,
+    /// `api_key` only: `bearer`, `basic` (the key as user name, empty password) or `header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_placement: Option<String>,
+    /// `key_placement = header` only: the header's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_header: Option<String>,
     /// `null` when the provider's tokens do not expire (Stripe Connect).
     pub expires_at: Option<DateTime<Utc>>,
     /// Whether it was renewed for this answer (by this call or one at the same moment).
@@ -149,6 +160,7 @@ async fn access_token(State(state): State<Core>, ServiceCaller(caller): ServiceC
         ConnectionStatus::ReauthenticationRequired => return Err(ApiError::ReauthenticationRequired { provider: provider.name().to_owned() }),
         ConnectionStatus::Connected => {}
     }
+    let (keyed, placement) = (provider.pasted_key().is_some(), provider.placement());
     let fresh = tokens::hand_out(&state, &provider, record, &caller).await.map_err(|error| match error {
         // Disconnected or revoked while we read.
         tokens::TokenError::NoTokens => ApiError::ConnectionDisconnected,
@@ -160,7 +172,10 @@ async fn access_token(State(state): State<Core>, ServiceCaller(caller): ServiceC
         Json(AccessToken {
             connection_id: id,
             access_token: fresh.access_token.expose().clone(),
-            token_type: "bearer".into(),
+            credential_type: if keyed { "api_key" } else { "oauth2_bearer" }.into(),
+            token_type: if keyed { "api_key" } else { "bearer" }.into(),
+            key_placement: keyed.then(|| placement.as_str().to_owned()),
+            key_header: placement.header().filter(|_| keyed).map(str::to_owned),
             expires_at: fresh.expires_at.and_then(|at| DateTime::<Utc>::from_timestamp(at, 0)),
             renewed: fresh.renewed,
         }),

@@ -8,6 +8,7 @@ use connections_wire::{AuditAction, DataCheck, TableAccess, TableCheck, Timestam
 use super::tokens::{self, TokenError};
 use super::Core;
 use crate::providers::{DataTable, Provider, ProviderError};
+use crate::secret::Secret;
 use crate::storage::{AuditEntry, Connection, ConnectionRecord, StoredTable};
 
 /// Who asked for a check: an administrator's checks are in the audit trail, the automatic one after
@@ -22,17 +23,7 @@ pub(crate) enum Requester<'a> {
 pub(crate) async fn check(state: &Core, provider: &Provider, record: ConnectionRecord, requester: Requester<'_>) -> Result<DataCheck, TokenError> {
     let (id, workspace, account_id) = (record.view.id.clone(), record.workspace.clone(), record.view.account_id.clone());
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
-    let reads = provider.data_tables().into_iter().map(|table| {
-        let token = &fresh.access_token;
-        async move {
-            let result = match &table.url {
-                Some(url) => Some(provider.read_table(token, url).await),
-                None => None,
-            };
-            table_check(provider, &table, result)
-        }
-    });
-    let tables = futures_util::future::join_all(reads).await;
+    let tables = read_tables(provider, &fresh.access_token).await;
     let now = Utc::now().timestamp();
     let detail = summary(&tables);
     let event = match requester {
@@ -52,6 +43,19 @@ pub(crate) async fn check(state: &Core, provider: &Provider, record: ConnectionR
     let stored: Vec<StoredTable> = tables.iter().map(StoredTable::from).collect();
     state.db.store_data_check(&id, &stored, now, event).await?;
     Ok(DataCheck { checked_at: Timestamp::from_timestamp(now), tables })
+}
+
+/// One page of each table the provider lists, read with `credential` (a token, or a pasted key
+/// before it is stored), in the provider's order.
+pub(crate) async fn read_tables(provider: &Provider, credential: &Secret<String>) -> Vec<TableCheck> {
+    let reads = provider.data_tables().into_iter().map(|table| async move {
+        let result = match &table.url {
+            Some(url) => Some(provider.read_table(credential, url).await),
+            None => None,
+        };
+        table_check(provider, &table, result)
+    });
+    futures_util::future::join_all(reads).await
 }
 
 /// One table's result in our words; the provider's own text goes to the log only.

@@ -97,7 +97,7 @@ async fn check_access(state: &Core, provider: &Provider, record: ConnectionRecor
     let id = record.view.id.clone();
     let seen = record.token_version;
     let fresh = tokens::fresh_access_token(state, provider, record).await?;
-    match provider.fetch_account(&fresh.access_token).await {
+    match provider.probe(&fresh.access_token).await {
         Ok(_) => Ok(fresh),
         // Renew the tokens we saw refused; if someone already did, theirs are used.
         Err(ProviderError::TokenRefused { .. }) if !fresh.renewed => renew_and_read(state, provider, &id, seen).await,
@@ -109,7 +109,7 @@ async fn check_access(state: &Core, provider: &Provider, record: ConnectionRecor
 async fn renew_and_read(state: &Core, provider: &Provider, id: &str, seen_version: i64) -> Result<tokens::FreshToken, TokenError> {
     let record = state.db.connection(id).await?.ok_or(TokenError::NoTokens)?;
     let fresh = tokens::renew(state, provider, record, seen_version).await?;
-    match provider.fetch_account(&fresh.access_token).await {
+    match provider.probe(&fresh.access_token).await {
         Ok(_) => Ok(fresh),
         Err(ProviderError::TokenRefused { .. }) => Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() }),
         Err(error) => Err(error.into()),
@@ -209,6 +209,10 @@ pub(crate) async fn disconnect(
         match outcome {
             Ok(Revocation::Revoked) => (ProviderRevocation::Revoked, format!("Disconnected; {provider_name} access revoked")),
             Ok(Revocation::AlreadyRevoked) => (ProviderRevocation::AlreadyRevoked, format!("Disconnected; {provider_name} had already disconnected the app")),
+            // A pasted key works at the provider until it is rolled there.
+            Ok(Revocation::NotSupported) if provider.pasted_key().is_some() => {
+                (ProviderRevocation::KeyToRoll, format!("Disconnected; the stored key is deleted. Roll the key in {provider_name}: it works there until then"))
+            }
             Ok(Revocation::NotSupported) => (
                 ProviderRevocation::NotSupported,
                 format!("Disconnected; the stored access is deleted. Remove the app in {provider_name} to withdraw it there too"),

@@ -4,6 +4,7 @@
 pub mod connect;
 pub(crate) mod data_access;
 pub(crate) mod delivery;
+pub(crate) mod keys;
 pub mod lifecycle;
 pub mod maintenance;
 pub(crate) mod outcomes;

@@ -232,7 +232,9 @@ async fn renew_claimed(state: &Core, provider: &Provider, record: &ConnectionRec
         },
     };
     let Some(refresh_token) = refresh_token else {
-        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, "No refresh token is stored; reauthenticate"), needs_consent()).await?;
+        // A pasted key has no renewal: refused, it must be replaced.
+        let detail = if provider.pasted_key().is_some() { "The provider refused the key; replace it" } else { "No refresh token is stored; reauthenticate" };
+        state.db.renewal_refused(&view.id, record.token_version, holder, event(false, detail), needs_consent()).await?;
         return Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() });
     };
     match provider.refresh(&refresh_token).await {

@@ -42,6 +42,8 @@ async fn a_service_key_reads_a_fresh_token_once_renewed_for_twenty_callers_at_on
     // Before expiry: the stored token, not renewed.
     let first: Value = access_token(&app, &id).await.json().await.unwrap();
     assert_eq!((first["renewed"].as_bool(), first["token_type"].as_str()), (Some(false), Some("bearer")));
+    assert_eq!(first["credential_type"], "oauth2_bearer");
+    assert!(first.get("key_placement").is_none());
 
     expire_stored_token(&app).await;
     assert!(!app.standin.token_is_active(first["access_token"].as_str().unwrap()));

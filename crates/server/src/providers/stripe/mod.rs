@@ -8,6 +8,7 @@
 
 pub(crate) mod apps;
 pub(crate) mod connect;
+pub(crate) mod key;
 
 use std::time::Duration;
 
@@ -177,6 +178,42 @@ pub(crate) fn is_account_id(id: &str) -> bool {
     id.len() <= 64 && id.strip_prefix("acct_").is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// The list endpoint of one of Stripe's data tables (`Customers` → `/v1/customers?limit=1`), beside
+/// `account_url` (`<api base>/v1/account`).
+fn list_url(account_url: &Url, table: &str) -> Option<Url> {
+    const LISTS: [&str; 7] = ["customers", "charges", "coupons", "invoices", "plans", "subscriptions", "events"];
+    let path = table.trim().to_ascii_lowercase();
+    let path = LISTS.iter().find(|list| **list == path)?;
+    let mut url = account_url.join(path).ok()?;
+    url.set_query(Some("limit=1"));
+    Some(url)
+}
+
+/// `GET /v1/account` with an access token or a key.
+async fn read_account(http: &Http, access_token: &Secret<String>, account_url: &Url) -> Result<AccountInfo, ProviderError> {
+    let (status, body) = http.get_with_token(access_token, account_url).await?;
+    if !status.is_success() {
+        return Err(match serde_json::from_slice::<ApiErrorBody>(&body) {
+            Ok(e) => ProviderError::Rejected {
+                provider: http.name.clone(),
+                error: e.error.code.or(e.error.kind).unwrap_or_else(|| status.as_u16().to_string()),
+                description: e.error.message,
+            },
+            Err(_) => http.malformed(format!("status {status} without an API error body")),
+        });
+    }
+    let account: AccountBody = serde_json::from_slice(&body).map_err(|e| http.malformed(format!("account: {e}")))?;
+    if !is_account_id(&account.id) {
+        return Err(http.malformed("account without a valid id".into()));
+    }
+    let non_empty = |name: Option<String>| name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let display_name = non_empty(account.business_profile.and_then(|p| p.name))
+        .or_else(|| non_empty(account.settings.and_then(|s| s.dashboard).and_then(|d| d.display_name)))
+        .or_else(|| non_empty(account.email))
+        .unwrap_or_else(|| account.id.clone());
+    Ok(AccountInfo { id: account.id, display_name })
+}
+
 /// What both Stripe dialects do alike, with the spec and client of one configured Stripe.
 pub(crate) struct Stripe {
     spec: StripeSpec,
@@ -190,13 +227,7 @@ impl Stripe {
 
     /// The list endpoint of one of Stripe's data tables (`Customers` → `/v1/customers?limit=1`).
     fn data_url(&self, table: &str) -> Option<Url> {
-        const LISTS: [&str; 7] = ["customers", "charges", "coupons", "invoices", "plans", "subscriptions", "events"];
-        let path = table.trim().to_ascii_lowercase();
-        let path = LISTS.iter().find(|list| **list == path)?;
-        // `account_url` is `<api base>/v1/account`: its sibling.
-        let mut url = self.spec.account_url.join(path).ok()?;
-        url.set_query(Some("limit=1"));
-        Some(url)
+        list_url(&self.spec.account_url, table)
     }
 
     /// A token request (code or refresh token); `expires_in` is what the token's lifetime is known
@@ -244,28 +275,7 @@ impl Stripe {
 
     /// `GET /v1/account` with the connected account's access token.
     async fn fetch_account(&self, access_token: &Secret<String>) -> Result<AccountInfo, ProviderError> {
-        let http = &self.http;
-        let (status, body) = http.get_with_token(access_token, &self.spec.account_url).await?;
-        if !status.is_success() {
-            return Err(match serde_json::from_slice::<ApiErrorBody>(&body) {
-                Ok(e) => ProviderError::Rejected {
-                    provider: http.name.clone(),
-                    error: e.error.code.or(e.error.kind).unwrap_or_else(|| status.as_u16().to_string()),
-                    description: e.error.message,
-                },
-                Err(_) => http.malformed(format!("status {status} without an API error body")),
-            });
-        }
-        let account: AccountBody = serde_json::from_slice(&body).map_err(|e| http.malformed(format!("account: {e}")))?;
-        if !is_account_id(&account.id) {
-            return Err(http.malformed("account without a valid id".into()));
-        }
-        let non_empty = |name: Option<String>| name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        let display_name = non_empty(account.business_profile.and_then(|p| p.name))
-            .or_else(|| non_empty(account.settings.and_then(|s| s.dashboard).and_then(|d| d.display_name)))
-            .or_else(|| non_empty(account.email))
-            .unwrap_or_else(|| account.id.clone());
-        Ok(AccountInfo { id: account.id, display_name })
+        read_account(&self.http, access_token, &self.spec.account_url).await
     }
 
     /// Verifies `Stripe-Signature` and reads what the event means.
