@@ -110,5 +110,6 @@ fn action_label(locale: Locale, action: AuditAction) -> &'static str {
         AuditAction::TokenRead => td_string!(locale, audit.token_read),
         AuditAction::DataCheck => td_string!(locale, audit.data_check),
         AuditAction::Recover => td_string!(locale, audit.recover),
+        AuditAction::ConnectLink => td_string!(locale, audit.connect_link),
     }
 }

@@ -43,6 +43,14 @@ pub enum ErrorCode {
     InvalidSignature,
     RateLimited,
     Internal,
+    /// A connect link that expired (or never existed: not told apart).
+    LinkExpired,
+    /// A connect link already used for a connection.
+    LinkUsed,
+    /// A connect link an administrator revoked.
+    LinkRevoked,
+    /// A reconnect link's consent was for another account than the connection's.
+    LinkWrongAccount,
     #[serde(other)]
     Unknown,
 }
@@ -70,6 +78,10 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::LinkExpired => "link_expired",
+            ErrorCode::LinkUsed => "link_used",
+            ErrorCode::LinkRevoked => "link_revoked",
+            ErrorCode::LinkWrongAccount => "link_wrong_account",
             ErrorCode::Unknown => "unknown",
         }
     }

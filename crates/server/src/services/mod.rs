@@ -5,6 +5,7 @@ pub mod connect;
 pub mod data_access;
 pub mod delivery;
 pub mod lifecycle;
+pub mod links;
 pub mod maintenance;
 pub mod outcomes;
 pub mod reseal;
