@@ -5,7 +5,7 @@ use crate::components::{ExternalLink, FlashKind, FlashState, SessionResource, Us
 use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
-use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, FirstLoad, GalleryPage, NotFoundPage, SignInPage};
+use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, FirstLoad, GalleryPage, LinkConnectPage, NotFoundPage, SignInPage};
 use crate::routing::Route;
 
 #[component]
@@ -21,7 +21,11 @@ pub fn App(options: AppOptions) -> impl IntoView {
     }
     let preferred_locale = options.locale.clone();
     provide_context(options);
+    // A connect link's page (`/connect/<token>`): no session, none of the admin's pages.
+    let link = crate::browser::link_token();
+    let admin = link.is_none();
     let page = move || match navigator.route() {
+        _ if link.is_some() => view! { <LinkConnectPage token=link.clone().unwrap_or_default() /> }.into_any(),
         Route::List => ConnectionsPage().into_any(),
         Route::Gallery => GalleryPage().into_any(),
         Route::Authorize { provider } => view! { <AuthorizePage provider /> }.into_any(),
@@ -36,13 +40,15 @@ pub fn App(options: AppOptions) -> impl IntoView {
         <LocaleProvider preferred=preferred_locale>
             <div class="cx-app" lang=i18n::locale().as_str() on:click=move |event| navigator.on_click(event)>
                 <a class="cx-skip" href="#cx-main">{td_string!(i18n::locale(), shell.skip_to_content)}</a>
-                <header class="cx-header">
-                    <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
-                        <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
-                        <a href=navigator.href(&Route::List)>{td_string!(i18n::locale(), shell.connections)}</a>
-                    </nav>
-                    <UserBadge />
-                </header>
+                {admin.then(|| view! {
+                    <header class="cx-header">
+                        <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
+                            <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
+                            <a href=navigator.href(&Route::List)>{td_string!(i18n::locale(), shell.connections)}</a>
+                        </nav>
+                        <UserBadge />
+                    </header>
+                })}
                 // Always in the page, so screen readers announce what appears in it.
                 <div class="cx-flash-region" role="status" aria-live="polite">
                     {move || flash.0.get().map(|message| {

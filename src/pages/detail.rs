@@ -66,6 +66,7 @@ fn Facts(loaded: ConnectionDetail, catalog: Catalog, detail: DetailResource) -> 
         </dl>
         <DataAccessSection id=c.id.clone() check=loaded.data_check can_test=matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) detail />
         <DeliveriesSection deliveries=loaded.deliveries detail />
+        <super::links::SendLink provider=c.provider.clone() connection_id=Some(c.id.clone()) />
         <History history=loaded.history />
         <p><a href=navigator.href(&Route::List)>{td_string!(locale, shell.back_to_connections)}</a></p>
     }

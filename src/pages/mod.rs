@@ -6,6 +6,7 @@ mod connections;
 mod detail;
 mod detail_checks;
 mod gallery;
+pub(crate) mod links;
 mod not_found;
 mod sign_in;
 
@@ -14,5 +15,6 @@ pub use callback::CallbackPage;
 pub use connections::{ConnectionsPage, FirstLoad};
 pub use detail::ConnectionDetailPage;
 pub use gallery::GalleryPage;
+pub use links::LinkConnectPage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;
