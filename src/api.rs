@@ -327,7 +327,7 @@ pub async fn revoke_link(id: &str) -> Result<(), ApiError> {
 
 /// What a link's page shows (no session: the token is the only credential, sent in the body).
 pub async fn link_page(token: &str) -> Result<LinkPage, ApiError> {
-    post(paths::LINK, &LinkToken { token: token.to_owned() }).await
+    post(paths::LINK, &LinkToken { token: token.into() }).await
 }
 
 pub async fn link_attempt(request: &LinkAttemptRequest) -> Result<StartAttemptResponse, ApiError> {

@@ -35,7 +35,7 @@ pub const PENDING_LINK_KEY: &str = "connections.pending_link";
 /// instead of the session's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLink {
-    pub token: String,
+    pub token: connections_wire::ConnectLinkToken,
     /// The attempt's `state`: the link is used only for the attempt it was saved with.
     pub state: OAuthState,
     pub provider_name: String,
@@ -426,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_saved_link_is_used_only_for_the_attempt_it_was_saved_with() {
-        let link = |state: &str| PendingLink { token: "t".repeat(43), state: state.into(), provider_name: "Stripe".into() };
+        let link = |state: &str| PendingLink { token: "t".repeat(43).into(), state: state.into(), provider_name: "Stripe".into() };
         assert_eq!(link_of(Some(&pending("s1")), Some(link("s1"))), Some(link("s1")));
         // A link left over from another attempt, or no attempt at all: the grant is the session's.
         assert_eq!(link_of(Some(&pending("s2")), Some(link("s1"))), None);

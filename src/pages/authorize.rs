@@ -231,7 +231,7 @@ impl Connector {
         let flow_error = |e: flow::FlowError| messages::flow_error(self.locale, &e, &provider.name);
         let attempt = flow::new_attempt(&provider, &self.return_address.get_value()).map_err(flow_error)?;
         let answer: Result<StartAttemptResponse, api::ApiError> = match self.link.get_value() {
-            Some(token) => api::link_attempt(&LinkAttemptRequest { token, attempt: attempt.register }).await,
+            Some(token) => api::link_attempt(&LinkAttemptRequest { token: token.into(), attempt: attempt.register }).await,
             None => api::start_attempt(&provider.id, &attempt.register).await,
         };
         let answer = answer.map_err(|e| messages::provider_api_error(self.locale, &e, &provider.name))?;
@@ -308,13 +308,13 @@ impl Connector {
     /// The callback of a redirect made through a link finishes through it too.
     fn save_link(self, pending: &PendingAttempt) -> Result<(), browser::BrowserError> {
         match self.link.get_value() {
-            Some(token) => browser::save_pending_link(&PendingLink { token, state: pending.state.clone(), provider_name: self.name() }),
+            Some(token) => browser::save_pending_link(&PendingLink { token: token.into(), state: pending.state.clone(), provider_name: self.name() }),
             None => Ok(()),
         }
     }
 
     async fn grant_through_link(self, token: String, grant: GrantRequest, name: &str) {
-        match api::link_grant(&LinkGrantRequest { token, grant }).await {
+        match api::link_grant(&LinkGrantRequest { token: token.into(), grant }).await {
             Ok(response) => {
                 self.stage.set(Stage::Ready);
                 self.linked.set(Some(response.account_name));

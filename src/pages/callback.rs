@@ -65,7 +65,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
         }
         // Made through a connect link: finished through it, with no session.
         if let Some(link) = link {
-            let failed = |message: String| progress.set(Progress::LinkFailed(message, link.token.clone()));
+            let failed = |message: String| progress.set(Progress::LinkFailed(message, link.token.secret().to_owned()));
             name.set(link.provider_name.clone());
             match flow::next_step(&query, pending, &id) {
                 Ok(NextStep::Grant(grant)) => match api::link_grant(&LinkGrantRequest { token: link.token.clone(), grant }).await {

@@ -11,7 +11,7 @@ mod secrets;
 mod time;
 pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
-pub use secrets::{AuthorizationCode, OAuthState, PkceVerifier};
+pub use secrets::{AuthorizationCode, ConnectLinkToken, OAuthState, PkceVerifier};
 pub use time::Timestamp;
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
@@ -527,7 +527,7 @@ pub struct ConnectLinkList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkToken {
-    pub token: String,
+    pub token: ConnectLinkToken,
 }
 
 /// What the link page shows before "Connect with {provider}".
@@ -549,7 +549,7 @@ pub struct LinkPage {
 /// `POST /api/link/attempts`: the link's token and the attempt, made in the browser as the admin's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkAttemptRequest {
-    pub token: String,
+    pub token: ConnectLinkToken,
     #[serde(flatten)]
     pub attempt: StartAttemptRequest,
 }
@@ -557,7 +557,7 @@ pub struct LinkAttemptRequest {
 /// `POST /api/link/grants`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkGrantRequest {
-    pub token: String,
+    pub token: ConnectLinkToken,
     #[serde(flatten)]
     pub grant: GrantRequest,
 }

@@ -56,8 +56,8 @@ async fn link_rate_limit(state: &AppState, token: &str, action: &str) -> Result<
 
 /// `POST /api/link {token}`: what the link's page shows. No session.
 pub async fn page(State(state): State<AppState>, ApiJson(request): ApiJson<LinkToken>) -> Result<Json<LinkPage>, ApiError> {
-    link_rate_limit(&state, &request.token, "open_link").await?;
-    Ok(Json(links::page(&state, &request.token).await?))
+    link_rate_limit(&state, request.token.secret(), "open_link").await?;
+    Ok(Json(links::page(&state, request.token.secret()).await?))
 }
 
 /// `POST /api/link/attempts`: an attempt bound to the link.
@@ -65,20 +65,20 @@ pub async fn start_attempt(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LinkAttemptRequest>,
 ) -> Result<(StatusCode, Json<StartAttemptResponse>), ApiError> {
-    link_rate_limit(&state, &request.token, "link_attempt").await?;
-    Ok((StatusCode::CREATED, Json(links::start_attempt(&state, &request.token, &request.attempt).await?)))
+    link_rate_limit(&state, request.token.secret(), "link_attempt").await?;
+    Ok((StatusCode::CREATED, Json(links::start_attempt(&state, request.token.secret(), &request.attempt).await?)))
 }
 
 /// `POST /api/link/grants`: in a task of its own, as the admin's grant (see `connect::grant`).
 pub async fn grant(State(state): State<AppState>, ApiJson(request): ApiJson<LinkGrantRequest>) -> Result<(StatusCode, Json<LinkGrantResponse>), ApiError> {
-    link_rate_limit(&state, &request.token, "link_grant").await?;
+    link_rate_limit(&state, request.token.secret(), "link_grant").await?;
     let task = crate::shutdown::spawn_tracked(state.tasks.clone(), async move {
-        match links::finish_grant(&state, &request.token, &request.grant).await {
+        match links::finish_grant(&state, request.token.secret(), &request.grant).await {
             Ok(response) => Ok(response),
             Err(error) => {
                 let error = ApiError::from(error);
                 if !matches!(error, ApiError::InvalidRequest(_) | ApiError::LinkExpired | ApiError::LinkUsed | ApiError::LinkRevoked) {
-                    links::record_failure(&state.db, &request.token, &error.problem().detail).await;
+                    links::record_failure(&state.db, request.token.secret(), &error.problem().detail).await;
                 }
                 Err(error)
             }
