@@ -1448,3 +1448,48 @@ async fn a_reconnect_link_brings_a_connection_needing_reauthentication_back_to_c
     owner.client.clone().close().await.unwrap();
     h.browser.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_link_opened_inside_a_portal_frame_connects_in_a_popup() {
+    let h = start().await;
+    let token = connections_testkit::session_token(SESSION_SECRET, "ada", "Ada Admin", "admin", "acme", 600);
+    let made = reqwest::Client::new()
+        .post(format!("{}/api/connect-links", h.url))
+        .bearer_auth(token)
+        .json(&json!({ "provider": "stripe", "expires_in_secs": 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let link = made.json::<serde_json::Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
+    // The portal's frame, pointed at the link (no session anywhere in this browser).
+    h.browser.goto(&format!("{}/framed", h.portal)).await.unwrap();
+    h.browser.wait().at_most(WAIT).for_element(Locator::Css("iframe.portal-frame")).await.unwrap();
+    h.browser.execute("document.querySelector('iframe.portal-frame').src = arguments[0]; return true;", vec![json!(link)]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let frame = h.browser.find(Locator::Css("iframe.portal-frame")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    h.wait_for_text("main", "Ada Admin of acme asks you to connect").await;
+    let app_window = h.browser.window().await.unwrap();
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("[role=status]", "Waiting for you to finish in the Stripe window").await;
+    let started = Instant::now();
+    let popup = loop {
+        if let Some(popup) = h.browser.windows().await.unwrap().into_iter().find(|w| *w != app_window) {
+            break popup;
+        }
+        assert!(started.elapsed() < WAIT, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    h.browser.switch_to_window(popup).await.unwrap();
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
+    let started = Instant::now();
+    while h.browser.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < WAIT, "the popup did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.browser.switch_to_window(app_window).await.unwrap();
+    h.browser.find(Locator::Css("iframe.portal-frame")).await.unwrap().enter_frame().await.unwrap();
+    h.wait_for_text("main", "Acme Books Ltd is now connected for acme").await;
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap()[0].connected_by, "a link made by Ada Admin");
+}
