@@ -4,7 +4,8 @@
 use std::cell::RefCell;
 
 use connections_wire::{
-    paths, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest, GrantResponse, InstallRequest, KeyConnectRequest,
+    paths, ConnectLinkCreated, ConnectLinkList, ConnectLinkView, ConnectionDetail, ConnectionList, ConnectionView, DataCheck, DemoSignInRequest, GrantRequest,
+    GrantResponse, InstallRequest, KeyConnectRequest, LinkAttemptRequest, LinkGrantRequest, LinkGrantResponse, LinkPage, LinkToken, NewConnectLink,
     PendingInstall, Problem, ProviderList, Role, SessionInfo, StartAttemptRequest, StartAttemptResponse, WebhookDelivery,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
@@ -323,4 +324,36 @@ pub async fn decline_install(provider: &str, id: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(problem(response).await)
+}
+
+/// Makes a connect link; the answer's address holds the token, shown this once.
+pub async fn create_link(request: &NewConnectLink) -> Result<ConnectLinkCreated, ApiError> {
+    post(paths::CONNECT_LINKS, request).await
+}
+
+/// The workspace's links, newest first.
+pub async fn links() -> Result<Vec<ConnectLinkView>, ApiError> {
+    get::<ConnectLinkList>(paths::CONNECT_LINKS).await.map(|list| list.links)
+}
+
+pub async fn revoke_link(id: &str) -> Result<(), ApiError> {
+    let path = paths::connect_link(&endpoints::segment(id).map_err(|_| ApiError::BadId)?);
+    let response = send(Method::Delete, &path, &no_body).await?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(problem(response).await)
+}
+
+/// What a link's page shows (no session: the token is the only credential, sent in the body).
+pub async fn link_page(token: &str) -> Result<LinkPage, ApiError> {
+    post(paths::LINK, &LinkToken { token: token.into() }).await
+}
+
+pub async fn link_attempt(request: &LinkAttemptRequest) -> Result<StartAttemptResponse, ApiError> {
+    post(paths::LINK_ATTEMPTS, request).await
+}
+
+pub async fn link_grant(request: &LinkGrantRequest) -> Result<LinkGrantResponse, ApiError> {
+    post(paths::LINK_GRANTS, request).await
 }

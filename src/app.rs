@@ -24,20 +24,25 @@ pub fn App(options: AppOptions) -> impl IntoView {
     provide_context(flash);
     let preferred_locale = options.locale.clone();
     provide_context(options);
-    let page = move || split::page(navigator.route());
+    // A connect link's page (`/connect/<token>`): no session, none of the admin's pages.
+    let link = crate::browser::link_token();
+    let admin = link.is_none();
+    let page = move || split::page(navigator.route(), link.clone());
 
     // The provider's children are built inside it, so `i18n::locale()` below finds its context.
     view! {
         <LocaleProvider preferred=preferred_locale>
             <div class="cx-app" lang=i18n::locale().as_str() on:click=move |event| navigator.on_click(event)>
                 <a class="cx-skip" href="#cx-main">{td_string!(i18n::locale(), shell.skip_to_content)}</a>
-                <header class="cx-header">
-                    <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
-                        <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
-                        <a href=navigator.href(&Route::List)>{td_string!(i18n::locale(), shell.connections)}</a>
-                    </nav>
-                    <UserBadge />
-                </header>
+                {admin.then(|| view! {
+                    <header class="cx-header">
+                        <nav class="cx-nav" aria-label=td_string!(i18n::locale(), shell.admin)>
+                            <span class="cx-brand">{td_string!(i18n::locale(), shell.admin)}</span>
+                            <a href=navigator.href(&Route::List)>{td_string!(i18n::locale(), shell.connections)}</a>
+                        </nav>
+                        <UserBadge />
+                    </header>
+                })}
                 // Always in the page, so screen readers announce what appears in it.
                 <div class="cx-flash-region" role="status" aria-live="polite">
                     {move || flash.0.get().map(|message| {

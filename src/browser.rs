@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 pub use crate::errors::BrowserError;
-use crate::flow::{PendingAttempt, PENDING_ATTEMPT_KEY};
+use crate::flow::{PendingAttempt, PendingLink, PENDING_ATTEMPT_KEY, PENDING_LINK_KEY};
 
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
@@ -23,6 +23,28 @@ pub fn take_pending() -> Option<PendingAttempt> {
     let json = storage.get_item(PENDING_ATTEMPT_KEY).ok().flatten();
     let _ = storage.remove_item(PENDING_ATTEMPT_KEY);
     crate::json::from_str(&json?)
+}
+
+/// Keeps the connect link the pending attempt was made through.
+pub fn save_pending_link(link: &PendingLink) -> Result<(), BrowserError> {
+    let storage = session_storage().ok_or(BrowserError::StorageBlocked)?;
+    let json = crate::json::to_string(link).ok_or(BrowserError::StorageFailed)?;
+    storage.set_item(PENDING_LINK_KEY, &json).map_err(|_| BrowserError::StorageFailed)
+}
+
+/// Reads and removes it.
+pub fn take_pending_link() -> Option<PendingLink> {
+    let storage = session_storage()?;
+    let json = storage.get_item(PENDING_LINK_KEY).ok().flatten();
+    let _ = storage.remove_item(PENDING_LINK_KEY);
+    crate::json::from_str(&json?)
+}
+
+/// The token of a connect link's page (`/connect/<token>`), when this page is one.
+pub fn link_token() -> Option<String> {
+    let path = web_sys::window()?.location().pathname().ok()?;
+    let token = path.strip_prefix(connections_wire::paths::LINK_PAGE_PREFIX)?;
+    (!token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| token.to_owned())
 }
 
 /// The current query string, including the leading `?` (empty if none).

@@ -28,6 +28,24 @@ pub struct PendingAttempt {
     pub code_verifier: PkceVerifier,
 }
 
+/// `sessionStorage` key of the connect link the pending attempt was made through, if any.
+pub const PENDING_LINK_KEY: &str = "connections.pending_link";
+
+/// The connect link an attempt was made through: its grant goes to the link's route, with the token,
+/// instead of the session's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub token: connections_wire::ConnectLinkToken,
+    /// The attempt's `state`: the link is used only for the attempt it was saved with.
+    pub state: OAuthState,
+    pub provider_name: String,
+}
+
+/// The link of the callback's attempt: only one saved with that attempt's `state`.
+pub fn link_of(pending: Option<&PendingAttempt>, link: Option<PendingLink>) -> Option<PendingLink> {
+    link.filter(|link| pending.is_some_and(|p| p.state == link.state))
+}
+
 /// A freshly made attempt: what to register with the backend, and what to keep.
 pub struct NewAttempt {
     pub register: StartAttemptRequest,
@@ -405,6 +423,16 @@ mod tests {
         assert!(!Stage::Ready.is_busy());
         assert!(!Stage::PopupBlocked.is_busy(), "the user may press Connect again");
         assert!(Stage::Opening.is_busy() && Stage::WaitingForPopup.is_busy() && Stage::Finishing.is_busy());
+    }
+
+    #[test]
+    fn a_saved_link_is_used_only_for_the_attempt_it_was_saved_with() {
+        let link = |state: &str| PendingLink { token: "t".repeat(43).into(), state: state.into(), provider_name: "Stripe".into() };
+        assert_eq!(link_of(Some(&pending("s1")), Some(link("s1"))), Some(link("s1")));
+        // A link left over from another attempt, or no attempt at all: the grant is the session's.
+        assert_eq!(link_of(Some(&pending("s2")), Some(link("s1"))), None);
+        assert_eq!(link_of(None, Some(link("s1"))), None);
+        assert_eq!(link_of(Some(&pending("s1")), None), None);
     }
 
     fn pending(state: &str) -> PendingAttempt {

@@ -61,11 +61,18 @@ fn words(locale: Locale, error: &ApiError, provider: Option<&str>) -> String {
         (ErrorCode::ReauthenticationRequired, None) => format!("{}.", td_string!(locale, status.reauthentication_required)),
         (ErrorCode::RateLimited, _) => td_string!(locale, messages.rate_limited).into(),
         (ErrorCode::KeyRefused, Some(provider)) => and_nothing_connected(locale, td_string!(locale, messages.key_refused, provider)),
+        (ErrorCode::LinkExpired, _) => td_string!(locale, messages.link_expired).into(),
+        (ErrorCode::LinkUsed, _) => td_string!(locale, messages.link_used).into(),
+        (ErrorCode::LinkRevoked, _) => td_string!(locale, messages.link_revoked).into(),
+        (ErrorCode::LinkWrongAccount, Some(provider)) => td_string!(locale, messages.link_wrong_account, provider).to_string(),
         (ErrorCode::PayloadTooLarge | ErrorCode::InvalidSignature, _) => td_string!(locale, messages.not_accepted).into(),
         (ErrorCode::NotFound | ErrorCode::MethodNotAllowed, _) => td_string!(locale, messages.not_found).into(),
         // The provider codes only answer calls about a provider; elsewhere they are unexpected.
         // The service API's own codes never answer the SPA.
-        (ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected | ErrorCode::KeyRefused, None)
+        (
+            ErrorCode::UnknownAttempt | ErrorCode::ProviderUnavailable | ErrorCode::ProviderRejected | ErrorCode::KeyRefused | ErrorCode::LinkWrongAccount,
+            None,
+        )
         | (ErrorCode::ConnectionRevoked | ErrorCode::ConnectionDisconnected | ErrorCode::BrowserContext, _)
         | (ErrorCode::Internal | ErrorCode::Unknown, _) => td_string!(locale, messages.internal).into(),
     }

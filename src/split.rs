@@ -16,11 +16,12 @@ use wasm_bindgen::prelude::*;
 
 use crate::components::{ErrorNotice, Loading};
 use crate::i18n::{self, td_string};
-use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, NotFoundPage, SignInPage};
+use crate::pages::{AuthorizePage, CallbackPage, ConnectionDetailPage, ConnectionsPage, GalleryPage, LinkConnectPage, NotFoundPage, SignInPage};
 use crate::routing::Route;
 
-/// Which page a route shows, in this bundle.
-type Pages = fn(Route) -> AnyView;
+/// Which page a route shows, in this bundle; on a connect link's page (`/connect/<token>`, outside
+/// the app's routes), the link's token.
+type Pages = fn(Route, Option<String>) -> AnyView;
 
 thread_local! {
     static PAGES: Cell<Option<Pages>> = const { Cell::new(None) };
@@ -29,23 +30,26 @@ thread_local! {
 }
 
 /// The page for `route`, as this bundle's `main` chose (the not-found page before it did).
-pub fn page(route: Route) -> AnyView {
+pub fn page(route: Route, link: Option<String>) -> AnyView {
     match PAGES.with(Cell::get) {
-        Some(pages) => pages(route),
+        Some(pages) => pages(route, link),
         None => NotFoundPage().into_any(),
     }
 }
 
 /// The table page's bundle: the table here, every other page by handing over.
-pub fn table_only(route: Route) -> AnyView {
+pub fn table_only(route: Route, link: Option<String>) -> AnyView {
     match route {
-        Route::List => ConnectionsPage().into_any(),
+        Route::List if link.is_none() => ConnectionsPage().into_any(),
         route => view! { <HandOver route /> }.into_any(),
     }
 }
 
 /// The pages bundle: every page.
-pub fn every_page(route: Route) -> AnyView {
+pub fn every_page(route: Route, link: Option<String>) -> AnyView {
+    if let Some(token) = link {
+        return view! { <LinkConnectPage token /> }.into_any();
+    }
     match route {
         Route::List => ConnectionsPage().into_any(),
         Route::Gallery => GalleryPage().into_any(),

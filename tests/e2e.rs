@@ -1487,3 +1487,173 @@ async fn a_stripe_restricted_key_connects_and_its_mode_is_shown() {
     h.snapshot("33-stripe-restricted-key").await;
     h.browser.clone().close().await.unwrap();
 }
+
+/// Waits until `client`'s page has an element matching `css` that contains `text`.
+async fn wait_in(client: &Client, css: &str, text: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(elements) = client.find_all(Locator::Css(css)).await {
+            for element in elements {
+                if let Ok(found) = element.text().await {
+                    if found.contains(text) {
+                        return found;
+                    }
+                }
+            }
+        }
+        if started.elapsed() > WAIT {
+            let body = client.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default();
+            panic!("no {css} containing {text:?} after {WAIT:?}; page says:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click_in(client: &Client, xpath: &str) {
+    client.wait().at_most(WAIT).for_element(Locator::XPath(xpath)).await.unwrap_or_else(|e| panic!("{xpath}: {e}")).click().await.unwrap();
+}
+
+/// "Send a link instead" on the page the admin is on, the default lifetime, a note: the link shown.
+async fn make_link_in_browser(h: &Harness, note: &str) -> String {
+    h.click("//button[normalize-space()='Send a link instead']").await;
+    h.wait_for_text(".cx-send-link", "Valid for").await;
+    let selected = h.browser.execute("return document.querySelector('.cx-send-link select').selectedOptions[0].textContent", vec![]).await.unwrap();
+    assert_eq!(selected, json!("72 hours"), "the default lifetime");
+    h.browser.find(Locator::Css(".cx-send-link textarea")).await.unwrap().send_keys(note).await.unwrap();
+    h.click("//button[normalize-space()='Create link']").await;
+    h.wait_for_text(".cx-send-link", "Copy this link now").await;
+    let url = h.browser.execute("return document.querySelector('.cx-link-url').value", vec![]).await.unwrap();
+    let url = url.as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{}/connect/", h.url)), "{url}");
+    url
+}
+
+/// In a browser with no session: the link's page, Connect with Stripe, allow at the stand-in.
+async fn connect_through_link(client: &Client, link: &str, expect: &str) {
+    client.goto(link).await.unwrap();
+    wait_in(client, "main", expect).await;
+    click_in(client, "//button[normalize-space()='Connect with Stripe']").await;
+    let field = client.wait().at_most(WAIT).for_element(Locator::Id("email")).await.expect("the stand-in's sign-in page");
+    field.send_keys(provider_standin::DEMO_EMAIL).await.unwrap();
+    client.find(Locator::Id("password")).await.unwrap().send_keys(provider_standin::DEMO_PASSWORD).await.unwrap();
+    click_in(client, "//button[@id='allow']").await;
+    wait_in(client, "main", "Connection successful!").await;
+}
+
+#[tokio::test]
+async fn a_link_lets_someone_with_no_session_connect_stripe_once_and_closed_links_say_so() {
+    let h = start().await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text("h1", "Data Sources").await;
+    h.open("/connections/new/stripe").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    let link = make_link_in_browser(&h, "For the board pack").await;
+
+    let owner = Chrome::start(None).await;
+    connect_through_link(&owner.client, &link, "Ada Admin of Acme Inc. asks you to connect this data source.").await;
+    let page = wait_in(&owner.client, "main", "is connected at Stripe").await;
+    assert!(page.contains("Acme Books Ltd"), "{page}");
+    assert!(!owner.client.current_url().await.unwrap().as_str().contains("code="), "the code is gone from the address bar");
+
+    // The admin's table shows it, connected through the link.
+    h.open("/connections").await;
+    let row = h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    assert!(row.contains("Connected"), "{row}");
+    h.click("//a[normalize-space()='Acme Books Ltd']").await;
+    h.wait_for_text(".cx-facts", "a link made by Ada Admin").await;
+
+    // Used: the same link says so, and offers nothing.
+    owner.client.goto(&link).await.unwrap();
+    wait_in(&owner.client, "main", "This link was already used").await;
+    assert!(owner.client.find(Locator::XPath("//button[normalize-space()='Connect with Stripe']")).await.is_err());
+
+    // Revoked from the list on the authorization page.
+    h.open("/connections/new/stripe").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    let revoked = make_link_in_browser(&h, "").await;
+    h.open("/connections/new/stripe").await;
+    h.wait_for_text("table", "Open").await;
+    h.click("//button[normalize-space()='Revoke']").await;
+    h.wait_for_text("table", "Revoked").await;
+    owner.client.goto(&revoked).await.unwrap();
+    wait_in(&owner.client, "main", "This link was revoked").await;
+
+    // Expired.
+    h.open("/connections/new/stripe").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    let expired = make_link_in_browser(&h, "").await;
+    sqlx::query("UPDATE connect_links SET expires_at = 1 WHERE used_at IS NULL AND revoked_at IS NULL").execute(h.state.db.pool()).await.unwrap();
+    owner.client.goto(&expired).await.unwrap();
+    wait_in(&owner.client, "main", "This link has expired").await;
+    owner.client.clone().close().await.unwrap();
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reconnect_link_brings_a_connection_needing_reauthentication_back_to_connected() {
+    let h = start().await;
+    h.connect_over_http("acme", provider_standin::DEMO_EMAIL).await;
+    h.standin.revoke_access(ACME);
+    let id = h.state.db.list_connections("acme").await.unwrap()[0].id.clone();
+    let token = connections_testkit::session_token(SESSION_SECRET, "seed", "Sam Seed", "admin", "acme", 600);
+    let checked = reqwest::Client::new().post(format!("{}/api/connections/{id}/check", h.url)).bearer_auth(token).json(&json!({})).send().await.unwrap();
+    assert!(checked.status().is_success());
+    h.sign_in_as("Ada Admin").await;
+    h.click("//a[normalize-space()='Acme Books Ltd']").await;
+    h.wait_for_text(".cx-facts", "Reauthentication required").await;
+    let link = make_link_in_browser(&h, "Stripe asks us to sign in again").await;
+
+    let owner = Chrome::start(None).await;
+    connect_through_link(&owner.client, &link, "It reconnects the account Acme Books Ltd").await;
+    h.open("/connections").await;
+    let row = h.wait_for_text("tbody tr", "Acme Books Ltd").await;
+    assert!(row.contains("Connected") && !row.contains("Reauthentication"), "{row}");
+    assert_eq!(h.browser.find_all(Locator::Css("tbody tr")).await.unwrap().len(), 1, "the same connection");
+    owner.client.clone().close().await.unwrap();
+    h.browser.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_link_opened_inside_a_portal_frame_connects_in_a_popup() {
+    let h = start().await;
+    let token = connections_testkit::session_token(SESSION_SECRET, "ada", "Ada Admin", "admin", "acme", 600);
+    let made = reqwest::Client::new()
+        .post(format!("{}/api/connect-links", h.url))
+        .bearer_auth(token)
+        .json(&json!({ "provider": "stripe", "expires_in_secs": 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let link = made.json::<serde_json::Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
+    // The portal's frame, pointed at the link (no session anywhere in this browser).
+    h.browser.goto(&format!("{}/framed", h.portal)).await.unwrap();
+    h.browser.wait().at_most(WAIT).for_element(Locator::Css("iframe.portal-frame")).await.unwrap();
+    h.browser.execute("document.querySelector('iframe.portal-frame').src = arguments[0]; return true;", vec![json!(link)]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let frame = h.browser.find(Locator::Css("iframe.portal-frame")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    h.wait_for_text("main", "Ada Admin of acme asks you to connect").await;
+    let app_window = h.browser.window().await.unwrap();
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("[role=status]", "Waiting for you to finish in the Stripe window").await;
+    let started = Instant::now();
+    let popup = loop {
+        if let Some(popup) = h.browser.windows().await.unwrap().into_iter().find(|w| *w != app_window) {
+            break popup;
+        }
+        assert!(started.elapsed() < WAIT, "no popup opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    h.browser.switch_to_window(popup).await.unwrap();
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
+    let started = Instant::now();
+    while h.browser.windows().await.unwrap().len() > 1 {
+        assert!(started.elapsed() < WAIT, "the popup did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.browser.switch_to_window(app_window).await.unwrap();
+    h.browser.find(Locator::Css("iframe.portal-frame")).await.unwrap().enter_frame().await.unwrap();
+    h.wait_for_text("main", "Acme Books Ltd is now connected for acme").await;
+    assert_eq!(h.state.db.list_connections("acme").await.unwrap()[0].connected_by, "a link made by Ada Admin");
+}

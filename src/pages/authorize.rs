@@ -1,13 +1,13 @@
 //! The provider's authorization page: what access is asked, what will sync, and Connect. The steps of
 //! connecting are decided in `flow`; `Connector` is their browser side.
 
-use connections_wire::{Dialect, GrantResponse, ProviderInfo};
+use connections_wire::{Dialect, GrantRequest, GrantResponse, LinkAttemptRequest, LinkGrantRequest, ProviderInfo, StartAttemptResponse};
 use leptos::prelude::*;
 
 use super::key_form::KeyForm;
 use crate::catalog::Catalog;
 use crate::components::{AdminOnly, Connected, ErrorNotice, ExternalLink, Leave, Loaded, ProviderIcon};
-use crate::flow::{self, ConnectWay, PendingAttempt, Stage};
+use crate::flow::{self, ConnectWay, PendingAttempt, PendingLink, Stage};
 use crate::host;
 use crate::i18n::{self, td_string, Locale};
 use crate::navigator::use_navigator;
@@ -52,7 +52,8 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
         }
         .into_any();
     }
-    let connector = Connector::new(provider.clone());
+    let connector = Connector::new(provider.clone(), None);
+    let id = provider.id.clone();
     view! {
         <article class="cx-consent" aria-labelledby="cx-consent-title">
             <ConsentDetails provider />
@@ -60,13 +61,15 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
             <StageNotice connector />
             <ConnectActions connector />
         </article>
+        <crate::pages::links::SendLink provider=id.clone() connection_id=None />
+        <crate::pages::links::OpenLinks provider=id />
     }
     .into_any()
 }
 
 /// What connecting means: the access asked for, the data that will sync, where to read more.
 #[component]
-fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
+pub(crate) fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
     let locale = i18n::locale();
     let name = provider.name.clone();
     view! {
@@ -98,10 +101,13 @@ fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
 
 /// Waiting for the popup, finishing, or the popup was blocked.
 #[component]
-fn StageNotice(connector: Connector) -> impl IntoView {
+pub(crate) fn StageNotice(connector: Connector) -> impl IntoView {
     let locale = i18n::locale();
     let name = connector.name();
-    let in_a_tab = use_navigator().absolute_url(&Route::Authorize { provider: connector.id() });
+    let in_a_tab = match connector.link.get_value() {
+        Some(token) => connector.link_page_url(&token),
+        None => use_navigator().absolute_url(&Route::Authorize { provider: connector.id() }),
+    };
     move || match connector.stage.get() {
         Stage::WaitingForPopup => Some(
             view! {
@@ -167,12 +173,16 @@ fn access_summary(locale: Locale, provider: &ProviderInfo) -> String {
 
 /// The connect step's state and its browser side: the redirect, or the popup and its channel.
 #[derive(Clone, Copy)]
-struct Connector {
+pub(crate) struct Connector {
     provider: StoredValue<ProviderInfo>,
     /// This page's callback address, which the provider sends the browser back to.
     return_address: StoredValue<String>,
-    stage: RwSignal<Stage>,
-    error: RwSignal<Option<String>>,
+    pub(crate) stage: RwSignal<Stage>,
+    pub(crate) error: RwSignal<Option<String>>,
+    /// A connect link's token: the attempt and the grant go through the link, not a session.
+    link: StoredValue<Option<String>>,
+    /// Connected through the link: the account's name.
+    pub(crate) linked: RwSignal<Option<String>>,
     // The popup's window and the channel listener live as long as the wait (not Send: local storage).
     popup_window: StoredValue<Option<web_sys::Window>, LocalStorage>,
     listener: StoredValue<Option<popup::Listener>, LocalStorage>,
@@ -182,7 +192,7 @@ struct Connector {
 }
 
 impl Connector {
-    fn new(provider: ProviderInfo) -> Self {
+    pub(crate) fn new(provider: ProviderInfo, link: Option<String>) -> Self {
         let navigator = use_navigator();
         let return_address = navigator.absolute_url(&Route::Callback { provider: provider.id.clone() });
         let connector = Connector {
@@ -190,6 +200,8 @@ impl Connector {
             return_address: StoredValue::new(return_address),
             stage: RwSignal::new(Stage::Ready),
             error: RwSignal::new(None),
+            link: StoredValue::new(link),
+            linked: RwSignal::new(None),
             popup_window: StoredValue::new_local(None),
             listener: StoredValue::new_local(None),
             locale: i18n::locale(),
@@ -204,12 +216,18 @@ impl Connector {
         self.provider.with_value(|p| p.id.clone())
     }
 
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         self.provider.with_value(|p| p.name.clone())
     }
 
+    /// A link's own page, to open in a tab of its own.
+    fn link_page_url(self, token: &str) -> String {
+        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        format!("{origin}{}{token}", connections_wire::paths::LINK_PAGE_PREFIX)
+    }
+
     /// The Connect button: one attempt at a time.
-    fn connect(self) {
+    pub(crate) fn connect(self) {
         if self.stage.get_untracked().is_busy() {
             return;
         }
@@ -225,7 +243,11 @@ impl Connector {
         let provider = self.provider.get_value();
         let flow_error = |e: flow::FlowError| messages::flow_error(self.locale, &e, &provider.name);
         let attempt = flow::new_attempt(&provider, &self.return_address.get_value()).map_err(flow_error)?;
-        let answer = api::start_attempt(&provider.id, &attempt.register).await.map_err(|e| messages::provider_api_error(self.locale, &e, &provider.name))?;
+        let answer: Result<StartAttemptResponse, api::ApiError> = match self.link.get_value() {
+            Some(token) => api::link_attempt(&LinkAttemptRequest { token: token.into(), attempt: attempt.register }).await,
+            None => api::start_attempt(&provider.id, &attempt.register).await,
+        };
+        let answer = answer.map_err(|e| messages::provider_api_error(self.locale, &e, &provider.name))?;
         let destination = flow::authorize_destination(&answer).map_err(flow_error)?.to_owned();
         Ok((attempt.pending, destination))
     }
@@ -236,7 +258,9 @@ impl Connector {
         leptos::task::spawn_local(async move {
             let browser_error = |e| messages::browser_error(self.locale, e, &self.name());
             let left = match self.register().await {
-                Ok((pending, destination)) => browser::save_pending(&pending).and_then(|()| browser::go_to(&destination)).map_err(browser_error),
+                Ok((pending, destination)) => {
+                    self.save_link(&pending).and_then(|()| browser::save_pending(&pending)).and_then(|()| browser::go_to(&destination)).map_err(browser_error)
+                }
                 Err(message) => Err(message),
             };
             // On success the page is leaving; the button stays busy until it does.
@@ -283,11 +307,32 @@ impl Connector {
         match flow::popup_grant(&query, pending, &provider.id) {
             Err(why) => self.fail(messages::unfinished(self.locale, &why, &provider.name)),
             Ok(request) => leptos::task::spawn_local(async move {
-                match api::send_grant(&provider.id, &request).await {
-                    Ok(response) => self.succeed(response),
-                    Err(e) => self.fail(messages::provider_api_error(self.locale, &e, &provider.name)),
+                match self.link.get_value() {
+                    Some(token) => self.grant_through_link(token, request, &provider.name).await,
+                    None => match api::send_grant(&provider.id, &request).await {
+                        Ok(response) => self.succeed(response),
+                        Err(e) => self.fail(messages::provider_api_error(self.locale, &e, &provider.name)),
+                    },
                 }
             }),
+        }
+    }
+
+    /// The callback of a redirect made through a link finishes through it too.
+    fn save_link(self, pending: &PendingAttempt) -> Result<(), browser::BrowserError> {
+        match self.link.get_value() {
+            Some(token) => browser::save_pending_link(&PendingLink { token: token.into(), state: pending.state.clone(), provider_name: self.name() }),
+            None => Ok(()),
+        }
+    }
+
+    async fn grant_through_link(self, token: String, grant: GrantRequest, name: &str) {
+        match api::link_grant(&LinkGrantRequest { token: token.into(), grant }).await {
+            Ok(response) => {
+                self.stage.set(Stage::Ready);
+                self.linked.set(Some(response.account_name));
+            }
+            Err(e) => self.fail(messages::provider_api_error(self.locale, &e, name)),
         }
     }
 

@@ -3,7 +3,7 @@
 //! user began at the provider) is shown for confirmation first, naming the account. Nothing is sent
 //! for a provider the server does not list.
 
-use connections_wire::{GrantResponse, PendingInstall};
+use connections_wire::{GrantResponse, LinkGrantRequest, PendingInstall};
 use leptos::prelude::*;
 
 use crate::components::{Connected, ErrorNotice, Leave};
@@ -23,6 +23,10 @@ enum Progress {
     Declined,
     /// The answer went to the framed app that opened this popup.
     HandedOver,
+    /// Connected through a connect link: the account's name.
+    Linked(String),
+    /// A connect link's attempt failed: the message, and the link's token to start again.
+    LinkFailed(String, String),
 }
 
 #[component]
@@ -44,6 +48,7 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
     // Read once, then scrub: the code must not stay in the address bar, history or a Referer.
     let query = browser::current_query();
     let pending = browser::take_pending();
+    let link = flow::link_of(pending.as_ref(), browser::take_pending_link());
     navigator.scrub_callback_url();
 
     let id = provider.clone();
@@ -57,6 +62,22 @@ pub fn CallbackPage(provider: String) -> impl IntoView {
                 popup::close_this_window();
                 return;
             }
+        }
+        // Made through a connect link: finished through it, with no session.
+        if let Some(link) = link {
+            let failed = |message: String| progress.set(Progress::LinkFailed(message, link.token.secret().to_owned()));
+            name.set(link.provider_name.clone());
+            match flow::next_step(&query, pending, &id) {
+                Ok(NextStep::Grant(grant)) => match api::link_grant(&LinkGrantRequest { token: link.token.clone(), grant }).await {
+                    Ok(response) => progress.set(Progress::Linked(response.account_name)),
+                    Err(error) => failed(messages::provider_api_error(locale, &error, &link.provider_name)),
+                },
+                Ok(NextStep::Install { .. }) => {
+                    failed(messages::unfinished(locale, &flow::Unfinished::Callback(flow::CallbackError::MissingState), &link.provider_name))
+                }
+                Err(why) => failed(messages::unfinished(locale, &why, &link.provider_name)),
+            }
+            return;
         }
         let outcome = match api::catalog().await {
             Ok(catalog) => match catalog.get(&id) {
@@ -107,7 +128,8 @@ fn CallbackView(
     let retry_href = navigator.href(&Route::Authorize { provider: provider.clone() });
     let list_href = navigator.href(&Route::List);
     let provider = StoredValue::new(provider);
-    move || match progress.get() {
+    move || {
+        match progress.get() {
         Progress::Working => view! {
             <div class="cx-progress" role="status" aria-busy="true">
                 <span class="cx-spinner" aria-hidden="true"></span>
@@ -136,6 +158,21 @@ fn CallbackView(
             </div>
         }
         .into_any(),
+        Progress::Linked(account) => view! {
+            <div class="cx-notice" role="status">
+                <h1>{td_string!(locale, messages.connection_successful)}</h1>
+                <p>{td_string!(locale, links.connected, account = &account, provider = name.get_untracked()).to_string()}</p>
+            </div>
+        }
+        .into_any(),
+        Progress::LinkFailed(message, token) => view! {
+            <div class="cx-notice cx-notice-error" role="alert">
+                <h1>{td_string!(locale, callback.not_completed)}</h1>
+                <p>{message}</p>
+            </div>
+            <p><a class="cx-button cx-button-primary" href=format!("{}{token}", connections_wire::paths::LINK_PAGE_PREFIX)>{td_string!(locale, callback.start_again)}</a></p>
+        }
+        .into_any(),
         Progress::Declined => view! {
             <div class="cx-notice" role="status">
                 <h1>{td_string!(locale, callback.declined_title)}</h1>
@@ -144,6 +181,7 @@ fn CallbackView(
             <p><a class="cx-button" href=list_href.clone()>{td_string!(locale, shell.back_to_connections)}</a></p>
         }
         .into_any(),
+    }
     }
 }
 

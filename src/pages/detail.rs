@@ -66,6 +66,7 @@ fn Facts(loaded: ConnectionDetail, catalog: Catalog, detail: DetailResource) -> 
         </dl>
         <DataAccessSection id=c.id.clone() check=loaded.data_check can_test=matches!(c.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) detail />
         <DeliveriesSection deliveries=loaded.deliveries detail />
+        <super::links::SendLink provider=c.provider.clone() connection_id=Some(c.id.clone()) />
         <History history=loaded.history />
         <p><a href=navigator.href(&Route::List)>{td_string!(locale, shell.back_to_connections)}</a></p>
     }
@@ -110,5 +111,6 @@ fn action_label(locale: Locale, action: AuditAction) -> &'static str {
         AuditAction::TokenRead => td_string!(locale, audit.token_read),
         AuditAction::DataCheck => td_string!(locale, audit.data_check),
         AuditAction::Recover => td_string!(locale, audit.recover),
+        AuditAction::ConnectLink => td_string!(locale, audit.connect_link),
     }
 }

@@ -7,6 +7,7 @@ mod detail;
 mod detail_checks;
 mod gallery;
 mod key_form;
+pub(crate) mod links;
 mod not_found;
 mod sign_in;
 
@@ -15,5 +16,6 @@ pub use callback::CallbackPage;
 pub use connections::{ConnectionsPage, FirstLoad};
 pub use detail::ConnectionDetailPage;
 pub use gallery::GalleryPage;
+pub use links::LinkConnectPage;
 pub use not_found::NotFoundPage;
 pub use sign_in::SignInPage;

@@ -57,6 +57,15 @@ pub(crate) enum ApiError {
     PayloadTooLarge(usize),
     #[error("too many requests; try again in {0} seconds")]
     RateLimited(u64),
+    /// A connect link that expired, or a token no link has (not told apart).
+    #[error("This link has expired. Ask whoever sent it for a new one.")]
+    LinkExpired,
+    #[error("This link was already used to connect an account. Ask whoever sent it for a new one if you need to connect again.")]
+    LinkUsed,
+    #[error("This link was revoked by an administrator. Ask whoever sent it for a new one.")]
+    LinkRevoked,
+    #[error("{provider} signed in to another account than the one this link reconnects; nothing was changed. Sign in to that account and try again.")]
+    LinkWrongAccount { provider: String },
     #[error("webhook signature refused: {0}")]
     InvalidSignature(String),
     /// A pasted key refused, or reading none of the data: nothing stored.
@@ -98,6 +107,10 @@ impl ApiError {
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
             KeyRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::KeyRefused, "Key refused"),
+            LinkExpired => (StatusCode::GONE, ErrorCode::LinkExpired, "Link expired"),
+            LinkUsed => (StatusCode::GONE, ErrorCode::LinkUsed, "Link already used"),
+            LinkRevoked => (StatusCode::GONE, ErrorCode::LinkRevoked, "Link revoked"),
+            LinkWrongAccount { .. } => (StatusCode::CONFLICT, ErrorCode::LinkWrongAccount, "Another account"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
         };
         (status, code, title.to_owned())
@@ -181,6 +194,12 @@ impl From<ConnectError> for ApiError {
             ConnectError::AccountMismatch { provider } => {
                 ApiError::ProviderUnavailable { provider, reason: "it returned a different account than it authorized".into() }
             }
+            ConnectError::LinkClosed(state) => match state {
+                crate::storage::LinkState::Used => ApiError::LinkUsed,
+                crate::storage::LinkState::Revoked => ApiError::LinkRevoked,
+                crate::storage::LinkState::Expired | crate::storage::LinkState::Open => ApiError::LinkExpired,
+            },
+            ConnectError::LinkWrongAccount { provider } => ApiError::LinkWrongAccount { provider },
             ConnectError::Provider(error) => error.into(),
             ConnectError::Database(error) => error.into(),
         }
@@ -194,6 +213,19 @@ impl From<KeyError> for ApiError {
             KeyError::Refused { detail, tables } => ApiError::KeyRefused { detail, tables },
             KeyError::Provider(error) => error.into(),
             KeyError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::services::links::LinkError> for ApiError {
+    fn from(error: crate::services::links::LinkError) -> Self {
+        use crate::services::links::LinkError;
+        match error {
+            LinkError::Invalid(message) => ApiError::InvalidRequest(message),
+            LinkError::UnknownProvider(provider) => ApiError::UnknownProvider(provider),
+            LinkError::NotFound => ApiError::NotFound,
+            LinkError::Connect(error) => error.into(),
+            LinkError::Database(error) => error.into(),
         }
     }
 }

@@ -61,6 +61,9 @@ pub(crate) struct NotificationBody<'a> {
 pub(crate) struct NotificationData<'a> {
     pub workspace: &'a str,
     pub connection: &'a ConnectionView,
+    /// The connect link the change was made through (its id), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_link: Option<&'a str>,
 }
 
 /// `CONNECTIONS_WEBHOOK_URL` with its signing key and retry schedule.

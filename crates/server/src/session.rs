@@ -38,6 +38,9 @@ pub struct Claims {
     pub role: String,
     /// The workspace (the company using the BI product) the session acts for.
     pub org: String,
+    /// The workspace's display name, if the portal sends one (a connect link's page shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
     pub aud: String,
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +57,7 @@ impl Claims {
             name: name.into(),
             role: role.into(),
             org: org.into(),
+            org_name: None,
             aud: DEFAULT_AUDIENCE.into(),
             exp: chrono::Utc::now().timestamp() + secs,
             iss: None,
@@ -177,6 +181,8 @@ pub(crate) struct CurrentUser {
     pub name: String,
     pub role: Role,
     pub workspace: String,
+    /// The workspace's display name, when the session carries one.
+    pub workspace_name: Option<String>,
 }
 
 #[cfg(test)]

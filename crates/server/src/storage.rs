@@ -31,6 +31,7 @@ impl Backend {
 
 mod attempts;
 mod audit;
+mod connect_links;
 mod connections;
 mod data_checks;
 mod installs;
@@ -44,6 +45,7 @@ mod revision;
 
 pub use attempts::{AttemptRefusal, ConsumedAttempt, ATTEMPT_LIFETIME_SECS};
 pub use audit::{AuditEntry, AuditRecord};
+pub(crate) use connect_links::{LinkState, NewLink, StoredLink};
 pub use connections::{Connection, ConnectionRecord, NewConnection, OnUpsert};
 pub(crate) use data_checks::{ConnectionFilter, StoredDataCheck, StoredTable};
 pub(crate) use installs::{NewInstall, INSTALL_LIFETIME_SECS};

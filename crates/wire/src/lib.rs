@@ -11,7 +11,7 @@ mod secrets;
 mod time;
 pub use delivery::{DataCheck, DeliveryStatus, TableAccess, TableCheck, WebhookDelivery};
 pub use problem::{ErrorCode, Problem, PROBLEM_CONTENT_TYPE};
-pub use secrets::{ApiKey, AuthorizationCode, OAuthState, PkceVerifier};
+pub use secrets::{ApiKey, AuthorizationCode, ConnectLinkToken, OAuthState, PkceVerifier};
 pub use time::Timestamp;
 
 /// Path of every API route, so the SPA and the server cannot drift apart.
@@ -21,6 +21,17 @@ pub mod paths {
     pub const PROVIDERS: &str = "/api/providers";
     pub const CONNECTIONS: &str = "/api/connections";
     pub const AUDIT: &str = "/api/audit";
+    pub const CONNECT_LINKS: &str = "/api/connect-links";
+    /// The public link routes: the token travels in the body, never in a path (paths are logged).
+    pub const LINK: &str = "/api/link";
+    pub const LINK_ATTEMPTS: &str = "/api/link/attempts";
+    pub const LINK_GRANTS: &str = "/api/link/grants";
+    /// The link's page in the SPA: `/connect/<token>`.
+    pub const LINK_PAGE_PREFIX: &str = "/connect/";
+
+    pub fn connect_link(id: &str) -> String {
+        format!("/api/connect-links/{id}")
+    }
     pub const STRIPE_WEBHOOK: &str = "/api/webhooks/stripe";
 
     /// `POST`: events a provider sends about its accounts (signed).
@@ -398,6 +409,8 @@ pub enum AuditAction {
     DataCheck,
     /// Reauthentication was required, and the access works again without a new consent.
     Recover,
+    /// A connect link was made, opened, revoked or expired (using one is the connect itself).
+    ConnectLink,
 }
 
 impl AuditAction {
@@ -413,6 +426,7 @@ impl AuditAction {
             AuditAction::TokenRead => "Access token read by a service",
             AuditAction::DataCheck => "Data access checked",
             AuditAction::Recover => "Access working again",
+            AuditAction::ConnectLink => "Connect link",
         }
     }
 
@@ -428,12 +442,15 @@ impl AuditAction {
             AuditAction::TokenRead => "token_read",
             AuditAction::DataCheck => "data_check",
             AuditAction::Recover => "recover",
+            AuditAction::ConnectLink => "connect_link",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         use AuditAction::*;
-        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck, Recover].into_iter().find(|a| a.as_str() == value)
+        [Connect, Reauthenticate, Disconnect, Revoke, HealthCheck, Install, Renew, TokenRead, DataCheck, Recover, ConnectLink]
+            .into_iter()
+            .find(|a| a.as_str() == value)
     }
 }
 
@@ -496,6 +513,112 @@ pub struct ConnectionList {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderList {
     pub providers: Vec<ProviderInfo>,
+}
+
+/// Connect links' shortest and longest lifetimes, and the one offered first.
+pub const LINK_MIN_SECS: i64 = 3600;
+pub const LINK_MAX_SECS: i64 = 7 * 24 * 3600;
+pub const LINK_DEFAULT_SECS: i64 = 72 * 3600;
+
+/// `POST /api/connect-links` (the workspace and the maker are the session's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnectLink {
+    pub provider: String,
+    /// A reconnect link: the connection it must end on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// From [`LINK_MIN_SECS`] to [`LINK_MAX_SECS`].
+    pub expires_in_secs: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A link just made: its address holds the token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectLinkCreated {
+    pub id: String,
+    pub url: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    Open,
+    Used,
+    Revoked,
+    Expired,
+}
+
+/// A link as admins see it (never its token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectLinkView {
+    pub id: String,
+    pub provider: String,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    pub created_by: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub status: LinkStatus,
+    /// The connection made through it, once used.
+    #[serde(default)]
+    pub used_by_connection: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectLinkList {
+    pub links: Vec<ConnectLinkView>,
+}
+
+/// `POST /api/link`: the token from the link's address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkToken {
+    pub token: ConnectLinkToken,
+}
+
+/// What the link page shows before "Connect with {provider}".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPage {
+    /// The workspace's display name, else its id.
+    pub company: String,
+    /// Who made the link.
+    pub asked_by: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub provider: ProviderInfo,
+    /// For a reconnect link: the account it must end on.
+    #[serde(default)]
+    pub reconnect_account: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// `POST /api/link/attempts`: the link's token and the attempt, made in the browser as the admin's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkAttemptRequest {
+    pub token: ConnectLinkToken,
+    #[serde(flatten)]
+    pub attempt: StartAttemptRequest,
+}
+
+/// `POST /api/link/grants`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkGrantRequest {
+    pub token: ConnectLinkToken,
+    #[serde(flatten)]
+    pub grant: GrantRequest,
+}
+
+/// What the person who used a link is told: the account connected (no more of the workspace).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkGrantResponse {
+    pub provider: String,
+    pub account_name: String,
+    pub outcome: GrantOutcome,
 }
 
 #[cfg(test)]

@@ -46,6 +46,14 @@ pub enum ErrorCode {
     /// per table what failed.
     KeyRefused,
     Internal,
+    /// A connect link that expired (or never existed: not told apart).
+    LinkExpired,
+    /// A connect link already used for a connection.
+    LinkUsed,
+    /// A connect link an administrator revoked.
+    LinkRevoked,
+    /// A reconnect link's consent was for another account than the connection's.
+    LinkWrongAccount,
     #[serde(other)]
     Unknown,
 }
@@ -74,6 +82,10 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::KeyRefused => "key_refused",
             ErrorCode::Internal => "internal",
+            ErrorCode::LinkExpired => "link_expired",
+            ErrorCode::LinkUsed => "link_used",
+            ErrorCode::LinkRevoked => "link_revoked",
+            ErrorCode::LinkWrongAccount => "link_wrong_account",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -87,6 +87,11 @@ redacted_string!(
     ApiKey
 );
 redacted_string!(
+    /// A connect link's token (256 random bits): whoever holds it may connect one provider for one
+    /// workspace, once. Shown once, in the link's address; stored only as its SHA-256.
+    ConnectLinkToken
+);
+redacted_string!(
     /// The `state` of a connect attempt: binds the provider's answer to the tab and session that asked.
     OAuthState
 );

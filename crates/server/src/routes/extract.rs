@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_from(parts, state.public_url.scheme() == "https")?.ok_or(ApiError::Unauthenticated("Sign in to continue."))?;
         let claims = state.sessions.verify(&token)?;
-        Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role), workspace: claims.org })
+        Ok(CurrentUser { subject: claims.sub, name: claims.name, role: Role::from_claim(&claims.role), workspace: claims.org, workspace_name: claims.org_name })
     }
 }
 

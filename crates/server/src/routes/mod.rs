@@ -4,6 +4,7 @@
 mod connect;
 mod connections;
 mod extract;
+mod links;
 pub(crate) mod metrics;
 pub(crate) mod probes;
 mod providers;
@@ -14,7 +15,7 @@ mod webhooks;
 
 pub(crate) use extract::{Admin, ServiceCaller};
 
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use connections_wire::paths;
 
@@ -35,6 +36,11 @@ pub(crate) fn api_router(demo: bool) -> Router<AppState> {
         .route("/api/connections/{id}/data-check", post(connections::data_check))
         .route("/api/webhook-deliveries/{id}/retry", post(connections::retry_delivery))
         .route(paths::AUDIT, get(connections::audit))
+        .route(paths::CONNECT_LINKS, get(links::list).post(links::create))
+        .route("/api/connect-links/{id}", delete(links::revoke))
+        .route(paths::LINK, post(links::page))
+        .route(paths::LINK_ATTEMPTS, post(links::start_attempt))
+        .route(paths::LINK_GRANTS, post(links::grant))
         .route("/api/providers/{provider}/installs", post(connect::start_install))
         .route("/api/providers/{provider}/installs/{id}/confirm", post(connect::confirm_install))
         .route("/api/providers/{provider}/installs/{id}/decline", post(connect::decline_install))

@@ -9,17 +9,18 @@
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use connections_wire::{ConnectionStatus, ConnectionView};
+use connections_wire::{ConnectLinkCreated, ConnectLinkView, ConnectionStatus, ConnectionView};
 use serde::{Deserialize, Serialize};
 
 use super::ServiceCaller;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::services::links::{self, LinkRequest, Maker};
 use crate::services::tokens;
 use crate::services::Core;
 use crate::storage::{ConnectionFilter, ConnectionRecord};
@@ -33,6 +34,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/service/v1/openapi.json", get(openapi))
         .route("/service/v1/connections", get(list))
         .route("/service/v1/connections/{id}/access-token", post(access_token))
+        .route("/service/v1/connect-links", get(list_links).post(create_link))
+        .route("/service/v1/connect-links/{id}", delete(revoke_link))
         .route("/service", any(not_found))
         .route("/service/{*rest}", any(not_found))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -180,4 +183,81 @@ async fn access_token(State(state): State<Core>, ServiceCaller(caller): ServiceC
             renewed: fresh.renewed,
         }),
     ))
+}
+
+/// `POST /service/v1/connect-links`: a link made by the product's backend for a person of `org`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServiceLinkRequest {
+    org: String,
+    provider: String,
+    connection_id: Option<String>,
+    expires_in_secs: i64,
+    /// Who asked for it, by name: the link's page says so, and the audit trail.
+    created_by: String,
+    note: Option<String>,
+    /// The workspace's display name, if the backend knows it.
+    org_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct LinkPage {
+    pub data: Vec<ConnectLinkView>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgQuery {
+    org: Option<String>,
+}
+
+fn org_of(query: Result<Query<OrgQuery>, axum::extract::rejection::QueryRejection>) -> Result<String, ApiError> {
+    let Query(query) = query?;
+    query.org.filter(|org| !org.is_empty()).ok_or_else(|| ApiError::InvalidRequest("org (the workspace) is required".into()))
+}
+
+async fn create_link(
+    State(state): State<Core>,
+    ServiceCaller(caller): ServiceCaller,
+    body: Result<Json<ServiceLinkRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<ConnectLinkCreated>), ApiError> {
+    let Json(request) = body?;
+    let subject = format!("service:{caller}");
+    let now = Utc::now().timestamp();
+    if let Some(retry_after) = state.db.count_rate_event(&request.org, &subject, "create_link", now, SERVICE_LINKS_PER_MINUTE, 60).await? {
+        return Err(ApiError::RateLimited(retry_after));
+    }
+    let maker = Maker { workspace: &request.org, workspace_name: request.org_name.as_deref(), subject: &subject, name: &request.created_by };
+    let link = LinkRequest {
+        provider: &request.provider,
+        connection_id: request.connection_id.as_deref(),
+        expires_in_secs: request.expires_in_secs,
+        note: request.note.as_deref(),
+    };
+    Ok((axum::http::StatusCode::CREATED, Json(links::create(&state, &maker, &link).await?)))
+}
+
+/// Links one backend may make per workspace per minute.
+const SERVICE_LINKS_PER_MINUTE: u32 = 30;
+
+/// `GET /service/v1/connect-links?org=`: the workspace's open links.
+async fn list_links(
+    State(state): State<Core>,
+    _caller: ServiceCaller,
+    query: Result<Query<OrgQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<LinkPage>, ApiError> {
+    let org = org_of(query)?;
+    Ok(Json(LinkPage { data: links::list(&state, &org, true).await? }))
+}
+
+/// `DELETE /service/v1/connect-links/{id}?org=`: revokes an open link of the workspace.
+async fn revoke_link(
+    State(state): State<Core>,
+    ServiceCaller(caller): ServiceCaller,
+    Path(id): Path<String>,
+    query: Result<Query<OrgQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let org = org_of(query)?;
+    links::revoke(&state, &org, &id, &format!("service:{caller}"), &caller).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

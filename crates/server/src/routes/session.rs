@@ -39,7 +39,8 @@ pub(crate) async fn demo_sign_in(State(state): State<AppState>, ApiJson(request)
         (Role::Viewer, "globex") => ("demo-viewer-globex", "Vera Viewer", "viewer"),
         _ => return Err(ApiError::InvalidRequest("workspace must be acme or globex".into())),
     };
-    let claims = Claims::new(subject, name, role, workspace, DEMO_SESSION_SECS);
+    let org_name = connections_wire::DEMO_WORKSPACES.iter().find(|(id, _)| *id == workspace).map(|(_, name)| (*name).to_owned());
+    let claims = Claims { org_name, ..Claims::new(subject, name, role, workspace, DEMO_SESSION_SECS) };
     let token = state.sessions.sign(&claims)?;
     let info = SessionInfo { subject: subject.into(), name: name.into(), role: request.role, workspace: workspace.into(), demo: true };
     Ok(([(header::SET_COOKIE, session_cookie(&state, &token, DEMO_SESSION_SECS))], Json(info)).into_response())

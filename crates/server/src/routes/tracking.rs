@@ -60,6 +60,15 @@ fn status_class(status: StatusCode) -> &'static str {
     }
 }
 
+/// The path as logged: a connect link's page (`/connect/<token>`) without its token.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with(connections_wire::paths::LINK_PAGE_PREFIX) {
+        "/connect/…"
+    } else {
+        path
+    }
+}
+
 /// The outermost layer of the app (`Router::layer`, so the matched route is known): gives the request
 /// its id, logs it once answered (paths only: the callback's query string holds an authorization
 /// code; the probes only at debug level), counts and times it under its route template.
@@ -68,7 +77,7 @@ pub(crate) async fn track_requests(request: Request, next: Next) -> Response {
     let quiet = matches!(route.as_deref(), Some(HEALTHZ | READYZ));
     let method = method_label(request.method());
     let id = incoming_request_id(request.headers()).unwrap_or_else(new_request_id);
-    let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id);
+    let span = tracing::info_span!("http", method = %request.method(), path = %logged_path(request.uri().path()), request_id = %id);
     let started = Instant::now();
     let mut response = in_request(id.clone(), next.run(request)).instrument(span.clone()).await;
     let latency = started.elapsed();

@@ -33,6 +33,12 @@ pub(crate) enum ConnectError {
     UnknownInstall,
     #[error("{provider} returned a different account than it authorized")]
     AccountMismatch { provider: String },
+    /// A connect link that can no longer be used (expired or unknown, used, revoked).
+    #[error("this connect link can no longer be used")]
+    LinkClosed(crate::storage::LinkState),
+    /// A reconnect link's consent was for another account than the connection it is for.
+    #[error("{provider} signed in to another account than the one this link reconnects; nothing was changed")]
+    LinkWrongAccount { provider: String },
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error("database: {0}")]
@@ -105,6 +111,28 @@ pub(crate) async fn finish_grant(
     attempt_state: &OAuthState,
     verifier: &PkceVerifier,
 ) -> Result<GrantResponse, ConnectError> {
+    finish_grant_as(state, provider, user, code, attempt_state, verifier, None).await
+}
+
+/// A grant made through a connect link: its attempt was bound to the link, not a session.
+pub(crate) struct ThroughLink<'a> {
+    pub id: &'a str,
+    /// A reconnect link: the account the consent must be for.
+    pub account_id: Option<&'a str>,
+    /// "through a link made by Ada", for the audit line.
+    pub detail: &'a str,
+}
+
+/// [`finish_grant`], or with `link` the same through a connect link, which storing uses up.
+pub(crate) async fn finish_grant_as(
+    state: &Core,
+    provider: &Provider,
+    user: &CurrentUser,
+    code: &AuthorizationCode,
+    attempt_state: &OAuthState,
+    verifier: &PkceVerifier,
+    link: Option<ThroughLink<'_>>,
+) -> Result<GrantResponse, ConnectError> {
     check_code(code)?;
     check_state(attempt_state)?;
     if !pkce::is_valid_verifier(verifier.secret()) {
@@ -122,10 +150,16 @@ pub(crate) async fn finish_grant(
     }
     let redirect_uri = attempt.redirect_uri.unwrap_or_else(|| state.redirect_uri(provider.id()));
     let grant = provider.exchange_code(code, Some(verifier), &redirect_uri).await?;
-    let detail = format!("Connected with {}", provider.name());
+    let detail = match &link {
+        Some(link) => format!("Connected with {} {}", provider.name(), link.detail),
+        None => format!("Connected with {}", provider.name()),
+    };
     let store = async {
         let (account_id, account_name) = account_of(provider, &grant).await?;
-        store_connection(state, provider, user, &grant, &account_id, &account_name, now, &detail).await
+        if link.as_ref().and_then(|link| link.account_id).is_some_and(|expected| expected != account_id) {
+            return Err(ConnectError::LinkWrongAccount { provider: provider.name().to_owned() });
+        }
+        store_connection(state, provider, user, &grant, &account_id, &account_name, now, &detail, link.as_ref().map(|link| link.id)).await
     };
     finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), store).await
 }
@@ -182,30 +216,31 @@ async fn store_connection(
     account_name: &str,
     now: i64,
     detail: &str,
+    link: Option<&str>,
 ) -> Result<GrantResponse, ConnectError> {
     let seal = |kind, token| state.cipher.seal(provider.id(), account_id, kind, token);
-    let (connection, renewed) = state
-        .db
-        .upsert_connection(
-            NewConnection {
-                workspace: &user.workspace,
-                provider: provider.id(),
-                account_id,
-                account_name,
-                livemode: grant.livemode,
-                scope: &grant.scope,
-                access_token: seal(TokenKind::Access, &grant.access_token),
-                refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
-                access_expires_at: grant.access_expires_at,
-                publishable_key: grant.publishable_key.as_deref(),
-                connected_by_subject: &user.subject,
-                connected_by_name: &user.name,
-                now,
-            },
-            detail,
-            CONNECTED,
-        )
-        .await?;
+    let new = NewConnection {
+        workspace: &user.workspace,
+        provider: provider.id(),
+        account_id,
+        account_name,
+        livemode: grant.livemode,
+        scope: &grant.scope,
+        access_token: seal(TokenKind::Access, &grant.access_token),
+        refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
+        access_expires_at: grant.access_expires_at,
+        publishable_key: grant.publishable_key.as_deref(),
+        connected_by_subject: &user.subject,
+        connected_by_name: &user.name,
+        now,
+    };
+    let (connection, renewed) = match link {
+        None => state.db.upsert_connection(new, detail, CONNECTED).await?,
+        // Used up in the same transaction; one used, revoked or expired meanwhile stores nothing.
+        Some(link) => {
+            state.db.upsert_connection_through_link(new, detail, CONNECTED, link).await?.ok_or(ConnectError::LinkClosed(crate::storage::LinkState::Used))?
+        }
+    };
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
     Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })

@@ -106,6 +106,11 @@ pub async fn housekeeping(state: &Core) {
         Ok(pruned) => tracing::debug!(pruned, "counted requests past the rate limit's window deleted"),
         Err(error) => tracing::warn!(%error, "could not prune the rate limit's counts"),
     }
+    match super::links::record_expired(&state.db).await {
+        Ok(0) => {}
+        Ok(expired) => tracing::info!(expired, "connect links expired unused"),
+        Err(error) => tracing::warn!(%error, "could not record expired connect links"),
+    }
     withdraw_expired_installs(state, now).await;
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod data_access;
 pub(crate) mod delivery;
 pub(crate) mod keys;
 pub mod lifecycle;
+pub(crate) mod links;
 pub mod maintenance;
 pub(crate) mod outcomes;
 pub mod reseal;

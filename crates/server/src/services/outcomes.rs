@@ -27,7 +27,8 @@ pub(crate) fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static st
         Err(ConnectError::UnknownAttempt | ConnectError::AttemptUsed | ConnectError::UnknownInstall) => "unknown_attempt",
         Err(ConnectError::AttemptExpired) => "attempt_expired",
         Err(ConnectError::PkceMismatch) => "pkce_mismatch",
-        Err(ConnectError::AccountMismatch { .. }) => "account_mismatch",
+        Err(ConnectError::AccountMismatch { .. } | ConnectError::LinkWrongAccount { .. }) => "account_mismatch",
+        Err(ConnectError::LinkClosed(_)) => "link_closed",
         Err(ConnectError::Provider(error)) => provider_failure(error),
         Err(ConnectError::Database(_)) => "database_error",
     }

@@ -77,12 +77,19 @@ impl From<OutboxRow> for WebhookDelivery {
 
 /// An outgoing webhook's body (`storage::RenderNotification`, given to the database at start):
 /// `{"type", "timestamp", "data": {"workspace", "connection"}}`, the connection as the API shows it.
-pub(crate) fn notification_body(notification: Notification, workspace: &str, connection: &Connection, at: i64) -> Result<String, serde_json::Error> {
+/// `data.via_link` names the connect link it was made through, when it was.
+pub(crate) fn notification_body(
+    notification: Notification,
+    workspace: &str,
+    connection: &Connection,
+    at: i64,
+    via_link: Option<&str>,
+) -> Result<String, serde_json::Error> {
     let connection = ConnectionView::from(connection.clone());
     let body = NotificationBody {
         event_type: notification.as_str(),
         timestamp: DateTime::<Utc>::from_timestamp(at, 0).unwrap_or_default(),
-        data: NotificationData { workspace, connection: &connection },
+        data: NotificationData { workspace, connection: &connection, via_link },
     };
     serde_json::to_string(&body)
 }

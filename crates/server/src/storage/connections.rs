@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::insert_event;
+use super::connect_links::{note_link_connection, use_link};
 use super::provider_events::remember_provider_event;
 use super::{decodable, shown_timestamp, timestamp, AuditEntry, Db, IfChanged};
 use crate::outbox::Notification;
@@ -80,9 +81,37 @@ impl Db {
     /// `written` is the caller's choice of audit action and notification, for a new account and for
     /// a known one.
     pub async fn upsert_connection(&self, new: NewConnection<'_>, detail: &str, written: OnUpsert) -> Result<(Connection, bool), sqlx::Error> {
+        Ok(self.upsert_inner(new, detail, written, None).await?.expect("no link to refuse"))
+    }
+
+    /// [`Db::upsert_connection`] through the connect link `link_id`, which the same transaction uses
+    /// up: `None` (nothing stored) when the link is no longer open. The outgoing webhook carries the
+    /// link's id (`via_link`).
+    pub(crate) async fn upsert_connection_through_link(
+        &self,
+        new: NewConnection<'_>,
+        detail: &str,
+        written: OnUpsert,
+        link_id: &str,
+    ) -> Result<Option<(Connection, bool)>, sqlx::Error> {
+        self.upsert_inner(new, detail, written, Some(link_id)).await
+    }
+
+    async fn upsert_inner(
+        &self,
+        new: NewConnection<'_>,
+        detail: &str,
+        written: OnUpsert,
+        link: Option<&str>,
+    ) -> Result<Option<(Connection, bool)>, sqlx::Error> {
         // Write first: a transaction that reads before writing can't upgrade its lock when another
         // writer got in between (SQLite WAL), which would fail concurrent grants.
         let mut tx = self.pool.begin().await?;
+        if let Some(link) = link {
+            if !use_link(&mut tx, link, new.now).await? {
+                return Ok(None);
+            }
+        }
         let new_id = format!("conn_{}", uuid::Uuid::new_v4().simple());
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
@@ -135,12 +164,15 @@ impl Db {
             },
         )
         .await?;
+        if let Some(link) = link {
+            note_link_connection(&mut tx, link, &view.id).await?;
+        }
         if let Some(notification) = notification {
-            self.announce(&mut tx, &view.id, notification, new.now).await?;
+            self.announce_via(&mut tx, &view.id, notification, new.now, link).await?;
         }
         tx.commit().await?;
         self.committed(revision);
-        Ok((view, existed))
+        Ok(Some((view, existed)))
     }
 
     /// One workspace's connections, newest first.

@@ -49,7 +49,8 @@ const DUE: &str = "SELECT o.id FROM webhook_outbox o
 /// Makes an outgoing webhook's body: the notification, the connection's workspace, the connection as
 /// the change left it, and when. Handed to [`Db::with_outbox`] by the composition root, so storage
 /// writes a body made above it.
-pub(crate) type RenderNotification = fn(Notification, &str, &Connection, i64) -> Result<String, serde_json::Error>;
+/// The last argument is the connect link the change was made through, if any (`via_link`).
+pub(crate) type RenderNotification = fn(Notification, &str, &Connection, i64, Option<&str>) -> Result<String, serde_json::Error>;
 
 /// Writes the outgoing webhook `event_type` for connection `id`, as the row stands now in `tx`.
 async fn enqueue(
@@ -58,12 +59,13 @@ async fn enqueue(
     id: &str,
     event_type: Notification,
     now: i64,
+    via_link: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let row = sqlx::query(&format!("SELECT {VIEW_COLUMNS}, workspace FROM connections WHERE id = $1")).bind(id).fetch_one(&mut **tx).await?;
     let connection = view_from_row(&row)?;
     let workspace: String = row.try_get("workspace")?;
     let now_ms = now * 1000;
-    let payload = render(event_type, &workspace, &connection, now).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let payload = render(event_type, &workspace, &connection, now, via_link).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO webhook_outbox (message_id, workspace, connection_id, event_type, payload, created_ms, next_attempt_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -83,8 +85,20 @@ impl Db {
     /// Writes the outgoing webhook a service chose, in the transaction of its change (when the
     /// outbox is on: a receiver is configured).
     pub(super) async fn announce(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, event_type: Notification, now: i64) -> Result<(), sqlx::Error> {
+        self.announce_via(tx, id, event_type, now, None).await
+    }
+
+    /// [`Db::announce`], for a change made through the connect link `via_link`.
+    pub(super) async fn announce_via(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        event_type: Notification,
+        now: i64,
+        via_link: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         if let Some(render) = self.outbox {
-            enqueue(tx, render, id, event_type, now).await?;
+            enqueue(tx, render, id, event_type, now, via_link).await?;
         }
         Ok(())
     }

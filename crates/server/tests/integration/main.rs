@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod binary;
+mod connect_links;
 mod data_access;
 mod embedding;
 mod faults;
