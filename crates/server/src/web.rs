@@ -26,7 +26,7 @@ pub(crate) fn inline_script_hashes(html: &str) -> Vec<String> {
         let body_and_more = &rest[tag_end + 1..];
         let Some(close) = body_and_more.find("</script>") else { break };
         let body = &body_and_more[..close];
-        if !tag.contains(" src=") && !body.trim().is_empty() {
+        if attribute(&tag["<script".len()..], "src").is_none() && !body.trim().is_empty() {
             hashes.push(format!("'sha256-{}'", STANDARD.encode(Sha256::digest(body.as_bytes()))));
         }
         rest = &body_and_more[close..];
@@ -121,17 +121,63 @@ pub(crate) fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 }
 
 /// Finds what Trunk named the app's script, wasm and styles in `index.html` (the names carry content
-/// hashes that change every build).
+/// hashes that change every build). Trunk's release build minifies `index.html` (`minify =
+/// "on_release"` in `Trunk.toml`): attributes lose their quotes and change order, and the start
+/// script may lose its spaces, so both forms are read.
 fn built_asset_names(html: &str) -> Option<(String, String, Option<String>)> {
-    let quoted_after = |marker: &str| -> Option<String> {
-        let start = html.find(marker)? + marker.len();
-        let end = html[start..].find('\'')?;
-        Some(html[start..start + end].to_owned())
-    };
-    let script = quoted_after("* as bindings from '")?;
-    let wasm = quoted_after("module_or_path: '")?;
-    let styles = html.split("<link rel=\"stylesheet\" href=\"").skip(1).filter_map(|rest| rest.split('"').next()).find(|href| href.starts_with("/main-"));
+    let script = quoted_after(html, "* as bindings from")?;
+    let wasm = quoted_after(html, "module_or_path:")?;
+    let styles = html
+        .split("<link")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .filter(|tag| attribute(tag, "rel").is_some_and(|rel| rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("stylesheet"))))
+        .filter_map(|tag| attribute(tag, "href"))
+        .find(|href| href.starts_with("/main-"));
     Some((script, wasm, styles.map(str::to_owned)))
+}
+
+/// The string literal (in `'` or `"`) after `marker` and any spaces.
+fn quoted_after(html: &str, marker: &str) -> Option<String> {
+    let rest = html[html.find(marker)? + marker.len()..].trim_start();
+    let quote = rest.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let rest = &rest[1..];
+    Some(rest[..rest.find(quote)?].to_owned())
+}
+
+/// An attribute's value in a tag's text (after its name, before its `>`): quoted with `"` or `'`,
+/// or unquoted as an HTML minifier writes it.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = tag;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
+        if rest.is_empty() {
+            return None;
+        }
+        let name_end = rest.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '/').unwrap_or(rest.len());
+        let (attr, after) = rest.split_at(name_end);
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('=') {
+            Some(value) => {
+                let value = value.trim_start();
+                match value.chars().next() {
+                    Some(quote @ ('"' | '\'')) => {
+                        let end = value[1..].find(quote)? + 1;
+                        (&value[1..end], &value[end + 1..])
+                    }
+                    _ => {
+                        let end = value.find(|c: char| c.is_ascii_whitespace()).unwrap_or(value.len());
+                        (&value[..end], &value[end..])
+                    }
+                }
+            }
+            None => ("", after),
+        };
+        if attr.eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        rest = next;
+    }
 }
 
 /// `/embed.js`: what a host page imports. Adds the app's (scoped) stylesheet once, starts the wasm,
@@ -310,6 +356,35 @@ const wasm = await init({ module_or_path: '/connections-faa09f_bg.wasm' });
         assert!(!js.contains("standalone"), "the standalone page's body styles must not reach a host page");
         assert!(js.contains("export const mount = glue.mount;"));
         assert_eq!(embed_loader("<html></html>"), None);
+    }
+
+    /// What Trunk's `minify = "on_release"` makes of `index.html` (Trunk 0.21.14).
+    const MINIFIED_INDEX: &str = "<!doctype html><html lang=en><meta charset=utf-8><title>Connections</title><script type=module>\
+import init, * as bindings from '/connections-7a051d.js';\nconst wasm = await init({ module_or_path: '/connections-7a051d_bg.wasm' });\n\
+dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));</script>\
+<link href=/main-8b3a70.css integrity=sha384-kYJ rel=stylesheet><link href=/standalone-fa4584.css integrity=sha384-MNw rel=stylesheet>\
+<link href=/public/favicon.svg rel=icon type=image/svg+xml><link crossorigin href=/connections-7a051d.js integrity=sha384-14C rel=modulepreload>";
+
+    #[test]
+    fn the_embed_loader_reads_the_minified_shell_too() {
+        let js = embed_loader(MINIFIED_INDEX).unwrap();
+        assert!(js.contains(r#"new URL("/connections-7a051d.js", import.meta.url)"#), "{js}");
+        assert!(js.contains(r#"new URL("/connections-7a051d_bg.wasm", import.meta.url)"#), "{js}");
+        assert!(js.contains(r#"new URL("/main-8b3a70.css", import.meta.url)"#), "{js}");
+        assert!(!js.contains("standalone"));
+        // Without spaces, in double quotes, and a stylesheet named after other attributes.
+        let tight = r#"<script type=module>import init,* as bindings from"/c-1.js";const wasm=await init({module_or_path:"/c-1_bg.wasm"})</script><link integrity="x" href='/main-2.css' rel="preload stylesheet">"#;
+        assert_eq!(built_asset_names(tight), Some(("/c-1.js".into(), "/c-1_bg.wasm".into(), Some("/main-2.css".into()))));
+        // The icon and the module preload are not stylesheets.
+        assert_eq!(built_asset_names(&MINIFIED_INDEX.replace("rel=stylesheet", "rel=icon")).unwrap().2, None);
+    }
+
+    #[test]
+    fn the_csp_hashes_the_minified_start_script_as_written() {
+        let hashes = inline_script_hashes(MINIFIED_INDEX);
+        let start = MINIFIED_INDEX.find("<script type=module>").unwrap() + "<script type=module>".len();
+        let body = &MINIFIED_INDEX[start..MINIFIED_INDEX.find("</script>").unwrap()];
+        assert_eq!(hashes, vec![format!("'sha256-{}'", STANDARD.encode(Sha256::digest(body.as_bytes())))]);
     }
 
     #[test]
