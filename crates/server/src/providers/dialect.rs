@@ -15,7 +15,7 @@ use connections_wire::{AuthorizationCode, KeyField, PkceVerifier};
 use url::Url;
 
 use super::transport::Placement;
-use super::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, WebhookEvent};
+use super::{AccountInfo, ProviderError, ProviderEvent, Revocation, TokenGrant, WebhookError};
 use crate::secret::Secret;
 
 #[async_trait]
@@ -120,5 +120,5 @@ pub(crate) trait Revoke: Send + Sync {
 
 pub(crate) trait Webhooks: Send + Sync {
     /// Verifies and reads a webhook delivery.
-    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError>;
+    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<ProviderEvent, WebhookError>;
 }

@@ -116,7 +116,7 @@ pub(crate) enum Revocation {
 
 /// What a verified webhook event means for our connections.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum WebhookEvent {
+pub(crate) enum ProviderEvent {
     /// The account owner removed the app at the provider.
     Revoked { account_id: String, event_id: String, created: Option<i64> },
     /// The app was installed on an account (Stripe Apps); the redirect finishes the link.
@@ -314,7 +314,7 @@ impl Provider {
     }
 
     /// Verifies and reads a webhook delivery.
-    pub(crate) fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    pub(crate) fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<ProviderEvent, WebhookError> {
         self.dialect.webhooks().ok_or(WebhookError::NotConfigured)?.event(headers, body, now)
     }
 

@@ -8,7 +8,7 @@ use super::tokens::{self, TokenError};
 use super::Core;
 use crate::crypto::TokenCipher;
 use crate::outbox::Notification;
-use crate::providers::{Provider, ProviderError, Revocation, WebhookEvent as ProviderEvent};
+use crate::providers::{Provider, ProviderError, ProviderEvent, Revocation};
 use crate::storage::{AuditEntry, Connection, ConnectionRecord, Db, IfChanged};
 
 pub(crate) const HEALTH_CHECK_ACTOR: &str = "Health check";

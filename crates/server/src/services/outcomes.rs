@@ -5,7 +5,7 @@ use connections_wire::{GrantOutcome, GrantResponse};
 
 use super::connect::ConnectError;
 use super::tokens::{FreshToken, TokenError};
-use crate::providers::{ProviderError, Revocation, WebhookError, WebhookEvent as ProviderEvent};
+use crate::providers::{ProviderError, ProviderEvent, Revocation, WebhookError};
 
 /// A provider failure as the services count it: it could not be reached, or it said no.
 fn provider_failure(error: &ProviderError) -> &'static str {

@@ -11,7 +11,7 @@ use super::{FileKeys, Stripe, StripeSpec, APPS_ACCESS_TOKEN_SECS};
 use crate::providers::dialect::{Consent, Dialect, Refresh, Webhooks};
 use crate::providers::spec::{Common, Env, KeyProblem, ProviderSpec};
 use crate::providers::transport::Http;
-use crate::providers::{AccountInfo, ProviderError, TokenGrant, WebhookError, WebhookEvent};
+use crate::providers::{AccountInfo, ProviderError, ProviderEvent, TokenGrant, WebhookError};
 use crate::secret::Secret;
 
 /// A `stripe-apps` entry of the providers file, as written (beside the keys every entry has).
@@ -117,7 +117,7 @@ impl Refresh for StripeApps {
 }
 
 impl Webhooks for StripeApps {
-    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<ProviderEvent, WebhookError> {
         self.0.webhook_event(headers, body, now)
     }
 }

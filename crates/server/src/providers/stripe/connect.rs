@@ -11,7 +11,7 @@ use super::{FileKeys, Stripe, StripeSpec};
 use crate::providers::dialect::{Consent, Dialect, Refresh, Revoke, Webhooks};
 use crate::providers::spec::{self, Common, Env, KeyProblem, ProviderSpec};
 use crate::providers::transport::Http;
-use crate::providers::{AccountInfo, ProviderError, Revocation, TokenGrant, WebhookError, WebhookEvent};
+use crate::providers::{AccountInfo, ProviderError, ProviderEvent, Revocation, TokenGrant, WebhookError};
 use crate::secret::Secret;
 
 /// A `stripe-connect` entry of the providers file, as written (beside the keys every entry has).
@@ -190,7 +190,7 @@ impl Revoke for StripeConnect {
 }
 
 impl Webhooks for StripeConnect {
-    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    fn event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<ProviderEvent, WebhookError> {
         self.stripe.webhook_event(headers, body, now)
     }
 }

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::spec::{self, Common, DialectSpec, Env, KeyProblem, ProviderSpec};
 use super::transport::Http;
-use super::{AccountInfo, ProviderError, TokenGrant, WebhookError, WebhookEvent};
+use super::{AccountInfo, ProviderError, ProviderEvent, TokenGrant, WebhookError};
 use crate::secret::Secret;
 pub use connect::ConnectSpec;
 
@@ -279,7 +279,7 @@ impl Stripe {
     }
 
     /// Verifies `Stripe-Signature` and reads what the event means.
-    fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    fn webhook_event(&self, headers: &http::HeaderMap, body: &[u8], now: i64) -> Result<ProviderEvent, WebhookError> {
         let secret = self.spec.webhook_secret.as_ref().ok_or(WebhookError::NotConfigured)?;
         let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
         crate::stripe_signature::verify(secret.expose(), signature, body, now).map_err(|e| WebhookError::Signature(e.to_string()))?;
@@ -287,13 +287,13 @@ impl Stripe {
         let account =
             || event.account.clone().filter(|id| is_account_id(id)).ok_or_else(|| WebhookError::Malformed(format!("{} without an account", event.kind)));
         Ok(match event.kind.as_str() {
-            "account.application.deauthorized" => WebhookEvent::Revoked {
+            "account.application.deauthorized" => ProviderEvent::Revoked {
                 account_id: account()?,
                 event_id: event.id.clone(),
                 created: event.created.and_then(|at| super::provider_time(at, "a webhook event's creation time")),
             },
-            "account.application.authorized" => WebhookEvent::Authorized { account_id: account()? },
-            _ => WebhookEvent::Ignored { kind: event.kind },
+            "account.application.authorized" => ProviderEvent::Authorized { account_id: account()? },
+            _ => ProviderEvent::Ignored { kind: event.kind },
         })
     }
 }
