@@ -1548,6 +1548,7 @@ async fn a_link_lets_someone_with_no_session_connect_stripe_once_and_closed_link
     h.open("/connections/new/stripe").await;
     h.wait_for_text("main", "Data that will sync").await;
     let link = make_link_in_browser(&h, "For the board pack").await;
+    h.snapshot("40-link-made").await;
 
     let owner = Chrome::start(None).await;
     connect_through_link(&owner.client, &link, "Ada Admin of Acme Inc. asks you to connect this data source.").await;
@@ -1573,6 +1574,7 @@ async fn a_link_lets_someone_with_no_session_connect_stripe_once_and_closed_link
     let revoked = make_link_in_browser(&h, "").await;
     h.open("/connections/new/stripe").await;
     h.wait_for_text("table", "Open").await;
+    h.snapshot("41-links-open").await;
     h.click("//button[normalize-space()='Revoke']").await;
     h.wait_for_text("table", "Revoked").await;
     owner.client.goto(&revoked).await.unwrap();

@@ -45,7 +45,7 @@ pub fn SendLink(provider: String, connection_id: Option<String>) -> impl IntoVie
             <Show when=move || open.get()>
                 <Show when=move || created().is_none() fallback=move || view! { <CreatedLink created=created().expect("shown once made") /> }>
                     <p class="cx-muted">{td_string!(locale, links.explain)}</p>
-                    <label>{td_string!(locale, links.lifetime)} " "
+                    <label class="cx-block">{td_string!(locale, links.lifetime)}
                         <select on:change=move |ev| lifetime.set(event_target_value(&ev).parse().unwrap_or(LINK_DEFAULT_SECS))>
                             {LIFETIMES.iter().map(|&secs| view! { <option value=secs.to_string() selected=secs == LINK_DEFAULT_SECS>{lifetime_label(locale, secs)}</option> }).collect_view()}
                         </select>
