@@ -26,7 +26,9 @@ pub fn App(options: AppOptions) -> impl IntoView {
     provide_context(options);
     // A connect link's page (`/connect/<token>`): no session, none of the admin's pages.
     let link = crate::browser::link_token();
-    let admin = link.is_none();
+    // Back from the provider on a link's attempt, the callback page is the link's too: no admin shell.
+    let link_callback = matches!(untrack(|| navigator.route()), Route::Callback { .. }) && crate::browser::link_pending();
+    let admin = link.is_none() && !link_callback;
     let page = move || split::page(navigator.route(), link.clone());
 
     // The provider's children are built inside it, so `i18n::locale()` below finds its context.

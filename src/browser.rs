@@ -32,6 +32,12 @@ pub fn save_pending_link(link: &PendingLink) -> Result<(), BrowserError> {
     storage.set_item(PENDING_LINK_KEY, &json).map_err(|_| BrowserError::StorageFailed)
 }
 
+/// Whether this tab has a connect link's attempt pending (back from the provider, the callback page
+/// is then the link's, not an admin's).
+pub fn link_pending() -> bool {
+    session_storage().and_then(|storage| storage.get_item(PENDING_LINK_KEY).ok().flatten()).is_some()
+}
+
 /// Reads and removes it.
 pub fn take_pending_link() -> Option<PendingLink> {
     let storage = session_storage()?;

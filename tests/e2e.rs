@@ -1555,6 +1555,7 @@ async fn a_link_lets_someone_with_no_session_connect_stripe_once_and_closed_link
     let page = wait_in(&owner.client, "main", "is connected at Stripe").await;
     assert!(page.contains("Acme Books Ltd"), "{page}");
     assert!(!owner.client.current_url().await.unwrap().as_str().contains("code="), "the code is gone from the address bar");
+    assert!(owner.client.find(Locator::Css(".cx-nav")).await.is_err(), "back from Stripe, the link's page shows none of the admin's shell");
 
     // The admin's table shows it, connected through the link.
     h.open("/connections").await;
