@@ -96,6 +96,7 @@ pub(crate) mod tests {
             data_synced: vec![],
             docs_url: None,
             has_modes: false,
+            modes: Vec::new(),
             uninstall_url: None,
             redirect_uri: format!("https://bi.example.com/connections/{id}/callback"),
             redirect_uris: vec![],

@@ -4,7 +4,7 @@
 //! provider's URL rules live in the wasm.
 
 use base64::Engine;
-use connections_wire::{AuthorizationCode, GrantRequest, OAuthState, PkceVerifier, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
+use connections_wire::{AuthorizationCode, GrantRequest, Mode, OAuthState, PkceVerifier, ProviderInfo, StartAttemptRequest, StartAttemptResponse};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +82,8 @@ fn random_b64url(len: usize) -> String {
 
 /// Makes `state` and a PKCE S256 pair from the platform's CSPRNG (`crypto.getRandomValues` in the
 /// browser), for the return address where the app runs (`own`), which the provider must have
-/// registered.
-pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, FlowError> {
+/// registered, in `mode` where the provider has a client per mode.
+pub fn new_attempt(provider: &ProviderInfo, own: &str, mode: Option<Mode>) -> Result<NewAttempt, FlowError> {
     let redirect_uri = registered_redirect_uri(provider, own)?;
     let verifier = PkceCodeVerifier::new(random_b64url(VERIFIER_BYTES));
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
@@ -94,6 +94,7 @@ pub fn new_attempt(provider: &ProviderInfo, own: &str) -> Result<NewAttempt, Flo
             code_challenge: challenge.as_str().to_owned(),
             code_challenge_method: challenge.method().as_str().to_owned(),
             redirect_uri: Some(redirect_uri),
+            mode,
         },
         pending: PendingAttempt {
             provider: provider.id.clone(),
@@ -328,6 +329,7 @@ mod tests {
             data_synced: vec![],
             docs_url: None,
             has_modes: true,
+            modes: Vec::new(),
             uninstall_url: Some("https://dashboard.stripe.com/settings/apps".into()),
             redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
             redirect_uris: vec![
@@ -348,8 +350,8 @@ mod tests {
         assert_eq!(registered_redirect_uri(&provider, embedded), Ok(embedded.to_owned()));
         let elsewhere = "http://internal:8080/connections/stripe/callback";
         assert_eq!(registered_redirect_uri(&provider, elsewhere), Err(FlowError::UnregisteredReturnAddress(elsewhere.to_owned())));
-        assert!(matches!(new_attempt(&provider, elsewhere), Err(FlowError::UnregisteredReturnAddress(_))));
-        let attempt = new_attempt(&provider, embedded).unwrap();
+        assert!(matches!(new_attempt(&provider, elsewhere, None), Err(FlowError::UnregisteredReturnAddress(_))));
+        let attempt = new_attempt(&provider, embedded, None).unwrap();
         assert_eq!(attempt.register.redirect_uri.as_deref(), Some(embedded));
     }
 
@@ -363,8 +365,8 @@ mod tests {
 
     #[test]
     fn a_new_attempt_has_a_fresh_256_bit_state_and_a_matching_pkce_pair() {
-        let first = new_attempt(&stripe(), CALLBACK).unwrap();
-        let second = new_attempt(&stripe(), CALLBACK).unwrap();
+        let first = new_attempt(&stripe(), CALLBACK, None).unwrap();
+        let second = new_attempt(&stripe(), CALLBACK, None).unwrap();
         assert_eq!(first.pending.state.len(), 43, "32 bytes as unpadded base64url");
         assert_ne!(first.pending.state, second.pending.state);
         assert_ne!(first.pending.code_verifier, second.pending.code_verifier);
@@ -377,7 +379,7 @@ mod tests {
 
     #[test]
     fn what_is_registered_never_carries_the_verifier() {
-        let attempt = new_attempt(&stripe(), CALLBACK).unwrap();
+        let attempt = new_attempt(&stripe(), CALLBACK, None).unwrap();
         let json = serde_json::to_value(&attempt.register).unwrap();
         assert_eq!(json["redirect_uri"], CALLBACK);
         assert_eq!(json["code_challenge_method"], "S256");

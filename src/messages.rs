@@ -149,11 +149,12 @@ pub fn flow_error(locale: Locale, error: &FlowError, provider: &str) -> String {
 }
 
 /// Test or live, for providers that have modes.
-pub fn mode_label(locale: Locale, live: bool) -> &'static str {
-    if live {
-        td_string!(locale, mode.live)
-    } else {
-        td_string!(locale, mode.test)
+pub fn mode_label(locale: Locale, mode: connections_wire::Mode) -> &'static str {
+    use connections_wire::Mode;
+    match mode {
+        Mode::Live => td_string!(locale, mode.live),
+        Mode::Test => td_string!(locale, mode.test),
+        Mode::Sandbox => td_string!(locale, mode.sandbox),
     }
 }
 

@@ -189,7 +189,7 @@ fn fill(document: &Document, look: &RowLook, tr: &Element, connection: &Connecti
                     name
                 }
                 Column::Provider => cell(column, None, Some(&(look.provider_name)(&connection.provider))),
-                Column::Mode => cell(column, None, Some(intern(connection.livemode.map_or("—", |live| messages::mode_label(locale, live))))),
+                Column::Mode => cell(column, None, Some(intern(connection.shown_mode().map_or("—", |mode| messages::mode_label(locale, mode))))),
                 Column::Status => {
                     let (icon, class) = status_look(connection.status);
                     let badge = element("span", Some(class), None);

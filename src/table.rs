@@ -156,6 +156,15 @@ impl TableQuery {
     }
 }
 
+fn mode_rank(connection: &ConnectionView) -> Option<u8> {
+    use connections_wire::Mode;
+    connection.shown_mode().map(|mode| match mode {
+        Mode::Test => 0,
+        Mode::Sandbox => 1,
+        Mode::Live => 2,
+    })
+}
+
 fn status_rank(status: ConnectionStatus) -> u8 {
     // Most in need of attention first when sorted ascending.
     match status {
@@ -178,8 +187,8 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
         let order = match query.sort {
             SortKey::Account => lowercase(&a.account_name).cmp(&lowercase(&b.account_name)),
             SortKey::AccountId => a.account_id.cmp(&b.account_id),
-            // Test before live.
-            SortKey::Mode => a.livemode.cmp(&b.livemode),
+            // Test, then sandboxes, then live.
+            SortKey::Mode => mode_rank(a).cmp(&mode_rank(b)),
             SortKey::Scope => a.scope.cmp(&b.scope),
             SortKey::Status => status_rank(a.status).cmp(&status_rank(b.status)),
             SortKey::ConnectedBy => lowercase(&a.connected_by).cmp(&lowercase(&b.connected_by)),
@@ -194,7 +203,7 @@ pub fn apply(rows: &[ConnectionView], query: &TableQuery) -> Vec<ConnectionView>
         let order = if query.descending { order.reverse() } else { order };
         // Rows of providers without modes have none to sort by: last, either way.
         let blanks_last = match query.sort {
-            SortKey::Mode => a.livemode.is_none().cmp(&b.livemode.is_none()),
+            SortKey::Mode => a.shown_mode().is_none().cmp(&b.shown_mode().is_none()),
             // Never checked, or nothing read: last, either way.
             SortKey::LastData => a.last_data_at.is_none().cmp(&b.last_data_at.is_none()),
             _ => std::cmp::Ordering::Equal,
@@ -216,6 +225,7 @@ mod tests {
             account_id: format!("acct_{id}"),
             account_name: name.into(),
             livemode: Some(false),
+            mode: None,
             scope: "read_only".into(),
             status,
             connected_by: "Ada".into(),

@@ -40,7 +40,7 @@ fn stripe() -> ProviderInfo {
 
 #[wasm_bindgen_test]
 fn attempts_made_in_the_browser_are_random_and_well_formed() {
-    let attempts: Vec<_> = (0..20).map(|_| flow::new_attempt(&stripe(), &stripe().redirect_uri).unwrap()).collect();
+    let attempts: Vec<_> = (0..20).map(|_| flow::new_attempt(&stripe(), &stripe().redirect_uri, None).unwrap()).collect();
     let mut states: Vec<_> = attempts.iter().map(|a| a.pending.state.clone()).collect();
     states.sort();
     states.dedup();

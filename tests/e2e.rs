@@ -1279,6 +1279,59 @@ async fn the_connect_path_works_with_tab_and_enter_from_the_table_alone_and_in_t
     h.browser.clone().close().await.unwrap();
 }
 
+/// As the demo runs Stripe (`examples/providers.toml`): a Stripe App with a client in live and in test
+/// mode. The admin picks Test; the install is test mode's, its code exchanged with test mode's key.
+#[tokio::test]
+async fn a_test_mode_stripe_apps_install_is_exchanged_with_the_test_key() {
+    let providers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/providers.toml");
+    let h = start_with(None, &[&format!("--providers={}", providers.display())]).await;
+    h.sign_in_as("Ada Admin").await;
+    h.wait_for_text(".cx-empty", "No data sources").await;
+    h.click("//a[normalize-space()='Add a Data Source']").await;
+    h.click("//a[contains(@class,'cx-gallery-item')][.//*[normalize-space()='Stripe']]").await;
+    h.wait_for_text("main", "Data that will sync").await;
+    // The modes configured, as radio buttons named by what a person reads; live, the first, chosen.
+    let radios = h
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('fieldset input[type=radio]')].map(r => [r.closest('fieldset').querySelector('legend').textContent,
+                     r.closest('label').textContent.trim(), r.checked]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(radios, json!([["Mode", "Live", true], ["Mode", "Test", false]]));
+    h.assert_accessible("the authorization page with its modes").await;
+    h.click("//label[normalize-space()='Test']").await;
+    h.snapshot("40-authorize-modes").await;
+    h.click("//button[normalize-space()='Connect with Stripe']").await;
+    h.wait_for_text("h1", "Sign in to connect").await;
+    let install_link = h.browser.current_url().await.unwrap();
+    assert_eq!(install_link.path(), "/apps/oauth/v2/test/authorize", "test mode's own install link");
+    h.allow_at_stripe(provider_standin::DEMO_EMAIL).await;
+    h.wait_for_text(".cx-flash-region", "Connection successful!").await;
+    let row = h.row_text("Acme Books Ltd").await;
+    assert!(row.contains("Test"), "the Mode column says test: {row}");
+    let stored = h.state.db.connection_by_account("acme", "stripe", "acct_1DemoAcmeBooks00").await.unwrap().unwrap();
+    assert_eq!(stored.view.mode, Some(connections_wire::Mode::Test));
+    h.snapshot("41-connected-test-mode").await;
+
+    // What made it work: the stand-in, as Stripe, takes a test-mode code from test mode's key only.
+    let redirect = h.standin.marketplace_install_in(provider_standin::DEMO_EMAIL, provider_standin::StripeMode::Test, None).unwrap();
+    let code = url::Url::parse(&redirect).unwrap().query_pairs().find(|(name, _)| name == "code").unwrap().1.into_owned();
+    let token_url = install_link.join("/v1/oauth/token").unwrap();
+    let with_live_key = reqwest::Client::new()
+        .post(token_url)
+        .basic_auth("sk_live_DemoConnectionsLiveMode", None::<&str>)
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_live_key.status(), 400);
+    assert!(with_live_key.text().await.unwrap().contains("Authorization code provided does not belong to you"));
+    h.browser.clone().close().await.unwrap();
+}
+
 /// The app's width and the table's at a window width, with the page alone or in the portal.
 async fn widths(h: &Harness) -> serde_json::Value {
     h.browser

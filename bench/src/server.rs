@@ -96,6 +96,7 @@ impl Instance {
                 account_id: &account_id,
                 account_name: &name,
                 livemode: Some(i % 3 == 0),
+                mode: None,
                 scope: "read_only",
                 access_token: self.state.cipher.seal("stripe", &account_id, TokenKind::Access, &Secret::new("sk_test_bench".to_owned())),
                 refresh_token: None,

@@ -1,7 +1,7 @@
 //! The provider's authorization page: what access is asked, what will sync, and Connect. The steps of
 //! connecting are decided in `flow`; `Connector` is their browser side.
 
-use connections_wire::{Dialect, GrantRequest, GrantResponse, LinkAttemptRequest, LinkGrantRequest, ProviderInfo, StartAttemptResponse};
+use connections_wire::{Dialect, GrantRequest, GrantResponse, LinkAttemptRequest, LinkGrantRequest, Mode, ProviderInfo, StartAttemptResponse};
 use leptos::prelude::*;
 
 use super::key_form::KeyForm;
@@ -59,6 +59,7 @@ fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
             <ConsentDetails provider />
             {move || connector.error.get().map(|message| view! { <ErrorNotice message /> })}
             <StageNotice connector />
+            <ModePicker connector />
             <ConnectActions connector />
         </article>
         <crate::pages::links::SendLink provider=id.clone() connection_id=None />
@@ -97,6 +98,41 @@ pub(crate) fn ConsentDetails(provider: ProviderInfo) -> impl IntoView {
         })}
         {provider.key.is_none().then(|| view! { <p class="cx-muted">{td_string!(locale, authorize.sign_in_note, provider = &name).to_string()}</p> })}
     }
+}
+
+/// Live, test or sandbox, for a provider configured with a client per mode (more than one): each
+/// mode has its own install at the provider, so the admin says which this is.
+#[component]
+pub(crate) fn ModePicker(connector: Connector) -> impl IntoView {
+    let locale = i18n::locale();
+    let modes = connector.provider.with_value(|p| p.modes.clone());
+    let name = connector.name();
+    (modes.len() > 1).then(|| {
+        view! {
+            <fieldset class="cx-modes">
+                <legend>{td_string!(locale, columns.mode)}</legend>
+                <p class="cx-muted">{td_string!(locale, authorize.mode_hint, provider = &name).to_string()}</p>
+                {modes
+                    .into_iter()
+                    .map(|mode| {
+                        view! {
+                            <label class="cx-mode">
+                                <input
+                                    type="radio"
+                                    name="cx-mode"
+                                    value=mode.as_str()
+                                    prop:checked=move || connector.mode.get() == Some(mode)
+                                    on:change=move |_| connector.mode.set(Some(mode))
+                                    disabled=move || connector.stage.get().is_busy()
+                                />
+                                {messages::mode_label(locale, mode)}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+        }
+    })
 }
 
 /// Waiting for the popup, finishing, or the popup was blocked.
@@ -179,6 +215,8 @@ pub(crate) struct Connector {
     return_address: StoredValue<String>,
     pub(crate) stage: RwSignal<Stage>,
     pub(crate) error: RwSignal<Option<String>>,
+    /// The mode chosen, for a provider with a client per mode (the first configured until then).
+    pub(crate) mode: RwSignal<Option<Mode>>,
     /// A connect link's token: the attempt and the grant go through the link, not a session.
     link: StoredValue<Option<String>>,
     /// Connected through the link: the account's name.
@@ -196,6 +234,7 @@ impl Connector {
         let navigator = use_navigator();
         let return_address = navigator.absolute_url(&Route::Callback { provider: provider.id.clone() });
         let connector = Connector {
+            mode: RwSignal::new(provider.modes.first().copied()),
             provider: StoredValue::new(provider),
             return_address: StoredValue::new(return_address),
             stage: RwSignal::new(Stage::Ready),
@@ -242,7 +281,7 @@ impl Connector {
     async fn register(self) -> Result<(PendingAttempt, String), String> {
         let provider = self.provider.get_value();
         let flow_error = |e: flow::FlowError| messages::flow_error(self.locale, &e, &provider.name);
-        let attempt = flow::new_attempt(&provider, &self.return_address.get_value()).map_err(flow_error)?;
+        let attempt = flow::new_attempt(&provider, &self.return_address.get_value(), self.mode.get_untracked()).map_err(flow_error)?;
         let answer: Result<StartAttemptResponse, api::ApiError> = match self.link.get_value() {
             Some(token) => api::link_attempt(&LinkAttemptRequest { token: token.into(), attempt: attempt.register }).await,
             None => api::start_attempt(&provider.id, &attempt.register).await,

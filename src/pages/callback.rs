@@ -225,7 +225,7 @@ fn ConfirmInstall(
                 <dt>{td_string!(locale, columns.provider)}</dt><dd>{name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account)}</dt><dd>{install.account_name.clone()}</dd>
                 <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{install.account_id.clone()}</code></dd>
-                {install.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, live)}</dd> })}
+                {connections_wire::Mode::shown(install.mode, install.livemode).map(|mode| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, mode)}</dd> })}
                 <dt>{td_string!(locale, columns.scope)}</dt><dd><code>{install.scope.clone()}</code></dd>
             </dl>
             {move || error().map(|message| view! { <ErrorNotice message /> })}

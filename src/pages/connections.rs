@@ -78,7 +78,7 @@ fn refresh_while_visible(refresh: impl Fn() + Clone + Send + Sync + 'static) {
 /// Whether the table has a Mode column: some provider has test and live accounts (or, should the
 /// list be unavailable, some row has a mode).
 pub fn shows_mode(catalog: &Catalog, rows: &[ConnectionView]) -> bool {
-    catalog.has_modes() || rows.iter().any(|row| row.livemode.is_some())
+    catalog.has_modes() || rows.iter().any(|row| row.shown_mode().is_some())
 }
 
 /// The table's first requests, sent beside the session check when the app opens on the table, so
@@ -458,6 +458,7 @@ mod tests {
             account_id: "acct_1".into(),
             account_name: "Acme".into(),
             livemode,
+            mode: None,
             scope: "read".into(),
             status: ConnectionStatus::Connected,
             connected_by: "Ada".into(),

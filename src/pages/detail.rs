@@ -56,7 +56,7 @@ fn Facts(loaded: ConnectionDetail, catalog: Catalog, detail: DetailResource) -> 
         <dl class="cx-facts">
             <dt>{td_string!(locale, columns.account_id)}</dt><dd><code>{c.account_id.clone()}</code></dd>
             <dt>{td_string!(locale, columns.provider)}</dt><dd>{catalog.name(&c.provider)}</dd>
-            {c.livemode.map(|live| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, live)}</dd> })}
+            {c.shown_mode().map(|mode| view! { <dt>{td_string!(locale, columns.mode)}</dt><dd>{messages::mode_label(locale, mode)}</dd> })}
             <dt>{td_string!(locale, columns.scope_granted)}</dt><dd><code>{c.scope.clone()}</code></dd>
             <dt>{td_string!(locale, columns.status)}</dt><dd><StatusBadge status=c.status /></dd>
             <dt>{td_string!(locale, columns.connected_by)}</dt><dd>{c.connected_by.clone()}</dd>

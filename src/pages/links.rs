@@ -5,7 +5,7 @@
 use connections_wire::{ConnectLinkView, LinkPage, LinkStatus, NewConnectLink, LINK_DEFAULT_SECS};
 use leptos::prelude::*;
 
-use super::authorize::{Connector, ConsentDetails, StageNotice};
+use super::authorize::{Connector, ConsentDetails, ModePicker, StageNotice};
 use crate::components::ErrorNotice;
 use crate::i18n::{self, td_string, Locale};
 use crate::{api, messages};
@@ -197,6 +197,7 @@ fn LinkConsent(page: LinkPage, token: String) -> impl IntoView {
                 }
                 .into_any(),
                 None => view! {
+                    <ModePicker connector />
                     <div class="cx-actions">
                         <button class="cx-button cx-button-primary" on:click=move |_| connector.connect() disabled=busy aria-busy=move || busy().to_string()>
                             {label.clone()}

@@ -14,7 +14,10 @@ use connections_wire::Dialect;
 
 use crate::providers::spec::{self, Env};
 use crate::providers::{ProviderSpec, StripeSettings};
+
+mod stripe_modes;
 use crate::secret::Secret;
+pub use stripe_modes::StripeModeArgs;
 
 #[derive(Parser, Debug, Clone, Default)]
 #[command(name = "connections-server", version, about = "Connections: connect Stripe accounts to the BI product")]
@@ -75,6 +78,9 @@ pub struct Args {
     /// Signing secret of the webhook endpoint (`whsec_…`); without it the webhook route is off.
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
+    /// A Stripe App's client per mode, instead of `STRIPE_SECRET_KEY`'s one.
+    #[command(flatten)]
+    pub stripe_modes: StripeModeArgs,
     /// Seconds between background health checks of every connection; 0 turns them off.
     #[arg(long, env = "CONNECTIONS_HEALTH_CHECK_SECS", value_name = "CONNECTIONS_HEALTH_CHECK_SECS", default_value = "3600")]
     pub health_check_secs: u64,
@@ -270,13 +276,18 @@ fn providers(args: &Args, timeout: Duration, env: Env<'_>) -> Result<Vec<Provide
     let settings = StripeSettings {
         dialect,
         client_id: required(&args.stripe_client_id, "STRIPE_CLIENT_ID")?,
-        secret_key: Secret::new(required(&args.stripe_secret_key, "STRIPE_SECRET_KEY")?),
+        // With a client per mode, each mode's key (and a `STRIPE_SECRET_KEY` as well is refused).
+        secret_key: match args.stripe_modes.any() {
+            true => args.stripe_secret_key.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(|key| Secret::new(key.to_owned())),
+            false => Some(Secret::new(required(&args.stripe_secret_key, "STRIPE_SECRET_KEY")?)),
+        },
         authorize_url: optional_url(&args.stripe_authorize_url, "STRIPE_AUTHORIZE_URL")?,
         token_url: optional_url(&args.stripe_token_url, "STRIPE_TOKEN_URL")?,
         deauthorize_url: optional_url(&args.stripe_deauthorize_url, "STRIPE_DEAUTHORIZE_URL")?,
         api_base: optional_url(&args.stripe_api_base, "STRIPE_API_BASE")?,
         scope: args.stripe_scope.trim().to_owned(),
         webhook_secret,
+        modes: args.stripe_modes.settings()?,
         timeout,
     };
     let spec = settings.into_spec("stripe", "Stripe").map_err(|(setting, problem)| invalid(setting, problem))?;
@@ -312,6 +323,9 @@ pub fn demo_refusal(args: &Args) -> Option<String> {
     }
     if args.stripe_secret_key.as_deref().is_some_and(|key| key.contains("_live_")) {
         return Some("STRIPE_SECRET_KEY is a live key".into());
+    }
+    if set(&args.stripe_modes.stripe_live_secret_key) {
+        return Some("STRIPE_LIVE_SECRET_KEY is set: the demo makes its own keys for the stand-in's modes".into());
     }
     if let Some(url) = args.public_url.as_deref().filter(|v| !v.trim().is_empty()) {
         let loopback = Url::parse(url.trim())
@@ -461,6 +475,58 @@ mod tests {
         let mut args = valid_args(dir.path());
         change(&mut args);
         Config::try_from(args).expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn a_stripe_app_takes_a_client_per_mode_from_the_environment_instead_of_the_one() {
+        let per_mode = |args: &mut Args| {
+            args.stripe_secret_key = None;
+            args.stripe_modes.stripe_live_secret_key = Some("rk_live_1".into());
+            args.stripe_modes.stripe_test_secret_key = Some("sk_test_1".into());
+            args.stripe_modes.stripe_test_authorize_url = Some("https://marketplace.stripe.com/oauth/v2/chnlink_1/authorize".into());
+            args.stripe_modes.stripe_test_webhook_secret = Some("whsec_testmode1".into());
+        };
+        let dir = static_dir();
+        let mut args = valid_args(dir.path());
+        per_mode(&mut args);
+        let config = Config::try_from(args).unwrap();
+        let crate::providers::DialectSpec::StripeApps(stripe) = &config.providers[0].dialect else { panic!() };
+        let modes: Vec<_> = stripe.modes.iter().map(|c| (c.mode, c.authorize_url.as_str(), c.webhook_secret.is_some())).collect();
+        assert_eq!(
+            modes,
+            [
+                (connections_wire::Mode::Live, crate::providers::stripe::STRIPE_APPS_AUTHORIZE_URL, false),
+                (connections_wire::Mode::Test, "https://marketplace.stripe.com/oauth/v2/chnlink_1/authorize", true)
+            ]
+        );
+
+        let both = error_for(|a| {
+            per_mode(a);
+            a.stripe_secret_key = Some("sk_test_9".into());
+        });
+        assert!(both.starts_with("STRIPE_SECRET_KEY: is for one client; with a client per mode"), "{both}");
+        let no_link = error_for(|a| {
+            per_mode(a);
+            a.stripe_modes.stripe_test_authorize_url = None;
+        });
+        assert!(no_link.starts_with("STRIPE_TEST_AUTHORIZE_URL: is required"), "{no_link}");
+        let link_alone = error_for(|a| a.stripe_modes.stripe_sandbox_authorize_url = Some("https://x.example/a".into()));
+        assert!(link_alone.starts_with("STRIPE_SANDBOX_AUTHORIZE_URL: is set without STRIPE_SANDBOX_SECRET_KEY"), "{link_alone}");
+        let swapped = error_for(|a| {
+            per_mode(a);
+            a.stripe_modes.stripe_live_secret_key = Some("sk_test_1".into());
+        });
+        assert!(swapped.starts_with("STRIPE_LIVE_SECRET_KEY: must be live mode's secret key"), "{swapped}");
+        let bad_webhook = error_for(|a| {
+            per_mode(a);
+            a.stripe_modes.stripe_test_webhook_secret = Some("secret".into());
+        });
+        assert!(bad_webhook.starts_with("STRIPE_TEST_WEBHOOK_SECRET:"), "{bad_webhook}");
+        let connect = error_for(|a| {
+            per_mode(a);
+            a.stripe_oauth = Some("connect".into());
+        });
+        assert!(connect.starts_with("STRIPE_LIVE_SECRET_KEY: a client per mode is for Stripe Apps"), "{connect}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use connections_wire::Dialect;
+use connections_wire::{Dialect, Mode};
 use provider_standin::{ClientAuth, KeyPlacement, KeyedSource, Realm, Standin, StandinConfig};
 use rand::RngCore;
 use tokio::net::TcpListener;
@@ -88,11 +88,19 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     if args.encryption_key.is_none() {
         args.encryption_key = Some(demo_secret(persist, "encryption.key", || random_base64(32))?);
     }
-    if args.stripe_webhook_secret.is_none() {
-        args.stripe_webhook_secret = Some(demo_secret(persist, "webhook.secret", || format!("whsec_{}", random_base64(24).replace(['+', '/', '='], "x")))?);
+    // Stripe's webhook secret: the one client's, or each mode's where the mode gives none.
+    let webhook_secret = match args.stripe_webhook_secret.clone() {
+        Some(secret) => secret,
+        None => demo_secret(persist, "webhook.secret", || format!("whsec_{}", random_base64(24).replace(['+', '/', '='], "x")))?,
+    };
+    if !args.stripe_modes.any() {
+        args.stripe_webhook_secret = Some(webhook_secret.clone());
     }
     args.stripe_client_id.get_or_insert_with(|| DEMO_CLIENT_ID.to_owned());
-    args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
+    // With a client per mode (`--stripe-test-secret-key` …), those keys; else the one client's.
+    if !args.stripe_modes.any() {
+        args.stripe_secret_key.get_or_insert_with(|| DEMO_SECRET_KEY.to_owned());
+    }
 
     let addr: std::net::SocketAddr = args
         .addr
@@ -149,6 +157,19 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         point(&mut args.stripe_authorize_url, "/oauth/authorize");
         point(&mut args.stripe_token_url, "/oauth/token");
         point(&mut args.stripe_deauthorize_url, "/oauth/deauthorize");
+    } else if args.stripe_modes.any() {
+        // Each mode's install link is the stand-in's link of that mode.
+        let modes = &mut args.stripe_modes;
+        for (key, url, mode) in [
+            (&modes.stripe_live_secret_key, &mut modes.stripe_live_authorize_url, "live"),
+            (&modes.stripe_test_secret_key, &mut modes.stripe_test_authorize_url, "test"),
+            (&modes.stripe_sandbox_secret_key, &mut modes.stripe_sandbox_authorize_url, "sandbox"),
+        ] {
+            if key.is_some() {
+                point(url, &format!("/apps/oauth/v2/{mode}/authorize"));
+            }
+        }
+        point(&mut args.stripe_token_url, "/v1/oauth/token");
     } else {
         point(&mut args.stripe_authorize_url, "/apps/oauth/v2/authorize");
         point(&mut args.stripe_token_url, "/v1/oauth/token");
@@ -157,8 +178,8 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
 
     // A providers file may name the stand-in as `{{STANDIN}}`; secrets it names that are not set get
     // a demo value, which the stand-in is given too.
-    let webhook_secret = args.stripe_webhook_secret.clone().unwrap_or_default();
-    let env = |name: &str| std::env::var(name).ok().or_else(|| Some(demo_provider_secret(name, &secret_key, &webhook_secret)));
+    let env =
+        |name: &str| demo_mode_secret(name).or_else(|| std::env::var(name).ok()).or_else(|| Some(demo_provider_secret(name, &secret_key, &webhook_secret)));
     if let Some(path) = args.providers.clone() {
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError { setting: "CONNECTIONS_PROVIDERS".into(), problem: format!("{path}: {e}") })?;
         let text = text.replace("{{STANDIN}}", &standin_url);
@@ -182,6 +203,13 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
             DialectSpec::StripeKey(_) => {}
             // The stand-in signs and sends its events to our webhook, as Stripe would.
             DialectSpec::StripeApps(stripe) | DialectSpec::StripeConnect(ConnectSpec { stripe, .. }) => {
+                // A client per mode: the stand-in's app takes each mode's key, and each mode's
+                // events go to our webhook signed with that mode's secret.
+                for client in &mut stripe.modes {
+                    standin.set_app_mode_key(standin_mode(client.mode), client.secret_key.expose());
+                    let secret = client.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
+                    standin.set_apps_mode_webhook(standin_mode(client.mode), &webhook_url, secret.expose());
+                }
                 let secret = stripe.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
                 if kind == Dialect::StripeApps {
                     standin.set_apps_webhook(&webhook_url, secret.expose());
@@ -204,12 +232,36 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
     Ok(DemoApp { app, standin, standin_url, portal_url })
 }
 
+/// The demo's own keys for a Stripe App's modes, whatever the environment says: the stand-in is
+/// given them, and a real key has no business in the demo.
+fn demo_mode_secret(variable: &str) -> Option<String> {
+    let value = match variable {
+        "STRIPE_LIVE_SECRET_KEY" => "sk_live_DemoConnectionsLiveMode",
+        "STRIPE_TEST_SECRET_KEY" => "sk_test_DemoConnectionsTestMode",
+        "STRIPE_SANDBOX_SECRET_KEY" => "sk_test_DemoConnectionsSandbox",
+        _ => return None,
+    };
+    Some(value.to_owned())
+}
+
+fn standin_mode(mode: Mode) -> provider_standin::StripeMode {
+    match mode {
+        Mode::Live => provider_standin::StripeMode::Live,
+        Mode::Test => provider_standin::StripeMode::Test,
+        Mode::Sandbox => provider_standin::StripeMode::Sandbox,
+    }
+}
+
 /// The demo's value for a provider secret the environment does not set: Stripe's are the stand-in's
 /// platform key and the demo's webhook secret, any other is derived from its variable's name.
 fn demo_provider_secret(variable: &str, stripe_secret_key: &str, webhook_secret: &str) -> String {
     match variable {
         "STRIPE_SECRET_KEY" => stripe_secret_key.to_owned(),
         "STRIPE_WEBHOOK_SECRET" => webhook_secret.to_owned(),
+        // Each mode's endpoint signs with its own secret.
+        mode_webhook if mode_webhook.starts_with("STRIPE_") && mode_webhook.ends_with("_WEBHOOK_SECRET") => {
+            format!("whsec_demo{}", mode_webhook.to_ascii_lowercase().replace('_', ""))
+        }
         _ => format!("demo-{}", variable.to_ascii_lowercase().replace('_', "-")),
     }
 }

@@ -183,7 +183,7 @@ impl From<ConnectError> for ApiError {
     fn from(error: ConnectError) -> Self {
         match error {
             ConnectError::Invalid(message) => ApiError::InvalidRequest(message.into()),
-            ConnectError::UnregisteredReturnAddress => ApiError::InvalidRequest(error.to_string()),
+            ConnectError::UnregisteredReturnAddress | ConnectError::Mode(_) => ApiError::InvalidRequest(error.to_string()),
             ConnectError::UnknownAttempt => ApiError::UnknownAttempt("No connection attempt of yours matches this response from the data source."),
             ConnectError::AttemptUsed => ApiError::UnknownAttempt("This connection attempt was already used."),
             ConnectError::UnknownInstall => {

@@ -175,6 +175,43 @@ impl Dialect {
     }
 }
 
+/// A mode of a provider whose accounts have several (Stripe): each has its own data, keys and, for a
+/// Stripe App, its own install link, secret key and webhook secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Test,
+    /// A Stripe sandbox: test data, with keys and webhook endpoints of its own.
+    Sandbox,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Live, Mode::Test, Mode::Sandbox];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Test => "test",
+            Mode::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Mode::ALL.into_iter().find(|mode| mode.as_str() == value)
+    }
+
+    /// Stripe's `livemode` for accounts in this mode.
+    pub fn is_live(self) -> bool {
+        self == Mode::Live
+    }
+
+    /// The mode to show (and renew in): the one stored, else the one `livemode` says.
+    pub fn shown(mode: Option<Mode>, livemode: Option<bool>) -> Option<Mode> {
+        mode.or(livemode.map(|live| if live { Mode::Live } else { Mode::Test }))
+    }
+}
+
 /// A data source an administrator can connect, and what connecting it means. Configured on the
 /// server (`CONNECTIONS_PROVIDERS`); the SPA shows whatever it is given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +238,10 @@ pub struct ProviderInfo {
     /// Whether its accounts are in test or live mode (the Mode column is shown only then).
     #[serde(default)]
     pub has_modes: bool,
+    /// The modes an administrator chooses between on the authorization page (a Stripe App configured
+    /// with a client per mode), in the order configured; empty: one client, nothing to choose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modes: Vec<Mode>,
     /// Where an administrator removes the app at the provider, for dialects where disconnecting here
     /// cannot withdraw the authorization (Stripe Apps documents no such call).
     #[serde(default)]
@@ -263,6 +304,10 @@ pub struct StartAttemptRequest {
     /// Absent: the server's own (`redirect_uri`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// One of the provider's `modes`: whose install link, and later whose secret key, the attempt
+    /// uses. Required when it has more than one; absent with one, that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +392,10 @@ pub struct ConnectionView {
     pub account_name: String,
     /// Test or live mode, for providers that have modes (Stripe); `None` for the others.
     pub livemode: Option<bool>,
+    /// The mode it was connected in, where that is known beyond `livemode`: a Stripe App configured
+    /// with a client per mode (a sandbox is `livemode: false`), or a Stripe key's prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     pub scope: String,
     pub status: ConnectionStatus,
     pub connected_by: String,
@@ -357,6 +406,13 @@ pub struct ConnectionView {
     /// point"); absent before any check, or when nothing could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_data_at: Option<Timestamp>,
+}
+
+impl ConnectionView {
+    /// Live, test or sandbox, for providers that have modes.
+    pub fn shown_mode(&self) -> Option<Mode> {
+        Mode::shown(self.mode, self.livemode)
+    }
 }
 
 /// What a disconnect did at the provider.
@@ -501,6 +557,9 @@ pub struct PendingInstall {
     pub account_id: String,
     pub account_name: String,
     pub livemode: Option<bool>,
+    /// The mode whose secret key took the code (a Stripe App with a client per mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     pub scope: String,
     pub expires_at: Timestamp,
 }
@@ -652,6 +711,7 @@ mod tests {
             account_id: "acct_123".into(),
             account_name: "Acme".into(),
             livemode: Some(false),
+            mode: None,
             scope: "read_only".into(),
             status: ConnectionStatus::ReauthenticationRequired,
             connected_by: "Ada".into(),

@@ -250,7 +250,7 @@ docs_url = "https://pipeline.example/docs/keys"
         let info = provider.info(vec![]);
         let field = info.key.expect("a key field");
         assert_eq!((field.label.as_str(), field.help_url.as_deref()), ("API key", Some("https://pipeline.example/settings/api")));
-        assert!(provider.authorize_url("s", "c", "r").is_none() && provider.dialect_impl().refresh().is_none());
+        assert!(provider.authorize_url("s", "c", "r", None).is_none() && provider.dialect_impl().refresh().is_none());
         let pasted = provider.dialect_impl().pasted_key().unwrap();
         assert_eq!(pasted.check_form("pl_abcdefghijklmnopqrstuvwxyz"), Ok(None));
         let refused = pasted.check_form("sk_abcdefghijklmnopqrstuvwxyz").unwrap_err();

@@ -31,6 +31,17 @@ pub(crate) trait Dialect: Send + Sync {
         false
     }
 
+    /// The modes it has a client of its own for (a Stripe App configured per mode); empty: this one
+    /// client serves every mode.
+    fn modes(&self) -> Vec<connections_wire::Mode> {
+        Vec::new()
+    }
+
+    /// The client of one of [`Dialect::modes`].
+    fn in_mode(&self, _mode: connections_wire::Mode) -> Option<&dyn Dialect> {
+        None
+    }
+
     /// Whether an account id from the wire is one this provider issues; refused before storing.
     fn is_account_id(&self, id: &str) -> bool;
 

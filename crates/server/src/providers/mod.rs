@@ -19,14 +19,14 @@ mod transport;
 use std::sync::Arc;
 use std::time::Instant;
 
-use connections_wire::{AuthorizationCode, Dialect, PkceVerifier, ProviderInfo};
+use connections_wire::{AuthorizationCode, Dialect, Mode, PkceVerifier, ProviderInfo};
 use url::Url;
 
 use crate::secret::Secret;
 #[cfg(any(test, feature = "demo"))]
 pub(crate) use oauth2::{ClientAuth, Oauth2Spec};
 pub use spec::{DialectSpec, ProviderSpec, ProvidersError};
-pub use stripe::{ConnectSpec, StripeSettings, StripeSpec};
+pub use stripe::{ConnectSpec, ModeClient, ModeSettings, StripeSettings, StripeSpec};
 pub use transport::{provider_time, Placement, LAST_SECOND_OF_9999, MAX_PROVIDER_ANSWER_BYTES};
 
 #[derive(Debug, thiserror::Error)]
@@ -208,28 +208,69 @@ impl Provider {
         }
     }
 
-    /// The provider's authorization page for one attempt (`None`: the dialect has no consent page,
-    /// its key is pasted). `state` and the PKCE challenge come from the browser; `redirect_uri` is
-    /// one of the registered return addresses.
-    pub(crate) fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str) -> Option<Url> {
-        Some(self.dialect.consent()?.authorize_url(state, code_challenge, redirect_uri))
+    /// The modes an administrator chooses between (a client configured per mode); empty: one client.
+    pub(crate) fn modes(&self) -> Vec<Mode> {
+        self.dialect.modes()
     }
 
-    /// Exchanges an authorization code, at most once per code: Stripe revokes every token issued from
-    /// a code presented twice, so nothing here retries.
+    /// The client that speaks for `mode`: the one client whatever the mode, or with a client per mode
+    /// that mode's (`None`: the first configured, for connections made before modes were).
+    fn in_mode(&self, mode: Option<Mode>) -> Result<&dyn dialect::Dialect, ProviderError> {
+        let modes = self.dialect.modes();
+        let Some(first) = modes.first() else { return Ok(self.dialect.as_ref()) };
+        let mode = mode.unwrap_or(*first);
+        self.dialect.in_mode(mode).ok_or_else(|| ProviderError::Rejected {
+            provider: self.spec.name.clone(),
+            error: "mode_not_configured".into(),
+            description: format!("{} mode is not configured for {}", mode.as_str(), self.spec.name),
+        })
+    }
+
+    /// The provider's authorization page for one attempt in `mode` (`None`: the dialect has no
+    /// consent page, its key is pasted). `state` and the PKCE challenge come from the browser;
+    /// `redirect_uri` is one of the registered return addresses.
+    pub(crate) fn authorize_url(&self, state: &str, code_challenge: &str, redirect_uri: &str, mode: Option<Mode>) -> Option<Url> {
+        Some(self.in_mode(mode).ok()?.consent()?.authorize_url(state, code_challenge, redirect_uri))
+    }
+
+    /// Exchanges an authorization code with `mode`'s client, at most once per code: Stripe revokes
+    /// every token issued from a code presented twice, so nothing here retries.
     pub(crate) async fn exchange_code(
         &self,
         code: &AuthorizationCode,
         verifier: Option<&PkceVerifier>,
         redirect_uri: &str,
+        mode: Option<Mode>,
     ) -> Result<TokenGrant, ProviderError> {
-        let consent = self.dialect.consent().ok_or_else(|| self.unsupported("authorization code"))?;
+        let consent = self.in_mode(mode)?.consent().ok_or_else(|| self.unsupported("authorization code"))?;
         self.counted("token_exchange", consent.exchange_code(code, verifier, redirect_uri)).await
     }
 
-    /// A new access token (and, where the provider rolls them, a new refresh token).
-    pub(crate) async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenGrant, ProviderError> {
-        let refresh = self.dialect.refresh().ok_or_else(|| self.unsupported("refresh token"))?;
+    /// Exchanges a code that came without a `state` of ours (an install begun at the provider), whose
+    /// mode is therefore unknown: with a client per mode, each mode's key is tried in turn until one
+    /// is not told the code "does not belong to you" (`invalid_grant`). A key of another mode cannot
+    /// use the code up: Stripe keeps each mode's objects apart, and refuses before touching it.
+    /// Answers the grant and the mode whose key took it.
+    pub(crate) async fn exchange_install(&self, code: &AuthorizationCode, redirect_uri: &str) -> Result<(TokenGrant, Option<Mode>), ProviderError> {
+        let modes = self.modes();
+        if modes.is_empty() {
+            return Ok((self.exchange_code(code, None, redirect_uri, None).await?, None));
+        }
+        let mut refused = None;
+        for mode in modes {
+            match self.exchange_code(code, None, redirect_uri, Some(mode)).await {
+                Ok(grant) => return Ok((grant, Some(mode))),
+                Err(error @ ProviderError::Rejected { .. }) if error.is_invalid_grant() => refused = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        Err(refused.expect("at least one mode was tried"))
+    }
+
+    /// A new access token (and, where the provider rolls them, a new refresh token), from `mode`'s
+    /// client.
+    pub(crate) async fn refresh(&self, refresh_token: &Secret<String>, mode: Option<Mode>) -> Result<TokenGrant, ProviderError> {
+        let refresh = self.in_mode(mode)?.refresh().ok_or_else(|| self.unsupported("refresh token"))?;
         self.counted("token_refresh", refresh.refresh(refresh_token)).await
     }
 
@@ -337,6 +378,7 @@ impl Provider {
             data_synced: spec.data.clone(),
             docs_url: spec.docs_url.as_ref().map(Url::to_string),
             has_modes: self.dialect.has_modes(),
+            modes: self.dialect.modes(),
             uninstall_url: spec.uninstall_url.as_ref().map(Url::to_string),
             redirect_uri: redirect_uris.first().cloned().unwrap_or_default(),
             redirect_uris,
@@ -410,11 +452,12 @@ mod tests {
                 account_url: Url::parse("https://127.0.0.1:9/unused").unwrap(),
                 scope: String::new(),
                 webhook_secret: None,
+                modes: Vec::new(),
             }),
         );
         let provider = Provider::with_dialect(base, Box::new(PastedKey));
-        assert_eq!(provider.authorize_url("state", "challenge", "https://app.example/callback"), None);
-        let refused = provider.refresh(&Secret::new("r".into())).await.unwrap_err();
+        assert_eq!(provider.authorize_url("state", "challenge", "https://app.example/callback", None), None);
+        let refused = provider.refresh(&Secret::new("r".into()), None).await.unwrap_err();
         assert!(matches!(&refused, ProviderError::Rejected { error, .. } if error == "unsupported_grant_type"), "{refused}");
         assert_eq!(provider.revoke("acct", None, None).await.unwrap(), Revocation::NotSupported);
         assert!(!provider.revocation_ends_account());

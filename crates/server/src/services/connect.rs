@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use connections_wire::{
-    AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
+    AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, Mode, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
 };
 
 use super::Core;
@@ -21,6 +21,9 @@ pub(crate) enum ConnectError {
     Invalid(&'static str),
     #[error("this page's return address is not registered for this data source")]
     UnregisteredReturnAddress,
+    /// A mode the provider has no client for (or none to choose from).
+    #[error("{0}")]
+    Mode(String),
     #[error("No connection attempt of yours matches this response from the data source.")]
     UnknownAttempt,
     #[error("This connection attempt was already used.")]
@@ -69,8 +72,23 @@ fn check_code(code: &AuthorizationCode) -> Result<(), ConnectError> {
     }
 }
 
-/// Binds `state`, the PKCE challenge and the return address to this session, and answers the
-/// provider's authorize URL for them.
+/// The mode an attempt is started in: the one asked, which must be one the provider has a client
+/// for; with one configured, that one; with none, no mode.
+fn attempt_mode(provider: &Provider, asked: Option<Mode>) -> Result<Option<Mode>, ConnectError> {
+    let modes = provider.modes();
+    let names = || modes.iter().map(|mode| mode.as_str()).collect::<Vec<_>>().join(", ");
+    match (asked, modes.as_slice()) {
+        (None, []) => Ok(None),
+        (Some(mode), []) => Err(ConnectError::Mode(format!("{} has no modes to choose from; send no mode (was {})", provider.name(), mode.as_str()))),
+        (None, [only]) => Ok(Some(*only)),
+        (None, _) => Err(ConnectError::Mode(format!("mode is required: {} is configured for {}", provider.name(), names()))),
+        (Some(mode), _) if modes.contains(&mode) => Ok(Some(mode)),
+        (Some(mode), _) => Err(ConnectError::Mode(format!("{} mode is not configured for {}; choose one of {}", mode.as_str(), provider.name(), names()))),
+    }
+}
+
+/// Binds `state`, the PKCE challenge, the return address and the mode to this session, and answers
+/// the provider's authorize URL (for a client per mode, that mode's install link) for them.
 pub(crate) async fn start_attempt(
     state: &Core,
     provider: &Provider,
@@ -90,13 +108,18 @@ pub(crate) async fn start_attempt(
         Some(uri) if registered.contains(uri) => uri.clone(),
         Some(_) => return Err(ConnectError::UnregisteredReturnAddress),
     };
+    let mode = attempt_mode(provider, request.mode)?;
     let now = Utc::now().timestamp();
-    if !state.db.insert_attempt(&user.workspace, request.state.secret(), provider.id(), &user.subject, &request.code_challenge, &redirect_uri, now).await? {
+    if !state
+        .db
+        .insert_attempt(&user.workspace, request.state.secret(), provider.id(), &user.subject, &request.code_challenge, &redirect_uri, mode, now)
+        .await?
+    {
         return Err(ConnectError::Invalid("this state value is already registered; generate a new one"));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(now + ATTEMPT_LIFETIME_SECS, 0).expect("now is in range").into();
     let authorize_url = provider
-        .authorize_url(request.state.secret(), &request.code_challenge, &redirect_uri)
+        .authorize_url(request.state.secret(), &request.code_challenge, &redirect_uri, mode)
         .ok_or(ConnectError::Invalid("this data source has no authorization page: its key is entered instead"))?
         .to_string();
     Ok(StartAttemptResponse { expires_at, authorize_url })
@@ -149,7 +172,8 @@ pub(crate) async fn finish_grant_as(
         return Err(ConnectError::PkceMismatch);
     }
     let redirect_uri = attempt.redirect_uri.unwrap_or_else(|| state.redirect_uri(provider.id()));
-    let grant = provider.exchange_code(code, Some(verifier), &redirect_uri).await?;
+    // The attempt's mode: its code belongs to that mode, and only its key exchanges it.
+    let grant = provider.exchange_code(code, Some(verifier), &redirect_uri, attempt.mode).await?;
     let detail = match &link {
         Some(link) => format!("Connected with {} {}", provider.name(), link.detail),
         None => format!("Connected with {}", provider.name()),
@@ -159,7 +183,8 @@ pub(crate) async fn finish_grant_as(
         if link.as_ref().and_then(|link| link.account_id).is_some_and(|expected| expected != account_id) {
             return Err(ConnectError::LinkWrongAccount { provider: provider.name().to_owned() });
         }
-        store_connection(state, provider, user, &grant, &account_id, &account_name, now, &detail, link.as_ref().map(|link| link.id)).await
+        let account = Account { id: &account_id, name: &account_name, mode: attempt.mode };
+        store_connection(state, provider, user, &grant, account, now, &detail, link.as_ref().map(|link| link.id)).await
     };
     finish_or_undo(state, provider, grant_undo(&grant, &user.workspace), store).await
 }
@@ -206,25 +231,32 @@ async fn account_of(provider: &Provider, grant: &TokenGrant) -> Result<(String, 
     Ok((account.id, account.display_name))
 }
 
+/// The account a grant is for, and the mode whose client made it.
+struct Account<'a> {
+    id: &'a str,
+    name: &'a str,
+    mode: Option<Mode>,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn store_connection(
     state: &Core,
     provider: &Provider,
     user: &CurrentUser,
     grant: &TokenGrant,
-    account_id: &str,
-    account_name: &str,
+    account: Account<'_>,
     now: i64,
     detail: &str,
     link: Option<&str>,
 ) -> Result<GrantResponse, ConnectError> {
-    let seal = |kind, token| state.cipher.seal(provider.id(), account_id, kind, token);
+    let seal = |kind, token| state.cipher.seal(provider.id(), account.id, kind, token);
     let new = NewConnection {
         workspace: &user.workspace,
         provider: provider.id(),
-        account_id,
-        account_name,
+        account_id: account.id,
+        account_name: account.name,
         livemode: grant.livemode,
+        mode: account.mode,
         scope: &grant.scope,
         access_token: seal(TokenKind::Access, &grant.access_token),
         refresh_token: grant.refresh_token.as_ref().map(|t| seal(TokenKind::Refresh, t)),
@@ -273,7 +305,8 @@ async fn undo_at_provider(db: &Db, provider: &Provider, undo: Undo) {
 /// login-CSRF'd code shows up as an account nobody expected.
 pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &CurrentUser, code: &AuthorizationCode) -> Result<PendingInstall, ConnectError> {
     check_code(code)?;
-    let grant = provider.exchange_code(code, None, &state.redirect_uri(provider.id())).await?;
+    // No `state`, so no attempt says the mode: the key that takes the code says it.
+    let (grant, mode) = provider.exchange_install(code, &state.redirect_uri(provider.id())).await?;
     let now = Utc::now().timestamp();
     let pending = async {
         let (account_id, account_name) = account_of(provider, &grant).await?;
@@ -283,6 +316,7 @@ pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &Curr
             account_id,
             account_name,
             livemode: grant.livemode,
+            mode,
             scope: grant.scope.clone(),
             expires_at: DateTime::<Utc>::from_timestamp(now + INSTALL_LIFETIME_SECS, 0).expect("now is in range").into(),
         };
@@ -298,6 +332,7 @@ pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &Curr
             account_id: &install.account_id,
             account_name: &install.account_name,
             livemode: install.livemode,
+            mode: install.mode,
             scope: &install.scope,
             expires_at: install.expires_at.timestamp(),
         };
@@ -320,6 +355,7 @@ pub(crate) async fn confirm_install(state: &Core, provider: &Provider, user: &Cu
                 account_id: &install.account_id,
                 account_name: &install.account_name,
                 livemode: install.livemode,
+                mode: install.mode,
                 scope: &install.scope,
                 access_token: install.access_token,
                 refresh_token: install.refresh_token,

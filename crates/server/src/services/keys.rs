@@ -102,6 +102,7 @@ pub(crate) async fn connect_key(
                 account_id: &account_id,
                 account_name: &account_name,
                 livemode,
+                mode: None,
                 scope: &scope,
                 access_token: state.cipher.seal(provider.id(), &account_id, TokenKind::Access, &key),
                 refresh_token: None,

@@ -85,7 +85,7 @@ fn stamp(at: i64) -> Timestamp {
 /// Makes a link; answers its address, which holds the token, this once.
 pub(crate) async fn create(core: &Core, maker: &Maker<'_>, request: &LinkRequest<'_>) -> Result<ConnectLinkCreated, LinkError> {
     let provider = core.providers.get(request.provider).ok_or_else(|| LinkError::UnknownProvider(request.provider.chars().take(40).collect()))?;
-    if provider.authorize_url("s", "c", &core.redirect_uri(provider.id())).is_none() {
+    if provider.authorize_url("s", "c", &core.redirect_uri(provider.id()), None).is_none() {
         return Err(LinkError::Invalid(format!("{} has no authorization page to send anyone to: its key is entered instead", provider.name())));
     }
     if !(LINK_MIN_SECS..=LINK_MAX_SECS).contains(&request.expires_in_secs) {

@@ -23,7 +23,7 @@ pub(crate) fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static st
             GrantOutcome::Created => "created",
             GrantOutcome::Renewed => "renewed",
         },
-        Err(ConnectError::Invalid(_) | ConnectError::UnregisteredReturnAddress) => "invalid_request",
+        Err(ConnectError::Invalid(_) | ConnectError::UnregisteredReturnAddress | ConnectError::Mode(_)) => "invalid_request",
         Err(ConnectError::UnknownAttempt | ConnectError::AttemptUsed | ConnectError::UnknownInstall) => "unknown_attempt",
         Err(ConnectError::AttemptExpired) => "attempt_expired",
         Err(ConnectError::PkceMismatch) => "pkce_mismatch",

@@ -237,7 +237,7 @@ async fn renew_claimed(state: &Core, provider: &Provider, record: &ConnectionRec
         state.db.renewal_refused(&view.id, record.token_version, holder, event(false, detail), needs_consent()).await?;
         return Err(TokenError::ReauthenticationRequired { provider: provider.name().to_owned() });
     };
-    match provider.refresh(&refresh_token).await {
+    match provider.refresh(&refresh_token, renewal_mode(view)).await {
         Ok(grant) if grant.account_id.as_deref().is_none_or(|id| id == view.account_id) => {
             let tokens = RenewedTokens {
                 access_token: state.cipher.seal(&view.provider, &view.account_id, TokenKind::Access, &grant.access_token),
@@ -306,4 +306,11 @@ pub(crate) fn recovery<'a>(cause: &AuditEntry<'a>) -> IfChanged<'a> {
 /// A connection whose refresh token was refused needs a new consent: announced when it comes to that.
 fn needs_consent() -> IfChanged<'static> {
     IfChanged { audit: None, announce: Some(Notification::ReauthenticationRequired) }
+}
+
+/// The mode whose key renews a connection: the one it was made in; for one made before its provider
+/// had a client per mode, the mode its `livemode` says (a sandbox's grant was made as test mode's).
+fn renewal_mode(view: &crate::storage::Connection) -> Option<connections_wire::Mode> {
+    use connections_wire::Mode;
+    view.mode.or(view.livemode.map(|live| if live { Mode::Live } else { Mode::Test }))
 }

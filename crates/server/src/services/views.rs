@@ -15,6 +15,7 @@ impl From<Connection> for ConnectionView {
             account_id: c.account_id,
             account_name: c.account_name,
             livemode: c.livemode,
+            mode: c.mode,
             scope: c.scope,
             status: c.status,
             connected_by: c.connected_by,

@@ -1,9 +1,10 @@
 //! Connect attempts: `state`, the PKCE challenge and the return address, bound to a session until
 //! the grant consumes them once.
 
+use connections_wire::Mode;
 use sqlx::Row;
 
-use super::Db;
+use super::{stored_mode, Db};
 
 /// How long a connect attempt may take, from "Connect with Stripe" to the grant.
 pub const ATTEMPT_LIFETIME_SECS: i64 = 10 * 60;
@@ -23,6 +24,8 @@ pub struct ConsumedAttempt {
     pub code_challenge: String,
     /// `None` for attempts stored before return addresses were kept: the server's own was used.
     pub redirect_uri: Option<String>,
+    /// The mode whose client the attempt was started with (a client per mode).
+    pub mode: Option<Mode>,
 }
 
 impl Db {
@@ -35,13 +38,14 @@ impl Db {
         subject: &str,
         challenge: &str,
         redirect_uri: &str,
+        mode: Option<Mode>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         // Old attempts are useless after they expire; keep the table small.
         sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1").bind(now - 24 * 3600).execute(&self.pool).await?;
         let inserted = sqlx::query(
-            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at, redirect_uri, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (state) DO NOTHING",
+            "INSERT INTO connect_attempts (state, provider, session_subject, code_challenge, created_at, expires_at, redirect_uri, workspace, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (state) DO NOTHING",
         )
         .bind(state)
         .bind(provider)
@@ -51,6 +55,7 @@ impl Db {
         .bind(now + ATTEMPT_LIFETIME_SECS)
         .bind(redirect_uri)
         .bind(workspace)
+        .bind(mode.map(Mode::as_str))
         .execute(&self.pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
@@ -69,7 +74,7 @@ impl Db {
         let consumed = sqlx::query(
             "UPDATE connect_attempts SET consumed_at = $1
              WHERE state = $2 AND provider = $3 AND session_subject = $4 AND workspace = $5 AND consumed_at IS NULL AND expires_at > $1
-             RETURNING code_challenge, redirect_uri",
+             RETURNING code_challenge, redirect_uri, mode",
         )
         .bind(now)
         .bind(state)
@@ -79,7 +84,11 @@ impl Db {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = consumed {
-            return Ok(Ok(ConsumedAttempt { code_challenge: row.try_get("code_challenge")?, redirect_uri: row.try_get("redirect_uri")? }));
+            return Ok(Ok(ConsumedAttempt {
+                code_challenge: row.try_get("code_challenge")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                mode: stored_mode(&row)?,
+            }));
         }
         let found = sqlx::query("SELECT session_subject, workspace, consumed_at, expires_at FROM connect_attempts WHERE state = $1 AND provider = $2")
             .bind(state)

@@ -1,14 +1,14 @@
 //! The `connections` table: a provider account connected in a workspace, its status and its tokens
 //! (encrypted).
 
-use connections_wire::{AuditAction, ConnectionStatus, Timestamp};
+use connections_wire::{AuditAction, ConnectionStatus, Mode, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::audit::insert_event;
 use super::connect_links::{note_link_connection, use_link};
 use super::provider_events::remember_provider_event;
-use super::{decodable, shown_timestamp, timestamp, AuditEntry, Db, IfChanged};
+use super::{decodable, shown_timestamp, stored_mode, timestamp, AuditEntry, Db, IfChanged};
 use crate::outbox::Notification;
 
 /// Tokens and account data from a successful exchange, tokens already encrypted.
@@ -18,6 +18,8 @@ pub struct NewConnection<'a> {
     pub account_id: &'a str,
     pub account_name: &'a str,
     pub livemode: Option<bool>,
+    /// The mode whose client made it (a client per mode), or a key's mode.
+    pub mode: Option<Mode>,
     pub scope: &'a str,
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
@@ -36,6 +38,7 @@ pub struct Connection {
     pub account_id: String,
     pub account_name: String,
     pub livemode: Option<bool>,
+    pub mode: Option<Mode>,
     pub scope: String,
     pub status: ConnectionStatus,
     pub connected_by: String,
@@ -69,9 +72,9 @@ pub struct ConnectionRecord {
 
 // Booleans are read through a cast: SQLite reports a column declared BOOLEAN as such, which the Any
 // driver refuses, while an expression's value is a plain integer on both databases.
-pub(super) const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
+pub(super) const VIEW_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, mode, scope, status, \
      connected_by_name, connected_at, last_checked_at, last_data_at";
-pub(super) const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, status, \
+pub(super) const RECORD_COLUMNS: &str = "id, provider, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, mode, scope, status, \
      connected_by_name, connected_at, last_checked_at, last_data_at, access_token, refresh_token, access_expires_at, token_version, renewing_until, workspace";
 
 impl Db {
@@ -116,10 +119,10 @@ impl Db {
         let row = sqlx::query(&format!(
             "INSERT INTO connections (id, provider, account_id, account_name, livemode, scope, status, access_token, refresh_token,
                 publishable_key, connected_by_subject, connected_by_name, connected_at, updated_at, last_checked_at,
-                access_expires_at, token_version, workspace, refresh_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14, $12)
+                access_expires_at, token_version, workspace, refresh_used_at, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, 'connected', $7, $8, $9, $10, $11, $12, $12, $12, $13, 1, $14, $12, $15)
              ON CONFLICT (workspace, provider, account_id) DO UPDATE SET
-                account_name = excluded.account_name, livemode = excluded.livemode, scope = excluded.scope,
+                account_name = excluded.account_name, livemode = excluded.livemode, mode = excluded.mode, scope = excluded.scope,
                 status = 'connected', access_token = excluded.access_token, refresh_token = excluded.refresh_token,
                 publishable_key = excluded.publishable_key, connected_by_subject = excluded.connected_by_subject,
                 connected_by_name = excluded.connected_by_name, connected_at = excluded.connected_at,
@@ -142,6 +145,7 @@ impl Db {
         .bind(new.now)
         .bind(new.access_expires_at)
         .bind(new.workspace)
+        .bind(new.mode.map(Mode::as_str))
         .fetch_one(&mut *tx)
         .await?;
         let view = view_from_row(&row)?;
@@ -333,6 +337,7 @@ pub(super) fn view_from_row(row: &AnyRow) -> Result<Connection, sqlx::Error> {
         account_id: row.try_get("account_id")?,
         account_name: row.try_get("account_name")?,
         livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
+        mode: stored_mode(row)?,
         scope: row.try_get("scope")?,
         status: ConnectionStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode(format!("unknown connection status {status:?} in the database").into()))?,
         connected_by: row.try_get("connected_by_name")?,

@@ -3,7 +3,9 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Db, RenewedTokens};
+use connections_wire::Mode;
+
+use super::{stored_mode, Db, RenewedTokens};
 
 /// How long a provider-started install waits for an administrator's confirmation.
 pub(crate) const INSTALL_LIFETIME_SECS: i64 = 10 * 60;
@@ -15,6 +17,7 @@ pub(crate) struct NewInstall<'a> {
     pub account_id: &'a str,
     pub account_name: &'a str,
     pub livemode: Option<bool>,
+    pub mode: Option<Mode>,
     pub scope: &'a str,
     /// Unix seconds.
     pub expires_at: i64,
@@ -26,6 +29,7 @@ pub(crate) struct TakenInstall {
     pub account_id: String,
     pub account_name: String,
     pub livemode: Option<bool>,
+    pub mode: Option<Mode>,
     pub scope: String,
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
@@ -39,7 +43,7 @@ impl Db {
     pub(crate) async fn take_expired_installs(&self, now: i64) -> Result<Vec<TakenInstall>, sqlx::Error> {
         let rows = sqlx::query(
             "DELETE FROM pending_installs WHERE expires_at < $1
-             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,
+             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, mode, scope, access_token,
                 refresh_token, publishable_key, access_expires_at",
         )
         .bind(now)
@@ -60,8 +64,8 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO pending_installs (id, provider, session_subject, account_id, account_name, livemode, scope, access_token,
-                refresh_token, publishable_key, created_at, expires_at, access_expires_at, workspace)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                refresh_token, publishable_key, created_at, expires_at, access_expires_at, workspace, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(install.id)
         .bind(install.provider)
@@ -77,6 +81,7 @@ impl Db {
         .bind(install.expires_at)
         .bind(tokens.access_expires_at)
         .bind(workspace)
+        .bind(install.mode.map(Mode::as_str))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -86,7 +91,7 @@ impl Db {
     pub(crate) async fn take_install(&self, workspace: &str, provider: &str, id: &str, subject: &str, now: i64) -> Result<Option<TakenInstall>, sqlx::Error> {
         let row = sqlx::query(
             "DELETE FROM pending_installs WHERE id = $1 AND provider = $2 AND session_subject = $3 AND expires_at > $4 AND workspace = $5
-             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, scope, access_token,
+             RETURNING provider, workspace, account_id, account_name, CAST(livemode AS INTEGER) AS livemode, mode, scope, access_token,
                 refresh_token, publishable_key, access_expires_at",
         )
         .bind(id)
@@ -107,6 +112,7 @@ fn install_from_row(row: &AnyRow) -> Result<TakenInstall, sqlx::Error> {
         account_id: row.try_get("account_id")?,
         account_name: row.try_get("account_name")?,
         livemode: row.try_get::<Option<i64>, _>("livemode")?.map(|m| m != 0),
+        mode: stored_mode(row)?,
         scope: row.try_get("scope")?,
         access_token: row.try_get("access_token")?,
         refresh_token: row.try_get("refresh_token")?,

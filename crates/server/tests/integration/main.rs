@@ -26,4 +26,5 @@ mod security;
 mod service_api;
 mod serving;
 mod stripe_apps;
+mod stripe_modes;
 mod workspaces;

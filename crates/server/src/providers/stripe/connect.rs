@@ -49,12 +49,13 @@ impl ConnectFile {
     pub(crate) fn check(self, common: Common, env: Env<'_>) -> Result<ProviderSpec, KeyProblem> {
         let keys = FileKeys {
             client_id: &self.client_id,
-            client_secret_env: &self.client_secret_env,
+            client_secret_env: Some(&self.client_secret_env),
             webhook_secret_env: &self.webhook_secret_env,
             authorize_url: &self.authorize_url,
             token_url: &self.token_url,
             api_base: &self.api_base,
             authorize_params: &self.authorize_params,
+            modes: None,
         };
         let deauthorize_url = spec::optional_url("deauthorize_url", &self.deauthorize_url)?;
         let scope = match self.scopes.as_deref() {

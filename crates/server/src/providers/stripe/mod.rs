@@ -9,6 +9,7 @@
 pub(crate) mod apps;
 pub(crate) mod connect;
 pub(crate) mod key;
+pub(crate) mod modes;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use super::transport::Http;
 use super::{AccountInfo, ProviderError, ProviderEvent, TokenGrant, WebhookError};
 use crate::secret::Secret;
 pub use connect::ConnectSpec;
+pub use modes::{ModeClient, ModeSettings};
 
 pub(crate) const STRIPE_APPS_AUTHORIZE_URL: &str = "https://marketplace.stripe.com/oauth/v2/authorize";
 pub(crate) const STRIPE_APPS_TOKEN_URL: &str = "https://api.stripe.com/v1/oauth/token";
@@ -50,13 +52,17 @@ pub struct StripeSpec {
     pub scope: String,
     /// The webhook signing secret (`whsec_…`); `None`: its webhook route is off.
     pub webhook_secret: Option<Secret<String>>,
+    /// A Stripe App's client per mode (`modes`), in the order live, test, sandbox; empty: the one
+    /// client above serves every mode. With modes, the fields above are the first mode's.
+    pub modes: Vec<ModeClient>,
 }
 
 /// Stripe, from the `STRIPE_*` settings or a providers-file entry; unset URLs take Stripe's own.
 pub struct StripeSettings {
     pub dialect: Dialect,
     pub client_id: String,
-    pub secret_key: Secret<String>,
+    /// The one client's key (`STRIPE_SECRET_KEY`); `None` with a client per mode.
+    pub secret_key: Option<Secret<String>>,
     pub authorize_url: Option<Url>,
     pub token_url: Option<Url>,
     pub deauthorize_url: Option<Url>,
@@ -64,6 +70,8 @@ pub struct StripeSettings {
     /// Connect only: `read_only` or `read_write`.
     pub scope: String,
     pub webhook_secret: Option<Secret<String>>,
+    /// A Stripe App's client per mode (`STRIPE_LIVE_*`, `STRIPE_TEST_*`, `STRIPE_SANDBOX_*`).
+    pub modes: Vec<ModeSettings>,
     pub timeout: Duration,
 }
 
@@ -75,10 +83,32 @@ impl StripeSettings {
         if !self.client_id.starts_with("ca_") {
             return Err(("STRIPE_CLIENT_ID", "must be a client id starting with ca_".into()));
         }
-        let key = self.secret_key.expose();
-        if !(key.starts_with("sk_") || key.starts_with("rk_")) {
-            return Err(("STRIPE_SECRET_KEY", "must be a secret key starting with sk_ or rk_".into()));
-        }
+        let modes = modes::check(self.modes)?;
+        let (secret_key, authorize_url, webhook_secret) = match (modes.first(), self.secret_key) {
+            (None, None) => return Err(("STRIPE_SECRET_KEY", "is required".into())),
+            (None, Some(key)) => {
+                if !(key.expose().starts_with("sk_") || key.expose().starts_with("rk_")) {
+                    return Err(("STRIPE_SECRET_KEY", "must be a secret key starting with sk_ or rk_".into()));
+                }
+                (key, self.authorize_url, self.webhook_secret)
+            }
+            (Some(first), one) => {
+                if connect {
+                    let setting = modes::setting(first.mode, modes::Part::SecretKey);
+                    return Err((setting, "a client per mode is for Stripe Apps (STRIPE_OAUTH=apps); a Connect platform has one".into()));
+                }
+                let both = [
+                    ("STRIPE_SECRET_KEY", one.is_some()),
+                    ("STRIPE_AUTHORIZE_URL", self.authorize_url.is_some()),
+                    ("STRIPE_WEBHOOK_SECRET", self.webhook_secret.is_some()),
+                ];
+                if let Some((setting, _)) = both.into_iter().find(|(_, set)| *set) {
+                    let named = modes::setting(first.mode, modes::Part::SecretKey);
+                    return Err((setting, format!("is for one client; with a client per mode ({named} …) give each mode's instead")));
+                }
+                (first.secret_key.clone(), Some(first.authorize_url.clone()), first.webhook_secret.clone())
+            }
+        };
         if connect && !matches!(self.scope.as_str(), "read_only" | "read_write") {
             return Err(("STRIPE_SCOPE", format!("{:?} must be read_only or read_write", self.scope)));
         }
@@ -97,12 +127,13 @@ impl StripeSettings {
         };
         let stripe = StripeSpec {
             client_id: self.client_id,
-            secret_key: self.secret_key,
-            authorize_url: self.authorize_url.unwrap_or_else(|| parse(authorize_default)),
+            secret_key,
+            authorize_url: authorize_url.unwrap_or_else(|| parse(authorize_default)),
             token_url: self.token_url.unwrap_or_else(|| parse(token_default)),
             account_url,
             scope,
-            webhook_secret: self.webhook_secret,
+            webhook_secret,
+            modes,
         };
         let dialect = if connect {
             DialectSpec::StripeConnect(ConnectSpec { stripe, deauthorize_url: self.deauthorize_url.unwrap_or_else(|| parse(STRIPE_CONNECT_DEAUTHORIZE_URL)) })
@@ -124,7 +155,8 @@ impl StripeSettings {
 /// The keys both Stripe dialects read in a providers-file entry.
 pub(crate) struct FileKeys<'a> {
     pub client_id: &'a str,
-    pub client_secret_env: &'a str,
+    /// `None` with a `modes` table.
+    pub client_secret_env: Option<&'a str>,
     pub webhook_secret_env: &'a Option<String>,
     pub authorize_url: &'a Option<String>,
     pub token_url: &'a Option<String>,
@@ -132,6 +164,8 @@ pub(crate) struct FileKeys<'a> {
     /// Stripe's links take exactly their own parameters: these are checked as for any entry, and not
     /// sent.
     pub authorize_params: &'a toml::Table,
+    /// A Stripe App's `modes` table.
+    pub modes: Option<&'a std::collections::BTreeMap<String, modes::ModeFile>>,
 }
 
 /// A Stripe entry of the providers file: its keys, then [`StripeSettings`] with problems named by
@@ -146,7 +180,12 @@ fn from_file(
 ) -> Result<ProviderSpec, KeyProblem> {
     let client_id = spec::client_id(keys.client_id)?;
     spec::authorize_params(keys.authorize_params)?;
-    let secret_key = spec::secret_from_env("client_secret_env", keys.client_secret_env, env)?;
+    let (secret_key, modes) = match (keys.client_secret_env, keys.modes) {
+        (Some(_), Some(_)) => return Err(("modes", "is instead of client_secret_env: give each mode's key in its table".into())),
+        (None, None) => return Err(("client_secret_env", "is required (or a modes table with a client per mode)".into())),
+        (Some(variable), None) => (Some(spec::secret_from_env("client_secret_env", variable, env)?), Vec::new()),
+        (None, Some(table)) => (None, modes::from_file(table, env)?),
+    };
     let settings = StripeSettings {
         dialect,
         client_id,
@@ -157,6 +196,7 @@ fn from_file(
         api_base: spec::optional_url("api_base", keys.api_base)?,
         scope,
         webhook_secret: spec::webhook_secret("webhook_secret_env", keys.webhook_secret_env, env)?,
+        modes,
         timeout: common.timeout,
     };
     let base = settings.into_spec(&common.id, &common.name).map_err(|(key, problem)| (file_key(key), problem))?;
@@ -169,7 +209,9 @@ fn file_key(setting: &'static str) -> &'static str {
         "STRIPE_CLIENT_ID" => "client_id",
         "STRIPE_SECRET_KEY" => "client_secret_env",
         "STRIPE_SCOPE" => "scopes",
-        other => other,
+        "STRIPE_AUTHORIZE_URL" => "authorize_url",
+        "STRIPE_WEBHOOK_SECRET" => "webhook_secret_env",
+        other => modes::file_key_of(other).unwrap_or(other),
     }
 }
 
