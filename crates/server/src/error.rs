@@ -212,6 +212,7 @@ impl From<KeyError> for ApiError {
             KeyError::Invalid(message) => ApiError::InvalidRequest(message.into()),
             KeyError::Refused { detail, tables } => ApiError::KeyRefused { detail, tables },
             KeyError::Provider(error) => error.into(),
+            KeyError::Link(error) => error.into(),
             KeyError::Database(error) => error.into(),
         }
     }

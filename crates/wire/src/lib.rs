@@ -26,6 +26,8 @@ pub mod paths {
     pub const LINK: &str = "/api/link";
     pub const LINK_ATTEMPTS: &str = "/api/link/attempts";
     pub const LINK_GRANTS: &str = "/api/link/grants";
+    /// A key-based source's key, pasted on a link's page.
+    pub const LINK_KEYS: &str = "/api/link/keys";
     /// The link's page in the SPA: `/connect/<token>`.
     pub const LINK_PAGE_PREFIX: &str = "/connect/";
 
@@ -672,12 +674,23 @@ pub struct LinkGrantRequest {
     pub grant: GrantRequest,
 }
 
-/// What the person who used a link is told: the account connected (no more of the workspace).
+/// `POST /api/link/keys`: a key-based source's key, pasted by whoever holds the link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkKeyRequest {
+    pub token: ConnectLinkToken,
+    #[serde(flatten)]
+    pub key: KeyConnectRequest,
+}
+
+/// What the person who used a link is told: the account connected (no more of the workspace), and
+/// for a key, what it can read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkGrantResponse {
     pub provider: String,
     pub account_name: String,
     pub outcome: GrantOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableCheck>,
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use connections_wire::{
-    ConnectLinkCreated, ConnectLinkList, GrantOutcome, LinkAttemptRequest, LinkGrantRequest, LinkGrantResponse, LinkPage, LinkToken, NewConnectLink,
-    StartAttemptResponse,
+    ConnectLinkCreated, ConnectLinkList, GrantOutcome, LinkAttemptRequest, LinkGrantRequest, LinkGrantResponse, LinkKeyRequest, LinkPage, LinkToken,
+    NewConnectLink, StartAttemptResponse,
 };
 
 use super::connect::rate_limit;
@@ -90,4 +90,26 @@ pub(crate) async fn grant(
     let response = task.await.map_err(ApiError::internal)??;
     let status = if response.outcome == GrantOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(response)))
+}
+
+/// `POST /api/link/keys`: a key-based source's key through the link, tested before it is stored as
+/// an administrator's (`routes::connect::connect_key`). The key is in the body only, never logged.
+pub(crate) async fn connect_key(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LinkKeyRequest>,
+) -> Result<(StatusCode, Json<LinkGrantResponse>), ApiError> {
+    link_rate_limit(&state, request.token.secret(), "link_grant").await?;
+    match links::connect_key(&state, request.token.secret(), &request.key).await {
+        Ok(response) => {
+            let status = if response.outcome == GrantOutcome::Created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(response)))
+        }
+        Err(error) => {
+            let error = ApiError::from(error);
+            if !matches!(error, ApiError::InvalidRequest(_) | ApiError::LinkExpired | ApiError::LinkUsed | ApiError::LinkRevoked) {
+                links::record_failure(&state.db, request.token.secret(), &error.problem().detail).await;
+            }
+            Err(error)
+        }
+    }
 }

@@ -41,6 +41,7 @@ pub(crate) fn api_router(demo: bool) -> Router<AppState> {
         .route(paths::LINK, post(links::page))
         .route(paths::LINK_ATTEMPTS, post(links::start_attempt))
         .route(paths::LINK_GRANTS, post(links::grant))
+        .route(paths::LINK_KEYS, post(links::connect_key))
         .route("/api/providers/{provider}/installs", post(connect::start_install))
         .route("/api/providers/{provider}/installs/{id}/confirm", post(connect::confirm_install))
         .route("/api/providers/{provider}/installs/{id}/decline", post(connect::decline_install))

@@ -12,6 +12,7 @@ use chrono::Utc;
 use connections_wire::{ApiKey, GrantOutcome, KeyConnectResponse, TableAccess, TableCheck};
 use sha2::{Digest, Sha256};
 
+use super::connect::{ConnectError, ThroughLink};
 use super::data_access::read_tables;
 use super::Core;
 use crate::crypto::TokenKind;
@@ -29,6 +30,10 @@ pub(crate) enum KeyError {
     Refused { detail: String, tables: Vec<TableCheck> },
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// Through a connect link: the link can no longer be used, or the key is another account's than
+    /// the connection a reconnect link is for.
+    #[error(transparent)]
+    Link(ConnectError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -43,6 +48,18 @@ pub(crate) async fn connect_key(
     user: &CurrentUser,
     key: &ApiKey,
     name: Option<&str>,
+) -> Result<KeyConnectResponse, KeyError> {
+    connect_key_as(state, provider, user, key, name, None).await
+}
+
+/// [`connect_key`], or with `link` the same through a connect link, which storing uses up.
+pub(crate) async fn connect_key_as(
+    state: &Core,
+    provider: &Provider,
+    user: &CurrentUser,
+    key: &ApiKey,
+    name: Option<&str>,
+    link: Option<ThroughLink<'_>>,
 ) -> Result<KeyConnectResponse, KeyError> {
     let pasted = provider.pasted_key().ok_or(KeyError::Invalid("this data source connects through its own consent page, not with a key"))?;
     let name = name.map(str::trim).filter(|name| !name.is_empty());
@@ -86,36 +103,42 @@ pub(crate) async fn connect_key(
         Some(AccountInfo { id, display_name }) => (id, display_name),
         None => (fingerprint(provider.id(), &key), name.map_or_else(|| format!("{provider_name} account"), str::to_owned)),
     };
+    if link.as_ref().and_then(|link| link.account_id).is_some_and(|expected| expected != account_id) {
+        return Err(KeyError::Link(ConnectError::LinkWrongAccount { provider: provider_name.to_owned() }));
+    }
     let now = Utc::now().timestamp();
+    let through = link.as_ref().map(|link| format!(" {}", link.detail)).unwrap_or_default();
     let detail = match livemode {
-        Some(true) => format!("Connected with a {provider_name} key (live mode)"),
-        Some(false) => format!("Connected with a {provider_name} key (test mode)"),
-        None => format!("Connected with a {provider_name} key"),
+        Some(true) => format!("Connected with a {provider_name} key (live mode){through}"),
+        Some(false) => format!("Connected with a {provider_name} key (test mode){through}"),
+        None => format!("Connected with a {provider_name} key{through}"),
     };
     let scope = provider.scope();
-    let (connection, renewed) = state
-        .db
-        .upsert_connection(
-            NewConnection {
-                workspace: &user.workspace,
-                provider: provider.id(),
-                account_id: &account_id,
-                account_name: &account_name,
-                livemode,
-                mode: None,
-                scope: &scope,
-                access_token: state.cipher.seal(provider.id(), &account_id, TokenKind::Access, &key),
-                refresh_token: None,
-                access_expires_at: None,
-                publishable_key: None,
-                connected_by_subject: &user.subject,
-                connected_by_name: &user.name,
-                now,
-            },
-            &detail,
-            super::connect::CONNECTED,
-        )
-        .await?;
+    let new = NewConnection {
+        workspace: &user.workspace,
+        provider: provider.id(),
+        account_id: &account_id,
+        account_name: &account_name,
+        livemode,
+        mode: None,
+        scope: &scope,
+        access_token: state.cipher.seal(provider.id(), &account_id, TokenKind::Access, &key),
+        refresh_token: None,
+        access_expires_at: None,
+        publishable_key: None,
+        connected_by_subject: &user.subject,
+        connected_by_name: &user.name,
+        now,
+    };
+    let (connection, renewed) = match link {
+        None => state.db.upsert_connection(new, &detail, super::connect::CONNECTED).await?,
+        // Used up in the same transaction; one used, revoked or expired meanwhile stores nothing.
+        Some(link) => state
+            .db
+            .upsert_connection_through_link(new, &detail, super::connect::CONNECTED, link.id)
+            .await?
+            .ok_or(KeyError::Link(ConnectError::LinkClosed(crate::storage::LinkState::Used)))?,
+    };
     let stored: Vec<StoredTable> = tables.iter().map(StoredTable::from).collect();
     state.db.store_data_check(&connection.id, &stored, now, None).await?;
     let connection = state.db.connection(&connection.id).await?.map_or(connection, |record| record.view);

@@ -8,13 +8,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use connections_wire::{
-    AuditAction, ConnectLinkCreated, ConnectLinkView, GrantRequest, LinkGrantResponse, LinkPage, LinkStatus, Role, StartAttemptRequest, StartAttemptResponse,
-    Timestamp, LINK_MAX_SECS, LINK_MIN_SECS,
+    AuditAction, ConnectLinkCreated, ConnectLinkView, GrantRequest, KeyConnectRequest, LinkGrantResponse, LinkPage, LinkStatus, Role, StartAttemptRequest,
+    StartAttemptResponse, Timestamp, LINK_MAX_SECS, LINK_MIN_SECS,
 };
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::connect::{self, ConnectError, ThroughLink};
+use super::keys::{self, KeyError};
 use super::Core;
 use crate::providers::Provider;
 use crate::session::CurrentUser;
@@ -85,9 +86,6 @@ fn stamp(at: i64) -> Timestamp {
 /// Makes a link; answers its address, which holds the token, this once.
 pub(crate) async fn create(core: &Core, maker: &Maker<'_>, request: &LinkRequest<'_>) -> Result<ConnectLinkCreated, LinkError> {
     let provider = core.providers.get(request.provider).ok_or_else(|| LinkError::UnknownProvider(request.provider.chars().take(40).collect()))?;
-    if provider.authorize_url("s", "c", &core.redirect_uri(provider.id()), None).is_none() {
-        return Err(LinkError::Invalid(format!("{} has no authorization page to send anyone to: its key is entered instead", provider.name())));
-    }
     if !(LINK_MIN_SECS..=LINK_MAX_SECS).contains(&request.expires_in_secs) {
         return Err(LinkError::Invalid(format!("expires_in_secs must be from {LINK_MIN_SECS} (1 hour) to {LINK_MAX_SECS} (7 days)")));
     }
@@ -294,7 +292,22 @@ pub(crate) async fn finish_grant(core: &Core, token: &str, grant: &GrantRequest)
     let detail = format!("through a link made by {}", link.created_by_name);
     let through = ThroughLink { id: &link.id, account_id: account_id.as_deref(), detail: &detail };
     let granted = connect::finish_grant_as(core, &provider, &link_user(&link), &grant.code, &grant.state, &grant.code_verifier, Some(through)).await?;
-    Ok(LinkGrantResponse { provider: provider.id().to_owned(), account_name: granted.connection.account_name, outcome: granted.outcome })
+    Ok(LinkGrantResponse { provider: provider.id().to_owned(), account_name: granted.connection.account_name, outcome: granted.outcome, tables: Vec::new() })
+}
+
+/// A key-based source's key through the link: tested as an administrator's would be, stored with
+/// the link used up together; a reconnect link's key must be for its connection's account.
+pub(crate) async fn connect_key(core: &Core, token: &str, request: &KeyConnectRequest) -> Result<LinkGrantResponse, KeyError> {
+    let link = open_link(&core.db, token).await.map_err(KeyError::Link)?;
+    let provider = provider_of(core, &link).map_err(KeyError::Link)?;
+    let account_id = match &link.connection_id {
+        Some(_) => Some(reconnect_account(&core.db, &link).await?.ok_or(KeyError::Link(ConnectError::LinkClosed(LinkState::Expired)))?),
+        None => None,
+    };
+    let detail = format!("through a link made by {}", link.created_by_name);
+    let through = ThroughLink { id: &link.id, account_id: account_id.as_deref(), detail: &detail };
+    let stored = keys::connect_key_as(core, &provider, &link_user(&link), &request.key, request.name.as_deref(), Some(through)).await?;
+    Ok(LinkGrantResponse { provider: provider.id().to_owned(), account_name: stored.connection.account_name, outcome: stored.outcome, tables: stored.tables })
 }
 
 /// Puts links that expired unused in the audit trail, once each (the maintenance round).

@@ -195,3 +195,91 @@ fn the_production_build_unwinds_on_panic_and_the_readme_builds_it() {
     assert!(readme.contains("cargo build --profile server-release -p connections-server"));
     assert!(!readme.contains("cargo build --release -p connections-server"), "the release profile aborts on panic");
 }
+
+/// Pasted keys at debug level: a wrong key refused, a good one stored, one through a connect link,
+/// a Stripe restricted key, and one handed to a sync job by the service API. None of them (nor the
+/// link's token) is in any log line.
+#[tokio::test]
+async fn pasted_keys_are_in_no_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let providers = dir.path().join("providers.toml");
+    std::fs::write(&providers, crate::keys::KEYS_FILE).unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = tokio::process::Command::new(BINARY)
+        .arg("--demo")
+        .arg(format!("--providers={}", providers.display()))
+        .arg(crate::service_api::service_keys_arg())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("CONNECTIONS_ADDR", format!("127.0.0.1:{port}"))
+        .env("CONNECTIONS_STATIC_DIR", static_dir(dir.path()))
+        .env("RUST_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The stand-in's address, from the demo's banner.
+    let banner = std::fs::read_to_string(&log_path).unwrap();
+    let standin = banner.split_whitespace().find_map(|word| word.strip_suffix("/standin")).expect("the banner names the stand-in").to_owned();
+    let control = |path: &str, body: Value| {
+        let http = http.clone();
+        let url = format!("{standin}/standin/api/{path}");
+        async move { http.post(url).json(&body).send().await.unwrap().json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned() }
+    };
+    let signed_in = http.post(format!("{base}/api/demo/session")).json(&json!({ "role": "admin" })).send().await.unwrap();
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let paste = |provider: &str, key: &str| http.post(format!("{base}/api/providers/{provider}/keys")).header("cookie", &cookie).json(&json!({ "key": key }));
+
+    let wrong = "pl_WrongKeyWrongKeyWrongKey1";
+    assert_eq!(paste("pipeline", wrong).send().await.unwrap().status(), 422);
+    let good = control("keyed/pipeline/keys", json!({ "account": "pl-3001" })).await;
+    let stored: Value = paste("pipeline", &good).send().await.unwrap().json().await.unwrap();
+    let stripe = control("stripe-keys", json!({ "account": "acct_1DemoAcmeBooks00", "mode": "test", "kind": "restricted" })).await;
+    assert_eq!(paste("stripe-key", &stripe).send().await.unwrap().status(), 201);
+
+    let link = http
+        .post(format!("{base}/api/connect-links"))
+        .header("cookie", &cookie)
+        .json(&json!({ "provider": "pipeline", "expires_in_secs": 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), 201);
+    let link: Value = link.json().await.unwrap();
+    let link_token = link["url"].as_str().unwrap().rsplit_once("/connect/").unwrap().1.to_owned();
+    let through_link = control("keyed/pipeline/keys", json!({ "account": "pl-3002" })).await;
+    let linked = http.post(format!("{base}/api/link/keys")).json(&json!({ "token": link_token, "key": through_link })).send().await.unwrap();
+    assert_eq!(linked.status(), 201);
+
+    let handed = http
+        .post(format!("{base}/service/v1/connections/{}/access-token", stored["id"].as_str().unwrap()))
+        .bearer_auth(crate::service_api::SERVICE_KEY)
+        .send()
+        .await
+        .unwrap();
+    let handed: Value = handed.json().await.unwrap();
+    assert_eq!(handed["access_token"], good.as_str(), "the sync job gets the key");
+    server.kill().await.unwrap();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("connected with a key"), "the keys' connections were logged at all:\n{log}");
+    for (what, secret) in [
+        ("refused key", wrong),
+        ("stored key", good.as_str()),
+        ("Stripe key", stripe.as_str()),
+        ("link's key", through_link.as_str()),
+        ("link token", link_token.as_str()),
+    ] {
+        assert!(!log.contains(secret), "the {what} is in the log");
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use support::{admin, assert_problem, spawn_app, spawn_app_with, token, token_in, TestApp};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";
-const LINK_PATHS: [&str; 3] = ["/api/link", "/api/link/attempts", "/api/link/grants"];
+const LINK_PATHS: [&str; 4] = ["/api/link", "/api/link/attempts", "/api/link/grants", "/api/link/keys"];
 
 /// Makes a link as `session`; answers the created body.
 async fn make_link(app: &TestApp, session: &str, body: Value) -> Value {

@@ -221,3 +221,68 @@ async fn the_service_api_hands_each_credential_with_its_type_and_where_to_put_it
     assert_eq!((handed["credential_type"].as_str(), handed["key_placement"].as_str()), (Some("api_key"), Some("bearer")));
     assert!(handed.get("key_header").is_none());
 }
+
+impl TestApp {
+    /// Makes a connect link for `provider` (a reconnect link with `connection_id`); answers its token.
+    async fn key_link(&self, provider: &str, connection_id: Option<&str>) -> String {
+        let body = json!({ "provider": provider, "connection_id": connection_id, "expires_in_secs": 3600 });
+        let response = self.post("/api/connect-links", Some(&admin()), &body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let created: Value = response.json().await.unwrap();
+        created["url"].as_str().unwrap().rsplit_once("/connect/").unwrap().1.to_owned()
+    }
+
+    async fn paste_through(&self, link_token: &str, key: &str) -> reqwest::Response {
+        self.post("/api/link/keys", None, &json!({ "token": link_token, "key": key })).send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_account_owner_connects_a_key_source_through_a_link_with_no_session() {
+    let app = spawn_with_keys().await;
+    let link = app.key_link("pipeline", None).await;
+    let page: Value = app.post("/api/link", None, &json!({ "token": link })).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["provider"]["key"]["label"], "API key", "the link's page shows the key field: {page}");
+
+    // A wrong key: refused per table as for an administrator, nothing stored, the link still open.
+    let wrong = "pl_WrongKeyWrongKeyWrongKey1";
+    let body = assert_problem(app.paste_through(&link, wrong).await, 422, "key_refused").await;
+    assert_eq!(body["tables"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(app.count("connections").await, 0);
+
+    let key = app.pipeline_key("pl-3001").await;
+    let response = app.paste_through(&link, &key).await;
+    assert_eq!(response.status(), 201);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["provider"].as_str(), answer["account_name"].as_str(), answer["outcome"].as_str()),
+        (Some("pipeline"), Some("Initech"), Some("created"))
+    );
+    assert_eq!(answer["tables"].as_array().unwrap().len(), 2, "what the key reads: {answer}");
+    assert!(answer.get("id").is_none() && !answer.to_string().contains("acme"), "nothing of the workspace: {answer}");
+    // Used up with the connection: once.
+    let again = app.paste_through(&link, &app.pipeline_key("pl-3002").await).await;
+    assert_eq!(again.status(), 410);
+    assert_eq!(app.count("connections").await, 1);
+    let audit = app.audit_text().await;
+    assert!(audit.contains("Connected with a Pipeline CRM key through a link made by"), "{audit}");
+    assert!(!audit.contains(&key) && !app.stored_in_plain_text(&key).await);
+}
+
+#[tokio::test]
+async fn a_reconnect_link_takes_a_key_of_the_same_account_only() {
+    let app = spawn_with_keys().await;
+    let first = app.pipeline_key("pl-3001").await;
+    let stored: Value = app.paste_key("pipeline", json!({ "key": first })).await.json().await.unwrap();
+    let id = stored["id"].as_str().unwrap();
+    let link = app.key_link("pipeline", Some(id)).await;
+    let other_account = app.pipeline_key("pl-3002").await;
+    let body = assert_problem(app.paste_through(&link, &other_account).await, 409, "link_wrong_account").await;
+    assert!(body["detail"].as_str().unwrap().contains("another account"), "{body}");
+    assert_eq!(app.count("connections").await, 1, "nothing changed");
+    let rolled = app.pipeline_key("pl-3001").await;
+    let response = app.paste_through(&link, &rolled).await;
+    assert_eq!(response.status(), 200, "the same account's new key replaces the old");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["outcome"], "renewed");
+}
