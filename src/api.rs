@@ -357,3 +357,8 @@ pub async fn link_attempt(request: &LinkAttemptRequest) -> Result<StartAttemptRe
 pub async fn link_grant(request: &LinkGrantRequest) -> Result<LinkGrantResponse, ApiError> {
     post(paths::LINK_GRANTS, request).await
 }
+
+/// A key-based source's key, pasted on a connect link's page.
+pub async fn link_key(request: &connections_wire::LinkKeyRequest) -> Result<LinkGrantResponse, ApiError> {
+    post(paths::LINK_KEYS, request).await
+}

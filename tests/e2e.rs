@@ -1645,6 +1645,43 @@ async fn a_link_lets_someone_with_no_session_connect_stripe_once_and_closed_link
     h.browser.clone().close().await.unwrap();
 }
 
+/// A key-based source through a link: the owner, with no session, pastes the key on the link's
+/// page; a wrong one is refused with the reason, a good one stored for the admin's workspace.
+#[tokio::test]
+async fn the_owner_of_a_key_based_source_pastes_its_key_through_a_link() {
+    let h = start_with_key_sources().await;
+    h.sign_in_as("Ada Admin").await;
+    h.open_key_page("Pipeline CRM").await;
+    let link = make_link_in_browser(&h, "The CRM's key, please").await;
+
+    let owner = Chrome::start(None).await;
+    owner.client.goto(&link).await.unwrap();
+    wait_in(&owner.client, "main", "Ada Admin of Acme Inc. asks you to connect this data source.").await;
+    let paste = |key: String| {
+        let client = owner.client.clone();
+        async move {
+            let field = client.wait().at_most(WAIT).for_element(Locator::Css("#cx-key")).await.unwrap();
+            field.send_keys(&key).await.unwrap();
+            click_in(&client, "//button[normalize-space()='Connect with Pipeline CRM']").await;
+        }
+    };
+    paste("pl_WrongKeyWrongKeyWrongKey1".into()).await;
+    wait_in(&owner.client, "[role=alert]", "Pipeline CRM did not accept this key").await;
+    wait_in(&owner.client, ".cx-key-tables", "Access refused").await;
+    assert!(owner.client.find(Locator::XPath("//a[normalize-space()='Cancel']")).await.is_err(), "no table to go back to from a link's page");
+    let key = h.standin.issue_keyed_key("pipeline", "pl-3001").unwrap();
+    paste(key).await;
+    let done = wait_in(&owner.client, "main", "Connection successful!").await;
+    assert!(done.contains("Initech"), "{done}");
+    assert!(owner.client.find(Locator::Css(".cx-nav")).await.is_err(), "none of the admin's shell");
+
+    h.open("/connections").await;
+    let row = h.wait_for_text("tbody tr", "Initech").await;
+    assert!(row.contains("Connected"), "{row}");
+    owner.client.clone().close().await.unwrap();
+    h.browser.clone().close().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_reconnect_link_brings_a_connection_needing_reauthentication_back_to_connected() {
     let h = start().await;

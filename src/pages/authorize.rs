@@ -44,11 +44,14 @@ fn Authorize(provider: String) -> impl IntoView {
 #[component]
 fn ProviderConsent(provider: ProviderInfo) -> impl IntoView {
     if let Some(field) = provider.key.clone() {
+        let id = provider.id.clone();
         return view! {
             <article class="cx-consent" aria-labelledby="cx-consent-title">
                 <ConsentDetails provider=provider.clone() />
                 <KeyForm provider field />
             </article>
+            <crate::pages::links::SendLink provider=id.clone() connection_id=None />
+            <crate::pages::links::OpenLinks provider=id />
         }
         .into_any();
     }

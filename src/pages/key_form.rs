@@ -4,7 +4,7 @@
 //! the key lives only in the request to the server; a refused key is answered per table, shown in our
 //! words.
 
-use connections_wire::{ErrorCode, KeyConnectRequest, KeyField, ProviderInfo, TableCheck};
+use connections_wire::{ErrorCode, KeyConnectRequest, KeyField, LinkKeyRequest, ProviderInfo, TableCheck};
 use leptos::prelude::*;
 
 use super::detail_checks::{access_badge, access_label};
@@ -15,8 +15,16 @@ use crate::navigator::use_navigator;
 use crate::routing::Route;
 use crate::{host, messages};
 
+/// A key pasted on a connect link's page: it goes through the link (no session), and `done` is given
+/// the account's name once it is stored.
+#[derive(Clone)]
+pub struct KeyThroughLink {
+    pub token: String,
+    pub done: RwSignal<Option<String>>,
+}
+
 #[component]
-pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
+pub fn KeyForm(provider: ProviderInfo, field: KeyField, #[prop(optional)] link: Option<KeyThroughLink>) -> impl IntoView {
     let locale = i18n::locale();
     let connected = Connected::from_context();
     let key_input = NodeRef::<leptos::html::Input>::new();
@@ -25,6 +33,7 @@ pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let refused = RwSignal::new(Vec::<TableCheck>::new());
     let (id, name) = (provider.id.clone(), provider.name.clone());
+    let in_the_app = link.is_none();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if busy.get_untracked() {
@@ -37,13 +46,17 @@ pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
         busy.set(true);
         error.set(None);
         refused.set(Vec::new());
-        let (id, name) = (id.clone(), name.clone());
+        let (id, name, link) = (id.clone(), name.clone(), link.clone());
         leptos::task::spawn_local(async move {
-            let answer = api::connect_key(&id, &request).await;
-            drop(request);
+            let answer = match link {
+                Some(link) => {
+                    api::link_key(&LinkKeyRequest { token: link.token.into(), key: request }).await.map(|response| link.done.set(Some(response.account_name)))
+                }
+                None => api::connect_key(&id, &request).await.map(|response| connected.finish(&response, Leave::Go)),
+            };
             busy.set(false);
             match answer {
-                Ok(response) => connected.finish(&response, Leave::Go),
+                Ok(()) => {}
                 Err(failure) => {
                     if let ApiError::Problem(problem) = &failure {
                         if problem.code == ErrorCode::KeyRefused {
@@ -58,6 +71,8 @@ pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
         });
     };
     let provider_name = provider.name.clone();
+    // On a link's page there is no table to go back to.
+    let cancel = in_the_app.then(|| view! { <a class="cx-button" href=use_navigator().href(&Route::List)>{td_string!(locale, shell.cancel)}</a> });
     let label = move || {
         if busy.get() {
             td_string!(locale, authorize.key_testing).to_string()
@@ -88,7 +103,7 @@ pub fn KeyForm(provider: ProviderInfo, field: KeyField) -> impl IntoView {
             <RefusedTables tables=refused />
             <div class="cx-actions">
                 <button type="submit" class="cx-button cx-button-primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>{label}</button>
-                <a class="cx-button" href=use_navigator().href(&Route::List)>{td_string!(locale, shell.cancel)}</a>
+                {cancel}
             </div>
         </form>
     }

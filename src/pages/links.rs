@@ -6,6 +6,7 @@ use connections_wire::{ConnectLinkView, LinkPage, LinkStatus, NewConnectLink, LI
 use leptos::prelude::*;
 
 use super::authorize::{Connector, ConsentDetails, ModePicker, StageNotice};
+use super::key_form::{KeyForm, KeyThroughLink};
 use crate::components::ErrorNotice;
 use crate::i18n::{self, td_string, Locale};
 use crate::{api, messages};
@@ -171,7 +172,9 @@ pub fn LinkConnectPage(token: String) -> impl IntoView {
 #[component]
 fn LinkConsent(page: LinkPage, token: String) -> impl IntoView {
     let locale = i18n::locale();
-    let connector = Connector::new(page.provider.clone(), Some(token));
+    let connector = Connector::new(page.provider.clone(), Some(token.clone()));
+    let token = StoredValue::new(token);
+    let (provider, key) = (page.provider.clone(), page.provider.key.clone());
     let name = page.provider.name.clone();
     let label = {
         let name = name.clone();
@@ -196,15 +199,22 @@ fn LinkConsent(page: LinkPage, token: String) -> impl IntoView {
                     </div>
                 }
                 .into_any(),
-                None => view! {
-                    <ModePicker connector />
-                    <div class="cx-actions">
-                        <button class="cx-button cx-button-primary" on:click=move |_| connector.connect() disabled=busy aria-busy=move || busy().to_string()>
-                            {label.clone()}
-                        </button>
-                    </div>
-                }
-                .into_any(),
+                None => match key.clone() {
+                    // A key-based source: the owner pastes the key here, through the link.
+                    Some(field) => {
+                        let link = KeyThroughLink { token: token.get_value(), done: connector.linked };
+                        view! { <KeyForm provider=provider.clone() field link /> }.into_any()
+                    }
+                    None => view! {
+                        <ModePicker connector />
+                        <div class="cx-actions">
+                            <button class="cx-button cx-button-primary" on:click=move |_| connector.connect() disabled=busy aria-busy=move || busy().to_string()>
+                                {label.clone()}
+                            </button>
+                        </div>
+                    }
+                    .into_any(),
+                },
             }}
         </article>
     }
