@@ -27,7 +27,7 @@ cargo test --workspace --offline
 echo "[test] storage and API tests again on PostgreSQL"
 TEST_DATABASE_URL=$("$ROOT/scripts/postgres.sh")
 export TEST_DATABASE_URL
-cargo test --offline -p connections-server --test integration -- api:: security:: faults:: lifecycle:: load:: instances:: migrations:: operating:: providers:: stripe_apps:: workspaces:: hardening:: service_api:: outgoing_webhooks:: data_access:: renewals:: keys:: connect_links::
+cargo test --offline -p connections-server --test integration -- api:: security:: faults:: lifecycle:: load:: instances:: migrations:: operating:: providers:: stripe_apps:: workspaces:: hardening:: service_api:: outgoing_webhooks:: data_access:: renewals:: keys:: connect_links:: stripe_modes::
 unset TEST_DATABASE_URL
 
 echo "[test] wasm tests in headless Chromium"
