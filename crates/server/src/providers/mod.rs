@@ -118,7 +118,9 @@ pub(crate) enum Revocation {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ProviderEvent {
     /// The account owner removed the app at the provider.
-    Revoked { account_id: String, event_id: String, created: Option<i64> },
+    /// `mode`: the mode whose endpoint sent it (a Stripe App with a client per mode), whose
+    /// connections of the account alone it ends; `None`: every connection of the account.
+    Revoked { account_id: String, event_id: String, created: Option<i64>, mode: Option<Mode> },
     /// The app was installed on an account (Stripe Apps); the redirect finishes the link.
     Authorized { account_id: String },
     /// Verified, but nothing we act on.

@@ -341,7 +341,7 @@ async fn end(db: &Db, mut record: ConnectionRecord, status: ConnectionStatus, wh
 pub(crate) async fn provider_event(db: &Db, provider: &Provider, event: ProviderEvent) -> Result<bool, LifecycleError> {
     let now = Utc::now().timestamp();
     match event {
-        ProviderEvent::Revoked { account_id, event_id, created } => {
+        ProviderEvent::Revoked { account_id, event_id, created, mode } => {
             if !event_id.is_empty() && db.provider_event_applied(provider.id(), &event_id, now).await? {
                 tracing::info!(provider = provider.id(), %event_id, "webhook event already processed");
                 return Ok(false);
@@ -361,6 +361,10 @@ pub(crate) async fn provider_event(db: &Db, provider: &Provider, event: Provider
             let mut to_end = Vec::new();
             for record in db.connections_of_account(provider.id(), &account_id).await? {
                 if !matches!(record.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired) {
+                    continue;
+                }
+                if mode.is_some_and(|mode| connections_wire::Mode::shown(record.view.mode, record.view.livemode) != Some(mode)) {
+                    tracing::info!(connection = %record.view.id, "revocation of another mode's install; ignored");
                     continue;
                 }
                 if created.is_some_and(|created| created < record.view.connected_at.timestamp()) {

@@ -165,3 +165,18 @@ async fn the_demo_s_providers_file_has_stripe_in_live_and_test_mode() {
     assert_eq!(app.standin.owner_uninstalls_app_in(ACCOUNT, StripeMode::Test).await, Some(200));
     assert_eq!(app.record("stripe", ACCOUNT).await.view.status, ConnectionStatus::Revoked);
 }
+
+#[tokio::test]
+async fn an_account_connected_again_in_another_mode_is_that_mode_s_and_the_other_mode_s_uninstall_leaves_it() {
+    let app = spawn_with_modes(&["--stripe-live-webhook-secret=whsec_LiveModeSecret1", "--stripe-test-webhook-secret=whsec_TestModeSecret1"]).await;
+    connect_in(&app, "test", DEMO_EMAIL).await;
+    // Going live: the same account's connection, now in live mode (one connection per account).
+    let (status, connection) = connect_in(&app, "live", DEMO_EMAIL).await;
+    assert_eq!((status, connection["outcome"].as_str(), connection["mode"].as_str()), (200, Some("renewed"), Some("live")), "{connection}");
+    assert_eq!(app.connections().await.len(), 1);
+    // The owner removes the test-mode install: the live connection is not its business.
+    assert_eq!(app.standin.owner_uninstalls_app_in(ACCOUNT, StripeMode::Test).await, Some(200));
+    assert_eq!(app.record("stripe", ACCOUNT).await.view.status, ConnectionStatus::Connected);
+    assert_eq!(app.standin.owner_uninstalls_app_in(ACCOUNT, StripeMode::Live).await, Some(200));
+    assert_eq!(app.record("stripe", ACCOUNT).await.view.status, ConnectionStatus::Revoked);
+}

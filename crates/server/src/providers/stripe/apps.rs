@@ -162,12 +162,16 @@ impl Webhooks for StripeApps {
             return self.stripe.webhook_event(headers, body, now);
         }
         let mut refused = WebhookError::NotConfigured;
-        for (_, apps) in &self.modes {
+        for (mode, apps) in &self.modes {
             match apps.stripe.webhook_event(headers, body, now) {
                 Err(error @ (WebhookError::NotConfigured | WebhookError::Signature(_))) => {
                     if !matches!(error, WebhookError::NotConfigured) {
                         refused = error;
                     }
+                }
+                // An uninstall in one mode ends that mode's connection of the account, not the others'.
+                Ok(ProviderEvent::Revoked { account_id, event_id, created, .. }) => {
+                    return Ok(ProviderEvent::Revoked { account_id, event_id, created, mode: Some(*mode) })
                 }
                 verified => return verified,
             }

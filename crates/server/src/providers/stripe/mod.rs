@@ -333,6 +333,7 @@ impl Stripe {
                 account_id: account()?,
                 event_id: event.id.clone(),
                 created: event.created.and_then(|at| super::provider_time(at, "a webhook event's creation time")),
+                mode: None,
             },
             "account.application.authorized" => ProviderEvent::Authorized { account_id: account()? },
             _ => ProviderEvent::Ignored { kind: event.kind },
