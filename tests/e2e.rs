@@ -1668,6 +1668,10 @@ async fn the_owner_of_a_key_based_source_pastes_its_key_through_a_link() {
     paste("pl_WrongKeyWrongKeyWrongKey1".into()).await;
     wait_in(&owner.client, "[role=alert]", "Pipeline CRM did not accept this key").await;
     wait_in(&owner.client, ".cx-key-tables", "Access refused").await;
+    if let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(PathBuf::from(dir).join("42-link-key-refused.png"), owner.client.screenshot().await.unwrap()).unwrap();
+    }
     assert!(owner.client.find(Locator::XPath("//a[normalize-space()='Cancel']")).await.is_err(), "no table to go back to from a link's page");
     let key = h.standin.issue_keyed_key("pipeline", "pl-3001").unwrap();
     paste(key).await;
