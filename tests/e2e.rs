@@ -821,6 +821,14 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     h.wait_for_text("main", "Sie sind abgemeldet").await;
     let lang = h.browser.execute("return [document.querySelector('.cx-app').lang, document.documentElement.lang]", vec![]).await.unwrap();
     assert_eq!(lang, json!(["de", "en"]), "the app says it speaks German; the page's own <html lang> is left alone");
+    // German is not in the first load: its texts alone were fetched, as JSON beside the bundles.
+    let texts = h
+        .browser
+        .execute("return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/texts-'))", vec![])
+        .await
+        .unwrap();
+    let texts = texts.as_array().unwrap();
+    assert!(texts.len() == 1 && texts[0].as_str().unwrap().starts_with("/texts-de-"), "the texts fetched: {texts:?}");
 
     h.sign_in_as("Ada Admin").await;
     h.wait_for_text("h1", "Datenquellen").await;
