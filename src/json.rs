@@ -1,10 +1,21 @@
 //! JSON in the wasm is the browser's: `JSON.parse` and `JSON.stringify`, with serde reading and writing
-//! the JavaScript values (`serde-wasm-bindgen`) instead of serde_json's parser and printer in the
-//! wasm. Same JSON as before: maps as objects, `None` as `null`, numbers as numbers.
+//! the JavaScript values instead of serde_json's parser and printer in the wasm. Same JSON as before:
+//! maps as objects, `None` as `null`, numbers as numbers.
+//!
+//! Written by `serde-wasm-bindgen`'s serializer; read by this file's [`Value`], a serde deserializer
+//! over a JavaScript value whose error says only that the value could not be read. The app never
+//! shows why (an answer it cannot read is `ApiError::Network`/`UnexpectedResponse`), and serde's
+//! messages (what was found, what was expected) would bring number formatting, floats included, and
+//! every type's description into the wasm: −8.9 KB brotli on the table page's first load.
 
-use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+
+use js_sys::{Array, Reflect};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// `value` as the JavaScript value `JSON.parse(serde_json::to_string(value))` would give.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Option<JsValue> {
@@ -18,10 +29,275 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
 
 /// A JavaScript value (a parsed JSON answer) read into `T`.
 pub fn from_js<T: DeserializeOwned>(value: JsValue) -> Option<T> {
-    serde_wasm_bindgen::from_value(value).ok()
+    T::deserialize(Value(value)).ok()
 }
 
 /// JSON text read into `T`.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
     from_js(js_sys::JSON::parse(text).ok()?)
+}
+
+/// A value that could not be read into the type asked for; nothing more is said.
+#[derive(Debug)]
+pub struct Unreadable;
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not the JSON expected")
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// Every constructor, so that none formats a message (serde's defaults would).
+impl de::Error for Unreadable {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Unreadable
+    }
+    fn invalid_type(_: de::Unexpected, _: &dyn de::Expected) -> Self {
+        Unreadable
+    }
+    fn invalid_value(_: de::Unexpected, _: &dyn de::Expected) -> Self {
+        Unreadable
+    }
+    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
+        Unreadable
+    }
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        Unreadable
+    }
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        Unreadable
+    }
+    fn missing_field(_: &'static str) -> Self {
+        Unreadable
+    }
+    fn duplicate_field(_: &'static str) -> Self {
+        Unreadable
+    }
+}
+
+type Result<T> = std::result::Result<T, Unreadable>;
+
+/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+thread_local! {
+    /// Field names as JavaScript strings, made once each (by the name's address: they are the
+    /// `&'static str`s serde's derived code passes); every row of a list reads the same ones.
+    static KEYS: RefCell<HashMap<(usize, usize), JsValue>> = RefCell::new(HashMap::new());
+}
+
+fn key(name: &'static str) -> JsValue {
+    KEYS.with(|keys| keys.borrow_mut().entry((name.as_ptr() as usize, name.len())).or_insert_with(|| JsValue::from_str(name)).clone())
+}
+
+/// A JavaScript value to read: `null` and `undefined` are `None` and `()`, numbers are integers when
+/// they are whole (and exact), objects are maps and structs, a string is an enum's unit variant and an
+/// object with one key its other variants.
+pub struct Value(pub JsValue);
+
+impl Value {
+    fn is_nullish(&self) -> bool {
+        self.0.is_null() || self.0.is_undefined()
+    }
+
+    fn is_object(&self) -> bool {
+        self.0.is_object() && !Array::is_array(&self.0)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Value {
+    type Error = Unreadable;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.is_nullish() {
+            visitor.visit_unit()
+        } else if let Some(b) = self.0.as_bool() {
+            visitor.visit_bool(b)
+        } else if let Some(n) = self.0.as_f64() {
+            if n.fract() != 0.0 || n.abs() > MAX_SAFE_INTEGER {
+                visitor.visit_f64(n)
+            } else if n < 0.0 {
+                visitor.visit_i64(n as i64)
+            } else {
+                visitor.visit_u64(n as u64)
+            }
+        } else if let Some(s) = self.0.as_string() {
+            visitor.visit_string(s)
+        } else if Array::is_array(&self.0) {
+            visitor.visit_seq(Elements { array: self.0.unchecked_into(), index: 0 })
+        } else if self.0.is_object() {
+            let entries = js_sys::Object::entries(self.0.unchecked_ref());
+            visitor.visit_map(Entries { entries, index: 0, value: JsValue::UNDEFINED })
+        } else {
+            Err(Unreadable)
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.is_nullish() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    /// The fields serde knows, each read by its name; one that is absent (`undefined`) is missing.
+    fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
+        if !self.is_object() {
+            return Err(Unreadable);
+        }
+        visitor.visit_map(Fields { object: self.0, fields, index: 0, value: JsValue::UNDEFINED })
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(self, _: &'static str, _: &'static [&'static str], visitor: V) -> Result<V::Value> {
+        if self.0.is_string() {
+            return visitor.visit_enum(Variant { name: self.0, value: JsValue::UNDEFINED });
+        }
+        if !self.is_object() {
+            return Err(Unreadable);
+        }
+        let entries = js_sys::Object::entries(self.0.unchecked_ref());
+        if entries.length() != 1 {
+            return Err(Unreadable);
+        }
+        let entry: Array = entries.get(0).unchecked_into();
+        visitor.visit_enum(Variant { name: entry.get(0), value: entry.get(1) })
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier
+    }
+}
+
+impl<'de> IntoDeserializer<'de, Unreadable> for Value {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// An array's elements.
+struct Elements {
+    array: Array,
+    index: u32,
+}
+
+impl<'de> de::SeqAccess<'de> for Elements {
+    type Error = Unreadable;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if self.index >= self.array.length() {
+            return Ok(None);
+        }
+        self.index += 1;
+        seed.deserialize(Value(self.array.get(self.index - 1))).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some((self.array.length() - self.index) as usize)
+    }
+}
+
+/// An object's own entries, as a map.
+struct Entries {
+    entries: Array,
+    index: u32,
+    value: JsValue,
+}
+
+impl<'de> de::MapAccess<'de> for Entries {
+    type Error = Unreadable;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.index >= self.entries.length() {
+            return Ok(None);
+        }
+        let entry: Array = self.entries.get(self.index).unchecked_into();
+        self.index += 1;
+        self.value = entry.get(1);
+        seed.deserialize(Value(entry.get(0))).map(Some)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value> {
+        seed.deserialize(Value(std::mem::replace(&mut self.value, JsValue::UNDEFINED)))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some((self.entries.length() - self.index) as usize)
+    }
+}
+
+/// A struct's fields, read from an object by name.
+struct Fields {
+    object: JsValue,
+    fields: &'static [&'static str],
+    index: usize,
+    value: JsValue,
+}
+
+impl<'de> de::MapAccess<'de> for Fields {
+    type Error = Unreadable;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        while let Some(&name) = self.fields.get(self.index) {
+            self.index += 1;
+            let value = Reflect::get(&self.object, &key(name)).map_err(|_| Unreadable)?;
+            if !value.is_undefined() {
+                self.value = value;
+                return seed.deserialize(name.into_deserializer()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value> {
+        seed.deserialize(Value(std::mem::replace(&mut self.value, JsValue::UNDEFINED)))
+    }
+}
+
+/// An enum's variant: its name, and for a variant with data, the value under it.
+struct Variant {
+    name: JsValue,
+    value: JsValue,
+}
+
+impl<'de> de::EnumAccess<'de> for Variant {
+    type Error = Unreadable;
+    type Variant = Value;
+
+    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Value)> {
+        Ok((seed.deserialize(Value(self.name))?, Value(self.value)))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Value {
+    type Error = Unreadable;
+
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_struct(self, "", fields, visitor)
+    }
 }
