@@ -94,9 +94,7 @@ pub fn ready(_: Locale) -> bool {
 
 /// Natively every language is compiled in.
 #[cfg(not(target_arch = "wasm32"))]
-pub async fn load(_: Locale) -> bool {
-    true
-}
+pub async fn load(_: Locale) {}
 
 #[cfg(target_arch = "wasm32")]
 use loading::texts_of;
@@ -133,8 +131,8 @@ mod loading {
 
     /// Keeps a language's texts (for the page's lifetime: a mount speaks one language); false when
     /// `array` is not the texts this build expects.
-    fn keep(locale: Locale, array: JsValue) -> bool {
-        let Ok(array) = array.dyn_into::<js_sys::Array>() else { return false };
+    fn keep(locale: Locale, array: &JsValue) -> bool {
+        let Some(array) = array.dyn_ref::<js_sys::Array>() else { return false };
         if array.length() as usize != TEXTS {
             return false;
         }
@@ -151,23 +149,19 @@ mod loading {
     /// bundle or the other.
     pub fn ready(locale: Locale) -> bool {
         let Some(name) = locale.texts_file() else { return true };
-        texts_of(locale).is_some() || keep(locale, loaded_texts(name))
+        texts_of(locale).is_some() || keep(locale, &loaded_texts(name))
     }
 
-    /// Fetches `locale`'s texts unless they are here; false when they could not be had (the app then
-    /// speaks English).
-    pub async fn load(locale: Locale) -> bool {
-        if ready(locale) {
-            return true;
-        }
-        let Some(name) = locale.texts_file() else { return true };
-        match wasm_bindgen_futures::JsFuture::from(load_texts(name)).await {
-            Ok(array) => ready(locale) || keep(locale, array),
-            Err(error) => {
-                web_sys::console::error_2(&"Connections: the texts did not load, so English is shown".into(), &error);
-                false
-            }
-        }
+    /// Fetches `locale`'s texts unless they are here; when they cannot be had, says so in the console
+    /// ([`ready`] stays false: the app speaks English).
+    pub async fn load(locale: Locale) {
+        let Some(name) = locale.texts_file().filter(|_| !ready(locale)) else { return };
+        let (said, detail) = match wasm_bindgen_futures::JsFuture::from(load_texts(name)).await {
+            Ok(array) if ready(locale) || keep(locale, &array) => return,
+            Ok(_) => ("Connections: not this build's texts, so English is shown:", name.into()),
+            Err(error) => ("Connections: the texts did not load, so English is shown:", error),
+        };
+        web_sys::console::error_2(&said.into(), &detail);
     }
 }
 
@@ -253,18 +247,19 @@ pub fn LocaleProvider(#[prop(optional_no_strip)] preferred: Option<String>, chil
         provide_context(chosen(wanted));
         return children();
     }
-    let speaking = RwSignal::new(None);
+    let loaded = RwSignal::new(false);
     leptos::task::spawn_local(async move {
-        let locale = if load(wanted).await { wanted } else { Locale::en };
-        // Unmounted meanwhile: nothing to show.
-        let _ = speaking.try_set(Some(locale));
+        load(wanted).await;
+        // Unmounted meanwhile: a signal disposed of takes nothing.
+        loaded.set(true);
     });
-    let children = StoredValue::new_local(Some(children));
+    let mut children = Some(children);
     (move || {
-        let locale = speaking.get()?;
-        provide_context(chosen(locale));
-        let children = children.try_update_value(Option::take).flatten()?;
-        Some(untrack(children))
+        if !loaded.get() {
+            return None;
+        }
+        provide_context(chosen(if ready(wanted) { wanted } else { Locale::en }));
+        children.take().map(untrack)
     })
     .into_any()
 }
