@@ -8,8 +8,6 @@
 //! messages (what was found, what was expected) would bring number formatting, floats included, and
 //! every type's description into the wasm: −8.9 KB brotli on the table page's first load.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 
 use js_sys::{Array, Reflect};
@@ -82,14 +80,10 @@ type Result<T> = std::result::Result<T, Unreadable>;
 /// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-thread_local! {
-    /// Field names as JavaScript strings, made once each (by the name's address: they are the
-    /// `&'static str`s serde's derived code passes); every row of a list reads the same ones.
-    static KEYS: RefCell<HashMap<(usize, usize), JsValue>> = RefCell::new(HashMap::new());
-}
-
+/// A field's name as a JavaScript string: made once (`intern`, the cache the table's rows use too),
+/// since every row of a list reads the same names.
 fn key(name: &'static str) -> JsValue {
-    KEYS.with(|keys| keys.borrow_mut().entry((name.as_ptr() as usize, name.len())).or_insert_with(|| JsValue::from_str(name)).clone())
+    JsValue::from_str(wasm_bindgen::intern(name))
 }
 
 /// A JavaScript value to read: `null` and `undefined` are `None` and `()`, numbers are integers when
