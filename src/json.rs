@@ -8,9 +8,11 @@
 //! messages (what was found, what was expected) would bring number formatting, floats included, and
 //! every type's description into the wasm: −8.9 KB brotli on the table page's first load.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
 
-use js_sys::{Array, Reflect};
+use js_sys::Array;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -80,10 +82,31 @@ type Result<T> = std::result::Result<T, Unreadable>;
 /// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// A field's name as a JavaScript string: made once (`intern`, the cache the table's rows use too),
-/// since every row of a list reads the same names.
-fn key(name: &'static str) -> JsValue {
-    JsValue::from_str(wasm_bindgen::intern(name))
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An object read by key (`object[key]`): no exception to catch, unlike `Reflect.get`.
+    type Object;
+    #[wasm_bindgen(method, indexing_getter)]
+    fn get(this: &Object, key: &JsValue) -> JsValue;
+}
+
+thread_local! {
+    /// Each struct's field names as JavaScript strings, made once (by the address of the `&'static`
+    /// list serde's derived code passes): every row of a list reads the same ones.
+    static KEYS: RefCell<Vec<(usize, Rc<[JsValue]>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn keys(fields: &'static [&'static str]) -> Rc<[JsValue]> {
+    let id = fields.as_ptr() as usize;
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some((_, names)) = keys.iter().find(|(known, _)| *known == id) {
+            return names.clone();
+        }
+        let names: Rc<[JsValue]> = fields.iter().map(|name| JsValue::from_str(name)).collect();
+        keys.push((id, names.clone()));
+        names
+    })
 }
 
 /// A JavaScript value to read: `null` and `undefined` are `None` and `()`, numbers are integers when
@@ -93,7 +116,18 @@ pub struct Value(pub JsValue);
 
 impl Value {
     fn is_nullish(&self) -> bool {
-        self.0.is_null() || self.0.is_undefined()
+        self.0.is_null_or_undefined()
+    }
+
+    /// A number as serde's visitors take it: an integer when it is one (and exact).
+    fn visit_number<'de, V: Visitor<'de>>(n: f64, visitor: V) -> Result<V::Value> {
+        if n.fract() != 0.0 || n.abs() > MAX_SAFE_INTEGER {
+            visitor.visit_f64(n)
+        } else if n < 0.0 {
+            visitor.visit_i64(n as i64)
+        } else {
+            visitor.visit_u64(n as u64)
+        }
     }
 
     fn is_object(&self) -> bool {
@@ -110,13 +144,7 @@ impl<'de> de::Deserializer<'de> for Value {
         } else if let Some(b) = self.0.as_bool() {
             visitor.visit_bool(b)
         } else if let Some(n) = self.0.as_f64() {
-            if n.fract() != 0.0 || n.abs() > MAX_SAFE_INTEGER {
-                visitor.visit_f64(n)
-            } else if n < 0.0 {
-                visitor.visit_i64(n as i64)
-            } else {
-                visitor.visit_u64(n as u64)
-            }
+            Self::visit_number(n, visitor)
         } else if let Some(s) = self.0.as_string() {
             visitor.visit_string(s)
         } else if Array::is_array(&self.0) {
@@ -127,6 +155,48 @@ impl<'de> de::Deserializer<'de> for Value {
         } else {
             Err(Unreadable)
         }
+    }
+
+    // What the type asks for, tried first: one call into JavaScript for a value of that kind.
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.0.as_string() {
+            Some(s) => visitor.visit_string(s),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.0.as_bool() {
+            Some(b) => visitor.visit_bool(b),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.0.as_f64() {
+            Some(n) => Self::visit_number(n, visitor),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_u64(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -146,7 +216,7 @@ impl<'de> de::Deserializer<'de> for Value {
         if !self.is_object() {
             return Err(Unreadable);
         }
-        visitor.visit_map(Fields { object: self.0, fields, index: 0, value: JsValue::UNDEFINED })
+        visitor.visit_map(Fields { object: self.0.unchecked_into(), fields, keys: keys(fields), index: 0, value: JsValue::UNDEFINED })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(self, _: &'static str, _: &'static [&'static str], visitor: V) -> Result<V::Value> {
@@ -169,8 +239,8 @@ impl<'de> de::Deserializer<'de> for Value {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier
+        i8 i16 i32 i128 u8 u128 f32 f64 char
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map
     }
 }
 
@@ -235,8 +305,9 @@ impl<'de> de::MapAccess<'de> for Entries {
 
 /// A struct's fields, read from an object by name.
 struct Fields {
-    object: JsValue,
+    object: Object,
     fields: &'static [&'static str],
+    keys: Rc<[JsValue]>,
     index: usize,
     value: JsValue,
 }
@@ -245,9 +316,9 @@ impl<'de> de::MapAccess<'de> for Fields {
     type Error = Unreadable;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        while let Some(&name) = self.fields.get(self.index) {
+        while let (Some(&name), Some(key)) = (self.fields.get(self.index), self.keys.get(self.index)) {
             self.index += 1;
-            let value = Reflect::get(&self.object, &key(name)).map_err(|_| Unreadable)?;
+            let value = self.object.get(key);
             if !value.is_undefined() {
                 self.value = value;
                 return seed.deserialize(name.into_deserializer()).map(Some);
