@@ -2,11 +2,12 @@
 //! the JavaScript values instead of serde_json's parser and printer in the wasm. Same JSON as before:
 //! maps as objects, `None` as `null`, numbers as numbers.
 //!
-//! Written by `serde-wasm-bindgen`'s serializer; read by this file's [`Value`], a serde deserializer
-//! over a JavaScript value whose error says only that the value could not be read. The app never
-//! shows why (an answer it cannot read is `ApiError::Network`/`UnexpectedResponse`), and serde's
-//! messages (what was found, what was expected) would bring number formatting, floats included, and
-//! every type's description into the wasm: −8.9 KB brotli on the table page's first load.
+//! Read by [`Value`], a serde deserializer over a JavaScript value, and written by [`Writer`], a serde
+//! serializer making one; their error says only that the value could not be read or written. The
+//! app never shows why (an answer it cannot read is `ApiError::Network`/`UnexpectedResponse`), and
+//! serde's messages (what was found, what was expected) would bring number formatting, floats
+//! included, and every type's description into the wasm: −8.9 KB brotli on the table page's first
+//! load (see README, "First-load size").
 
 use std::cell::RefCell;
 use std::fmt;
@@ -14,12 +15,12 @@ use std::rc::Rc;
 
 use js_sys::Array;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
-use serde::Serialize;
+use serde::ser::{self, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// `value` as the JavaScript value `JSON.parse(serde_json::to_string(value))` would give.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Option<JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()
+    value.serialize(Writer).ok()
 }
 
 /// `value` as JSON text.
@@ -37,47 +38,53 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
     from_js(js_sys::JSON::parse(text).ok()?)
 }
 
-/// A value that could not be read into the type asked for; nothing more is said.
+/// A value that could not be read into the type asked for, or written; nothing more is said.
 #[derive(Debug)]
-pub struct Unreadable;
+pub struct Invalid;
 
-impl fmt::Display for Unreadable {
+impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("not the JSON expected")
     }
 }
 
-impl std::error::Error for Unreadable {}
+impl std::error::Error for Invalid {}
 
-/// Every constructor, so that none formats a message (serde's defaults would).
-impl de::Error for Unreadable {
+impl ser::Error for Invalid {
     fn custom<T: fmt::Display>(_: T) -> Self {
-        Unreadable
-    }
-    fn invalid_type(_: de::Unexpected, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn invalid_value(_: de::Unexpected, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
-        Unreadable
-    }
-    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
-        Unreadable
-    }
-    fn missing_field(_: &'static str) -> Self {
-        Unreadable
-    }
-    fn duplicate_field(_: &'static str) -> Self {
-        Unreadable
+        Invalid
     }
 }
 
-type Result<T> = std::result::Result<T, Unreadable>;
+/// Every constructor, so that none formats a message (serde's defaults would).
+impl de::Error for Invalid {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Invalid
+    }
+    fn invalid_type(_: de::Unexpected, _: &dyn de::Expected) -> Self {
+        Invalid
+    }
+    fn invalid_value(_: de::Unexpected, _: &dyn de::Expected) -> Self {
+        Invalid
+    }
+    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
+        Invalid
+    }
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        Invalid
+    }
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        Invalid
+    }
+    fn missing_field(_: &'static str) -> Self {
+        Invalid
+    }
+    fn duplicate_field(_: &'static str) -> Self {
+        Invalid
+    }
+}
+
+type Result<T> = std::result::Result<T, Invalid>;
 
 /// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -88,6 +95,8 @@ extern "C" {
     type Object;
     #[wasm_bindgen(method, indexing_getter)]
     fn get(this: &Object, key: &JsValue) -> JsValue;
+    #[wasm_bindgen(method, indexing_setter)]
+    fn set(this: &Object, key: &JsValue, value: &JsValue);
 }
 
 thread_local! {
@@ -136,7 +145,7 @@ impl Value {
 }
 
 impl<'de> de::Deserializer<'de> for Value {
-    type Error = Unreadable;
+    type Error = Invalid;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         if self.is_nullish() {
@@ -153,7 +162,7 @@ impl<'de> de::Deserializer<'de> for Value {
             let entries = js_sys::Object::entries(self.0.unchecked_ref());
             visitor.visit_map(Entries { entries, index: 0, value: JsValue::UNDEFINED })
         } else {
-            Err(Unreadable)
+            Err(Invalid)
         }
     }
 
@@ -214,7 +223,7 @@ impl<'de> de::Deserializer<'de> for Value {
     /// The fields serde knows, each read by its name; one that is absent (`undefined`) is missing.
     fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
         if !self.is_object() {
-            return Err(Unreadable);
+            return Err(Invalid);
         }
         visitor.visit_map(Fields { object: self.0.unchecked_into(), fields, keys: keys(fields), index: 0, value: JsValue::UNDEFINED })
     }
@@ -224,11 +233,11 @@ impl<'de> de::Deserializer<'de> for Value {
             return visitor.visit_enum(Variant { name: self.0, value: JsValue::UNDEFINED });
         }
         if !self.is_object() {
-            return Err(Unreadable);
+            return Err(Invalid);
         }
         let entries = js_sys::Object::entries(self.0.unchecked_ref());
         if entries.length() != 1 {
-            return Err(Unreadable);
+            return Err(Invalid);
         }
         let entry: Array = entries.get(0).unchecked_into();
         visitor.visit_enum(Variant { name: entry.get(0), value: entry.get(1) })
@@ -244,7 +253,7 @@ impl<'de> de::Deserializer<'de> for Value {
     }
 }
 
-impl<'de> IntoDeserializer<'de, Unreadable> for Value {
+impl<'de> IntoDeserializer<'de, Invalid> for Value {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {
@@ -259,7 +268,7 @@ struct Elements {
 }
 
 impl<'de> de::SeqAccess<'de> for Elements {
-    type Error = Unreadable;
+    type Error = Invalid;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if self.index >= self.array.length() {
@@ -282,7 +291,7 @@ struct Entries {
 }
 
 impl<'de> de::MapAccess<'de> for Entries {
-    type Error = Unreadable;
+    type Error = Invalid;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         if self.index >= self.entries.length() {
@@ -313,7 +322,7 @@ struct Fields {
 }
 
 impl<'de> de::MapAccess<'de> for Fields {
-    type Error = Unreadable;
+    type Error = Invalid;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         while let (Some(&name), Some(key)) = (self.fields.get(self.index), self.keys.get(self.index)) {
@@ -339,7 +348,7 @@ struct Variant {
 }
 
 impl<'de> de::EnumAccess<'de> for Variant {
-    type Error = Unreadable;
+    type Error = Invalid;
     type Variant = Value;
 
     fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Value)> {
@@ -348,7 +357,7 @@ impl<'de> de::EnumAccess<'de> for Variant {
 }
 
 impl<'de> de::VariantAccess<'de> for Value {
-    type Error = Unreadable;
+    type Error = Invalid;
 
     fn unit_variant(self) -> Result<()> {
         Ok(())
@@ -364,5 +373,232 @@ impl<'de> de::VariantAccess<'de> for Value {
 
     fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value> {
         de::Deserializer::deserialize_struct(self, "", fields, visitor)
+    }
+}
+
+/// Writes a value as the JavaScript value `JSON.parse` would make of serde_json's text: structs and
+/// maps as objects (their fields in order), `None` and `()` as `null`, a unit variant as its name,
+/// another variant as an object with its name as the one key.
+pub struct Writer;
+
+fn number(n: f64) -> Result<JsValue> {
+    Ok(JsValue::from_f64(n))
+}
+
+impl ser::Serializer for Writer {
+    type Ok = JsValue;
+    type Error = Invalid;
+    type SerializeSeq = ArrayWriter;
+    type SerializeTuple = ArrayWriter;
+    type SerializeTupleStruct = ArrayWriter;
+    type SerializeTupleVariant = VariantWriter<ArrayWriter>;
+    type SerializeMap = ObjectWriter;
+    type SerializeStruct = ObjectWriter;
+    type SerializeStructVariant = VariantWriter<ObjectWriter>;
+
+    fn serialize_bool(self, v: bool) -> Result<JsValue> {
+        Ok(JsValue::from_bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<JsValue> {
+        number(v as f64)
+    }
+    fn serialize_u8(self, v: u8) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<JsValue> {
+        number(v as f64)
+    }
+    fn serialize_f32(self, v: f32) -> Result<JsValue> {
+        number(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<JsValue> {
+        number(v)
+    }
+    fn serialize_char(self, v: char) -> Result<JsValue> {
+        Ok(JsValue::from_str(v.encode_utf8(&mut [0; 4])))
+    }
+    fn serialize_str(self, v: &str) -> Result<JsValue> {
+        Ok(JsValue::from_str(v))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<JsValue> {
+        Ok(v.iter().map(|&b| JsValue::from_f64(b.into())).collect::<Array>().into())
+    }
+    fn serialize_none(self) -> Result<JsValue> {
+        Ok(JsValue::NULL)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<JsValue> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<JsValue> {
+        Ok(JsValue::NULL)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<JsValue> {
+        Ok(JsValue::NULL)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<JsValue> {
+        Ok(JsValue::from_str(variant))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<JsValue> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, variant: &'static str, value: &T) -> Result<JsValue> {
+        let object = ObjectWriter::new();
+        object.object.set(&JsValue::from_str(variant), &value.serialize(self)?);
+        Ok(object.object.into())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<ArrayWriter> {
+        Ok(ArrayWriter(Array::new()))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<ArrayWriter> {
+        Ok(ArrayWriter(Array::new()))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<ArrayWriter> {
+        Ok(ArrayWriter(Array::new()))
+    }
+    fn serialize_tuple_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<VariantWriter<ArrayWriter>> {
+        Ok(VariantWriter { variant, inner: ArrayWriter(Array::new()) })
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<ObjectWriter> {
+        Ok(ObjectWriter::new())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<ObjectWriter> {
+        Ok(ObjectWriter::new())
+    }
+    fn serialize_struct_variant(self, _: &'static str, _: u32, variant: &'static str, _: usize) -> Result<VariantWriter<ObjectWriter>> {
+        Ok(VariantWriter { variant, inner: ObjectWriter::new() })
+    }
+}
+
+/// An array being written.
+pub struct ArrayWriter(Array);
+
+impl ArrayWriter {
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.0.push(&value.serialize(Writer)?);
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for ArrayWriter {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.push(value)
+    }
+    fn end(self) -> Result<JsValue> {
+        Ok(self.0.into())
+    }
+}
+
+impl ser::SerializeTuple for ArrayWriter {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.push(value)
+    }
+    fn end(self) -> Result<JsValue> {
+        Ok(self.0.into())
+    }
+}
+
+impl ser::SerializeTupleStruct for ArrayWriter {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.push(value)
+    }
+    fn end(self) -> Result<JsValue> {
+        Ok(self.0.into())
+    }
+}
+
+/// An object being written, its fields in the order given.
+pub struct ObjectWriter {
+    object: Object,
+    key: JsValue,
+}
+
+impl ObjectWriter {
+    fn new() -> Self {
+        ObjectWriter { object: js_sys::Object::new().unchecked_into(), key: JsValue::UNDEFINED }
+    }
+}
+
+impl ser::SerializeMap for ObjectWriter {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
+        self.key = key.serialize(Writer)?;
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.object.set(&self.key, &value.serialize(Writer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<JsValue> {
+        Ok(self.object.into())
+    }
+}
+
+impl ser::SerializeStruct for ObjectWriter {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<()> {
+        self.object.set(&JsValue::from_str(name), &value.serialize(Writer)?);
+        Ok(())
+    }
+    fn end(self) -> Result<JsValue> {
+        Ok(self.object.into())
+    }
+}
+
+/// A tuple or struct variant being written: its data under its name.
+pub struct VariantWriter<W> {
+    variant: &'static str,
+    inner: W,
+}
+
+impl<W> VariantWriter<W> {
+    fn wrap(variant: &'static str, data: JsValue) -> Result<JsValue> {
+        let object = ObjectWriter::new();
+        object.object.set(&JsValue::from_str(variant), &data);
+        Ok(object.object.into())
+    }
+}
+
+impl ser::SerializeTupleVariant for VariantWriter<ArrayWriter> {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.inner.push(value)
+    }
+    fn end(self) -> Result<JsValue> {
+        Self::wrap(self.variant, self.inner.0.into())
+    }
+}
+
+impl ser::SerializeStructVariant for VariantWriter<ObjectWriter> {
+    type Ok = JsValue;
+    type Error = Invalid;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<()> {
+        ser::SerializeStruct::serialize_field(&mut self.inner, name, value)
+    }
+    fn end(self) -> Result<JsValue> {
+        Self::wrap(self.variant, self.inner.object.into())
     }
 }

@@ -14,8 +14,9 @@ use connections::i18n::Locale;
 use connections::options::{AppOptions, RawOptions};
 use connections::rows::{RowLook, Rows};
 use connections_wire::{
-    ConnectionList, ConnectionStatus, ConnectionView, Dialect, ErrorCode, GrantOutcome, GrantResponse, KeyConnectResponse, KeyField, Problem, ProviderInfo,
-    ProviderList, Role, SessionInfo, TableAccess, TableCheck, Timestamp,
+    ConnectionList, ConnectionStatus, ConnectionView, DemoSignInRequest, Dialect, ErrorCode, GrantOutcome, GrantRequest, GrantResponse, KeyConnectRequest,
+    KeyConnectResponse, KeyField, LinkAttemptRequest, NewConnectLink, Problem, ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, TableAccess,
+    TableCheck, Timestamp,
 };
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use wasm_bindgen::JsCast;
@@ -156,6 +157,58 @@ fn answers_written_by_serde_json_read_back_the_same_through_the_browsers_json() 
     assert_eq!(connections::json::from_str::<Vec<u32>>("[1, 2, 4294967295]"), Some(vec![1, 2, u32::MAX]));
     assert_eq!(connections::json::from_str::<Vec<i64>>("[-9007199254740991, 0]"), Some(vec![-9_007_199_254_740_991, 0]));
     assert_eq!(connections::json::from_str::<Option<String>>("null"), Some(None));
+}
+
+/// What the app writes (`json::to_string`: its own serializer, then the browser's `JSON.stringify`) is
+/// the text serde_json writes for the same value: every shape the requests and the host's events use.
+#[wasm_bindgen_test]
+fn what_the_app_writes_is_what_serde_json_writes() {
+    fn same<T: serde::Serialize>(value: &T) {
+        let expected = serde_json::to_string(value).unwrap();
+        assert_eq!(connections::json::to_string(value).as_deref(), Some(expected.as_str()));
+    }
+    let attempt = |redirect_uri: Option<&str>| StartAttemptRequest {
+        state: "s".repeat(43).into(),
+        code_challenge: "c".repeat(43),
+        code_challenge_method: "S256".into(),
+        redirect_uri: redirect_uri.map(Into::into),
+    };
+    same(&attempt(None));
+    same(&attempt(Some("https://bi.example.com/connections/stripe/callback")));
+    same(&GrantRequest { code: "ac_1".into(), state: "s1".into(), code_verifier: "v".repeat(43).into() });
+    // Flattened fields.
+    same(&LinkAttemptRequest { token: "cl_1".into(), attempt: attempt(None) });
+    same(&KeyConnectRequest { key: "rk_test_1".into(), name: Some("Ünïcödé \"Books\"\n".into()) });
+    same(&KeyConnectRequest { key: "rk_test_1".into(), name: None });
+    same(&DemoSignInRequest { role: Role::Viewer, workspace: Some("globex".into()) });
+    same(&NewConnectLink { provider: "stripe".into(), connection_id: None, expires_in_secs: 259_200, note: Some(String::new()) });
+    // An internally tagged enum (the popup's messages), a connection with a timestamp and nulls (the
+    // host's events), and the other shapes serde has.
+    same(&PopupMessage::Received { state: "s1".into() });
+    let at = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+    same(&ConnectionView {
+        id: "conn_1".into(),
+        provider: "stripe".into(),
+        account_id: "acct_1".into(),
+        account_name: "Acme".into(),
+        livemode: None,
+        scope: "read_only".into(),
+        status: ConnectionStatus::ReauthenticationRequired,
+        connected_by: "Ada".into(),
+        connected_at: at,
+        last_checked_at: None,
+        last_data_at: Some(at),
+    });
+    #[derive(serde::Serialize)]
+    enum Shapes {
+        Unit,
+        Newtype(u8),
+        Tuple(i32, bool),
+        Struct { a: Vec<u16>, b: Option<()> },
+    }
+    same(&[Shapes::Unit, Shapes::Newtype(7), Shapes::Tuple(-3, true), Shapes::Struct { a: vec![1, 65535], b: None }]);
+    same(&(1.5f64, 'x', (), u64::from(u32::MAX)));
+    same(&std::collections::BTreeMap::from([("b", 1), ("a", 2)]));
 }
 
 #[wasm_bindgen_test]
