@@ -33,6 +33,35 @@ fn dist_dir() -> PathBuf {
     dist
 }
 
+/// The shell's `integrity` attributes name the built files as they are: the post-build hooks change
+/// some after Trunk hashed them (scripts/minify-glue.mjs minifies the glue), and a browser ignores a
+/// preload whose digest is wrong (the module then loads a second time, unchecked), which no page would show.
+#[test]
+fn the_shells_integrity_attributes_match_the_built_files() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let dist = dist_dir();
+    let shell = std::fs::read_to_string(dist.join("index.html")).unwrap();
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!(" {name}="))? + name.len() + 2;
+        let rest = &tag[at..];
+        let value = match rest.chars().next()? {
+            quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+            _ => rest.split([' ', '>']).next()?,
+        };
+        Some(value.to_owned())
+    };
+    let mut checked = Vec::new();
+    for tag in shell.split("<link").skip(1).filter_map(|rest| rest.split('>').next()) {
+        let (Some(href), Some(integrity)) = (attribute(tag, "href"), attribute(tag, "integrity")) else { continue };
+        let body = std::fs::read(dist.join(href.trim_start_matches('/'))).unwrap_or_else(|e| panic!("{href}: {e}"));
+        let digest = format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&body)));
+        assert_eq!(integrity, digest, "{href}");
+        checked.push(href);
+    }
+    assert!(checked.iter().any(|href| href.ends_with(".js") && !href.contains("snippets")), "the glue's preload has an integrity: {checked:?}");
+}
+
 async fn start() -> Harness {
     start_with_language(None).await
 }
