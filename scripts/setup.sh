@@ -41,12 +41,16 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
   npm install --global --no-fund --no-audit "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
 
-# axe-core, for the accessibility checks in the browser tests (kept under target/, not committed).
+# Under target/ (not committed), both in one install (npm removes what a --no-save install does not name):
+# axe-core, for the accessibility checks in the browser tests; terser, which minifies the table page's
+# wasm-bindgen glue in release builds (the post-build hook scripts/minify-glue.mjs).
 AXE_VERSION=4.14.1
+TERSER_VERSION=5.51.4
 if [ ! -f "$ROOT/target/npm/node_modules/axe-core/axe.min.js" ] || \
-   ! grep -q "\"version\": \"$AXE_VERSION\"" "$ROOT/target/npm/node_modules/axe-core/package.json"; then
-  log "installing axe-core $AXE_VERSION (npm)"
-  npm install --prefix "$ROOT/target/npm" --no-save --no-audit --no-fund "axe-core@$AXE_VERSION" >/dev/null
+   ! grep -q "\"version\": \"$AXE_VERSION\"" "$ROOT/target/npm/node_modules/axe-core/package.json" || \
+   ! grep -q "\"version\": \"$TERSER_VERSION\"" "$ROOT/target/npm/node_modules/terser/package.json" 2>/dev/null; then
+  log "installing axe-core $AXE_VERSION and terser $TERSER_VERSION (npm)"
+  npm install --prefix "$ROOT/target/npm" --no-save --no-audit --no-fund "axe-core@$AXE_VERSION" "terser@$TERSER_VERSION" >/dev/null
 fi
 
 need_apt=()

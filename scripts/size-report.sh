@@ -5,7 +5,7 @@
 set -euo pipefail
 # The issue's goal is <= 150 KB (153,600 B) brotli; the bundle was 241,390 B when this guard came in,
 # so the budget sits just above today's size and moves down with every cut (up only by a feature, its cost in the README).
-BROTLI_BUDGET=161500
+BROTLI_BUDGET=142500
 DIST="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist}"
 printf '%-8s %10s %10s %10s\n' kind raw gzip brotli
 total_raw=0 total_gz=0 total_br=0
@@ -26,6 +26,10 @@ while IFS= read -r -d '' file; do
   pages_br=$((pages_br + $(brotli -q 11 -c "$file" | wc -c)))
 done < <(find "$DIST" -maxdepth 1 -name 'connections-pages-*' \( -name '*.wasm' -o -name '*.js' \) -print0)
 echo "[size] the pages bundle, after the table: $pages_raw B raw, $pages_br B brotli (not in the total)"
+# Another language than English: its texts, fetched beside the first load when it is chosen (src/i18n.rs).
+while IFS= read -r -d '' file; do
+  echo "[size] $(basename "$file"), fetched when its language is chosen: $(stat -c %s "$file") B raw, $(brotli -q 11 -c "$file" | wc -c) B brotli (not in the total)"
+done < <(find "$DIST" -maxdepth 1 -name 'texts-*.json' -print0 | sort -z)
 if [ "$total_br" -gt "$BROTLI_BUDGET" ]; then
   echo "[size] brotli total $total_br B is over the budget of $BROTLI_BUDGET B (goal: 150 KB); see README, \"First-load size\"" >&2
   exit 1

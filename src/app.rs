@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::{ExternalLink, FlashKind, FlashState, SessionResource, UserBadge};
-use crate::i18n::{self, td_string, I18nLocaleTrait, LocaleProvider};
+use crate::i18n::{self, td_string, LocaleProvider};
 use crate::navigator::Navigator;
 use crate::options::AppOptions;
 use crate::pages::FirstLoad;

@@ -17,7 +17,7 @@ pub mod errors;
 pub mod flow;
 pub mod host;
 pub mod i18n;
-mod json;
+pub mod json;
 pub mod messages;
 mod navigator;
 pub mod options;

@@ -171,7 +171,6 @@ pub fn status_label(locale: Locale, status: ConnectionStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::I18nLocaleTrait;
     use connections_wire::Problem;
 
     fn problem(code: ErrorCode, detail: &str) -> ApiError {

@@ -8,11 +8,16 @@
 #![cfg(target_arch = "wasm32")]
 
 use connections::browser::{local_datetime, local_number};
+use connections::flow::PopupMessage;
 use connections::flow::{self, PendingAttempt, PENDING_ATTEMPT_KEY};
 use connections::i18n::Locale;
 use connections::options::{AppOptions, RawOptions};
 use connections::rows::{RowLook, Rows};
-use connections_wire::{ConnectionStatus, ConnectionView, Dialect, ProviderInfo, Timestamp};
+use connections_wire::{
+    ConnectionList, ConnectionStatus, ConnectionView, DemoSignInRequest, Dialect, ErrorCode, GrantOutcome, GrantRequest, GrantResponse, KeyConnectRequest,
+    KeyConnectResponse, KeyField, LinkAttemptRequest, NewConnectLink, Problem, ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, TableAccess,
+    TableCheck, Timestamp,
+};
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -76,6 +81,134 @@ fn the_browsers_json_writes_the_pending_attempt_as_serde_json_does_and_reads_it_
     assert_eq!(storage.get_item(PENDING_ATTEMPT_KEY).unwrap().unwrap(), serde_json::to_string(&pending).unwrap());
     assert_eq!(connections::browser::take_pending(), Some(pending));
     assert_eq!(storage.get_item(PENDING_ATTEMPT_KEY).unwrap(), None);
+}
+
+/// What the server writes (serde_json), parsed by the browser's `JSON.parse` and read by the app's own
+/// reader (`json::Value`), is what the server wrote: every shape the wire types use.
+#[wasm_bindgen_test]
+fn answers_written_by_serde_json_read_back_the_same_through_the_browsers_json() {
+    fn same<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(value: T) {
+        let text = serde_json::to_string(&value).unwrap();
+        assert_eq!(connections::json::from_str::<T>(&text), Some(value), "{text}");
+    }
+    let at = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+    let view = |id: &str, status, livemode| ConnectionView {
+        id: id.into(),
+        provider: "stripe".into(),
+        account_id: "acct_1".into(),
+        account_name: "Ünïcödé & \"quotes\" ✓".into(),
+        livemode,
+        scope: "read_only".into(),
+        status,
+        connected_by: "Ada".into(),
+        connected_at: at,
+        last_checked_at: livemode.map(|_| at),
+        last_data_at: None,
+    };
+    let views = vec![
+        view("conn_1", ConnectionStatus::Connected, Some(true)),
+        view("conn_2", ConnectionStatus::ReauthenticationRequired, Some(false)),
+        view("conn_3", ConnectionStatus::Disconnected, None),
+    ];
+    same(ConnectionList { connections: views.clone() });
+    same(ConnectionList { connections: vec![] });
+    let mut keyed = stripe();
+    keyed.dialect = Dialect::ApiKey;
+    keyed.key = Some(KeyField { label: "Key".into(), pattern: Some("^pk_[a-z]+$".into()), help_url: None, secret_keys_allowed: true });
+    keyed.data_synced = vec!["Customers".into(), "Charges".into()];
+    same(ProviderList { providers: vec![stripe(), keyed] });
+    same(SessionInfo { subject: "u1".into(), name: "Ada".into(), role: Role::Admin, workspace: "acme".into(), demo: true });
+    // Flattened fields, enums as strings, numbers, optional fields absent.
+    same(GrantResponse { connection: views[0].clone(), outcome: GrantOutcome::Renewed });
+    let tables = vec![
+        TableCheck { table: "Charges".into(), access: TableAccess::PermissionMissing, reason: Some("no permission".into()), newest_at: None },
+        TableCheck { table: "Customers".into(), access: TableAccess::Readable, reason: None, newest_at: Some(at) },
+    ];
+    same(KeyConnectResponse { connection: views[2].clone(), outcome: GrantOutcome::Created, tables: tables.clone() });
+    let mut problem = Problem::new(ErrorCode::KeyRefused, 422, "Key refused", "nothing was stored");
+    problem.tables = tables;
+    problem.request_id = Some("req_1".into());
+    same(problem);
+    // An internally tagged enum (the popup's messages).
+    same(PopupMessage::Callback { state: "s1".into(), query: "?code=ac_1&state=s1".into() });
+    same(PopupMessage::Received { state: "s1".into() });
+
+    // What an older or newer server may write: a code this app does not know, fields left out or
+    // null, fields it does not know.
+    let read = |text: &str| connections::json::from_str::<Problem>(text);
+    let unknown = read(r#"{"type":"urn:x","title":"t","status":500,"code":"brand_new","extra":[1,{"a":null}]}"#).unwrap();
+    assert_eq!((unknown.code, unknown.status, unknown.detail.as_str(), unknown.request_id), (ErrorCode::Unknown, 500, "", None));
+    assert_eq!(read(r#"{"type":"urn:x","title":"t","status":400,"code":"link_used","request_id":null}"#).unwrap().code, ErrorCode::LinkUsed);
+    // Not what was asked for: no value, and nothing thrown.
+    for wrong in [
+        r#"{"title":"t","status":500,"code":"internal"}"#,
+        r#"{"type":"urn:x","title":"t","status":"500","code":"internal"}"#,
+        r#"{"type":"urn:x","title":"t","status":500.5,"code":"internal"}"#,
+        r#"{"type":"urn:x","title":"t","status":70000,"code":"internal"}"#,
+        r#"{"type":"urn:x","title":"t","status":-1,"code":"internal"}"#,
+        r#"{"type":"urn:x","title":"t","status":500,"code":7}"#,
+        r#"[1,2]"#,
+        r#""problem""#,
+        r#"null"#,
+    ] {
+        assert_eq!(read(wrong), None, "{wrong}");
+    }
+    assert_eq!(connections::json::from_str::<ConnectionList>(r#"{"connections":[{"id":"c"}]}"#), None);
+    assert_eq!(connections::json::from_str::<Vec<u32>>("[1, 2, 4294967295]"), Some(vec![1, 2, u32::MAX]));
+    assert_eq!(connections::json::from_str::<Vec<i64>>("[-9007199254740991, 0]"), Some(vec![-9_007_199_254_740_991, 0]));
+    assert_eq!(connections::json::from_str::<Option<String>>("null"), Some(None));
+}
+
+/// What the app writes (`json::to_string`: its own serializer, then the browser's `JSON.stringify`) is
+/// the text serde_json writes for the same value: every shape the requests and the host's events use.
+#[wasm_bindgen_test]
+fn what_the_app_writes_is_what_serde_json_writes() {
+    fn same<T: serde::Serialize>(value: &T) {
+        let expected = serde_json::to_string(value).unwrap();
+        assert_eq!(connections::json::to_string(value).as_deref(), Some(expected.as_str()));
+    }
+    let attempt = |redirect_uri: Option<&str>| StartAttemptRequest {
+        state: "s".repeat(43).into(),
+        code_challenge: "c".repeat(43),
+        code_challenge_method: "S256".into(),
+        redirect_uri: redirect_uri.map(Into::into),
+    };
+    same(&attempt(None));
+    same(&attempt(Some("https://bi.example.com/connections/stripe/callback")));
+    same(&GrantRequest { code: "ac_1".into(), state: "s1".into(), code_verifier: "v".repeat(43).into() });
+    // Flattened fields.
+    same(&LinkAttemptRequest { token: "cl_1".into(), attempt: attempt(None) });
+    same(&KeyConnectRequest { key: "rk_test_1".into(), name: Some("Ünïcödé \"Books\"\n".into()) });
+    same(&KeyConnectRequest { key: "rk_test_1".into(), name: None });
+    same(&DemoSignInRequest { role: Role::Viewer, workspace: Some("globex".into()) });
+    same(&NewConnectLink { provider: "stripe".into(), connection_id: None, expires_in_secs: 259_200, note: Some(String::new()) });
+    // An internally tagged enum (the popup's messages), a connection with a timestamp and nulls (the
+    // host's events), and the other shapes serde has.
+    same(&PopupMessage::Received { state: "s1".into() });
+    let at = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+    same(&ConnectionView {
+        id: "conn_1".into(),
+        provider: "stripe".into(),
+        account_id: "acct_1".into(),
+        account_name: "Acme".into(),
+        livemode: None,
+        scope: "read_only".into(),
+        status: ConnectionStatus::ReauthenticationRequired,
+        connected_by: "Ada".into(),
+        connected_at: at,
+        last_checked_at: None,
+        last_data_at: Some(at),
+    });
+    #[derive(serde::Serialize)]
+    enum Shapes {
+        Unit,
+        Newtype(u8),
+        Tuple(i32, bool),
+        Struct { a: Vec<u16>, b: Option<()> },
+    }
+    same(&[Shapes::Unit, Shapes::Newtype(7), Shapes::Tuple(-3, true), Shapes::Struct { a: vec![1, 65535], b: None }]);
+    same(&(1.5f64, 'x', (), u64::from(u32::MAX)));
+    same(&std::collections::BTreeMap::from([("b", 1), ("a", 2)]));
 }
 
 #[wasm_bindgen_test]

@@ -33,6 +33,35 @@ fn dist_dir() -> PathBuf {
     dist
 }
 
+/// The shell's `integrity` attributes name the built files as they are: the post-build hooks change
+/// some after Trunk hashed them (scripts/minify-glue.mjs minifies the glue), and a browser ignores a
+/// preload whose digest is wrong (the module then loads a second time, unchecked), which no page would show.
+#[test]
+fn the_shells_integrity_attributes_match_the_built_files() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let dist = dist_dir();
+    let shell = std::fs::read_to_string(dist.join("index.html")).unwrap();
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!(" {name}="))? + name.len() + 2;
+        let rest = &tag[at..];
+        let value = match rest.chars().next()? {
+            quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+            _ => rest.split([' ', '>']).next()?,
+        };
+        Some(value.to_owned())
+    };
+    let mut checked = Vec::new();
+    for tag in shell.split("<link").skip(1).filter_map(|rest| rest.split('>').next()) {
+        let (Some(href), Some(integrity)) = (attribute(tag, "href"), attribute(tag, "integrity")) else { continue };
+        let body = std::fs::read(dist.join(href.trim_start_matches('/'))).unwrap_or_else(|e| panic!("{href}: {e}"));
+        let digest = format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&body)));
+        assert_eq!(integrity, digest, "{href}");
+        checked.push(href);
+    }
+    assert!(checked.iter().any(|href| href.ends_with(".js") && !href.contains("snippets")), "the glue's preload has an integrity: {checked:?}");
+}
+
 async fn start() -> Harness {
     start_with_language(None).await
 }
@@ -821,6 +850,14 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
     h.wait_for_text("main", "Sie sind abgemeldet").await;
     let lang = h.browser.execute("return [document.querySelector('.cx-app').lang, document.documentElement.lang]", vec![]).await.unwrap();
     assert_eq!(lang, json!(["de", "en"]), "the app says it speaks German; the page's own <html lang> is left alone");
+    // German is not in the first load: its texts alone were fetched, as JSON beside the bundles.
+    let texts = h
+        .browser
+        .execute("return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/texts-'))", vec![])
+        .await
+        .unwrap();
+    let texts = texts.as_array().unwrap();
+    assert!(texts.len() == 1 && texts[0].as_str().unwrap().starts_with("/texts-de-"), "the texts fetched: {texts:?}");
 
     h.sign_in_as("Ada Admin").await;
     h.wait_for_text("h1", "Datenquellen").await;

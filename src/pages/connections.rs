@@ -161,7 +161,10 @@ fn DataSources() -> impl IntoView {
             Showing::Empty => view! {
                 <div class="cx-empty">
                     <p><strong>{td_string!(locale, table.empty)}</strong></p>
-                    <p>{i18n::td!(locale, table.empty_hint, <em> = <em />)}</p>
+                    <p>{
+                        let (before, em, after) = i18n::em_parts(td_string!(locale, table.empty_hint));
+                        view! { {before}<em>{em}</em>{after} }
+                    }</p>
                 </div>
             }.into_any(),
             Showing::Table { show_mode } => view! {

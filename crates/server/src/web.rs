@@ -321,7 +321,7 @@ pub(crate) async fn static_caching(request: Request, next: Next) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     }
     // The same URL answers br, gzip or identity by `Accept-Encoding`: caches must keep them apart.
-    if [".wasm", ".js", ".css", ".svg"].iter().any(|ext| path.ends_with(ext)) {
+    if [".wasm", ".js", ".css", ".svg", ".json"].iter().any(|ext| path.ends_with(ext)) {
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
@@ -394,6 +394,7 @@ dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));</
             "/connections-482669c32e078b9_bg.wasm",
             "/connections-482669c32e078b9.js",
             "/snippets/connections-7f21231bdaa84aba/inline0.js",
+            "/texts-de-c37da1438ef8100c.json",
         ] {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
