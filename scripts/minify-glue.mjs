@@ -1,8 +1,8 @@
 // Trunk post-build hook (Trunk.toml), release builds only: minifies the table page's wasm-bindgen glue
-// (`connections-{hash}.js`, the first load's JavaScript) with terser, which Trunk's own minifier cannot
-// parse, and writes its new digest into the shell's `integrity` attribute (the `modulepreload` link) so
-// the browser still checks it. 8.4 -> 6.4 KB brotli (see README, "First-load size"). terser is installed
-// under target/npm by scripts/setup.sh, pinned like axe-core.
+// (`connections-{hash}.js`) and the snippets (`snippets/`), the first load's JavaScript, with terser
+// (Trunk's own minifier cannot parse the glue), and writes each file's new digest into the shell's
+// `integrity` attribute (its `modulepreload` link) so the browser still checks it. 9.7 -> 7.2 KB brotli
+// (see README, "First-load size"). terser is installed under target/npm by scripts/setup.sh, pinned.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -30,21 +30,27 @@ try {
 const integrity = (text) => `sha384-${createHash("sha384").update(text).digest("base64")}`;
 const shellPath = join(stage, "index.html");
 let shell = readFileSync(shellPath, "utf8");
-// The table page's glue; the pages bundle's is renamed by another hook meanwhile and is not first-load.
+// The table page's glue (the pages bundle's is renamed by another hook meanwhile and is not first-load)
+// and the snippets both bundles import.
 const glues = readdirSync(stage).filter((name) => /^connections-[0-9a-f]+\.js$/.test(name));
 if (glues.length !== 1) {
   console.error(`[minify] expected one table page glue in ${stage}, found: ${glues.join(", ") || "none"}`);
   process.exit(1);
 }
-const path = join(stage, glues[0]);
-const source = readFileSync(path, "utf8");
-const before = integrity(source);
-if (!shell.includes(before)) {
-  console.error(`[minify] the shell does not name ${glues[0]} with its integrity ${before}`);
-  process.exit(1);
+const snippets = readdirSync(join(stage, "snippets"), { recursive: true })
+  .filter((name) => name.endsWith(".js"))
+  .map((name) => join("snippets", name));
+for (const file of [...glues, ...snippets]) {
+  const path = join(stage, file);
+  const source = readFileSync(path, "utf8");
+  const before = integrity(source);
+  if (!shell.includes(before)) {
+    console.error(`[minify] the shell does not name ${file} with its integrity ${before}`);
+    process.exit(1);
+  }
+  const { code } = await terser.minify(source, { module: true, compress: true, mangle: true });
+  writeFileSync(path, code);
+  shell = shell.replaceAll(before, integrity(code));
+  console.log(`[minify] ${file}: ${source.length} -> ${code.length} bytes`);
 }
-const { code } = await terser.minify(source, { module: true, compress: true, mangle: true });
-writeFileSync(path, code);
-shell = shell.replaceAll(before, integrity(code));
 writeFileSync(shellPath, shell);
-console.log(`[minify] ${glues[0]}: ${source.length} -> ${code.length} bytes`);

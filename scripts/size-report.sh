@@ -5,7 +5,7 @@
 set -euo pipefail
 # The issue's goal is <= 150 KB (153,600 B) brotli; the bundle was 241,390 B when this guard came in,
 # so the budget sits just above today's size and moves down with every cut (up only by a feature, its cost in the README).
-BROTLI_BUDGET=142500
+BROTLI_BUDGET=143300
 DIST="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist}"
 printf '%-8s %10s %10s %10s\n' kind raw gzip brotli
 total_raw=0 total_gz=0 total_br=0
@@ -15,7 +15,8 @@ for kind in wasm js css; do
     raw=$((raw + $(stat -c %s "$file")))
     gz=$((gz + $(gzip -9 -c "$file" | wc -c)))
     br=$((br + $(brotli -q 11 -c "$file" | wc -c)))
-  done < <(find "$DIST" -maxdepth 1 -name "*.$kind" ! -name 'connections-pages-*' -print0)
+  # The bundle's files beside the shell, and for JS also its snippets (modulepreloaded with the glue).
+  done < <(find "$DIST" -maxdepth 1 -name "*.$kind" ! -name 'connections-pages-*' -print0; [ ! -d "$DIST/snippets" ] || find "$DIST/snippets" -name "*.$kind" -print0)
   printf '%-8s %10d %10d %10d\n' "$kind" "$raw" "$gz" "$br"
   total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz)) total_br=$((total_br + br))
 done

@@ -211,6 +211,19 @@ fn what_the_app_writes_is_what_serde_json_writes() {
     same(&std::collections::BTreeMap::from([("b", 1), ("a", 2)]));
 }
 
+/// Only English is in the wasm: another language reads English until its texts are fetched, and stays
+/// English when they cannot be (this test server has no texts files: the app then shows English).
+#[wasm_bindgen_test]
+async fn a_language_whose_texts_cannot_be_fetched_reads_english() {
+    use connections::i18n;
+    assert!(i18n::ready(Locale::en));
+    assert!(!i18n::ready(Locale::nl));
+    assert_eq!(i18n::text(Locale::nl, 0, "in English"), "in English");
+    i18n::load(Locale::nl).await;
+    assert!(!i18n::ready(Locale::nl));
+    assert_eq!(i18n::text(Locale::nl, 0, "in English"), "in English");
+}
+
 #[wasm_bindgen_test]
 fn dates_and_numbers_follow_the_language_asked_for_each_with_its_own_formatter() {
     let tags = |tags: &[&str]| tags.iter().map(|t| t.to_string()).collect::<Vec<_>>();

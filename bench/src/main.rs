@@ -71,8 +71,20 @@ fn compressed(file: &std::path::Path, command: &str, args: &[&str]) -> u64 {
 
 fn first_load_sizes(dist: &std::path::Path) -> (u64, u64, u64) {
     let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
-    for entry in std::fs::read_dir(dist).expect("dist/ exists: trunk build --release first") {
-        let path = entry.unwrap().path();
+    // The bundle's files beside the shell, and the snippets its glue imports (preloaded with it).
+    let mut paths: Vec<std::path::PathBuf> =
+        std::fs::read_dir(dist).expect("dist/ exists: trunk build --release first").map(|entry| entry.unwrap().path()).collect();
+    let mut folders = vec![dist.join("snippets")];
+    while let Some(folder) = folders.pop() {
+        for path in std::fs::read_dir(&folder).into_iter().flatten().map(|entry| entry.unwrap().path()) {
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                paths.push(path);
+            }
+        }
+    }
+    for path in paths {
         // The table page's first load: not the pages bundle, fetched after the table showed.
         let pages = path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("connections-pages-"));
         if !pages && matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")) {

@@ -9,6 +9,8 @@ use crate::support::{self, admin, spawn_app, TestApp};
 const WASM: &str = "connections-482669c32e078b9_bg.wasm";
 const JS: &str = "connections-482669c32e078b9.js";
 const CSS: &str = "main-50d3dbb0c9148d47.css";
+/// A language's texts, which the SPA fetches when that language is chosen (build.rs names it).
+const TEXTS: &str = "texts-de-c37da1438ef8100c.json";
 
 /// What Trunk writes, in miniature: the shell naming hashed assets, and each asset with the `.br`
 /// and `.gz` siblings scripts/compress-dist.sh adds (fake contents: only the choice is checked).
@@ -19,7 +21,7 @@ fn write_dist(dir: &Path) {
          <link rel=\"stylesheet\" href=\"/{CSS}\" integrity=\"sha384-x\"/></head><body></body></html>"
     );
     std::fs::write(dir.join("index.html"), index).unwrap();
-    for name in [WASM, JS, CSS] {
+    for name in [WASM, JS, CSS, TEXTS] {
         std::fs::write(dir.join(name), format!("identity {name}")).unwrap();
         std::fs::write(dir.join(format!("{name}.br")), format!("brotli {name}")).unwrap();
         std::fs::write(dir.join(format!("{name}.gz")), format!("gzip {name}")).unwrap();
@@ -66,9 +68,11 @@ async fn assets_are_sent_precompressed_by_accept_encoding() {
     assert_eq!(header(&identity, "content-encoding"), None);
     assert_eq!(identity.text().await.unwrap(), format!("identity {WASM}"));
 
-    for name in [JS, CSS] {
+    for name in [JS, CSS, TEXTS] {
         let response = fetch(&app, &format!("/{name}"), &[("accept-encoding", "br")]).await;
         assert_eq!(header(&response, "content-encoding").as_deref(), Some("br"), "{name}");
+        assert!(header(&response, "vary").is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")), "{name}: {:?}", response.headers());
+        assert_eq!(header(&response, "cache-control").as_deref(), Some("public, max-age=31536000, immutable"), "{name}");
     }
 }
 
