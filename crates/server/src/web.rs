@@ -263,14 +263,17 @@ pub(crate) fn not_modified(etag: HeaderValue) -> Response {
 }
 
 /// Whether a path names a file whose name carries Trunk's content hash (`main-50d3dbb0c9148d47.css`,
-/// `connections-482669c32e078b9_bg.wasm`, `snippets/connections-7f21231bdaa84aba/inline0.js`): a new
-/// build gives new names, so these never change and can be cached for good.
+/// `connections-482669c32e078b9_bg.wasm`): a new build gives new names, so these never change and can
+/// be cached for good. Not wasm-bindgen's snippets (`snippets/connections-7f21231bdaa84aba/inline0.js`):
+/// that hash names the crate, not the content, and stays the same when a snippet changes, so they are
+/// revalidated like the shell.
 pub(crate) fn is_hashed_asset(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let Some((_, tail)) = segment.rsplit_once('-') else { return false };
-        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
-        hex >= 12 && matches!(tail.as_bytes().get(hex), None | Some(b'.' | b'_'))
-    })
+    !path.starts_with("/snippets/")
+        && path.split('/').any(|segment| {
+            let Some((_, tail)) = segment.rsplit_once('-') else { return false };
+            let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+            hex >= 12 && matches!(tail.as_bytes().get(hex), None | Some(b'.' | b'_'))
+        })
 }
 
 /// On the Data Sources page, the browser asks for the list while it still loads the wasm, and the
@@ -319,6 +322,9 @@ pub(crate) async fn static_caching(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     if matches!(status, StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED) && is_hashed_asset(&path) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    } else if path.starts_with("/snippets/") && status.is_success() {
+        // Same name whatever the content: asked again each visit (a `304` by its Last-Modified).
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     // The same URL answers br, gzip or identity by `Accept-Encoding`: caches must keep them apart.
     if [".wasm", ".js", ".css", ".svg", ".json"].iter().any(|ext| path.ends_with(ext)) {
@@ -389,16 +395,20 @@ dispatchEvent(new CustomEvent(\"TrunkApplicationStarted\", {detail: {wasm}}));</
 
     #[test]
     fn hashed_assets_are_told_apart_from_app_routes_and_public_files() {
-        for hashed in [
-            "/main-50d3dbb0c9148d47.css",
-            "/connections-482669c32e078b9_bg.wasm",
-            "/connections-482669c32e078b9.js",
-            "/snippets/connections-7f21231bdaa84aba/inline0.js",
-            "/texts-de-c37da1438ef8100c.json",
-        ] {
+        for hashed in
+            ["/main-50d3dbb0c9148d47.css", "/connections-482669c32e078b9_bg.wasm", "/connections-482669c32e078b9.js", "/texts-de-c37da1438ef8100c.json"]
+        {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
-        for plain in ["/index.html", "/public/favicon.svg", "/connections/stripe/callback", "/embed.js", "/connections", "/a-1234.js"] {
+        for plain in [
+            "/index.html",
+            "/public/favicon.svg",
+            "/connections/stripe/callback",
+            "/embed.js",
+            "/connections",
+            "/a-1234.js",
+            "/snippets/connections-7f21231bdaa84aba/inline0.js",
+        ] {
             assert!(!is_hashed_asset(plain), "{plain}");
         }
     }

@@ -134,6 +134,18 @@ async fn hashed_assets_are_immutable_and_the_shell_is_revalidated() {
     let favicon = fetch(&app, "/public/favicon.svg", &[]).await;
     assert_eq!(favicon.status(), 200);
     assert!(!header(&favicon, "cache-control").unwrap_or_default().contains("immutable"));
+
+    // wasm-bindgen's snippets keep their folder's name (a hash of the crate, not of the content)
+    // from build to build: each visit asks again, and an unchanged one is a 304.
+    let snippets = app.db_path.parent().unwrap().join("snippets/connections-7f21231bdaa84aba");
+    std::fs::create_dir_all(&snippets).unwrap();
+    std::fs::write(snippets.join("inline0.js"), "export function f() {}").unwrap();
+    let snippet = fetch(&app, "/snippets/connections-7f21231bdaa84aba/inline0.js", &[]).await;
+    assert_eq!(snippet.status(), 200);
+    assert_eq!(header(&snippet, "cache-control").as_deref(), Some("no-cache"));
+    let modified = header(&snippet, "last-modified").expect("a validator");
+    let again = fetch(&app, "/snippets/connections-7f21231bdaa84aba/inline0.js", &[("if-modified-since", &modified)]).await;
+    assert_eq!(again.status(), 304);
 }
 
 #[tokio::test]
