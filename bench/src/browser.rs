@@ -66,9 +66,13 @@ const FIRST_ROW: &str = "const e = performance.getEntriesByName('cx-first-row');
 /// so not the pages bundle fetched after it) and for the shell document (a `304` is its headers alone).
 const TRANSFER: &str = r#"
 const firstRow = performance.getEntriesByName('cx-first-row')[0].startTime;
-const assets = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname) && e.startTime < firstRow);
+const all = performance.getEntriesByType('resource').filter((e) => /\.(wasm|js|css)$/.test(new URL(e.name).pathname) && e.startTime < firstRow);
+const snippet = (e) => new URL(e.name).pathname.startsWith('/snippets/');
+const assets = all.filter((e) => !snippet(e));
+const snippets = all.filter(snippet);
 return { assets: assets.reduce((sum, e) => sum + e.transferSize, 0), asked: assets.filter((e) => e.transferSize > 0).length,
-         files: assets.length, shell: performance.getEntriesByType('navigation')[0].transferSize };
+         files: assets.length, shell: performance.getEntriesByType('navigation')[0].transferSize,
+         snippets: snippets.length, snippet_bytes: snippets.reduce((sum, e) => sum + e.transferSize, 0) };
 "#;
 
 /// Where the time to the first row went, from navigation start: the wasm's download ends, the app
@@ -99,6 +103,9 @@ pub struct Transfer {
     pub second_asked: u64,
     pub second_files: u64,
     pub second_shell: u64,
+    /// wasm-bindgen's snippets (their names do not change with their content): revalidated.
+    pub second_snippets: u64,
+    pub second_snippet_bytes: u64,
 }
 
 impl Browser {
@@ -183,6 +190,8 @@ impl Browser {
             second_asked: bytes(&second, "asked"),
             second_files: bytes(&second, "files"),
             second_shell: bytes(&second, "shell"),
+            second_snippets: bytes(&second, "snippets"),
+            second_snippet_bytes: bytes(&second, "snippet_bytes"),
         };
         (median(ours), median(reference), split, transfer)
     }
