@@ -25,6 +25,8 @@ impl Chrome {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // A group of its own, with the Chromium it starts: see `Drop`.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (scripts/setup.sh installs it)"));
@@ -58,5 +60,15 @@ impl Chrome {
             }
         };
         Chrome { client, _driver: driver, _profile: profile }
+    }
+}
+
+impl Drop for Chrome {
+    /// Killing ChromeDriver leaves its Chromium running, and a test that fails never ends its session:
+    /// the whole process group goes (ChromeDriver, Chromium and its helpers), so runs leave nothing.
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        }
     }
 }
