@@ -207,7 +207,7 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
                 // events go to our webhook signed with that mode's secret.
                 for client in &mut stripe.modes {
                     standin.set_app_mode_key(standin_mode(client.mode), client.secret_key.expose());
-                    let secret = client.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));
+                    let secret = client.webhook_secret.get_or_insert_with(|| Secret::new(format!("{webhook_secret}{}", client.mode.as_str())));
                     standin.set_apps_mode_webhook(standin_mode(client.mode), &webhook_url, secret.expose());
                 }
                 let secret = stripe.webhook_secret.get_or_insert_with(|| Secret::new(webhook_secret.clone()));

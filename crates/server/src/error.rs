@@ -68,6 +68,12 @@ pub(crate) enum ApiError {
     LinkWrongAccount { provider: String },
     #[error("webhook signature refused: {0}")]
     InvalidSignature(String),
+    /// A connection's mode has no client in the configuration (any more): nothing was asked.
+    #[error("{0}")]
+    ModeNotConfigured(String),
+    /// A grant in another mode would replace a live connection.
+    #[error("{0}")]
+    ModeChange(String),
     /// A pasted key refused, or reading none of the data: nothing stored.
     #[error("{detail}")]
     KeyRefused { detail: String, tables: Vec<connections_wire::TableCheck> },
@@ -106,6 +112,8 @@ impl ApiError {
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
+            ModeNotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ProviderUnavailable, "Mode not configured"),
+            ModeChange(_) => (StatusCode::CONFLICT, ErrorCode::InvalidRequest, "Connected in another mode"),
             KeyRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::KeyRefused, "Key refused"),
             LinkExpired => (StatusCode::GONE, ErrorCode::LinkExpired, "Link expired"),
             LinkUsed => (StatusCode::GONE, ErrorCode::LinkUsed, "Link already used"),
@@ -172,6 +180,8 @@ impl From<crate::providers::ProviderError> for ApiError {
         match error {
             Unavailable { provider, reason, .. } => ApiError::ProviderUnavailable { provider, reason },
             Malformed { provider, .. } => ApiError::ProviderUnavailable { provider, reason: "its answer could not be read".into() },
+            // Refused here, before any call: the configuration's business, in its words.
+            Rejected { error, description, .. } if error == crate::providers::MODE_NOT_CONFIGURED => ApiError::ModeNotConfigured(description),
             Rejected { provider, error, .. } | PermissionMissing { provider, error, .. } => ApiError::ProviderRejected { provider, error },
             TokenRefused { provider } => ApiError::ReauthenticationRequired { provider },
         }
@@ -200,6 +210,7 @@ impl From<ConnectError> for ApiError {
                 crate::storage::LinkState::Expired | crate::storage::LinkState::Open => ApiError::LinkExpired,
             },
             ConnectError::LinkWrongAccount { provider } => ApiError::LinkWrongAccount { provider },
+            ConnectError::ModeChange { .. } => ApiError::ModeChange(error.to_string()),
             ConnectError::Provider(error) => error.into(),
             ConnectError::Database(error) => error.into(),
         }

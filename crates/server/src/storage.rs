@@ -164,20 +164,21 @@ fn shown_timestamp(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, sqlx
     Ok(None)
 }
 
+/// A stored mode column: `NULL`, or one of `live`, `test`, `sandbox`. Anything else is logged and
+/// read as no mode (the row is kept, and renewed by its `livemode`), never refused: a row taken by
+/// `DELETE … RETURNING` must not be lost to a bad value.
+pub(crate) fn stored_mode(row: &sqlx::any::AnyRow) -> Result<Option<connections_wire::Mode>, sqlx::Error> {
+    let stored = row.try_get::<Option<String>, _>("mode")?;
+    let mode = stored.as_deref().and_then(connections_wire::Mode::parse);
+    if let (Some(stored), None) = (&stored, mode) {
+        tracing::error!(mode = %stored, "unknown mode in the database; read as none");
+    }
+    Ok(mode)
+}
+
 /// Every row `decode` can read; one it cannot is logged (with its id) and skipped, so that one bad
 /// row never fails a read of the whole table (a workspace's list, the health round, the service
 /// API's listing).
-/// A stored mode column: `NULL`, or one of `live`, `test`, `sandbox` (anything else is refused, not
-/// guessed).
-pub(crate) fn stored_mode(row: &sqlx::any::AnyRow) -> Result<Option<connections_wire::Mode>, sqlx::Error> {
-    match row.try_get::<Option<String>, _>("mode")? {
-        None => Ok(None),
-        Some(mode) => {
-            connections_wire::Mode::parse(&mode).map(Some).ok_or_else(|| sqlx::Error::Decode(format!("unknown mode {mode:?} in the database").into()))
-        }
-    }
-}
-
 pub(crate) fn decodable<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, sqlx::Error>) -> Vec<T> {
     rows.iter()
         .filter_map(|row| match decode(row) {

@@ -395,7 +395,7 @@ pub struct ConnectionView {
     /// Test or live mode, for providers that have modes (Stripe); `None` for the others.
     pub livemode: Option<bool>,
     /// The mode it was connected in, where that is known beyond `livemode`: a Stripe App configured
-    /// with a client per mode (a sandbox is `livemode: false`), or a Stripe key's prefix.
+    /// with a client per mode (a sandbox is `livemode: false`). Otherwise `livemode` says it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
     pub scope: String,

@@ -29,6 +29,9 @@ pub use spec::{DialectSpec, ProviderSpec, ProvidersError};
 pub use stripe::{ConnectSpec, ModeClient, ModeSettings, StripeSettings, StripeSpec};
 pub use transport::{provider_time, Placement, LAST_SECOND_OF_9999, MAX_PROVIDER_ANSWER_BYTES};
 
+/// The error of a call refused before it was made: the mode asked has no client in the configuration.
+pub(crate) const MODE_NOT_CONFIGURED: &str = "mode_not_configured";
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProviderError {
     /// Network failure, timeout, or a 5xx: trying again later may work.
@@ -216,15 +219,20 @@ impl Provider {
     }
 
     /// The client that speaks for `mode`: the one client whatever the mode, or with a client per mode
-    /// that mode's (`None`: the first configured, for connections made before modes were).
+    /// that mode's (`None`: the first configured). A mode without a client is refused without a call
+    /// ([`MODE_NOT_CONFIGURED`]).
     fn in_mode(&self, mode: Option<Mode>) -> Result<&dyn dialect::Dialect, ProviderError> {
         let modes = self.dialect.modes();
         let Some(first) = modes.first() else { return Ok(self.dialect.as_ref()) };
         let mode = mode.unwrap_or(*first);
         self.dialect.in_mode(mode).ok_or_else(|| ProviderError::Rejected {
             provider: self.spec.name.clone(),
-            error: "mode_not_configured".into(),
-            description: format!("{} mode is not configured for {}", mode.as_str(), self.spec.name),
+            error: MODE_NOT_CONFIGURED.into(),
+            description: format!(
+                "{} mode is not configured for {} (any more): nothing was asked of it; configure that mode's client again, or connect the account in a mode that is",
+                mode.as_str(),
+                self.spec.name
+            ),
         })
     }
 
@@ -258,12 +266,20 @@ impl Provider {
         if modes.is_empty() {
             return Ok((self.exchange_code(code, None, redirect_uri, None).await?, None));
         }
-        let mut refused = None;
+        // What to answer if no mode takes it: a failure other than "not yours" says more.
+        let mut refused: Option<ProviderError> = None;
         for mode in modes {
             match self.exchange_code(code, None, redirect_uri, Some(mode)).await {
                 Ok(grant) => return Ok((grant, Some(mode))),
-                Err(error @ ProviderError::Rejected { .. }) if error.is_invalid_grant() => refused = Some(error),
-                Err(error) => return Err(error),
+                // Stripe down: no other mode will do better now.
+                Err(error @ ProviderError::Unavailable { .. }) => return Err(error),
+                // Not this mode's code, or this mode's key refused (rolled, revoked): the next mode.
+                Err(error) => {
+                    crate::observability::log_chain(&error);
+                    if refused.as_ref().is_none_or(|kept| kept.is_invalid_grant() && !error.is_invalid_grant()) {
+                        refused = Some(error);
+                    }
+                }
             }
         }
         Err(refused.expect("at least one mode was tried"))

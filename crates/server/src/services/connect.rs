@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use connections_wire::{
-    AuditAction, AuthorizationCode, GrantOutcome, GrantResponse, Mode, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest, StartAttemptResponse,
+    AuditAction, AuthorizationCode, ConnectionStatus, GrantOutcome, GrantResponse, Mode, OAuthState, PendingInstall, PkceVerifier, StartAttemptRequest,
+    StartAttemptResponse,
 };
 
 use super::Core;
@@ -39,6 +40,10 @@ pub(crate) enum ConnectError {
     /// A connect link that can no longer be used (expired or unknown, used, revoked).
     #[error("this connect link can no longer be used")]
     LinkClosed(crate::storage::LinkState),
+    /// A grant in test mode or a sandbox for an account connected here in live mode: it would
+    /// replace the live connection.
+    #[error("{account} is connected in live mode here; connecting it in {mode} mode would replace that connection and its access. Nothing was changed: disconnect it first to switch it to {mode} mode")]
+    ModeChange { account: String, mode: &'static str },
     /// A reconnect link's consent was for another account than the connection it is for.
     #[error("{provider} signed in to another account than the one this link reconnects; nothing was changed")]
     LinkWrongAccount { provider: String },
@@ -249,6 +254,7 @@ async fn store_connection(
     detail: &str,
     link: Option<&str>,
 ) -> Result<GrantResponse, ConnectError> {
+    keep_live(state, provider, &user.workspace, account.id, account.mode).await?;
     let seal = |kind, token| state.cipher.seal(provider.id(), account.id, kind, token);
     let new = NewConnection {
         workspace: &user.workspace,
@@ -276,6 +282,19 @@ async fn store_connection(
     tracing::info!(connection = %connection.id, provider = provider.id(), by = %user.subject, renewed, "connected");
     let connection = super::data_access::after_connecting(state, provider, connection).await;
     Ok(GrantResponse { connection: connection.into(), outcome: if renewed { GrantOutcome::Renewed } else { GrantOutcome::Created } })
+}
+
+/// An account's live connection is not replaced by a grant of another mode (test → live is how one
+/// goes live; live → test would silently swap the live access for test data).
+async fn keep_live(state: &Core, provider: &Provider, workspace: &str, account_id: &str, mode: Option<Mode>) -> Result<(), ConnectError> {
+    let Some(mode) = mode.filter(|mode| !mode.is_live()) else { return Ok(()) };
+    let Some(existing) = state.db.connection_by_account(workspace, provider.id(), account_id).await? else { return Ok(()) };
+    let live = Mode::shown(existing.view.mode, existing.view.livemode) == Some(Mode::Live);
+    let holds_access = matches!(existing.view.status, ConnectionStatus::Connected | ConnectionStatus::ReauthenticationRequired);
+    if live && holds_access {
+        return Err(ConnectError::ModeChange { account: existing.view.account_name, mode: mode.as_str() });
+    }
+    Ok(())
 }
 
 /// A new connection is a connect in the audit trail and announced as created; a known account's is
@@ -310,6 +329,7 @@ pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &Curr
     let now = Utc::now().timestamp();
     let pending = async {
         let (account_id, account_name) = account_of(provider, &grant).await?;
+        keep_live(state, provider, &user.workspace, &account_id, mode).await?;
         let install = PendingInstall {
             id: format!("inst_{}", uuid::Uuid::new_v4().simple()),
             provider: provider.id().to_owned(),
@@ -346,6 +366,7 @@ pub(crate) async fn start_install(state: &Core, provider: &Provider, user: &Curr
 pub(crate) async fn confirm_install(state: &Core, provider: &Provider, user: &CurrentUser, id: &str) -> Result<GrantResponse, ConnectError> {
     let now = Utc::now().timestamp();
     let install = state.db.take_install(&user.workspace, provider.id(), id, &user.subject, now).await?.ok_or(ConnectError::UnknownInstall)?;
+    keep_live(state, provider, &user.workspace, &install.account_id, install.mode).await?;
     let (connection, renewed) = state
         .db
         .upsert_connection(

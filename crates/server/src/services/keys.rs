@@ -178,6 +178,11 @@ fn list(tables: &[TableCheck]) -> String {
     tables.iter().map(|t| t.table.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// Whether an account id is a key's [`fingerprint`]: the account is known here only by that key.
+pub(crate) fn is_fingerprint(account_id: &str) -> bool {
+    account_id.strip_prefix("key_").is_some_and(|hash| hash.len() == 24 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The account id of a key whose account cannot be read: a hash of the source and the key, which
 /// names the key without revealing it.
 fn fingerprint(provider: &str, key: &Secret<String>) -> String {
@@ -196,5 +201,6 @@ mod tests {
         assert_eq!(print, fingerprint("stripe-key", &Secret::new("rk_test_51SecretSecretSecret".to_owned())));
         assert_ne!(print, fingerprint("other", &key));
         assert!(print.starts_with("key_") && print.len() == 28 && !print.contains("Secret"));
+        assert!(is_fingerprint(&print) && !is_fingerprint("key_account") && !is_fingerprint("pl-3001"));
     }
 }

@@ -103,6 +103,13 @@ pub(crate) async fn create(core: &Core, maker: &Maker<'_>, request: &LinkRequest
             if record.view.provider != provider.id() {
                 return Err(LinkError::Invalid("the connection is of another data source".into()));
             }
+            // No new key could be matched to it: its account is named only by the old key's hash.
+            if provider.pasted_key().is_some() && keys::is_fingerprint(&record.view.account_id) {
+                return Err(LinkError::Invalid(format!(
+                    "{} is known here only by its key (the key cannot read its account), so a new key cannot be matched to it: send a link to connect instead, then disconnect the old connection",
+                    record.view.account_name
+                )));
+            }
             Some(record.view.account_id)
         }
     };
@@ -237,15 +244,21 @@ fn provider_of(core: &Core, link: &StoredLink) -> Result<std::sync::Arc<Provider
 pub(crate) async fn page(core: &Core, token: &str) -> Result<LinkPage, ConnectError> {
     let link = open_link(&core.db, token).await?;
     let provider = provider_of(core, &link)?;
-    let reconnect_name = match &link.connection_id {
-        Some(id) => core.db.connection_in(&link.workspace, id).await?.map(|record| record.view.account_name),
+    let reconnecting = match &link.connection_id {
+        Some(id) => core.db.connection_in(&link.workspace, id).await?.map(|record| record.view),
         None => None,
     };
+    let mut info = provider.info(core.redirect_uris(provider.id()));
+    // A reconnect link reconnects the connection in its own mode: the only one offered.
+    if let Some(mode) = reconnecting.as_ref().and_then(|view| reconnect_mode(&provider, view)) {
+        info.modes = vec![mode];
+    }
+    let reconnect_name = reconnecting.map(|view| view.account_name);
     let page = LinkPage {
         company: link.workspace_name.clone(),
         asked_by: link.created_by_name.clone(),
         note: link.note.clone(),
-        provider: provider.info(core.redirect_uris(provider.id())),
+        provider: info,
         reconnect_account: reconnect_name,
         expires_at: stamp(link.expires_at),
     };
@@ -276,7 +289,31 @@ pub(crate) async fn page(core: &Core, token: &str) -> Result<LinkPage, ConnectEr
 pub(crate) async fn start_attempt(core: &Core, token: &str, request: &StartAttemptRequest) -> Result<StartAttemptResponse, ConnectError> {
     let link = open_link(&core.db, token).await?;
     let provider = provider_of(core, &link)?;
-    connect::start_attempt(core, &provider, &link_user(&link), request).await
+    let mut request = request.clone();
+    if let Some(id) = &link.connection_id {
+        let view = core.db.connection_in(&link.workspace, id).await?.ok_or(ConnectError::LinkClosed(LinkState::Expired))?.view;
+        if let Some(mode) = reconnect_mode(&provider, &view) {
+            match request.mode {
+                Some(asked) if asked != mode => {
+                    return Err(ConnectError::Mode(format!(
+                        "this link reconnects {}'s {} mode connection; the attempt must be in {} mode",
+                        view.account_name,
+                        mode.as_str(),
+                        mode.as_str()
+                    )))
+                }
+                _ => request.mode = Some(mode),
+            }
+        }
+    }
+    connect::start_attempt(core, &provider, &link_user(&link), &request).await
+}
+
+/// The mode a reconnect link's attempt is in: the connection's, where its provider has a client per
+/// mode and that mode is still configured.
+fn reconnect_mode(provider: &Provider, view: &crate::storage::Connection) -> Option<connections_wire::Mode> {
+    let modes = provider.modes();
+    connections_wire::Mode::shown(view.mode, view.livemode).filter(|mode| modes.contains(mode))
 }
 
 /// Finishes the link's attempt: the grant is exchanged once, the connection stored and the link

@@ -29,6 +29,7 @@ pub(crate) fn grant(result: &Result<GrantResponse, ConnectError>) -> &'static st
         Err(ConnectError::PkceMismatch) => "pkce_mismatch",
         Err(ConnectError::AccountMismatch { .. } | ConnectError::LinkWrongAccount { .. }) => "account_mismatch",
         Err(ConnectError::LinkClosed(_)) => "link_closed",
+        Err(ConnectError::ModeChange { .. }) => "mode_change",
         Err(ConnectError::Provider(error)) => provider_failure(error),
         Err(ConnectError::Database(_)) => "database_error",
     }

@@ -18,7 +18,7 @@ pub struct NewConnection<'a> {
     pub account_id: &'a str,
     pub account_name: &'a str,
     pub livemode: Option<bool>,
-    /// The mode whose client made it (a client per mode), or a key's mode.
+    /// The mode whose client made it (a Stripe App with a client per mode).
     pub mode: Option<Mode>,
     pub scope: &'a str,
     pub access_token: Vec<u8>,

@@ -286,3 +286,14 @@ async fn a_reconnect_link_takes_a_key_of_the_same_account_only() {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["outcome"], "renewed");
 }
+
+#[tokio::test]
+async fn a_key_known_only_by_its_fingerprint_gets_no_reconnect_link() {
+    let app = spawn_with_keys().await;
+    let unnamed = app.stripe_key("test", "restricted").await;
+    app.standin_control(&format!("keys/{unnamed}/refuse-account"), json!({})).await;
+    let stored: Value = app.paste_key("stripe-key", json!({ "key": unnamed, "name": "Acme Books (test)" })).await.json().await.unwrap();
+    let body = json!({ "provider": "stripe-key", "connection_id": stored["id"], "expires_in_secs": 3600 });
+    let refused = assert_problem(app.post("/api/connect-links", Some(&admin()), &body).send().await.unwrap(), 400, "invalid_request").await;
+    assert!(refused["detail"].as_str().unwrap().contains("known here only by its key"), "{refused}");
+}

@@ -180,3 +180,60 @@ async fn an_account_connected_again_in_another_mode_is_that_mode_s_and_the_other
     assert_eq!(app.standin.owner_uninstalls_app_in(ACCOUNT, StripeMode::Live).await, Some(200));
     assert_eq!(app.record("stripe", ACCOUNT).await.view.status, ConnectionStatus::Revoked);
 }
+
+#[tokio::test]
+async fn a_live_connection_is_not_replaced_by_another_mode_s_grant_or_install() {
+    let app = spawn_with_modes(&[]).await;
+    let (status, _) = connect_in(&app, "live", DEMO_EMAIL).await;
+    assert_eq!(status, 201);
+    let (status, problem) = connect_in(&app, "test", DEMO_EMAIL).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("connected in live mode here; connecting it in test mode would replace"), "{problem}");
+    let record = app.record("stripe", ACCOUNT).await;
+    assert_eq!((record.view.mode, record.view.status), (Some(Mode::Live), ConnectionStatus::Connected), "nothing changed");
+    // Nor by a test-mode install from the Marketplace: refused before it waits for confirmation.
+    let redirect = app.standin.marketplace_install_in(DEMO_EMAIL, StripeMode::Test, None).unwrap();
+    let params: HashMap<String, String> = url::Url::parse(&redirect).unwrap().query_pairs().into_owned().collect();
+    let install = app.post("/api/providers/stripe/installs", Some(&admin()), &json!({ "code": params["code"] })).send().await.unwrap();
+    assert_eq!(install.status(), 409);
+    assert_eq!(app.count("pending_installs").await, 0);
+}
+
+#[tokio::test]
+async fn a_reconnect_link_reconnects_in_the_connection_s_own_mode() {
+    let app = spawn_with_modes(&[]).await;
+    let (_, connection) = connect_in(&app, "test", DEMO_EMAIL).await;
+    let body = json!({ "provider": "stripe", "connection_id": connection["id"], "expires_in_secs": 3600 });
+    let created: Value = app.post("/api/connect-links", Some(&admin()), &body).send().await.unwrap().json().await.unwrap();
+    let token = created["url"].as_str().unwrap().rsplit_once("/connect/").unwrap().1.to_owned();
+    let page: Value = app.post("/api/link", None, &json!({ "token": token })).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["provider"]["modes"], json!(["test"]), "only the connection's mode is offered: {page}");
+    let attempt = Attempt::new();
+    let mut start = attempt.body();
+    start["token"] = json!(token);
+    start["mode"] = json!("live");
+    let refused = app.post("/api/link/attempts", None, &start).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("test mode connection; the attempt must be in test mode"), "{problem}");
+    start.as_object_mut().unwrap().remove("mode");
+    let started: Value = app.post("/api/link/attempts", None, &start).send().await.unwrap().json().await.unwrap();
+    assert!(started["authorize_url"].as_str().unwrap().contains("/apps/oauth/v2/test/authorize"), "{started}");
+}
+
+#[tokio::test]
+async fn a_connection_whose_mode_is_no_longer_configured_says_so_and_is_kept() {
+    let app = spawn_with_modes(&[]).await;
+    let (_, connection) = connect_in(&app, "test", DEMO_EMAIL).await;
+    let id = connection["id"].as_str().unwrap();
+    app.sql(&format!("UPDATE connections SET mode = 'sandbox' WHERE id = '{id}'")).await;
+    app.standin.advance_clock(3601);
+    app.sql(&format!("UPDATE connections SET access_expires_at = {} WHERE id = '{id}'", chrono::Utc::now().timestamp())).await;
+    let requests = app.standin.apps_token_requests();
+    let checked = app.post(&format!("/api/connections/{id}/check"), Some(&admin()), &json!({})).send().await.unwrap();
+    assert_eq!(checked.status(), 503);
+    let problem: Value = checked.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("sandbox mode is not configured for Stripe"), "{problem}");
+    assert_eq!(app.standin.apps_token_requests(), requests, "nothing was asked of Stripe");
+    assert_eq!(app.record("stripe", ACCOUNT).await.view.status, ConnectionStatus::Connected, "the connection is kept as it was");
+}

@@ -83,6 +83,12 @@ impl StripeSettings {
         if !self.client_id.starts_with("ca_") {
             return Err(("STRIPE_CLIENT_ID", "must be a client id starting with ca_".into()));
         }
+        if connect {
+            if let Some(first) = self.modes.first() {
+                let setting = modes::setting(first.mode, modes::Part::SecretKey);
+                return Err((setting, "a client per mode is for Stripe Apps (STRIPE_OAUTH=apps); a Connect platform has one".into()));
+            }
+        }
         let modes = modes::check(self.modes)?;
         let (secret_key, authorize_url, webhook_secret) = match (modes.first(), self.secret_key) {
             (None, None) => return Err(("STRIPE_SECRET_KEY", "is required".into())),
@@ -93,10 +99,6 @@ impl StripeSettings {
                 (key, self.authorize_url, self.webhook_secret)
             }
             (Some(first), one) => {
-                if connect {
-                    let setting = modes::setting(first.mode, modes::Part::SecretKey);
-                    return Err((setting, "a client per mode is for Stripe Apps (STRIPE_OAUTH=apps); a Connect platform has one".into()));
-                }
                 let both = [
                     ("STRIPE_SECRET_KEY", one.is_some()),
                     ("STRIPE_AUTHORIZE_URL", self.authorize_url.is_some()),

@@ -111,6 +111,15 @@ pub(crate) fn check(modes: Vec<ModeSettings>) -> Result<Vec<ModeClient>, (&'stat
                 ))
             }
         };
+        // Each mode's endpoint has its own secret, which tells which mode an event is from.
+        if let Some(secret) = &settings.webhook_secret {
+            if let Some(other) = clients.iter().find(|c| c.webhook_secret.as_ref().is_some_and(|s| s.expose() == secret.expose())) {
+                return Err((
+                    setting(mode, Part::WebhookSecret),
+                    format!("is {} mode's too: each mode's webhook endpoint has a secret of its own", other.mode.as_str()),
+                ));
+            }
+        }
         clients.push(ModeClient { mode, secret_key: settings.secret_key, authorize_url, webhook_secret: settings.webhook_secret });
     }
     clients.sort_by_key(|client| client.mode);
@@ -171,6 +180,11 @@ mod tests {
         assert_eq!(no_link.0, "STRIPE_TEST_AUTHORIZE_URL");
         assert!(no_link.1.contains("install link"), "{}", no_link.1);
         assert_eq!(check(vec![mode(Mode::Live, "sk_live_1", None), mode(Mode::Live, "sk_live_2", None)]).unwrap_err().0, "STRIPE_LIVE_SECRET_KEY");
+        let with_webhook =
+            |m: Mode, key: &str| ModeSettings { webhook_secret: Some(Secret::new("whsec_same1".into())), ..mode(m, key, Some("https://x.example/a")) };
+        let shared = check(vec![with_webhook(Mode::Live, "sk_live_1"), with_webhook(Mode::Test, "sk_test_1")]).unwrap_err();
+        assert_eq!(shared.0, "STRIPE_TEST_WEBHOOK_SECRET");
+        assert!(shared.1.contains("live mode's too"), "{}", shared.1);
     }
 
     #[test]
