@@ -112,7 +112,8 @@ impl ApiError {
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request too large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests"),
             InvalidSignature(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature, "Invalid signature"),
-            ModeNotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ProviderUnavailable, "Mode not configured"),
+            // Its words are what to do: shown as they are (the SPA shows `invalid_request`'s detail).
+            ModeNotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::InvalidRequest, "Mode not configured"),
             ModeChange(_) => (StatusCode::CONFLICT, ErrorCode::InvalidRequest, "Connected in another mode"),
             KeyRefused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::KeyRefused, "Key refused"),
             LinkExpired => (StatusCode::GONE, ErrorCode::LinkExpired, "Link expired"),
