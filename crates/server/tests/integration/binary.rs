@@ -257,6 +257,10 @@ async fn pasted_keys_are_in_no_log_line() {
     assert_eq!(link.status(), 201);
     let link: Value = link.json().await.unwrap();
     let link_token = link["url"].as_str().unwrap().rsplit_once("/connect/").unwrap().1.to_owned();
+    // Refused through the link first: the failure is audited and logged, without the key.
+    let wrong_through_link = "pl_LinkWrongKeyLinkWrongKey2";
+    let refused = http.post(format!("{base}/api/link/keys")).json(&json!({ "token": link_token, "key": wrong_through_link })).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
     let through_link = control("keyed/pipeline/keys", json!({ "account": "pl-3002" })).await;
     let linked = http.post(format!("{base}/api/link/keys")).json(&json!({ "token": link_token, "key": through_link })).send().await.unwrap();
     assert_eq!(linked.status(), 201);
@@ -277,6 +281,7 @@ async fn pasted_keys_are_in_no_log_line() {
         ("refused key", wrong),
         ("stored key", good.as_str()),
         ("Stripe key", stripe.as_str()),
+        ("key refused through the link", wrong_through_link),
         ("link's key", through_link.as_str()),
         ("link token", link_token.as_str()),
     ] {
