@@ -15,8 +15,8 @@ use connections::options::{AppOptions, RawOptions};
 use connections::rows::{RowLook, Rows};
 use connections_wire::{
     ConnectionList, ConnectionStatus, ConnectionView, DemoSignInRequest, Dialect, ErrorCode, GrantOutcome, GrantRequest, GrantResponse, KeyConnectRequest,
-    KeyConnectResponse, KeyField, LinkAttemptRequest, NewConnectLink, Problem, ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest, TableAccess,
-    TableCheck, Timestamp,
+    KeyConnectResponse, KeyField, LinkAttemptRequest, Mode, NewConnectLink, Problem, ProviderInfo, ProviderList, Role, SessionInfo, StartAttemptRequest,
+    TableAccess, TableCheck, Timestamp,
 };
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use wasm_bindgen::JsCast;
@@ -36,6 +36,7 @@ fn stripe() -> ProviderInfo {
         data_synced: vec![],
         docs_url: None,
         has_modes: true,
+        modes: vec![Mode::Live, Mode::Test],
         uninstall_url: None,
         redirect_uri: "https://bi.example.com/connections/stripe/callback".into(),
         redirect_uris: vec![],
@@ -92,12 +93,14 @@ fn answers_written_by_serde_json_read_back_the_same_through_the_browsers_json() 
         assert_eq!(connections::json::from_str::<T>(&text), Some(value), "{text}");
     }
     let at = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
-    let view = |id: &str, status, livemode| ConnectionView {
+    let view = |id: &str, status, livemode: Option<bool>| ConnectionView {
         id: id.into(),
         provider: "stripe".into(),
         account_id: "acct_1".into(),
         account_name: "Ünïcödé & \"quotes\" ✓".into(),
         livemode,
+        // A Stripe App's mode, where a connection has one (a unit enum read from its string).
+        mode: livemode.filter(|live| !live).map(|_| Mode::Sandbox),
         scope: "read_only".into(),
         status,
         connected_by: "Ada".into(),
@@ -172,6 +175,7 @@ fn what_the_app_writes_is_what_serde_json_writes() {
         code_challenge: "c".repeat(43),
         code_challenge_method: "S256".into(),
         redirect_uri: redirect_uri.map(Into::into),
+        mode: redirect_uri.map(|_| Mode::Test),
     };
     same(&attempt(None));
     same(&attempt(Some("https://bi.example.com/connections/stripe/callback")));
@@ -192,6 +196,7 @@ fn what_the_app_writes_is_what_serde_json_writes() {
         account_id: "acct_1".into(),
         account_name: "Acme".into(),
         livemode: None,
+        mode: None,
         scope: "read_only".into(),
         status: ConnectionStatus::ReauthenticationRequired,
         connected_by: "Ada".into(),
@@ -267,6 +272,7 @@ fn connection(id: &str, name: &str, status: ConnectionStatus) -> ConnectionView 
         account_id: format!("acct_{id}"),
         account_name: name.into(),
         livemode: Some(false),
+        mode: None,
         scope: "read_only".into(),
         status,
         connected_by: "Ada Admin".into(),
