@@ -109,33 +109,47 @@ async fn a_whole_flow_logged_as_json_lines_leaves_no_secret_and_carries_the_requ
     assert!(lines.iter().any(|l| l["level"] == "DEBUG" && l["span"]["path"] == "/healthz"), "at debug level they are");
 }
 
-/// Runs a whole connect flow against the binary logging at debug level in `format`, and checks the
-/// log for every secret of it. Answers the log and the grant's request id.
-async fn flow_logged_without_secrets(format: &str) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("server.log");
+/// The binary in demo mode in `dir`, logging at debug level to `server.log` there, answering.
+struct DemoProcess {
+    server: tokio::process::Child,
+    base: String,
+    log_path: std::path::PathBuf,
+}
+
+async fn start_demo(dir: &Path, args: &[String], env: &[(&str, &str)]) -> DemoProcess {
+    let log_path = dir.join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(BINARY)
+    let server = tokio::process::Command::new(BINARY)
         .arg("--demo")
-        .current_dir(dir.path())
+        .args(args)
+        .current_dir(dir)
         .env_clear()
         .env("CONNECTIONS_ADDR", format!("127.0.0.1:{port}"))
-        .env("CONNECTIONS_STATIC_DIR", static_dir(dir.path()))
+        .env("CONNECTIONS_STATIC_DIR", static_dir(dir))
         .env("RUST_LOG", "debug")
-        .env("CONNECTIONS_LOG_FORMAT", format)
+        .envs(env.iter().copied())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::new();
     let started = Instant::now();
     while http.get(format!("{base}/healthz")).send().await.is_err() {
         assert!(started.elapsed() < Duration::from_secs(20), "the server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    DemoProcess { server, base, log_path }
+}
+
+/// Runs a whole connect flow against the binary logging at debug level in `format`, and checks the
+/// log for every secret of it. Answers the log and the grant's request id.
+async fn flow_logged_without_secrets(format: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let DemoProcess { mut server, base, log_path } = start_demo(dir.path(), &[], &[("CONNECTIONS_LOG_FORMAT", format)]).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let signed_in = http.post(format!("{base}/api/demo/session")).json(&json!({ "role": "admin" })).send().await.unwrap();
     let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -204,30 +218,9 @@ async fn pasted_keys_are_in_no_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let providers = dir.path().join("providers.toml");
     std::fs::write(&providers, crate::keys::KEYS_FILE).unwrap();
-    let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(BINARY)
-        .arg("--demo")
-        .arg(format!("--providers={}", providers.display()))
-        .arg(crate::service_api::service_keys_arg())
-        .current_dir(dir.path())
-        .env_clear()
-        .env("CONNECTIONS_ADDR", format!("127.0.0.1:{port}"))
-        .env("CONNECTIONS_STATIC_DIR", static_dir(dir.path()))
-        .env("RUST_LOG", "debug")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let args = [format!("--providers={}", providers.display()), crate::service_api::service_keys_arg()];
+    let DemoProcess { mut server, base, log_path } = start_demo(dir.path(), &args, &[]).await;
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     // The stand-in's address, from the demo's banner.
     let banner = std::fs::read_to_string(&log_path).unwrap();
     let standin = banner.split_whitespace().find_map(|word| word.strip_suffix("/standin")).expect("the banner names the stand-in").to_owned();
