@@ -42,6 +42,9 @@ enum Only {
     Api,
     /// Time to table on cold loads alone, its noisiest figure (sample it again without the rest).
     Cold,
+    /// Serves the 50-row page and the reference until stopped, for a profiler or a trace of a load
+    /// (sign in with `POST /api/demo/session`, as the benchmark's browser does).
+    Serve,
 }
 
 pub fn median(mut values: Vec<f64>) -> f64 {
@@ -167,6 +170,10 @@ async fn main() {
     let site = server::Site::new(&options.dist, &options.reference);
     let fifty = server::spawn(&site).await;
     fifty.seed(50).await;
+    if options.only == Some(Only::Serve) {
+        println!("serving {}/connections and {}/reference.html (50 rows) until stopped", fifty.url, fifty.url);
+        std::future::pending::<()>().await;
+    }
     if options.only == Some(Only::Cold) {
         lines.extend(cold_lines(&fifty, options.cold_loads).await);
         print_table(&lines, started);
