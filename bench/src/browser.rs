@@ -200,15 +200,21 @@ impl Browser {
     /// HTTP cache or the compiled-code cache), as an admin opening the panel the first time. Signs in
     /// from the favicon (no page asset in the cache), then loads `/connections` or the reference.
     /// Medians of the Leptos page and the reference, loads interleaved, with the Leptos page's split
-    /// and the bytes it received.
-    pub async fn cold_time_to_table(instance: &Instance, loads: usize) -> (f64, f64, Split, u64) {
-        let (mut ours, mut reference, mut phases, mut bytes) = (Vec::new(), Vec::new(), vec![Vec::new(); 5], Vec::new());
-        for _ in 0..loads {
-            for path in ["/connections", "/reference.html"] {
+    /// and the bytes it received; and, in turn with them, the median of `against`'s `/connections`.
+    pub async fn cold_time_to_table(instance: &Instance, against: Option<&Instance>, loads: usize) -> (f64, f64, Split, u64, Option<f64>) {
+        let (mut ours, mut reference, mut phases, mut bytes, mut other) = (Vec::new(), Vec::new(), vec![Vec::new(); 5], Vec::new(), Vec::new());
+        let sides: Vec<(&Instance, &str)> =
+            [(instance, "/connections"), (instance, "/reference.html")].into_iter().chain(against.map(|a| (a, "/connections"))).collect();
+        for load in 0..loads {
+            // Each side goes first in turn: a load's place in the round (after which browser closed)
+            // would otherwise be on one side only.
+            for &(served_by, path) in sides.iter().cycle().skip(load % sides.len()).take(sides.len()) {
                 let browser = Browser::start().await;
-                browser.sign_in_at(instance, "/public/favicon.svg").await;
-                let ms = browser.first_row_ms(instance, path).await;
-                if path == "/connections" {
+                browser.sign_in_at(served_by, "/public/favicon.svg").await;
+                let ms = browser.first_row_ms(served_by, path).await;
+                if !std::ptr::eq(served_by, instance) {
+                    other.push(ms);
+                } else if path == "/connections" {
                     ours.push(ms);
                     let marks: Vec<f64> = serde_json::from_value(browser.wait_until(SPLIT).await).unwrap();
                     let mut previous = 0.0;
@@ -227,7 +233,8 @@ impl Browser {
         let mut medians = phases.into_iter().map(median);
         let mut next = || medians.next().unwrap_or_default();
         let split = Split { wasm_downloaded: next(), compile_and_instantiate: next(), start_to_fetch: next(), fetch: next(), render: next() };
-        (median(ours), median(reference), split, median(bytes) as u64)
+        let other = (!other.is_empty()).then(|| median(other));
+        (median(ours), median(reference), split, median(bytes) as u64, other)
     }
 
     /// After the table showed, a click on `link` until `shown` is in the document: opening another

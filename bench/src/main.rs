@@ -32,6 +32,11 @@ struct Options {
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 8)]
     wrk_secs: u32,
+    /// With `--only cold`: another build of the SPA (a `dist` folder, compressed like it), served by
+    /// its own server and loaded in turn with the two pages, so a change is measured against the
+    /// build before it in the same round (cold loads move ±20 % between rounds on two cores).
+    #[arg(long)]
+    against: Option<PathBuf>,
     /// Only some figures: `api` runs wrk alone (no SPA build, browser or sizes needed).
     #[arg(long, value_enum)]
     only: Option<Only>,
@@ -104,10 +109,13 @@ fn first_load_sizes(dist: &std::path::Path) -> (u64, u64, u64) {
 }
 
 /// Time to table on cold loads (a new profile each), beside the reference, and where the time goes.
-async fn cold_lines(fifty: &server::Instance, loads: usize) -> Vec<Line> {
+async fn cold_lines(fifty: &server::Instance, against: Option<&server::Instance>, loads: usize) -> Vec<Line> {
     let mut lines = Vec::new();
-    let (ours, reference, split, bytes) = browser::Browser::cold_time_to_table(fifty, loads).await;
+    let (ours, reference, split, bytes, other) = browser::Browser::cold_time_to_table(fifty, against, loads).await;
     lines.push(ratio_line("Time to table, 50 rows, cold (a new profile each load; median of loads)", ours, reference, "ms", 1.5));
+    if let Some(other) = other {
+        lines.push(ratio_line("… the --against build, in the same round", other, reference, "ms", 1.5));
+    }
     lines.push(Line {
         figure: "Time to table, 50 rows, cold: where it goes (medians)".into(),
         ours: format!(
@@ -175,7 +183,17 @@ async fn main() {
         std::future::pending::<()>().await;
     }
     if options.only == Some(Only::Cold) {
-        lines.extend(cold_lines(&fifty, options.cold_loads).await);
+        // The site lives as long as its server: its folder is what it serves.
+        let against_site = options.against.as_ref().map(|dist| server::Site::new(dist, &options.reference));
+        let against = match &against_site {
+            Some(site) => {
+                let instance = server::spawn(site).await;
+                instance.seed(50).await;
+                Some(instance)
+            }
+            None => None,
+        };
+        lines.extend(cold_lines(&fifty, against.as_ref(), options.cold_loads).await);
         print_table(&lines, started);
         return;
     }
@@ -217,7 +235,7 @@ async fn main() {
     });
     eprintln!("[bench] time to table (warm) done");
 
-    lines.extend(cold_lines(&fifty, options.cold_loads).await);
+    lines.extend(cold_lines(&fifty, None, options.cold_loads).await);
     eprintln!("[bench] time to table (cold) done");
 
     let gallery = browser.open_page(&fifty, "a.cx-button-primary[href$='/new']", ".cx-gallery-item", options.repeats).await;
