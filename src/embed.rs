@@ -156,32 +156,7 @@ pub fn mount_at(element: web_sys::HtmlElement, options: JsValue, page: String) -
     mount(element, options)
 }
 
-#[wasm_bindgen(inline_js = r#"
-export function defineConnectionsPanel(mount) {
-  if (customElements.get("connections-panel")) return;
-  // Attributes mirror mount()'s options; a session token is a property (never an attribute, which
-  // would put it in the DOM for every script and extension to read).
-  const attributes = { basePath: "base-path", apiBase: "api-base", locale: "locale", routing: "routing", connectIn: "connect-in" };
-  customElements.define("connections-panel", class extends HTMLElement {
-    connectedCallback() {
-      const options = {};
-      for (const [option, attribute] of Object.entries(attributes)) {
-        if (this.hasAttribute(attribute)) options[option] = this.getAttribute(attribute);
-      }
-      if (this.sessionToken !== undefined) options.sessionToken = this.sessionToken;
-      try {
-        this._mounted = mount(this, options);
-      } catch (error) {
-        this.dispatchEvent(new CustomEvent("connections:error", { bubbles: true, composed: true, detail: { code: "mount_failed", message: String(error.message || error) } }));
-        throw error;
-      }
-    }
-    disconnectedCallback() {
-      if (this._mounted) { this._mounted.unmount(); this._mounted = undefined; }
-    }
-  });
-}
-"#)]
+#[wasm_bindgen(module = "/src/app.js")]
 extern "C" {
     #[wasm_bindgen(js_name = defineConnectionsPanel)]
     fn define_connections_panel(mount: &js_sys::Function);

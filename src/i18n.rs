@@ -110,9 +110,9 @@ mod loading {
 
     use super::{Locale, TEXTS};
 
-    // `src/i18n.js`: one module for both bundles (the same file beside both glues), so texts the table's
+    // `src/app.js`: one module for both bundles (the same file beside both glues), so texts the table's
     // bundle fetched are the pages bundle's at once when it takes over.
-    #[wasm_bindgen(module = "/src/i18n.js")]
+    #[wasm_bindgen(module = "/src/app.js")]
     extern "C" {
         #[wasm_bindgen(js_name = loadTexts)]
         fn load_texts(name: &str) -> js_sys::Promise;

@@ -71,30 +71,7 @@ pub fn choose(pages: Pages, prefetches: bool) {
 /// built files this name.
 pub const PAGES_BUNDLE: &str = concat!("connections-pages-", env!("CONNECTIONS_PAGES_ID"));
 
-#[wasm_bindgen(inline_js = r#"
-let loading;
-// The pages bundle sits beside the table's (snippets are two folders down): imported and started once.
-export function loadPages(name) {
-  loading ??= import(new URL(`../../${name}.js`, import.meta.url).href).then(async (glue) => {
-    await glue.default({ module_or_path: new URL(`../../${name}_bg.wasm`, import.meta.url) });
-    return glue;
-  });
-  return loading;
-}
-// Once the table shows its first rows (or after 3 s without), when the browser is idle.
-export function prefetchPages(name) {
-  const idle = () => (window.requestIdleCallback || setTimeout)(() => loadPages(name).catch(() => { loading = undefined; }));
-  if (performance.getEntriesByName("cx-first-row").length) return idle();
-  let done = false;
-  const once = () => { if (!done) { done = true; idle(); } };
-  try {
-    new PerformanceObserver((list, observer) => {
-      if (list.getEntriesByName("cx-first-row").length) { observer.disconnect(); once(); }
-    }).observe({ type: "mark" });
-  } catch (_) {}
-  setTimeout(once, 3000);
-}
-"#)]
+#[wasm_bindgen(module = "/src/app.js")]
 extern "C" {
     #[wasm_bindgen(js_name = loadPages)]
     fn load_pages(name: &str) -> js_sys::Promise;
