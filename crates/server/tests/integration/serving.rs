@@ -76,12 +76,14 @@ async fn assets_are_sent_precompressed_by_accept_encoding() {
     }
 }
 
-/// The Data Sources page's shell tells the browser to fetch the list while the wasm loads (the
-/// app's own request then takes that answer); no other page's does, revalidated or not.
+/// The Data Sources page's shell tells the browser to fetch the list, the session and the providers
+/// while the wasm loads (the app's own requests then take those answers); no other page's does,
+/// revalidated or not.
 #[tokio::test]
-async fn the_table_page_preloads_its_list_and_no_other_page_does() {
+async fn the_table_page_preloads_its_answers_and_no_other_page_does() {
     let app = app_with_dist().await;
-    let preload = "</api/connections>; rel=preload; as=fetch; crossorigin=anonymous";
+    let preload = "</api/connections>; rel=preload; as=fetch; crossorigin=anonymous, </api/session>; rel=preload; as=fetch; \
+                   crossorigin=anonymous, </api/providers>; rel=preload; as=fetch; crossorigin=anonymous";
     let shell = fetch(&app, "/connections", &[]).await;
     assert_eq!(header(&shell, "link").as_deref(), Some(preload));
     let etag = header(&shell, "etag").expect("the shell has an ETag");
