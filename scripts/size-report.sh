@@ -5,7 +5,7 @@
 set -euo pipefail
 # The issue's goal is <= 150 KB (153,600 B) brotli; the bundle was 241,390 B when this guard came in,
 # so the budget sits just above today's size and moves down with every cut (up only by a feature, its cost in the README).
-BROTLI_BUDGET=143500
+BROTLI_BUDGET=144600
 DIST="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dist}"
 printf '%-8s %10s %10s %10s\n' kind raw gzip brotli
 total_raw=0 total_gz=0 total_br=0

@@ -173,10 +173,57 @@ async fn body<T: DeserializeOwned>(response: &web_sys::Response) -> Option<T> {
 /// A problem+json answer as `ApiError::Problem`, anything else as what it is not.
 async fn problem(response: Response) -> ApiError {
     let response = web_sys::Response::from(response);
-    match body::<Problem>(&response).await {
+    problem_from(body::<Problem>(&response).await, response.status())
+}
+
+fn problem_from(problem: Option<Problem>, status: u16) -> ApiError {
+    match problem {
         Some(problem) => ApiError::Problem(Box::new(problem)),
-        None => ApiError::UnexpectedResponse(response.status()),
+        None => ApiError::UnexpectedResponse(status),
     }
+}
+
+/// Where the standalone shell (`index.html`) keeps the answers it asked for while the wasm
+/// downloaded: opened on the table, the session, the providers and the rows, read by `JSON.parse`
+/// already, so the app's first render has them in hand and draws the table in one go.
+const EARLY_ANSWERS: &str = "__connectionsEarlyAnswers";
+
+/// One of the shell's answers: its status, `ETag` and parsed body.
+struct EarlyAnswer {
+    status: u16,
+    etag: Option<String>,
+    body: wasm_bindgen::JsValue,
+}
+
+impl EarlyAnswer {
+    /// The shell's answer for `path`, taken once. `None` when there is none (embedded, opened on
+    /// another page, taken already, forgotten at a sign-in) or it is not one (its request failed, or
+    /// the session changed while it was awaited): then the app asks itself.
+    async fn take(path: &str) -> Option<EarlyAnswer> {
+        use js_sys::Reflect;
+        let standalone = CONFIG.with(|config| config.borrow().base.is_empty() && config.borrow().token.is_none());
+        let answers = Reflect::get(&js_sys::global(), &EARLY_ANSWERS.into()).ok().filter(|a| standalone && a.is_object())?;
+        let key = wasm_bindgen::JsValue::from_str(path);
+        let promise = Reflect::get(&answers, &key).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+        Reflect::delete_property(answers.unchecked_ref::<js_sys::Object>(), &key).ok()?;
+        let session = current_session();
+        let answer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+        let field = |name: &str| Reflect::get(&answer, &name.into()).unwrap_or_default();
+        let status = field("status").as_f64().filter(|s| (100.0..600.0).contains(s))? as u16;
+        (session == current_session()).then(|| EarlyAnswer { status, etag: field("etag").as_string(), body: field("body") })
+    }
+
+    fn read<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        if !(200..300).contains(&self.status) {
+            return Err(problem_from(json::from_js(self.body), self.status));
+        }
+        json::from_js(self.body).ok_or(ApiError::UnexpectedResponse(self.status))
+    }
+}
+
+/// After a sign-in or a sign-out the shell's answers are someone else's.
+fn forget_early_answers() {
+    let _ = js_sys::Reflect::delete_property(js_sys::global().unchecked_ref::<js_sys::Object>(), &EARLY_ANSWERS.into());
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -202,17 +249,22 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result
 }
 
 pub async fn session() -> Result<SessionInfo, ApiError> {
-    get(paths::SESSION).await
+    match EarlyAnswer::take(paths::SESSION).await {
+        Some(answer) => answer.read(),
+        None => get(paths::SESSION).await,
+    }
 }
 
 /// Demo only: as the administrator or viewer of one of `DEMO_WORKSPACES`.
 pub async fn demo_sign_in(role: Role, workspace: &str) -> Result<SessionInfo, ApiError> {
+    forget_early_answers();
     let signed_in = post(paths::DEMO_SESSION, &DemoSignInRequest { role, workspace: Some(workspace.to_owned()) }).await;
     session_changed();
     signed_in
 }
 
 pub async fn demo_sign_out() -> Result<(), ApiError> {
+    forget_early_answers();
     let response = send(Method::Delete, paths::DEMO_SESSION, &no_body).await;
     session_changed();
     let response = response?;
@@ -225,7 +277,11 @@ pub async fn demo_sign_out() -> Result<(), ApiError> {
 
 /// The providers the server offers. Pages act only on a provider listed here.
 pub async fn catalog() -> Result<Catalog, ApiError> {
-    get::<ProviderList>(paths::PROVIDERS).await.map(|list| Catalog::new(list.providers))
+    let list = match EarlyAnswer::take(paths::PROVIDERS).await {
+        Some(answer) => answer.read::<ProviderList>(),
+        None => get(paths::PROVIDERS).await,
+    };
+    list.map(|list| Catalog::new(list.providers))
 }
 
 /// A list answered with an `ETag`: the session it came from, the tag, the rows. (A new API base comes
@@ -246,6 +302,14 @@ thread_local! {
 pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
     let session = current_session();
     let last_etag = LAST_LIST.with(|last| last.borrow().as_ref().filter(|l| l.session == session).map(|l| l.etag.clone()));
+    if last_etag.is_none() {
+        if let Some(answer) = EarlyAnswer::take(paths::CONNECTIONS).await {
+            let etag = answer.etag.clone();
+            let rows = answer.read::<ConnectionList>()?.connections;
+            remember_list(session, etag, &rows);
+            return Ok(rows);
+        }
+    }
     let response = send(Method::Get, paths::CONNECTIONS, &|builder| match &last_etag {
         Some(etag) => no_body(builder.header("If-None-Match", etag)),
         None => no_body(builder),
@@ -258,8 +322,12 @@ pub async fn connections() -> Result<Vec<ConnectionView>, ApiError> {
     }
     let etag = response.headers().get("etag");
     let rows = read::<ConnectionList>(response).await?.connections;
-    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| LastList { session, etag, rows: rows.clone() }));
+    remember_list(session, etag, &rows);
     Ok(rows)
+}
+
+fn remember_list(session: u64, etag: Option<String>, rows: &[ConnectionView]) {
+    LAST_LIST.with(|last| *last.borrow_mut() = etag.map(|etag| LastList { session, etag, rows: rows.to_vec() }));
 }
 
 /// Registers the attempt; the answer says where to send the browser.

@@ -482,7 +482,8 @@ async fn revoked_at_stripe_then_reauthenticated_in_place() {
 /// Opening on the table, the rows (and the providers) are asked for beside the session check: the
 /// list request leaves before the session's answer is in, so the rows wait for one round trip, not
 /// two. (Sent one after the other, the list could only start once the session had answered.) All
-/// three leave before the app starts, by the shell's preloads, and each is asked for once.
+/// three leave before the app starts (the shell's preloads, read by its script) and each is asked
+/// for once: the app takes the shell's answers.
 #[tokio::test]
 async fn the_table_asks_for_its_rows_beside_the_session_check() {
     let h = start().await;
@@ -493,13 +494,16 @@ async fn the_table_asks_for_its_rows_beside_the_session_check() {
     let script = "const entries = (path) => performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname === path);
                   const [session, list, providers] = ['/api/session', '/api/connections', '/api/providers'].map(entries);
                   const started = performance.getEntriesByName('cx-wasm-started')[0].startTime;
+                  const untaken = Object.keys(window.__connectionsEarlyAnswers || { none: true }).length;
                   return [session[0].responseEnd, list[0].startTime, providers[0].startTime, list.length, session.length, providers.length,
-                          Math.max(session[0].startTime, list[0].startTime, providers[0].startTime), started];";
+                          Math.max(session[0].startTime, list[0].startTime, providers[0].startTime), started, untaken];";
     let times: Vec<f64> = serde_json::from_value(h.browser.execute(script, vec![]).await.unwrap()).unwrap();
     let (session_answered, list_sent, providers_sent) = (times[0], times[1], times[2]);
     // The shell's `Link` preloads start the three before the wasm runs; the app's requests take them.
     assert_eq!(times[3..6], [1.0, 1.0, 1.0], "the list, the session and the providers were each asked for once, the preloads' answers taken by the app");
     assert!(times[6] < times[7], "the three were asked for at {} ms at the latest, after the app started at {} ms", times[6], times[7]);
+    // The shell read the three answers while the wasm loaded (index.html); the app took every one.
+    assert_eq!(times[8], 0.0, "the shell's early answers were all taken by the app");
     assert!(list_sent < session_answered, "the list was asked for at {list_sent} ms, after the session's answer at {session_answered} ms");
     assert!(providers_sent < session_answered, "the providers were asked for at {providers_sent} ms, after the session's answer at {session_answered} ms");
     h.browser.clone().close().await.unwrap();
