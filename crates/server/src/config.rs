@@ -54,6 +54,10 @@ pub struct Args {
     /// from the `STRIPE_*` settings.
     #[arg(long, env = "CONNECTIONS_PROVIDERS")]
     pub providers: Option<String>,
+    /// The providers file's text when it was already read (the demo fills in the stand-in's
+    /// address); messages still name the file at `providers`.
+    #[arg(skip)]
+    pub providers_text: Option<String>,
     /// How Stripe is connected without a providers file: `apps` (Stripe Apps OAuth, the default) or
     /// `connect` (Connect OAuth, for platforms that already use it).
     #[arg(long, env = "STRIPE_OAUTH")]
@@ -256,7 +260,10 @@ impl TryFrom<Args> for Config {
 /// The providers: the file `CONNECTIONS_PROVIDERS` names, or Stripe alone from `STRIPE_*`.
 fn providers(args: &Args, timeout: Duration, env: Env<'_>) -> Result<Vec<ProviderSpec>, ConfigError> {
     if let Some(path) = args.providers.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        let text = std::fs::read_to_string(path).map_err(|e| invalid("CONNECTIONS_PROVIDERS", format!("{path}: {e}")))?;
+        let text = match &args.providers_text {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(path).map_err(|e| invalid("CONNECTIONS_PROVIDERS", format!("{path}: {e}")))?,
+        };
         return spec::parse_file(&text, path, env).map_err(|e| ConfigError { setting: e.location, problem: e.problem });
     }
     let dialect = match args.stripe_oauth.as_deref().map(str::trim) {
@@ -574,6 +581,27 @@ mod tests {
         assert_eq!(config.providers.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["crm"]);
         let error = Config::from_args(args, &|_| None).unwrap_err().to_string();
         assert!(error.contains("provider \"crm\", key client_secret_env: the environment variable CRM_SECRET"), "{error}");
+    }
+
+    /// The demo hands over the file's text with the stand-in's address filled in, so no resolved
+    /// copy is written anywhere; a mistake in it still names the file the user wrote.
+    #[test]
+    fn a_providers_text_already_read_is_parsed_and_its_mistakes_name_the_file() {
+        let dir = static_dir();
+        let mut args = valid_args(dir.path());
+        args.providers = Some("examples/not-on-disk.toml".into());
+        args.providers_text = Some(
+            "[providers.crm]\nname = \"CRM\"\ndialect = \"oauth2\"\nclient_id = \"c\"\nclient_secret_env = \"CRM_SECRET\"\n\
+            authorize_url = \"http://127.0.0.1:9/a\"\ntoken_url = \"http://127.0.0.1:9/t\"\naccount_url = \"http://127.0.0.1:9/me\"\n\
+            account_id_pointer = \"/id\"\naccount_name_pointer = \"/name\"\n"
+                .into(),
+        );
+        let env = |name: &str| (name == "CRM_SECRET").then(|| "s3cret".to_owned());
+        let config = Config::from_args(args.clone(), &env).unwrap();
+        assert_eq!(config.providers[0].id.as_str(), "crm");
+        args.providers_text = Some("[providers.crm]\nname = 7\n".into());
+        let error = Config::from_args(args, &env).unwrap_err().to_string();
+        assert!(error.contains("examples/not-on-disk.toml"), "{error}");
     }
 
     /// The number settings are refused by clap as the arguments are parsed (the same values as before

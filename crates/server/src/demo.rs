@@ -182,10 +182,7 @@ pub async fn launch_with(mut args: Args, running: Option<(Standin, String)>) -> 
         |name: &str| demo_mode_secret(name).or_else(|| std::env::var(name).ok()).or_else(|| Some(demo_provider_secret(name, &secret_key, &webhook_secret)));
     if let Some(path) = args.providers.clone() {
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError { setting: "CONNECTIONS_PROVIDERS".into(), problem: format!("{path}: {e}") })?;
-        let text = text.replace("{{STANDIN}}", &standin_url);
-        let resolved = std::env::temp_dir().join(format!("connections-demo-providers-{}.toml", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&resolved, &text)?;
-        args.providers = Some(resolved.display().to_string());
+        args.providers_text = Some(text.replace("{{STANDIN}}", &standin_url));
     }
     let mut config = Config::from_args(args, &env)?;
     for provider in &mut config.providers {
