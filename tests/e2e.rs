@@ -75,7 +75,20 @@ async fn start_with_language(language: Option<&str>) -> Harness {
 }
 
 async fn start_with(language: Option<&str>, extra: &[&str]) -> Harness {
+    start_in(tempfile::tempdir().unwrap(), language, extra).await
+}
+
+/// The demo configured by a providers file with this text, kept in the run's own folder (removed
+/// with it).
+async fn start_with_providers(providers: &str) -> Harness {
     let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("providers.toml");
+    std::fs::write(&file, providers).unwrap();
+    let providers = format!("--providers={}", file.display());
+    start_in(data, None, &[&providers]).await
+}
+
+async fn start_in(data: tempfile::TempDir, language: Option<&str>, extra: &[&str]) -> Harness {
     let database_url = format!("sqlite://{}?mode=rwc", data.path().join("e2e.db").display());
     let extra: Vec<String> = extra.iter().map(|arg| arg.to_string()).collect();
     let args = connections_testkit::demo_args(&database_url, &dist_dir(), SESSION_SECRET, [9u8; 32], &extra);
@@ -915,9 +928,7 @@ async fn a_browser_that_asks_for_german_gets_the_app_in_german() {
 const ACME_PROVIDERS: &str = include_str!("../crates/server/tests/fixtures/acme-providers.toml");
 
 async fn start_with_providers_file() -> Harness {
-    let file = std::env::temp_dir().join(format!("connections-e2e-providers-{}.toml", std::process::id()));
-    std::fs::write(&file, ACME_PROVIDERS).unwrap();
-    start_with(None, &[&format!("--providers={}", file.display())]).await
+    start_with_providers(ACME_PROVIDERS).await
 }
 
 #[tokio::test]
@@ -1483,9 +1494,7 @@ async fn through_the_app(h: &Harness) {
 const KEYS_PROVIDERS: &str = include_str!("../crates/server/tests/fixtures/keys-providers.toml");
 
 async fn start_with_key_sources() -> Harness {
-    let file = std::env::temp_dir().join(format!("connections-e2e-keys-{}.toml", std::process::id()));
-    std::fs::write(&file, KEYS_PROVIDERS).unwrap();
-    start_with(None, &[&format!("--providers={}", file.display())]).await
+    start_with_providers(KEYS_PROVIDERS).await
 }
 
 impl Harness {

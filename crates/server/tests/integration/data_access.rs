@@ -4,7 +4,7 @@
 use crate::support;
 
 use serde_json::{json, Value};
-use support::{admin, assert_problem, spawn_app_with, TestApp};
+use support::{admin, assert_problem, spawn_app_with, spawn_app_with_providers, TestApp};
 
 const ACME: &str = "acct_1DemoAcmeBooks00";
 
@@ -80,9 +80,7 @@ async fn a_generic_source_is_checked_through_its_configured_list_endpoints() {
 data_urls = { Contacts = "{{STANDIN}}/oauth2/acme/api/data/contacts", Deals = "{{STANDIN}}/oauth2/acme/api/data/deals", Companies = "{{STANDIN}}/oauth2/acme/api/data/companies" }"#;
     let text = crate::providers::ACME_FILE.replace(r#"data = ["Contacts", "Deals", "Companies"]"#, data_urls);
     assert_ne!(text, crate::providers::ACME_FILE);
-    let file = std::env::temp_dir().join(format!("connections-test-providers-{}.toml", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&file, text).unwrap();
-    let app = spawn_app_with(&[&format!("--providers={}", file.display())]).await;
+    let app = spawn_app_with_providers(&text, &[]).await;
     // The realm knows a companies.read scope this source does not ask for.
     let mut realm = app.standin.config().realms.into_iter().find(|r| r.id == "acme").unwrap();
     realm.scopes.push("companies.read".into());

@@ -7,7 +7,7 @@
 use crate::support;
 
 use serde_json::{json, Value};
-use support::{admin, assert_problem, spawn_app_with, TestApp};
+use support::{admin, assert_problem, spawn_app_with_providers, TestApp};
 
 use crate::service_api::{service_keys_arg, SERVICE_KEY};
 
@@ -15,11 +15,7 @@ pub const KEYS_FILE: &str = include_str!("../fixtures/keys-providers.toml");
 const ACME: &str = "acct_1DemoAcmeBooks00";
 
 pub async fn spawn_with_keys() -> TestApp {
-    let file = std::env::temp_dir().join(format!("connections-test-keys-{}.toml", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&file, KEYS_FILE).unwrap();
-    let providers = format!("--providers={}", file.display());
-    let keys = service_keys_arg();
-    spawn_app_with(&[&providers, &keys]).await
+    spawn_app_with_providers(KEYS_FILE, &[&service_keys_arg()]).await
 }
 
 impl TestApp {

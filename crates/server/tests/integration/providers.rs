@@ -5,7 +5,7 @@
 use crate::support;
 
 use serde_json::{json, Value};
-use support::{admin, assert_problem, spawn_app_with, TestApp};
+use support::{admin, assert_problem, spawn_app_with_providers, TestApp};
 
 pub const ACME_FILE: &str = include_str!("../fixtures/acme-providers.toml");
 
@@ -13,12 +13,7 @@ pub const ACME_FILE: &str = include_str!("../fixtures/acme-providers.toml");
 pub const ACME_EMAIL: &str = "sales@northwind.test";
 
 pub async fn spawn_with_acme(extra: &[&str]) -> TestApp {
-    let file = std::env::temp_dir().join(format!("connections-test-providers-{}.toml", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&file, ACME_FILE).unwrap();
-    let providers = format!("--providers={}", file.display());
-    let mut args = vec![providers.as_str()];
-    args.extend_from_slice(extra);
-    spawn_app_with(&args).await
+    spawn_app_with_providers(ACME_FILE, extra).await
 }
 
 async fn check(app: &TestApp, id: &str) -> reqwest::Response {

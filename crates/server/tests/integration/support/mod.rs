@@ -77,6 +77,19 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     start(args, None, dir).await
 }
 
+/// Like [`spawn_app_with`], configured by a providers file with this text. The file is in the test's
+/// own folder, so it is removed with the app, and outlives it for a second instance.
+pub async fn spawn_app_with_providers(providers: &str, extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("providers.toml");
+    std::fs::write(&file, providers).unwrap();
+    let providers = format!("--providers={}", file.display());
+    let extra: Vec<&str> = std::iter::once(providers.as_str()).chain(extra.iter().copied()).collect();
+    let database_url = fresh_database_url(dir.path()).await;
+    let args = base_args(dir.path(), &database_url, &extra);
+    start(args, None, dir).await
+}
+
 /// Like [`spawn_app_with`], but the server shuts down (as on SIGTERM) when the answered sender is
 /// used or dropped; its `server` task then ends once what was in flight is finished.
 pub async fn spawn_app_stopped_by(extra: &[&str]) -> (TestApp, tokio::sync::oneshot::Sender<()>) {
